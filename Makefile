@@ -1,0 +1,55 @@
+# Propusk — the two set-up commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+NODE_STAMP := tests/e2e/node/node_modules/.installed
+SYSTEM_PACKAGES := libengine-gost-openssl wrk chromium
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test test-fast lint bench system-deps node-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+	$(PIP) install -q -e '.[dev]'
+	# face_recognition without its dlib source build: dlib comes from the dlib-bin wheel.
+	$(PIP) install -q --no-deps 'face-recognition==1.3.0'
+	touch $(STAMP)
+
+# Debian packages the tests and benches use: OpenSSL's GOST engine (interop tests),
+# wrk (benchmarks) and Chromium (browser tests). Installed only when missing.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(NODE_STAMP): tests/e2e/node/package.json
+	cd tests/e2e/node && npm install --no-audit --no-fund --silent
+	touch $(NODE_STAMP)
+
+node-deps: $(NODE_STAMP)
+
+run: $(STAMP)
+	mkdir -p var
+	$(VENV)/bin/propusk demo
+
+test: $(STAMP) system-deps $(NODE_STAMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -x -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP) system-deps
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) var tests/e2e/node/node_modules

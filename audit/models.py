@@ -1,0 +1,3 @@
+"""SQLAlchemy models of the audit package."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""SQLAlchemy models of the consent package."""
+
+from __future__ import annotations

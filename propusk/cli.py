@@ -1,0 +1,86 @@
+"""The ``propusk`` command line: serve, demo, db, and each package's commands.
+
+Every command works against the database named in the settings, the same one a running server
+uses.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from propusk.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, help="Propusk: identity, consent and data governance.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+
+
+def _mount_packages() -> None:
+    from audit.cli import app as audit_app
+    from biometrics.cli import app as biometrics_app
+    from consent.cli import app as consent_app
+    from idp.cli import register as register_idp
+    from policies.cli import app as policy_app
+
+    app.add_typer(audit_app, name="audit", help="Tamper-evident audit log.")
+    app.add_typer(policy_app, name="policy", help="Access policy (Casbin).")
+    app.add_typer(consent_app, name="consent", help="Consent ledger.")
+    app.add_typer(biometrics_app, name="biometrics", help="Face verification.")
+    register_idp(app)  # clients, keys, esia-sim, people ...
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply Alembic migrations to the configured database."""
+    from propusk.migrate import upgrade
+
+    upgrade(get_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    workers: int = typer.Option(1),
+) -> None:
+    """Serve the API and web UI with uvicorn."""
+    import uvicorn
+
+    get_settings().check_production()
+    uvicorn.run(
+        "propusk.asgi:app", host=host, port=port, workers=workers, log_level="info",
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+) -> None:
+    """Migrate, seed the demo data and serve with the ESIA simulator mounted."""
+    import os
+
+    os.environ.setdefault("PROPUSK_DEMO", "true")
+    os.environ.setdefault("PROPUSK_UPSTREAM", "simulator")
+    get_settings.cache_clear()
+    settings = get_settings()
+    if settings.env == "production":
+        raise typer.BadParameter("demo mode is refused in production")
+    from propusk.demo import seed
+    from propusk.migrate import upgrade
+
+    upgrade(settings.database_url)
+    seed(settings)
+    typer.echo(f"Propusk demo on http://{host}:{port}  (ESIA simulator at /esia-sim)")
+    import uvicorn
+
+    uvicorn.run("propusk.asgi:app", host=host, port=port, log_level="info")
+
+
+_mount_packages()
+
+
+def main() -> None:
+    app()

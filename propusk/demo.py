@@ -1,0 +1,18 @@
+"""Demo data for ``make run``: each package seeds its own part, idempotently."""
+
+from __future__ import annotations
+
+from propusk.db import session_scope
+from propusk.runtime import build_runtime
+from propusk.settings import Settings
+
+
+def seed(settings: Settings) -> None:
+    runtime = build_runtime(settings)
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            from idp.demo import seed as seed_idp
+
+            seed_idp(session, settings)
+    finally:
+        runtime.dispose()

@@ -1,0 +1,100 @@
+"""Service settings (environment variables with the ``PROPUSK_`` prefix).
+
+Development defaults make ``make run`` work with nothing configured; ``check_production``
+refuses to start a production instance that still carries any of them.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_KEK = base64.urlsafe_b64encode(b"propusk-development-kek-32bytes!").decode()
+DEV_SESSION_SECRET = "propusk-development-session-secret"
+DEFAULT_SQLITE_URL = "sqlite:///./var/propusk.db"
+
+
+class Settings(BaseSettings):
+    """All tunables of one Propusk instance."""
+
+    model_config = SettingsConfigDict(env_prefix="PROPUSK_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_SQLITE_URL
+    issuer: str = "http://127.0.0.1:8000"
+    # 32-byte AES key (urlsafe base64) that wraps every secret stored in the database.
+    kek: str = DEV_KEK
+    session_secret: str = DEV_SESSION_SECRET
+    redis_url: str | None = None
+    log_level: str = "INFO"
+
+    # OIDC
+    access_token_ttl: int = 600
+    id_token_ttl: int = 600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    auth_code_ttl: int = 60
+    login_session_ttl: int = 8 * 3600
+    signing_alg: Literal["ES256", "RS256"] = "ES256"
+
+    # Upstream login: "esia" (real ESIA), "simulator" (the bundled ESIA simulator),
+    # "dev" (a development-only form; refused in production).
+    upstream: Literal["esia", "simulator", "dev"] = "simulator"
+    demo: bool = False
+
+    # ESIA connector
+    esia_env: Literal["test", "prod", "simulator"] = "simulator"
+    esia_client_id: str = "PROPUSK"
+    esia_key_path: Path | None = None
+    esia_cert_path: Path | None = None
+    esia_cert_hash: str | None = None
+    esia_trusted_certs: list[Path] = Field(default_factory=list)
+    esia_simulator_url: str | None = None  # defaults to {issuer}/esia-sim
+    esia_scope: str = "openid fullname birthdate gender snils email mobile"
+
+    # Biometrics
+    face_threshold: float = 0.5
+    frame_retention_days: int = 0
+
+    # Audit
+    audit_checkpoint_every: int = 1
+
+    def check_production(self) -> None:
+        """Refuse to run in production with development secrets or dev-only upstreams."""
+        if self.env != "production":
+            return
+        problems = []
+        if self.kek == DEV_KEK:
+            problems.append("PROPUSK_KEK is the development key")
+        if self.session_secret == DEV_SESSION_SECRET:
+            problems.append("PROPUSK_SESSION_SECRET is the development secret")
+        if self.upstream != "esia":
+            problems.append("PROPUSK_UPSTREAM must be 'esia' in production")
+        if self.demo:
+            problems.append("PROPUSK_DEMO must be off in production")
+        if self.database_url.startswith("sqlite"):
+            problems.append("PROPUSK_DATABASE_URL must point to PostgreSQL in production")
+        if not self.issuer.startswith("https://"):
+            problems.append("PROPUSK_ISSUER must be https in production")
+        if problems:
+            raise RuntimeError("refusing to start in production: " + "; ".join(problems))
+
+    @property
+    def kek_bytes(self) -> bytes:
+        key = base64.urlsafe_b64decode(self.kek + "=" * (-len(self.kek) % 4))
+        if len(key) != 32:
+            raise ValueError("PROPUSK_KEK must be 32 bytes, urlsafe base64")
+        return key
+
+    @property
+    def esia_sim_base(self) -> str:
+        return self.esia_simulator_url or self.issuer.rstrip("/") + "/esia-sim"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,191 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), runtimes, apps and live servers.
+
+Database-facing tests take the ``db_url`` fixture, which runs them once on SQLite and once on
+PostgreSQL. PostgreSQL is ``PROPUSK_TEST_POSTGRES_URL`` (default: the local server's ``test``
+database, through which a fresh database per test session is created). With ``CI=true`` a
+missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from propusk.db import make_engine
+from propusk.migrate import upgrade
+from propusk.runtime import Runtime, build_runtime
+from propusk.settings import Settings
+
+PG_URL = os.environ.get(
+    "PROPUSK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FACES = Path(os.environ.get("PROPUSK_FACES_DIR", SHARED / "faces"))
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = make_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # the reason is shown in the skip/fail message
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session (per xdist worker)."""
+    reason = _postgres_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required on CI and is not reachable: {reason}")
+        pytest.skip(f"PostgreSQL not reachable: {reason}")
+    name = f"propusk_t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "propusk.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request) -> str:
+    """Run the test on both databases."""
+    if request.param == "postgres":
+        return request.getfixturevalue("pg_database")
+    return request.getfixturevalue("sqlite_database")
+
+
+@pytest.fixture
+def pg_url(pg_database) -> str:
+    """PostgreSQL only (concurrency, triggers, LISTEN/NOTIFY)."""
+    return pg_database
+
+
+def make_settings(database_url: str, **overrides) -> Settings:
+    values = {
+        "env": "test",
+        "database_url": database_url,
+        "issuer": "http://testserver",
+        "upstream": "simulator",
+        "demo": True,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(db_url) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+def runtime(settings) -> Iterator[Runtime]:
+    rt = build_runtime(settings)
+    yield rt
+    rt.dispose()
+
+
+@pytest.fixture
+def session(runtime):
+    """A session committed at the end of the test body (like a request boundary)."""
+    from propusk.db import session_scope
+
+    with session_scope(runtime.sessionmaker) as s:
+        yield s
+
+
+@pytest.fixture
+def app(runtime):
+    from propusk.app import create_app
+
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app) -> Iterator[httpx.Client]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real uvicorn server in a thread, for end-to-end tests over HTTP."""
+
+    def __init__(self, app, port: int) -> None:
+        import uvicorn
+
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("live server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_live_server(database_url: str, **overrides) -> tuple[LiveServer, Runtime]:
+    """Build an app whose issuer is its own real URL and serve it."""
+    from propusk.app import create_app
+
+    port = free_port()
+    settings = make_settings(database_url, issuer=f"http://127.0.0.1:{port}", **overrides)
+    rt = build_runtime(settings)
+    server = LiveServer(create_app(runtime=rt), port).start()
+    return server, rt
+
+
+@pytest.fixture
+def live_server(db_url) -> Iterator[LiveServer]:
+    server, rt = start_live_server(db_url)
+    yield server
+    server.stop()
+    rt.dispose()
