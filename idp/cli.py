@@ -1,4 +1,4 @@
-"""CLI commands of the idp package: clients, keys, ESIA simulator."""
+"""CLI commands of the idp package: each sub-package registers its own groups."""
 
 from __future__ import annotations
 
@@ -7,3 +7,10 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Mount the idp command groups on the root CLI."""
+    from idp.esia.cli import register as register_esia
+    from idp.oidc.cli import register as register_oidc
+    from idp.people_cli import register as register_people
+
+    register_oidc(app)  # clients, keys
+    register_esia(app)  # esia-sim
+    register_people(app)  # people, schools, roster

@@ -6,6 +6,7 @@ import audit.models
 import biometrics.models
 import consent.models
 import idp.models
+import idp.oidc.models
 import policies.models  # noqa: F401
 from propusk.db import Base
 

@@ -1,0 +1,9 @@
+"""CLI commands of idp.oidc."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Mount this sub-package's command groups on the root CLI."""

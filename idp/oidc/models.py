@@ -1,0 +1,1 @@
+"""SQLAlchemy models of idp.oidc: clients, signing keys, codes, tokens, login sessions."""
