@@ -43,6 +43,7 @@ def serve(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
     workers: int = typer.Option(1),
+    access_log: bool = typer.Option(True, help="Log one line per request (no bodies)."),
 ) -> None:
     """Serve the API and web UI with uvicorn."""
     import uvicorn
@@ -50,7 +51,7 @@ def serve(
     get_settings().check_production()
     uvicorn.run(
         "propusk.asgi:app", host=host, port=port, workers=workers, log_level="info",
-        proxy_headers=True,
+        proxy_headers=True, access_log=access_log,
     )
 
 

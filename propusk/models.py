@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import audit.models
-import biometrics.models
-import consent.models
+import audit.models  # noqa: F401
+import biometrics.models  # noqa: F401
+import consent.models  # noqa: F401
 import idp.models
-import idp.oidc.models
+import idp.oidc.models  # noqa: F401
 import policies.models  # noqa: F401
 from propusk.db import Base
 
