@@ -87,7 +87,9 @@ class Status(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
     school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("school.id"), index=True)
-    organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # operator org (staff)
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organization.id"), index=True
+    )  # operator org (operator_staff)
     role: Mapped[str] = mapped_column(String(32))
     class_name: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
@@ -95,3 +97,48 @@ class Status(Base):
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str | None] = mapped_column(String(80))
+    end_reason: Mapped[str | None] = mapped_column(String(64))
+
+
+class Organization(Base):
+    """A registered operator or supplier organisation (its staff get ``operator_staff``).
+
+    Kept here (not in ``consent``) because statuses are derived from it at login; the consent
+    package registers operators through ``idp.service.register_operator_org``.
+    """
+
+    __tablename__ = "organization"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    esia_org_oid: Mapped[str | None] = mapped_column(String(32), unique=True)
+    ogrn: Mapped[str] = mapped_column(String(15), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(16))  # operator | supplier
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RosterEntry(Base):
+    """One row of a school's roster, confirmed by the school admin who imported it.
+
+    Matched to a person at import or at login by ``snils_hash``, else by ``name_key`` (a keyed
+    hash of the normalised full name and birth date). ``ended_at`` marks graduation/dismissal.
+    """
+
+    __tablename__ = "roster_entry"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("school.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    last_name: Mapped[str] = mapped_column(String(200))
+    first_name: Mapped[str] = mapped_column(String(200))
+    middle_name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    snils_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    snils_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_key: Mapped[str] = mapped_column(String(64), index=True)
+    class_name: Mapped[str | None] = mapped_column(String(16))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"), index=True)
+    confirmed_by: Mapped[str] = mapped_column(String(80))
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
