@@ -1,3 +1,258 @@
-"""SQLAlchemy models of the consent package."""
+"""SQLAlchemy models of the consent package (all tables prefixed ``consent_``).
+
+The consent aggregate is one *current row* (``consent``) plus an append-only, hash-chained
+event log (``consent_event``); both are written in the same transaction, the current row is
+never edited without its event. Templates are immutable versions.
+"""
 
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from propusk.db import Base, UTCDateTime, new_id, utcnow
+
+ORG_KINDS = ("operator", "supplier")
+FORMS = ("any", "written")
+STATES = (
+    "requested",
+    "partially_given",
+    "given",
+    "refused",
+    "withdrawn",
+    "revoked",
+    "suspended",
+    "expired",
+)
+TERMINAL_STATES = frozenset({"refused", "withdrawn", "revoked", "expired"})
+
+
+class Organization(Base):
+    """A registered data operator or data supplier, bound to one OAuth client."""
+
+    __tablename__ = "consent_organization"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(500))
+    inn: Mapped[str] = mapped_column(String(12))
+    ogrn: Mapped[str] = mapped_column(String(15), unique=True)
+    address: Mapped[str] = mapped_column(String(1000))
+    storage_country: Mapped[str] = mapped_column(String(2))
+    storage_location: Mapped[str] = mapped_column(String(500))
+    registry_number: Mapped[str] = mapped_column(String(64))
+    cross_border_notice_ref: Mapped[str | None] = mapped_column(String(200))
+    client_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Category(Base):
+    """A data category (dotted key); special/biometric force written consent."""
+
+    __tablename__ = "consent_category"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    special: Mapped[bool] = mapped_column(Boolean, default=False)
+    biometric: Mapped[bool] = mapped_column(Boolean, default=False)
+    encrypt: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Purpose(Base):
+    """A processing purpose with its legal basis."""
+
+    __tablename__ = "consent_purpose"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    legal_basis: Mapped[str] = mapped_column(String(200))
+
+
+class Template(Base):
+    """An immutable consent template version (one purpose; the full Russian text + hash)."""
+
+    __tablename__ = "consent_template"
+    __table_args__ = (
+        UniqueConstraint("operator_id", "key", "version", name="uq_consent_template_ver"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_organization.id"))
+    key: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(8), default="ru")
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    purpose_key: Mapped[str] = mapped_column(ForeignKey("consent_purpose.key"))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    actions: Mapped[list[str]] = mapped_column(JSON)
+    processing_methods: Mapped[list[str]] = mapped_column(JSON)
+    processor: Mapped[str | None] = mapped_column(String(500))
+    term_days: Mapped[int] = mapped_column(Integer)
+    withdrawal_method: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(8))
+    request_ttl_days: Mapped[int] = mapped_column(Integer, default=30)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Consent(Base):
+    """The current row of one consent (request → given → withdrawn …); see ``ConsentEvent``."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_gate", "subject_id", "operator_id", "purpose_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_organization.id"))
+    supplier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consent_organization.id"))
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_template.id"))
+    purpose_key: Mapped[str] = mapped_column(String(120))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    actions: Mapped[list[str]] = mapped_column(JSON)
+    form: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(20))
+    age_rule: Mapped[str] = mapped_column(String(10))  # under14 | 14to17 | adult at request
+    signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    request_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    given_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when only a representative signed: the day the subject turns 18 ends that authority.
+    representative_until: Mapped[date | None] = mapped_column(Date)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConsentEvent(Base):
+    """One append-only, hash-chained change of a consent (chain per consent)."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        UniqueConstraint("consent_id", "seq", name="uq_consent_event_seq"),
+        Index("ix_consent_event_feed", "operator_id", "pos"),
+    )
+
+    pos: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=new_id)
+    consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent.id"))
+    operator_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Transfer(Base):
+    """Every gate decision, allowed or refused: who, what, purpose, basis."""
+
+    __tablename__ = "consent_transfer"
+    __table_args__ = (Index("ix_consent_transfer_subject", "subject_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16))  # pull | ticket | redeem | check
+    actor: Mapped[str] = mapped_column(String(200))
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    supplier_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    purpose_key: Mapped[str] = mapped_column(String(120))
+    requested: Mapped[list[str]] = mapped_column(JSON)
+    allowed: Mapped[list[str]] = mapped_column(JSON)
+    refused: Mapped[dict[str, str]] = mapped_column(JSON)
+    consent_ids: Mapped[list[str]] = mapped_column(JSON)
+    decision: Mapped[str] = mapped_column(String(10))  # allowed | partial | refused
+    legal_basis: Mapped[str | None] = mapped_column(String(200))
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class VaultItem(Base):
+    """Participant data pushed by a supplier, one row per (subject, category, supplier)."""
+
+    __tablename__ = "consent_vault_item"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "category_key", "supplier_id", name="uq_consent_vault_item"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    category_key: Mapped[str] = mapped_column(ForeignKey("consent_category.key"))
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_organization.id"))
+    value_json: Mapped[Any | None] = mapped_column(JSON)
+    value_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ticket(Base):
+    """A short-lived signed transfer ticket (supplier → operator), redeemable once."""
+
+    __tablename__ = "consent_ticket"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    operator_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    purpose_key: Mapped[str] = mapped_column(String(120))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    consent_ids: Mapped[list[str]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessRequest(Base):
+    """An art. 14 access request by the subject or a representative."""
+
+    __tablename__ = "consent_access_request"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    requested_by: Mapped[uuid.UUID] = mapped_column(Uuid)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DestructionTask(Base):
+    """The art. 21 part 5 clock: the operator must destroy the data and confirm."""
+
+    __tablename__ = "consent_destruction_task"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent.id"), index=True)
+    operator_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_date: Mapped[date] = mapped_column(Date)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
