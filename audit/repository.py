@@ -1,0 +1,153 @@
+"""Queries of the audit package (the only place that builds them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from audit.merkle import Node
+from audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditKey, AuditNode
+from propusk.db import is_postgres
+
+HEAD_ID = 1
+# pg_advisory_xact_lock key of the sequencer: b"propaudt" as a signed 64-bit integer.
+SEQUENCER_LOCK = int.from_bytes(b"propaudt", "big", signed=True)
+
+
+def lock_sequencer(session: Session) -> None:
+    """Serialise appends until the end of the caller's transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: a no-op write on the head row takes
+    the database write lock first, so the head read below cannot be stale.
+    """
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
+    else:
+        session.execute(
+            update(AuditHead).where(AuditHead.id == HEAD_ID).values(size=AuditHead.size)
+        )
+
+
+def read_head(session: Session) -> tuple[int, bytes]:
+    row = session.execute(
+        select(AuditHead.size, AuditHead.frontier).where(AuditHead.id == HEAD_ID)
+    ).first()
+    if row is None:
+        _insert_ignore(session, AuditHead, [{"id": HEAD_ID, "size": 0, "frontier": b""}], ["id"])
+        return 0, b""
+    return int(row.size), bytes(row.frontier)
+
+
+def write_head(session: Session, size: int, frontier: bytes) -> None:
+    session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(size=size, frontier=frontier)
+    )
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(AuditEvent), list(rows))
+
+
+def insert_nodes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(AuditNode), list(rows))
+
+
+def get_event(session: Session, index: int) -> AuditEvent | None:
+    return session.get(AuditEvent, index)
+
+
+def get_event_by_id(session: Session, event_id: Any) -> AuditEvent | None:
+    return session.scalars(select(AuditEvent).where(AuditEvent.id == event_id)).first()
+
+
+def events_for_subject(
+    session: Session, subject: str, types: Iterable[str] | None = None, limit: int = 1000
+) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.subject == subject)
+    if types:
+        stmt = stmt.where(AuditEvent.event_type.in_(list(types)))
+    return list(session.scalars(stmt.order_by(AuditEvent.index).limit(limit)))
+
+
+def iter_events(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """All events in position order, streamed (server-side cursor on PostgreSQL)."""
+    stmt = select(
+        AuditEvent.index,
+        AuditEvent.event_type,
+        AuditEvent.actor,
+        AuditEvent.subject,
+        AuditEvent.time,
+        AuditEvent.leaf,
+        AuditEvent.leaf_hash,
+    ).order_by(AuditEvent.index)
+    result = session.execute(stmt, execution_options={"yield_per": batch})
+    yield from result
+
+
+def count_events(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+
+
+def node_hashes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
+    """Hashes of complete subtrees: level 0 from the events, higher levels from audit_node."""
+    wanted = set(nodes)
+    leaves = [i for lvl, i in wanted if lvl == 0]
+    inner = [(lvl, i) for lvl, i in wanted if lvl > 0]
+    found: dict[Node, bytes] = {}
+    if leaves:
+        rows = session.execute(
+            select(AuditEvent.index, AuditEvent.leaf_hash).where(AuditEvent.index.in_(leaves))
+        )
+        found.update({(0, int(r[0])): bytes(r[1]) for r in rows})
+    if inner:
+        if is_postgres(session):
+            cond = tuple_(AuditNode.level, AuditNode.index).in_(inner)
+        else:
+            cond = or_(*(and_(AuditNode.level == lvl, AuditNode.index == i) for lvl, i in inner))
+        rows = session.execute(select(AuditNode.level, AuditNode.index, AuditNode.hash).where(cond))
+        found.update({(int(r[0]), int(r[1])): bytes(r[2]) for r in rows})
+    return found
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    return session.scalars(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+    ).first()
+
+
+def get_checkpoint(session: Session, tree_size: int) -> AuditCheckpoint | None:
+    return session.get(AuditCheckpoint, tree_size)
+
+
+def all_checkpoints(session: Session) -> list[AuditCheckpoint]:
+    return list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)))
+
+
+def insert_checkpoint(session: Session, row: dict[str, Any]) -> None:
+    """Concurrent signers of the same size: the first one wins, the others are ignored."""
+    _insert_ignore(session, AuditCheckpoint, [row], ["tree_size"])
+
+
+def get_key(session: Session, name: str) -> AuditKey | None:
+    return session.scalars(select(AuditKey).where(AuditKey.name == name)).first()
+
+
+def first_key(session: Session) -> AuditKey | None:
+    return session.scalars(select(AuditKey).order_by(AuditKey.created_at).limit(1)).first()
+
+
+def insert_key(session: Session, row: dict[str, Any]) -> None:
+    _insert_ignore(session, AuditKey, [row], ["name"])
+
+
+def _insert_ignore(
+    session: Session, model: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    dialect = postgresql if is_postgres(session) else sqlite
+    stmt = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
+    session.execute(stmt)
