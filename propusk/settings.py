@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     esia_scope: str = "openid fullname birthdate gender snils email mobile"
 
     # Biometrics
-    face_threshold: float = 0.5
+    # Max encoding distance for "same person". 0.55 from the developer face set (docs/biometrics.md,
+    # `propusk biometrics evaluate`): genuine pairs <= 0.522, impostor pairs >= 0.685; stricter
+    # than face_recognition's 0.6 because a false match is the costlier error in an exam.
+    face_threshold: float = 0.55
     frame_retention_days: int = 0
 
     # Audit
