@@ -1,7 +1,257 @@
-"""HTTP routes of the idp package."""
+"""People and schools API: own profile, schools, rosters, statuses, proctor appointments.
+
+Every route declares its (object, action) with ``require``; the school-scoped ones then check
+the school domain inside the handler (``_authorize``), as AGENTS.md prescribes.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import importlib
+import uuid
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+
+from idp import roster as roster_service
+from idp import service
+from idp.schemas import (
+    MeOut,
+    PersonBrief,
+    ProctorIn,
+    RosterEntryOut,
+    SchoolIn,
+    SchoolOut,
+    StatusOut,
+)
+from policies.deps import require
+from propusk.deps import SessionDep, SettingsDep
+from propusk.errors import Forbidden, Problem
+from propusk.security import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+
+# Interim role table, used only while policies.service.authorize has not landed.
+_INTERIM = {
+    ("school", "read"): {"school_admin", "teacher", "student", "parent", "proctor"},
+    ("school", "write"): {"school_admin"},
+    ("roster", "import"): {"school_admin"},
+    ("roster", "read"): {"school_admin"},
+    ("status", "read"): {"school_admin", "teacher"},
+    ("status", "write"): {"school_admin"},
+}
+MAX_ROSTER_BYTES = roster_service.MAX_BYTES
+
+
+def _is_platform_admin(principal: Principal) -> bool:
+    return principal.kind == "platform_admin" or any(
+        g.role == "platform_admin" for g in principal.roles
+    )
+
+
+def _authorize(
+    principal: Principal, obj: str, act: str, *, domain: str, resource: dict | None = None
+) -> None:
+    """Domain/attribute check inside a handler; 403 problem when denied."""
+    try:
+        authorize = getattr(importlib.import_module("policies.service"), "authorize", None)
+    except ImportError:
+        authorize = None
+    if authorize is not None:
+        decision = authorize(principal, obj, act, domain=domain, resource=resource)
+        if not getattr(decision, "allowed", decision):
+            raise Forbidden(
+                f"missing permission {obj}:{act} in {domain}", permission=f"{obj}:{act}"
+            )
+        return
+    if _is_platform_admin(principal):
+        return
+    roles = _INTERIM.get((obj, act), set())
+    if not any(g.role in roles and g.domain == domain for g in principal.roles):
+        raise Forbidden(f"missing permission {obj}:{act} in {domain}", permission=f"{obj}:{act}")
+
+
+def _person_id(principal: Principal) -> uuid.UUID:
+    if principal.person_id is None:
+        raise Forbidden("this route is for people, not clients", type="person-only")
+    return principal.person_id
+
+
+def _brief(person) -> PersonBrief:
+    return PersonBrief(
+        id=person.id,
+        name=service.full_name(person),
+        birth_date=person.birth_date,
+        age_group=service.age_group(person),
+    )
+
+
+# --- own profile --------------------------------------------------------------------------
+@router.get("/me", response_model=MeOut)
+def me(session: SessionDep, principal: Principal = require("person", "read")) -> MeOut:
+    """The caller's person, active school statuses and current children."""
+    person = service.get_person(session, _person_id(principal))
+    if person is None:
+        raise Forbidden("the token's person no longer exists")
+    return MeOut(
+        id=person.id,
+        last_name=person.last_name,
+        first_name=person.first_name,
+        middle_name=person.middle_name,
+        birth_date=person.birth_date,
+        age_group=service.age_group(person),
+        email=person.email,
+        trusted=person.trusted,
+        statuses=service.describe_statuses(session, service.active_statuses(session, person.id)),
+        children=[_brief(c) for c in service.children_of(session, person.id)],
+    )
+
+
+@router.get("/me/children", response_model=list[PersonBrief])
+def my_children(
+    session: SessionDep, principal: Principal = require("person", "read")
+) -> list[PersonBrief]:
+    return [_brief(c) for c in service.children_of(session, _person_id(principal))]
+
+
+# --- schools ------------------------------------------------------------------------------
+@router.post("/schools", status_code=201, response_model=SchoolOut)
+def add_school(
+    body: SchoolIn, session: SessionDep, principal: Principal = require("school", "write")
+) -> SchoolOut:
+    """Register a school (platform admin)."""
+    _authorize(principal, "school", "write", domain="*")
+    school = service.register_school(session, actor=principal.subject, **body.model_dump())
+    return SchoolOut.model_validate(school)
+
+
+@router.get("/schools", response_model=list[SchoolOut])
+def list_schools(
+    session: SessionDep, principal: Principal = require("school", "read")
+) -> list[SchoolOut]:
+    _authorize(principal, "school", "read", domain="*")
+    return [SchoolOut.model_validate(s) for s in service.list_schools(session)]
+
+
+@router.get("/schools/{school_id}", response_model=SchoolOut)
+def get_school(
+    school_id: uuid.UUID, session: SessionDep, principal: Principal = require("school", "read")
+) -> SchoolOut:
+    school = service.get_school(session, school_id)
+    _authorize(principal, "school", "read", domain=f"school:{school_id}")
+    return SchoolOut.model_validate(school)
+
+
+# --- roster -------------------------------------------------------------------------------
+async def _csv_body(request: Request) -> str:
+    """The roster as text: a ``text/csv`` body or the ``file`` part of a multipart form."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        form = await request.form(max_files=1)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise Problem("multipart body needs a 'file' part", status=422, type="roster-invalid")
+        data = await upload.read(MAX_ROSTER_BYTES + 1)
+    elif ctype in ("text/csv", "text/plain", "application/csv"):
+        data = b""
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_ROSTER_BYTES:
+                break
+    else:
+        raise Problem(
+            "send the roster as text/csv or multipart/form-data",
+            status=415,
+            type="unsupported-media-type",
+            title="Unsupported media type",
+        )
+    if len(data) > MAX_ROSTER_BYTES:
+        raise Problem(
+            "the roster is too large",
+            status=413,
+            type="roster-too-large",
+            title="Payload too large",
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Problem("the roster must be UTF-8", status=422, type="roster-invalid") from exc
+
+
+@router.post("/schools/{school_id}/roster")
+def import_roster(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    csv_text: str = Depends(_csv_body),
+    principal: Principal = require("roster", "import"),
+) -> dict:
+    """Replace the school's roster (the import is the admin's confirmation)."""
+    service.get_school(session, school_id)
+    _authorize(principal, "roster", "import", domain=f"school:{school_id}")
+    report = roster_service.import_roster(
+        session, school_id, csv_text, principal.subject, settings=settings
+    )
+    return report.as_dict()
+
+
+@router.get("/schools/{school_id}/roster", response_model=list[RosterEntryOut])
+def get_roster(
+    school_id: uuid.UUID, session: SessionDep, principal: Principal = require("roster", "read")
+) -> list[dict]:
+    service.get_school(session, school_id)
+    _authorize(principal, "roster", "read", domain=f"school:{school_id}")
+    return [
+        RosterEntryOut.model_validate(
+            {
+                **{c: getattr(e, c) for c in RosterEntryOut.model_fields if c != "has_snils"},
+                "has_snils": e.snils_hash is not None,
+            }
+        ).model_dump(mode="json", by_alias=True)
+        for e in roster_service.roster_of(session, school_id)
+    ]
+
+
+# --- statuses -----------------------------------------------------------------------------
+def _status_json(status) -> dict:
+    return StatusOut.model_validate(status).model_dump(mode="json", by_alias=True)
+
+
+@router.get("/schools/{school_id}/statuses")
+def get_statuses(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    role: str | None = None,
+    principal: Principal = require("status", "read"),
+) -> list[dict]:
+    service.get_school(session, school_id)
+    _authorize(principal, "status", "read", domain=f"school:{school_id}")
+    statuses = service.school_statuses(session, school_id, role)
+    people = {p.id: p for p in service.get_people(session, [s.person_id for s in statuses])}
+    return [
+        {**_status_json(s), "person_name": service.full_name(people[s.person_id])} for s in statuses
+    ]
+
+
+@router.post("/schools/{school_id}/proctors", status_code=201)
+def appoint_proctor(
+    school_id: uuid.UUID,
+    body: ProctorIn,
+    session: SessionDep,
+    principal: Principal = require("status", "write"),
+) -> dict:
+    service.get_school(session, school_id)
+    _authorize(principal, "status", "write", domain=f"school:{school_id}")
+    status = service.appoint_proctor(session, school_id, body.person_id, actor=principal.subject)
+    return _status_json(status)
+
+
+@router.delete("/schools/{school_id}/statuses/{status_id}")
+def end_status(
+    school_id: uuid.UUID,
+    status_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("status", "write"),
+) -> dict:
+    service.get_school(session, school_id)
+    _authorize(principal, "status", "write", domain=f"school:{school_id}")
+    status = service.end_school_status(session, school_id, status_id, actor=principal.subject)
+    return {**_status_json(status), "revoked_at": status.revoked_at.isoformat()}

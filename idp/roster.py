@@ -1,0 +1,319 @@
+"""School roster import: the school admin's confirmed list of students and teachers.
+
+CSV with a header row: ``role,last_name,first_name,middle_name,birth_date,snils,class``
+(comma or semicolon, UTF-8 with or without BOM; ``birth_date`` as ``YYYY-MM-DD`` or
+``DD.MM.YYYY``). Every row is validated first; any error rejects the whole file (422 with
+``errors: [{line, field, message}]``) so a roster is never half-imported. A valid file *replaces*
+the school's roster: rows no longer present end (graduation, dismissal) and so do their
+statuses; new rows are matched against known people at once and again at each login.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from audit import service as audit
+from idp import repository as repo
+from idp import service
+from idp.models import RosterEntry
+from propusk import crypto
+from propusk.db import new_id, utcnow
+from propusk.errors import ValidationProblem
+from propusk.settings import Settings, get_settings
+
+REQUIRED = ("role", "last_name", "first_name", "birth_date")
+OPTIONAL = ("middle_name", "snils", "class")
+ROLE_ALIASES = {
+    "student": "student",
+    "ученик": "student",
+    "обучающийся": "student",
+    "teacher": "teacher",
+    "учитель": "teacher",
+    "педагог": "teacher",
+}
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 20_000
+MAX_NAME = 200
+MAX_CLASS = 16
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int
+    role: str
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    birth_date: date
+    snils: str | None  # 11 digits, checksum verified
+    class_name: str | None
+
+
+@dataclass
+class ImportReport:
+    school_id: uuid.UUID
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ended: int = 0
+    matched: int = 0
+    confirmed_by: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "school_id": str(self.school_id),
+            "rows": self.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "ended": self.ended,
+            "matched": self.matched,
+            "confirmed_by": self.confirmed_by,
+        }
+
+
+@dataclass
+class _Errors:
+    items: list[dict] = field(default_factory=list)
+
+    def add(self, line: int, column: str, message: str) -> None:
+        self.items.append({"line": line, "field": column, "message": message})
+
+
+# --- parsing ------------------------------------------------------------------------------
+def parse_roster(csv_text: str) -> list[RosterRow]:
+    """Parse and validate every row; raise one 422 listing all errors with line numbers."""
+    errors = _Errors()
+    if len(csv_text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        _fail([{"line": 0, "field": "file", "message": f"larger than {MAX_BYTES} bytes"}])
+    text = csv_text.lstrip("\ufeff")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        _fail([{"line": 1, "field": "file", "message": "the file is empty"}])
+    except csv.Error as exc:
+        _fail([{"line": 1, "field": "file", "message": f"not CSV: {exc}"}])
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
+    if missing or unknown:
+        for c in missing:
+            errors.add(1, c, "required column is missing from the header")
+        for c in unknown:
+            errors.add(1, c or "(empty)", "unknown column")
+        _fail(errors.items)
+    rows: list[RosterRow] = []
+    seen: dict[str, int] = {}
+    start = reader.line_num + 1
+    try:
+        for raw in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in raw):
+                continue
+            if len(rows) >= MAX_ROWS:
+                errors.add(line, "file", f"more than {MAX_ROWS} rows")
+                break
+            row = _parse_row(line, header, raw, errors)
+            if row is not None:
+                _check_duplicate(row, seen, errors)
+                rows.append(row)
+    except csv.Error as exc:
+        errors.add(start, "file", f"malformed CSV: {exc}")
+    if not rows and not errors.items:
+        errors.add(2, "file", "the roster has no rows")
+    if errors.items:
+        _fail(errors.items)
+    return rows
+
+
+def _fail(errors: list[dict]) -> None:
+    raise ValidationProblem(
+        f"the roster has {len(errors)} error(s); nothing was imported",
+        type="roster-invalid",
+        title="Invalid roster",
+        errors=errors,
+    )
+
+
+def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) -> RosterRow | None:
+    if len(raw) != len(header):
+        errors.add(line, "row", f"expected {len(header)} fields, got {len(raw)}")
+        return None
+    cells = {h: v.strip() for h, v in zip(header, raw, strict=True)}
+    before = len(errors.items)
+    role = ROLE_ALIASES.get(cells["role"].lower())
+    if role is None:
+        errors.add(line, "role", f"unknown role {cells['role']!r} (student or teacher)")
+    for column in ("last_name", "first_name", "middle_name"):
+        value = cells.get(column, "")
+        if column != "middle_name" and not value:
+            errors.add(line, column, "required")
+        elif len(value) > MAX_NAME:
+            errors.add(line, column, f"longer than {MAX_NAME} characters")
+    birth_date = _parse_date(cells["birth_date"])
+    if birth_date is None:
+        errors.add(line, "birth_date", "expected a date as YYYY-MM-DD or DD.MM.YYYY")
+    elif not date(1900, 1, 1) <= birth_date <= utcnow().date():
+        errors.add(line, "birth_date", "date out of range")
+    snils = None
+    if cells.get("snils"):
+        try:
+            snils = service.normalize_snils(cells["snils"])
+        except ValueError as exc:
+            errors.add(line, "snils", str(exc))
+    class_name = cells.get("class") or None
+    if class_name and len(class_name) > MAX_CLASS:
+        errors.add(line, "class", f"longer than {MAX_CLASS} characters")
+    if len(errors.items) > before:
+        return None
+    return RosterRow(
+        line=line,
+        role=role,
+        last_name=cells["last_name"],
+        first_name=cells["first_name"],
+        middle_name=cells.get("middle_name") or None,
+        birth_date=birth_date,
+        snils=snils,
+        class_name=class_name,
+    )
+
+
+def _parse_date(value: str) -> date | None:
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _check_duplicate(row: RosterRow, seen: dict[str, int], errors: _Errors) -> None:
+    """One person appears once: by SNILS, and by full name + birth date."""
+    keys = [
+        "name:"
+        + "|".join(service._norm_name(v) for v in (row.last_name, row.first_name, row.middle_name))
+        + "|"
+        + row.birth_date.isoformat()
+    ]
+    if row.snils:
+        keys.append("snils:" + row.snils)
+    for key in keys:
+        if key in seen:
+            column = "snils" if key.startswith("snils:") else "last_name"
+            errors.add(row.line, column, f"duplicate of line {seen[key]}")
+            return
+    for key in keys:
+        seen[key] = row.line
+
+
+# --- import -------------------------------------------------------------------------------
+def import_roster(
+    session: Session,
+    school_id: uuid.UUID,
+    csv_text: str,
+    actor: str,
+    *,
+    settings: Settings | None = None,
+) -> ImportReport:
+    """Validate, then replace the school's roster and sync the statuses it implies.
+
+    The import is the school admin's confirmation: ``actor`` is recorded on every row.
+    """
+    service.get_school(session, school_id)
+    rows = parse_roster(csv_text)
+    kek = (settings or get_settings()).kek_bytes
+    now = utcnow()
+    report = ImportReport(school_id=school_id, rows=len(rows), confirmed_by=actor)
+    current = repo.active_roster(session, school_id)
+    by_snils = {(e.role, e.snils_hash): e for e in current if e.snils_hash}
+    by_name = {(e.role, e.name_key): e for e in current}
+    kept: set[uuid.UUID] = set()
+    touched: set[uuid.UUID] = set()
+    fresh: list[RosterEntry] = []
+    for row in rows:
+        snils_hash = crypto.lookup_hash(kek, "snils", row.snils) if row.snils else None
+        key = service.name_key(kek, row.last_name, row.first_name, row.middle_name, row.birth_date)
+        entry = by_snils.get((row.role, snils_hash)) if snils_hash else None
+        entry = entry or by_name.get((row.role, key))
+        if entry is not None and entry.id not in kept:
+            kept.add(entry.id)
+            if _update_entry(entry, row, key, snils_hash, kek, actor, now):
+                report.updated += 1
+                if entry.person_id:
+                    touched.add(entry.person_id)
+            else:
+                report.unchanged += 1
+            continue
+        entry = RosterEntry(
+            id=new_id(), school_id=school_id, confirmed_by=actor[:80], confirmed_at=now
+        )
+        _update_entry(entry, row, key, snils_hash, kek, actor, now)
+        session.add(entry)
+        fresh.append(entry)
+        report.added += 1
+    for entry in current:
+        if entry.id not in kept:
+            entry.ended_at = now
+            session.add(entry)
+            report.ended += 1
+            if entry.person_id:
+                touched.add(entry.person_id)
+    session.flush()
+    for entry in fresh:
+        entry.person_id = service.match_roster_entry(session, entry, kek)
+        if entry.person_id:
+            report.matched += 1
+            touched.add(entry.person_id)
+    session.flush()
+    for person_id in touched:
+        service.sync_roster_statuses(session, person_id, actor=actor)
+    audit.record(
+        session,
+        "roster.imported",
+        actor=actor,
+        subject=f"school:{school_id}",
+        body={k: v for k, v in report.as_dict().items() if k != "school_id"},
+    )
+    session.flush()
+    return report
+
+
+def _update_entry(
+    entry: RosterEntry,
+    row: RosterRow,
+    key: str,
+    snils_hash: str | None,
+    kek: bytes,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Copy a row onto an entry; True when something the statuses depend on changed."""
+    changed = entry.class_name != row.class_name
+    entry.role = row.role
+    entry.last_name, entry.first_name = row.last_name, row.first_name
+    entry.middle_name, entry.birth_date = row.middle_name, row.birth_date
+    entry.class_name, entry.name_key = row.class_name, key
+    if snils_hash != entry.snils_hash:
+        entry.snils_hash = snils_hash
+        entry.snils_enc = (
+            crypto.encrypt(kek, row.snils.encode(), aad=b"roster-snils:" + str(entry.id).encode())
+            if row.snils
+            else None
+        )
+    entry.confirmed_by, entry.confirmed_at = actor[:80], now
+    return changed
+
+
+def roster_of(session: Session, school_id: uuid.UUID) -> list[RosterEntry]:
+    """The school's active roster (SNILS stays encrypted; callers show names and classes)."""
+    service.get_school(session, school_id)
+    return repo.active_roster(session, school_id)

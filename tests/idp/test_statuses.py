@@ -1,0 +1,263 @@
+"""Status derivation from upstream identities: school admin, roster, parent, operator staff."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import select, text
+
+from idp import roster, service
+from idp.models import Guardianship, Person, Status
+from idp.upstream import UpstreamOrgRole
+from propusk.errors import Conflict, ValidationProblem
+from tests.idp import factories as f
+
+
+def _school(session, **kw):
+    return service.register_school(
+        session, ogrn=f.ogrn(), name="Школа " + f.name(), org_oid=f.oid(), region="77", **kw
+    )
+
+
+def _active(session, person_id, role=None):
+    out = service.active_statuses(session, person_id)
+    return [s for s in out if role is None or s.role == role]
+
+
+def test_snils_checksum():
+    good = f.snils()
+    assert service.normalize_snils(good) == "".join(c for c in good if c.isdigit())
+    assert service.normalize_snils("112-233-445 95") == "11223344595"
+    with pytest.raises(ValueError, match="checksum"):
+        service.normalize_snils(f.bad_snils("112-233-445 95"))
+    for bad in ("123", "1122334459a", "112-233-445 951"):
+        with pytest.raises(ValueError):
+            service.normalize_snils(bad)
+
+
+def test_ogrn_check_digit():
+    assert service.validate_ogrn("1027700132195") == "1027700132195"
+    with pytest.raises(ValueError):
+        service.validate_ogrn("1027700132196")
+
+
+def test_login_creates_person_with_encrypted_snils(session):
+    snils = f.snils()
+    person = service.on_login(session, f.identity(snils_value=snils))
+    digits = "".join(c for c in snils if c.isdigit())
+    assert service.person_snils(person) == digits
+    raw = session.execute(
+        text("SELECT snils_enc, snils_hash FROM person WHERE esia_oid = :o"),
+        {"o": person.esia_oid},
+    ).one()
+    blob = bytes(raw[0])
+    assert digits.encode() not in blob and digits[:9].encode() not in blob
+    assert digits not in raw[1]
+    # Row binding: the blob does not decrypt as another person's SNILS.
+    other = service.on_login(session, f.identity())
+    other.snils_enc = blob
+    with pytest.raises(InvalidTag):
+        service.person_snils(other)
+    session.rollback()
+
+
+def test_login_refreshes_the_same_person(session):
+    ident = f.identity()
+    first = service.on_login(session, ident)
+    again = service.on_login(session, f.identity(esia_oid=ident.esia_oid, last_name="Новая"))
+    assert again.id == first.id and again.last_name == "Новая"
+
+
+def test_school_admin_from_esia_roles_and_its_end(session):
+    school = _school(session)
+    unregistered = UpstreamOrgRole(org_oid=f.oid(), ogrn=f.ogrn(), name="Чужая", chief=True)
+    by_ogrn = UpstreamOrgRole(org_oid=f.oid(), ogrn=school.ogrn, name=school.name, chief=True)
+    ident = f.identity(organizations=(by_ogrn, unregistered))
+    person = service.on_login(session, ident)
+    admin = _active(session, person.id, "school_admin")
+    assert [(s.school_id, s.source) for s in admin] == [(school.id, "esia")]
+    # Plain employee (neither chief nor admin): no status, and the old one ends.
+    plain = UpstreamOrgRole(org_oid=school.esia_org_oid, ogrn=None, name=school.name)
+    service.on_login(session, f.identity(esia_oid=ident.esia_oid, organizations=(plain,)))
+    assert _active(session, person.id, "school_admin") == []
+    ended = session.get(Status, admin[0].id)
+    assert ended.revoked_at is not None and ended.end_reason == "no longer reported by ESIA"
+    # Admin flag matched by org oid brings it back, once.
+    adm = UpstreamOrgRole(org_oid=school.esia_org_oid, ogrn=None, name=school.name, admin=True)
+    for _ in range(2):
+        service.on_login(session, f.identity(esia_oid=ident.esia_oid, organizations=(adm,)))
+    assert len(_active(session, person.id, "school_admin")) == 1
+
+
+def test_operator_staff_for_registered_operator(session):
+    org_oid, ogrn = f.oid(), f.ogrn()
+    org_id = service.register_operator_org(session, org_oid, ogrn, "Оператор")
+    assert service.register_operator_org(session, org_oid, ogrn, "Оператор") == org_id
+    person = service.on_login(
+        session,
+        f.identity(organizations=(UpstreamOrgRole(org_oid=org_oid, ogrn=ogrn, name="Оператор"),)),
+    )
+    staff = _active(session, person.id, "operator_staff")
+    assert [s.organization_id for s in staff] == [org_id]
+    assert ("operator_staff", f"org:{org_id}") in service.role_grants(session, person.id)
+
+
+def test_parent_status_follows_child_student_status(session):
+    school = _school(session)
+    kid = f.child(snils_value=f.snils())
+    csv = (
+        "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+        f"student,{kid.last_name},{kid.first_name},{kid.middle_name},"
+        f"{kid.birth_date.isoformat()},{kid.snils},5А\n"
+    )
+    roster.import_roster(session, school.id, csv, "person:admin")
+    parent_ident = f.identity(children=(kid,))
+    parent = service.on_login(session, parent_ident)
+    child = service.get_person_by_oid(session, kid.esia_oid)
+    student = _active(session, child.id, "student")
+    assert [(s.school_id, s.class_name, s.source) for s in student] == [(school.id, "5А", "roster")]
+    assert [s.school_id for s in _active(session, parent.id, "parent")] == [school.id]
+    assert [c.id for c in service.children_of(session, parent.id)] == [child.id]
+    assert [g.id for g in service.guardians_of(session, child.id)] == [parent.id]
+    claims = service.claims_for(session, parent, {"openid", "profile", "school"})
+    assert claims["school_statuses"] == [
+        {
+            "school_id": str(school.id),
+            "school_name": school.name,
+            "ogrn": school.ogrn,
+            "role": "parent",
+        }
+    ]
+    assert claims["children"][0]["sub"] == str(child.id)
+    assert claims["children"][0]["age_group"] == service.age_group(child)
+    # ESIA stops reporting the child: guardianship ends, parent status ends.
+    service.on_login(session, f.identity(esia_oid=parent_ident.esia_oid))
+    assert _active(session, parent.id, "parent") == []
+    link = session.scalar(select(Guardianship).where(Guardianship.guardian_id == parent.id))
+    assert link.valid_to is not None
+    assert service.children_of(session, parent.id) == []
+
+
+def test_roster_match_at_login_by_name_and_birth_date(session):
+    school = _school(session)
+    last = f.name()
+    csv = (
+        "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+        f"teacher,{last},Анна,Сергеевна,12.04.1980,,\n"
+    )
+    report = roster.import_roster(session, school.id, csv, "person:admin")
+    assert (report.added, report.matched) == (1, 0)
+    person = service.on_login(
+        session,
+        f.identity(
+            last_name=last.upper(),
+            first_name="Анна",
+            middle_name="Сергеевна",
+            birth_date=date(1980, 4, 12),
+        ),
+    )
+    assert [s.role for s in _active(session, person.id)] == ["teacher"]
+    claims = service.claims_for(session, person, {"openid", "profile"})
+    assert claims["age_group"] == "adult"
+    assert claims["school_statuses"][0]["role"] == "teacher"
+    assert "esia_oid" not in claims and "snils" not in claims
+
+
+def test_name_match_refused_when_snils_differs(session):
+    school = _school(session)
+    last = f.name()
+    csv = (
+        "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+        f"student,{last},Олег,,2010-01-02,{f.snils()},7Б\n"
+    )
+    roster.import_roster(session, school.id, csv, "person:admin")
+    person = service.on_login(
+        session,
+        f.identity(
+            last_name=last,
+            first_name="Олег",
+            middle_name=None,
+            birth_date=date(2010, 1, 2),
+            snils_value=f.snils(),
+        ),
+    )
+    assert _active(session, person.id) == []
+
+
+def test_import_matches_known_people_and_graduation_ends_statuses(session):
+    school = _school(session)
+    kid = f.child(snils_value=f.snils())
+    parent = service.on_login(session, f.identity(children=(kid,)))
+    child = service.get_person_by_oid(session, kid.esia_oid)
+    assert _active(session, child.id) == []
+    head = "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+    row = f"student,Другая,Фамилия,,{kid.birth_date.isoformat()},{kid.snils},9В\n"
+    report = roster.import_roster(session, school.id, head + row, "person:admin")
+    assert report.matched == 1
+    assert [s.class_name for s in _active(session, child.id, "student")] == ["9В"]
+    assert len(_active(session, parent.id, "parent")) == 1
+    # Next year: class changes in place.
+    roster.import_roster(session, school.id, head + row.replace("9В", "10В"), "person:admin")
+    assert [s.class_name for s in _active(session, child.id, "student")] == ["10В"]
+    # Graduation: the row is gone, statuses of the child and the parent end.
+    other = f"teacher,{f.name()},Ирина,,1979-05-05,,\n"
+    report = roster.import_roster(session, school.id, head + other, "person:admin")
+    assert (report.ended, report.added) == (1, 1)
+    assert _active(session, child.id) == []
+    assert _active(session, parent.id, "parent") == []
+    ended = session.scalars(
+        select(Status).where(Status.person_id == child.id, Status.role == "student")
+    ).all()
+    assert all(s.end_reason == "removed from the school roster" for s in ended)
+
+
+def test_proctor_appointment_and_ending(session):
+    school = _school(session)
+    last = f.name()
+    roster.import_roster(
+        session,
+        school.id,
+        f"role,last_name,first_name,birth_date\nteacher,{last},Пётр,1975-01-01\n",
+        "person:admin",
+    )
+    teacher = service.on_login(
+        session,
+        f.identity(
+            last_name=last, first_name="Петр", middle_name=None, birth_date=date(1975, 1, 1)
+        ),
+    )
+    stranger = service.on_login(session, f.identity())
+    with pytest.raises(ValidationProblem):
+        service.appoint_proctor(session, school.id, stranger.id, actor="person:admin")
+    status = service.appoint_proctor(session, school.id, teacher.id, actor="person:admin")
+    with pytest.raises(Conflict):
+        service.appoint_proctor(session, school.id, teacher.id, actor="person:admin")
+    roster_status = _active(session, teacher.id, "teacher")[0]
+    with pytest.raises(Conflict):
+        service.end_school_status(session, school.id, roster_status.id, actor="person:admin")
+    service.end_school_status(session, school.id, status.id, actor="person:admin")
+    assert [s.role for s in _active(session, teacher.id)] == ["teacher"]
+
+
+def test_school_registration_conflicts(session):
+    school = _school(session)
+    with pytest.raises(Conflict):
+        service.register_school(session, ogrn=school.ogrn, name="Дубль")
+    with pytest.raises(ValidationProblem):
+        service.register_school(session, ogrn="1234567890123", name="Плохой ОГРН")
+
+
+def test_platform_admin_bootstrap(session):
+    person = service.on_login(session, f.identity())
+    service.grant_platform_admin(session, person.esia_oid)
+    service.grant_platform_admin(session, person.esia_oid)
+    assert service.role_grants(session, person.id) == [("platform_admin", "*")]
+
+
+def test_age_groups():
+    p = Person(esia_oid="x", last_name="a", first_name="b", birth_date=date(2010, 6, 15))
+    assert service.age_group(p, on=date(2024, 6, 14)) == "under14"
+    assert service.age_group(p, on=date(2024, 6, 15)) == "14to17"
+    assert service.age_group(p, on=date(2028, 6, 15)) == "adult"
