@@ -7,6 +7,7 @@ is held until that transaction ends: record as late in the transaction as practi
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -16,8 +17,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from audit import merkle, repository
+from audit import checkpoint, merkle, repository
+from audit.models import AuditEvent
 from propusk.db import new_id, utcnow
+from propusk.errors import NotFound, Problem
+from propusk.settings import Settings, get_settings
 
 # Keys that must never appear in an event body (secrets, identifiers, biometric data).
 FORBIDDEN_BODY_KEYS = frozenset(
@@ -193,3 +197,118 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
 
 def _build(index: int, ev: NewEvent, body: dict[str, Any], now: datetime) -> Event:
     return Event(index, new_id(), ev.event_type, ev.actor, ev.subject, now, body)
+
+
+# --- proofs ---
+
+
+class ProofRangeError(Problem):
+    status, type, title = 400, "audit-proof-range", "Proof request outside the log"
+
+
+def tree_size(session: Session) -> int:
+    return repository.read_head(session)[0]
+
+
+def _range_hashes(session: Session, ranges: list[merkle.Range]) -> list[bytes]:
+    """Fold each range from its stored complete subtrees (one query for all of them)."""
+    found = repository.node_hashes(session, merkle.nodes_for(ranges))
+    try:
+        return [merkle.range_hash(a, b, found.__getitem__) for a, b in ranges]
+    except KeyError as exc:
+        raise RuntimeError(f"audit tree node {exc} is missing from the store") from exc
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """MTH of the first ``size`` leaves, from at most log2(size) stored nodes."""
+    _check_size(session, size, allow_zero=True)
+    return _range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT
+
+
+def _check_size(session: Session, size: int, *, allow_zero: bool = False) -> int:
+    current = tree_size(session)
+    if size > current or size < (0 if allow_zero else 1):
+        raise ProofRangeError(f"tree_size must be within 1..{current}", tree_size=current)
+    return current
+
+
+def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
+    """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
+    _check_size(session, size)
+    if not 0 <= index < size:
+        raise ProofRangeError(f"index must be within 0..{size - 1}")
+    return _range_hashes(session, merkle.inclusion_ranges(index, size))
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """RFC 9162 consistency proof between tree sizes ``first`` <= ``second``."""
+    _check_size(session, second)
+    if not 0 < first <= second:
+        raise ProofRangeError(f"first must be within 1..{second}")
+    return _range_hashes(session, merkle.consistency_ranges(first, second))
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def get_event(session: Session, event_id_or_index: uuid.UUID | str | int) -> Event:
+    row = _find(session, event_id_or_index)
+    if row is None:
+        raise NotFound("no such audit event")
+    return _to_event(row)
+
+
+def _find(session: Session, key: uuid.UUID | str | int) -> AuditEvent | None:
+    if isinstance(key, int):
+        return repository.get_event(session, key) if key >= 0 else None
+    try:
+        return repository.get_event_by_id(session, uuid.UUID(str(key)))
+    except ValueError:
+        return None
+
+
+def _to_event(row: AuditEvent) -> Event:
+    doc = json.loads(row.leaf)
+    return Event(
+        row.index,
+        row.id,
+        row.event_type,
+        row.actor,
+        row.subject,
+        row.time,
+        doc["body"],
+        bytes(row.leaf_hash),
+    )
+
+
+def events_for_subject(
+    session: Session, subject: str, types: Iterable[str] | None = None, limit: int = 1000
+) -> list[Event]:
+    """A participant's events in log order (e.g. their transfer history)."""
+    return [_to_event(r) for r in repository.events_for_subject(session, subject, types, limit)]
+
+
+def inclusion_proof_for(
+    session: Session,
+    event_id_or_index: uuid.UUID | str | int,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """An event's inclusion proof against the latest signed checkpoint (signed on demand if the
+    event is newer), with everything a client needs to check it offline."""
+    settings = settings or get_settings()
+    row = _find(session, event_id_or_index)
+    if row is None:
+        raise NotFound("no such audit event")
+    cp = checkpoint.latest(session, settings, min_size=row.index + 1)
+    proof = inclusion_proof(session, row.index, cp.tree_size)
+    return {
+        "index": row.index,
+        "id": str(row.id),
+        "leaf": row.leaf.decode(),
+        "leaf_hash": b64(bytes(row.leaf_hash)),
+        "tree_size": cp.tree_size,
+        "root_hash": b64(bytes(cp.root_hash)),
+        "hashes": [b64(h) for h in proof],
+        "checkpoint": cp.note,
+    }

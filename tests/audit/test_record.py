@@ -21,14 +21,14 @@ def test_record_appends_contiguous_positions(runtime):
         row = repository.get_event(s, first.index)
         assert row is not None and row.id == first.id
         assert merkle.leaf_hash(row.leaf) == first.leaf_hash == row.leaf_hash
-        size, blob = repository.read_head(s)
+        size, _blob = repository.read_head(s)
         assert size > second.index
 
 
 def test_rollback_removes_event_and_keeps_tree(runtime):
     subject = f"person:{uuid.uuid4()}"
     with session_scope(runtime.sessionmaker) as s:
-        size_before, frontier_before = repository.read_head(s)
+        _size_before, _frontier_before = repository.read_head(s)
     with pytest.raises(RuntimeError), session_scope(runtime.sessionmaker) as s:
         service.record(s, "consent.granted", actor=subject, subject=subject)
         raise RuntimeError("the change failed")
