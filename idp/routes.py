@@ -196,16 +196,14 @@ def import_roster(
 @router.get("/schools/{school_id}/roster", response_model=list[RosterEntryOut])
 def get_roster(
     school_id: uuid.UUID, session: SessionDep, principal: Principal = require("roster", "read")
-) -> list[dict]:
+) -> list[RosterEntryOut]:
     service.get_school(session, school_id)
     _authorize(principal, "roster", "read", domain=f"school:{school_id}")
     return [
-        RosterEntryOut.model_validate(
-            {
-                **{c: getattr(e, c) for c in RosterEntryOut.model_fields if c != "has_snils"},
-                "has_snils": e.snils_hash is not None,
-            }
-        ).model_dump(mode="json", by_alias=True)
+        RosterEntryOut(
+            **{c: getattr(e, c) for c in RosterEntryOut.model_fields if c != "has_snils"},
+            has_snils=e.snils_hash is not None,
+        )
         for e in roster_service.roster_of(session, school_id)
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class StatusOut(BaseModel):
@@ -16,7 +16,9 @@ class StatusOut(BaseModel):
     school_id: uuid.UUID | None
     organization_id: uuid.UUID | None
     role: str
-    class_name: str | None = Field(serialization_alias="class")
+    class_name: str | None = Field(
+        validation_alias=AliasChoices("class_name", "class"), serialization_alias="class"
+    )
     source: str
     valid_from: datetime
     valid_to: datetime | None
@@ -73,7 +75,9 @@ class RosterEntryOut(BaseModel):
     first_name: str
     middle_name: str | None
     birth_date: date
-    class_name: str | None = Field(serialization_alias="class")
+    class_name: str | None = Field(
+        validation_alias=AliasChoices("class_name", "class"), serialization_alias="class"
+    )
     has_snils: bool
     person_id: uuid.UUID | None
     confirmed_by: str

@@ -1,0 +1,196 @@
+"""People and schools API over the TestClient, with principals built from real statuses."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from idp import service
+from idp.upstream import UpstreamOrgRole
+from propusk.db import session_scope
+from propusk.security import ANONYMOUS, Principal, RoleGrant
+from tests.idp import factories as f
+
+HEAD = "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+
+
+def _principal_from_headers(request, session) -> Principal:
+    """Test resolver: ``X-Test-Person`` names a person; roles come from their statuses."""
+    if request.headers.get("x-test-platform-admin"):
+        return Principal(
+            kind="platform_admin",
+            subject="person:platform-admin",
+            roles=(RoleGrant("platform_admin", "*"),),
+        )
+    raw = request.headers.get("x-test-person")
+    if not raw:
+        return ANONYMOUS
+    person_id = uuid.UUID(raw)
+    roles = tuple(RoleGrant(r, d) for r, d in service.role_grants(session, person_id))
+    return Principal(kind="person", subject=f"person:{person_id}", person_id=person_id, roles=roles)
+
+
+@pytest.fixture
+def api(app):
+    app.state.principal_resolver = _principal_from_headers
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+ADMIN = {"x-test-platform-admin": "1"}
+
+
+def _as(person_id) -> dict:
+    return {"x-test-person": str(person_id)}
+
+
+def _new_school(api) -> dict:
+    body = {"ogrn": f.ogrn(), "name": "Школа " + f.name(), "org_oid": f.oid(), "region": "77"}
+    r = api.post("/api/v1/schools", json=body, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _login(runtime, ident) -> uuid.UUID:
+    with session_scope(runtime.sessionmaker) as s:
+        return service.on_login(s, ident).id
+
+
+def _school_admin(runtime, school) -> uuid.UUID:
+    role = UpstreamOrgRole(org_oid=school["esia_org_oid"], ogrn=None, name="", chief=True)
+    return _login(runtime, f.identity(organizations=(role,)))
+
+
+def test_school_registration_needs_a_platform_admin(api):
+    body = {"ogrn": f.ogrn(), "name": "Школа"}
+    assert api.post("/api/v1/schools", json=body).status_code == 401
+    r = api.post("/api/v1/schools", json={**body, "ogrn": "1234567890123"}, headers=ADMIN)
+    assert r.status_code == 422 and r.json()["type"].endswith("/invalid-ogrn")
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert api.post("/api/v1/schools", json={"name": 1}, headers=ADMIN).status_code == 422
+    assert api.post("/api/v1/schools", json=body, headers=ADMIN).status_code == 201
+    assert api.post("/api/v1/schools", json=body, headers=ADMIN).status_code == 409
+
+
+def test_school_admin_imports_roster_and_manages_statuses(api, runtime):
+    school = _new_school(api)
+    sid = school["id"]
+    admin = _school_admin(runtime, school)
+    teacher_last = f.name()
+    kid = f.child(snils_value=f.snils())
+    csv_text = (
+        HEAD
+        + f"teacher,{teacher_last},Анна,,1980-01-01,,\n"
+        + f"student,{kid.last_name},Маша,Ивановна,{kid.birth_date.isoformat()},{kid.snils},3А\n"
+    )
+    headers = {**_as(admin), "content-type": "text/csv"}
+    r = api.post(f"/api/v1/schools/{sid}/roster", content=csv_text.encode(), headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 2 and r.json()["confirmed_by"] == f"person:{admin}"
+    # Same file as multipart: unchanged.
+    r = api.post(
+        f"/api/v1/schools/{sid}/roster",
+        headers=_as(admin),
+        files={"file": ("roster.csv", csv_text.encode(), "text/csv")},
+    )
+    assert r.status_code == 200 and r.json()["unchanged"] == 2
+    roster = api.get(f"/api/v1/schools/{sid}/roster", headers=_as(admin)).json()
+    assert sorted((e["role"], e["class"], e["has_snils"]) for e in roster) == [
+        ("student", "3А", True),
+        ("teacher", None, False),
+    ]
+    assert all("snils" not in e for e in roster)
+
+    teacher = _login(
+        runtime,
+        f.identity(
+            last_name=teacher_last, first_name="Анна", middle_name=None, birth_date=roster_date()
+        ),
+    )
+    parent = _login(runtime, f.identity(children=(kid,)))
+    statuses = api.get(f"/api/v1/schools/{sid}/statuses", headers=_as(admin)).json()
+    assert sorted(s["role"] for s in statuses) == ["parent", "school_admin", "student", "teacher"]
+    # A teacher reads statuses but cannot appoint.
+    assert api.get(f"/api/v1/schools/{sid}/statuses", headers=_as(teacher)).status_code == 200
+    body = {"person_id": str(teacher)}
+    assert (
+        api.post(f"/api/v1/schools/{sid}/proctors", json=body, headers=_as(teacher)).status_code
+        == 403
+    )
+    r = api.post(f"/api/v1/schools/{sid}/proctors", json=body, headers=_as(admin))
+    assert r.status_code == 201 and r.json()["role"] == "proctor"
+    proctor_id = r.json()["id"]
+    r = api.post(
+        f"/api/v1/schools/{sid}/proctors", json={"person_id": str(parent)}, headers=_as(admin)
+    )
+    assert r.status_code == 422
+    # Derived statuses cannot be ended by hand; the appointment can.
+    student = next(s for s in statuses if s["role"] == "student")
+    r = api.delete(f"/api/v1/schools/{sid}/statuses/{student['id']}", headers=_as(admin))
+    assert r.status_code == 409
+    r = api.delete(f"/api/v1/schools/{sid}/statuses/{proctor_id}", headers=_as(admin))
+    assert r.status_code == 200 and r.json()["revoked_at"]
+    r = api.delete(f"/api/v1/schools/{sid}/statuses/{proctor_id}", headers=_as(admin))
+    assert r.status_code == 404
+
+
+def roster_date():
+    from datetime import date
+
+    return date(1980, 1, 1)
+
+
+def test_malformed_roster_over_http(api, runtime):
+    school = _new_school(api)
+    admin = _school_admin(runtime, school)
+    headers = {**_as(admin), "content-type": "text/csv"}
+    url = f"/api/v1/schools/{school['id']}/roster"
+    bad = HEAD + f"student,{f.name()},Олег,,2011-13-01,,5А\nstudent,,Вера,,2011-01-01,,5А\n"
+    r = api.post(url, content=bad.encode(), headers=headers)
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [(e["line"], e["field"]) for e in r.json()["errors"]] == [
+        (2, "birth_date"),
+        (3, "last_name"),
+    ]
+    assert api.get(url, headers=_as(admin)).json() == []
+    r = api.post(url, content=b"\xff\xfe", headers=headers)
+    assert r.status_code == 422
+    r = api.post(url, json={"rows": []}, headers=_as(admin))
+    assert r.status_code == 415
+
+
+def test_other_schools_admin_is_refused(api, runtime):
+    school, other = _new_school(api), _new_school(api)
+    admin = _school_admin(runtime, other)
+    url = f"/api/v1/schools/{school['id']}"
+    assert api.get(url, headers=_as(admin)).status_code == 403
+    assert api.get(url + "/roster", headers=_as(admin)).status_code == 403
+    r = api.post(url + "/roster", content=b"x", headers={**_as(admin), "content-type": "text/csv"})
+    assert r.status_code == 403
+    assert api.get(f"/api/v1/schools/{other['id']}", headers=_as(admin)).status_code == 200
+    assert api.get(f"/api/v1/schools/{uuid.uuid4()}", headers=ADMIN).status_code == 404
+
+
+def test_me_and_children(api, runtime):
+    school = _new_school(api)
+    admin = _school_admin(runtime, school)
+    kid = f.child()
+    csv_text = HEAD + f"student,{kid.last_name},Маша,Ивановна,{kid.birth_date.isoformat()},,3А\n"
+    api.post(
+        f"/api/v1/schools/{school['id']}/roster",
+        content=csv_text.encode(),
+        headers={**_as(admin), "content-type": "text/csv"},
+    )
+    parent = _login(runtime, f.identity(children=(kid,)))
+    me = api.get("/api/v1/me", headers=_as(parent))
+    assert me.status_code == 200, me.text
+    body = me.json()
+    assert body["id"] == str(parent) and body["age_group"] == "adult"
+    assert [(s["role"], s["school_id"]) for s in body["statuses"]] == [("parent", school["id"])]
+    assert [c["name"] for c in body["children"]] == [f"{kid.last_name} Маша Ивановна"]
+    children = api.get("/api/v1/me/children", headers=_as(parent)).json()
+    assert children[0]["age_group"] == "under14"
+    assert api.get("/api/v1/me").status_code == 401
