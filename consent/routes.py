@@ -1,7 +1,509 @@
-"""HTTP routes of the consent package."""
+"""HTTP routes of the consent package (thin: policy, parse, call the service, shape).
+
+Operators and suppliers are OAuth clients bound to a registered organisation; participants act
+for themselves or, as a legal representative, for a child (``?subject=<child_id>``).
+A refused transfer answers 403 problem+json *without raising*, so its transfer record commits.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from pathlib import Path
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+from consent import flows, receipts, schemas, service
+from consent import repository as repo
+from consent.gate import Decision
+from policies.deps import require
+from propusk.db import utcnow
+from propusk.deps import SessionDep, SettingsDep
+from propusk.errors import PROBLEM_JSON, TYPE_BASE, Forbidden, NotFound, ValidationProblem
+from propusk.security import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["consent"])
+templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+
+
+def _actor(principal: Principal) -> str:
+    return principal.subject
+
+
+def _person(principal: Principal) -> uuid.UUID:
+    if principal.person_id is None:
+        raise Forbidden("a participant login is required", type="not-a-person")
+    return principal.person_id
+
+
+def _admin(principal: Principal) -> None:
+    if principal.kind != "platform_admin" and not any(
+        r.role == "platform_admin" for r in principal.roles
+    ):
+        raise Forbidden("platform administrators only", type="not-platform-admin")
+
+
+def _categories(raw: str) -> list[str]:
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if not keys:
+        raise ValidationProblem("categories must be a comma-separated list", type="bad-categories")
+    return keys
+
+
+def _decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "transfer_id": str(transfer_id),
+        "decision": decision.outcome,
+        "subject_id": str(decision.subject_id),
+        "purpose": decision.purpose,
+        "allowed": list(decision.allowed),
+        "consent_ids": [str(c) for c in decision.consent_ids],
+        "allowed_by": {k: str(v) for k, v in decision.allowed.items()},
+        "refused": decision.refused,
+    }
+
+
+def _refused(request: Request, body: dict[str, Any]) -> JSONResponse:
+    """403 problem+json for a refused transfer; returned, not raised, so the record commits."""
+    problem = {
+        "type": TYPE_BASE + "transfer-refused",
+        "title": "Transfer refused",
+        "status": 403,
+        "detail": "no valid consent covers the requested categories",
+        "instance": request.url.path,
+        **body,
+    }
+    return JSONResponse(problem, status_code=403, media_type=PROBLEM_JSON)
+
+
+# --- platform admin: registry and catalogue -----------------------------------------------
+
+
+@router.post("/organizations", status_code=201)
+def register_organization(
+    body: schemas.OrganizationIn,
+    session: SessionDep,
+    principal: Principal = require("organization", "write"),
+) -> dict:
+    _admin(principal)
+    org = service.register_organization(session, body.model_dump(), actor=_actor(principal))
+    return schemas.organization_out(org)
+
+
+@router.get("/organizations/{org_id}")
+def get_organization(
+    org_id: uuid.UUID, session: SessionDep, principal: Principal = require("organization", "read")
+) -> dict:
+    org = repo.get_organization(session, org_id)
+    if org is None:
+        raise NotFound("no such organisation")
+    return schemas.organization_out(org)
+
+
+@router.put("/consent/catalogue")
+def put_catalogue(
+    body: schemas.CatalogueIn,
+    session: SessionDep,
+    principal: Principal = require("consent.template", "write"),
+) -> dict:
+    _admin(principal)
+    cats, purps = service.load_catalogue(session, body.model_dump())
+    return {"categories": cats, "purposes": purps}
+
+
+@router.get("/consent/catalogue")
+def get_catalogue(
+    session: SessionDep, principal: Principal = require("consent.template", "read")
+) -> dict:
+    return {
+        "categories": [
+            {"key": c.key, "title": c.title, "special": c.special, "biometric": c.biometric}
+            for c in repo.all_categories(session)
+        ],
+        "purposes": [
+            {"key": p.key, "title": p.title, "legal_basis": p.legal_basis}
+            for p in repo.all_purposes(session)
+        ],
+    }
+
+
+# --- operators ----------------------------------------------------------------------------
+
+
+@router.post("/consent/templates", status_code=201)
+def publish_template(
+    body: schemas.TemplateIn,
+    session: SessionDep,
+    principal: Principal = require("consent.template", "write"),
+) -> dict:
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    data = body.model_dump()
+    template = service.publish_template(session, operator, data, actor=_actor(principal))
+    return schemas.template_out(template)
+
+
+@router.get("/consent/templates/{template_id}")
+def get_template(
+    template_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("consent.template", "read"),
+) -> dict:
+    template = repo.get_template(session, template_id)
+    if template is None:
+        raise NotFound("no such template")
+    return schemas.template_out(template)
+
+
+@router.post("/consent/requests", status_code=201)
+def create_request(
+    body: schemas.ConsentRequestIn,
+    session: SessionDep,
+    principal: Principal = require("consent.request", "create"),
+) -> dict:
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    consent = service.create_request(
+        session,
+        operator,
+        template_id=body.template_id,
+        subject_id=body.subject_id,
+        categories=body.categories,
+        purpose=body.purpose,
+        supplier_id=body.supplier_id,
+        actor=_actor(principal),
+        now=utcnow(),
+    )
+    return schemas.consent_out(consent)
+
+
+@router.get("/consent/requests/{consent_id}")
+def get_request(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("consent.request", "read"),
+) -> dict:
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    consent = repo.get_consent(session, consent_id)
+    if consent is None or consent.operator_id != operator.id:
+        raise NotFound("no such consent request")
+    return schemas.consent_out(consent)
+
+
+@router.get("/consent/feed")
+def consent_feed(
+    session: SessionDep,
+    since: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+    principal: Principal = require("consent.feed", "read"),
+) -> dict:
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    events = service.feed(session, operator, since, limit)
+    return {
+        "events": [schemas.event_out(e) for e in events],
+        "next": events[-1].pos if events else since,
+    }
+
+
+@router.get("/consent/destruction")
+def open_destruction(
+    session: SessionDep, principal: Principal = require("consent.feed", "read")
+) -> dict:
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    tasks = repo.open_destruction_of_operator(session, operator.id)
+    return {"tasks": [schemas.task_out(t) for t in tasks]}
+
+
+@router.post("/destruction/{task_id}/confirm")
+def confirm_destruction(
+    task_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent.feed", "read")
+) -> dict:
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    task = service.confirm_destruction(
+        session, operator, task_id, actor=_actor(principal), now=utcnow()
+    )
+    return schemas.task_out(task)
+
+
+@router.get("/subjects/{subject_id}/data")
+def pull_data(
+    subject_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    purpose: str = Query(min_length=1, max_length=120),
+    categories: str = Query(min_length=1, max_length=2000),
+    principal: Principal = require("vault", "read"),
+):
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    outcome = flows.pull(
+        session,
+        settings,
+        operator,
+        subject_id=subject_id,
+        purpose=purpose,
+        categories=_categories(categories),
+        actor=_actor(principal),
+        now=utcnow(),
+    )
+    body = _decision_body(outcome.decision, outcome.transfer.id)
+    if not outcome.decision.allowed:
+        return _refused(request, body)
+    return {**body, "data": outcome.data}
+
+
+@router.post("/transfers/redeem")
+def redeem_ticket(
+    body: schemas.RedeemIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("transfer", "redeem"),
+):
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    outcome = flows.redeem(
+        session, settings, operator, body.ticket, actor=_actor(principal), now=utcnow()
+    )
+    result = _decision_body(outcome.decision, outcome.transfer.id)
+    if not outcome.decision.allowed:
+        return _refused(request, result)
+    return result
+
+
+# --- suppliers ----------------------------------------------------------------------------
+
+
+@router.put("/subjects/{subject_id}/data/{category}")
+def put_data(
+    subject_id: uuid.UUID,
+    category: str,
+    body: schemas.VaultValueIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("vault", "write"),
+) -> dict:
+    supplier = service.organization_of(session, principal.organization_id, "supplier")
+    item = flows.vault.put(
+        session,
+        settings,
+        supplier,
+        subject_id,
+        category,
+        body.value,
+        actor=_actor(principal),
+        now=utcnow(),
+    )
+    return {"subject_id": str(subject_id), "category": category, "id": str(item.id)}
+
+
+@router.post("/transfers/tickets")
+def issue_ticket(
+    body: schemas.TicketIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("transfer", "ticket"),
+):
+    supplier = service.organization_of(session, principal.organization_id, "supplier")
+    outcome = flows.issue_ticket(
+        session,
+        settings,
+        supplier,
+        operator_id=body.operator_id,
+        subject_id=body.subject_id,
+        purpose=body.purpose,
+        categories=body.categories,
+        actor=_actor(principal),
+        now=utcnow(),
+    )
+    result = _decision_body(outcome.decision, outcome.transfer.id)
+    if outcome.ticket is None:
+        return _refused(request, result)
+    return {**result, "ticket": outcome.ticket}
+
+
+# --- participants and representatives -----------------------------------------------------
+
+
+SubjectQuery = Query(None, description="a child's id, when a representative acts for them")
+
+
+@router.get("/me/consents")
+def my_consents(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("consent", "read"),
+) -> dict:
+    subject_id = service.subjects_for(session, _person(principal), subject)
+    rows = service.list_consents(session, subject_id, utcnow())
+    return {"subject_id": str(subject_id), "consents": [schemas.consent_out(c) for c in rows]}
+
+
+@router.get("/me/requests")
+def my_requests(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("consent", "read"),
+) -> dict:
+    subject_id = service.subjects_for(session, _person(principal), subject)
+    rows = service.list_consents(session, subject_id, utcnow(), pending=True)
+    return {"subject_id": str(subject_id), "requests": [schemas.consent_out(c) for c in rows]}
+
+
+@router.get("/consents/{consent_id}")
+def get_consent(
+    consent_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent", "read")
+) -> dict:
+    consent = service.consent_for_person(session, consent_id, _person(principal))
+    events = repo.events_of(session, consent.id)
+    return {**schemas.consent_out(consent), "events": [schemas.event_out(e) for e in events]}
+
+
+@router.post("/consents/{consent_id}/approve")
+def approve(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("consent", "approve"),
+) -> dict:
+    consent = service.approve(session, consent_id, _person(principal), now=utcnow())
+    return schemas.consent_out(consent)
+
+
+@router.post("/consents/{consent_id}/refuse")
+def refuse(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    body: schemas.AnswerIn | None = None,
+    principal: Principal = require("consent", "refuse"),
+) -> dict:
+    reason = body.reason if body else None
+    consent = service.refuse(session, consent_id, _person(principal), now=utcnow(), reason=reason)
+    return schemas.consent_out(consent)
+
+
+@router.post("/consents/{consent_id}/withdraw")
+def withdraw(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    body: schemas.AnswerIn | None = None,
+    principal: Principal = require("consent", "withdraw"),
+) -> dict:
+    reason = body.reason if body else None
+    consent = service.withdraw(session, consent_id, _person(principal), now=utcnow(), reason=reason)
+    return schemas.consent_out(consent)
+
+
+@router.post("/consents/{consent_id}/suspend")
+def suspend(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    body: schemas.AnswerIn | None = None,
+    principal: Principal = require("consent", "withdraw"),
+) -> dict:
+    reason = body.reason if body else None
+    consent = service.suspend(session, consent_id, _person(principal), now=utcnow(), reason=reason)
+    return schemas.consent_out(consent)
+
+
+@router.get("/consents/{consent_id}/receipt")
+def receipt(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("consent", "read"),
+) -> dict:
+    consent = service.consent_for_person(session, consent_id, _person(principal))
+    event = service.receipt_event(session, consent)
+    template = repo.get_template(session, consent.template_id)
+    operator = repo.get_organization(session, consent.operator_id)
+    payload = receipts.receipt_payload(settings, consent, event, template, operator)
+    token = receipts.sign(session, settings, payload, receipts.RECEIPT_TYP)
+    return {"consent_id": str(consent.id), "event": event.type, "receipt": token}
+
+
+@router.get("/me/transfers")
+def my_transfers(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    limit: int = Query(200, ge=1, le=1000),
+    principal: Principal = require("transfer", "read"),
+) -> dict:
+    subject_id = service.subjects_for(session, _person(principal), subject)
+    rows = repo.transfers_of_subject(session, subject_id, limit)
+    return {"subject_id": str(subject_id), "transfers": [schemas.transfer_out(t) for t in rows]}
+
+
+@router.get("/me/data")
+def my_data(
+    session: SessionDep,
+    settings: SettingsDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("consent", "read"),
+) -> dict:
+    subject_id = service.subjects_for(session, _person(principal), subject)
+    items = repo.vault_items(session, subject_id)
+    return {
+        "subject_id": str(subject_id),
+        "data": [
+            {
+                "category": i.category_key,
+                "supplier_id": str(i.supplier_id),
+                "value": flows.vault.value_of(settings, i),
+                "updated_at": i.updated_at.isoformat(),
+            }
+            for i in items
+        ],
+    }
+
+
+@router.post("/me/access-requests", status_code=201)
+def create_access_request(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("access_request", "create"),
+) -> dict:
+    person_id = _person(principal)
+    subject_id = service.subjects_for(session, person_id, subject)
+    row = service.create_access_request(session, subject_id, person_id, now=utcnow())
+    return schemas.access_request_out(row)
+
+
+@router.get("/access-requests/{request_id}.html", response_class=HTMLResponse)
+def access_answer_html(
+    request_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Principal = require("access_request", "read"),
+):
+    row = service.access_request_for_person(session, request_id, _person(principal))
+    answer = service.access_answer(session, row, now=utcnow())
+    return templates.TemplateResponse(
+        request, "access_answer.html", {"a": answer, "states": STATE_RU, "methods": METHOD_RU}
+    )
+
+
+@router.get("/access-requests/{request_id}")
+def access_answer_json(
+    request_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("access_request", "read"),
+) -> dict:
+    row = service.access_request_for_person(session, request_id, _person(principal))
+    return service.access_answer(session, row, now=utcnow())
+
+
+STATE_RU = {
+    "requested": "запрошено",
+    "partially_given": "дано частично",
+    "given": "дано",
+    "refused": "отказано",
+    "withdrawn": "отозвано",
+    "revoked": "прекращено",
+    "suspended": "приостановлено",
+    "expired": "истекло",
+}
+METHOD_RU = {
+    "automated": "автоматизированная обработка",
+    "non_automated": "неавтоматизированная обработка",
+    "mixed": "смешанная обработка",
+}

@@ -1,0 +1,156 @@
+"""The transfer gate: the one function that decides every transfer of participant data.
+
+Rule (consent notes §1): a category may go to an operator for a purpose only if a consent of
+that subject exists in state ``given``, for that operator and purpose, whose categories cover it,
+whose term covers ``now``, whose actions include transfer, whose representative's authority has
+not ended (a representative-only consent ends at the subject's 18th birthday), whose form is
+written when the category is special or biometric, and the operator stores data in Russia.
+
+Race safety ("a withdrawal that commits first always wins"): ``decide`` runs inside the
+transaction that writes the transfer record and reads the candidate consent rows
+``SELECT … FOR SHARE`` (PostgreSQL). A withdrawal takes ``FOR UPDATE`` on the same row, so
+  * if the withdrawal committed first, the gate's locking read sees the committed ``withdrawn``
+    row (READ COMMITTED re-reads a row version changed while it waited) and refuses;
+  * if the gate locked first, the withdrawal waits until the transfer record is committed — that
+    transfer happened before the withdrawal, and every later one is refused.
+There is no cache: each decision reads the current rows. SQLite serialises writers instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from consent import repository as repo
+from consent.models import Category, Consent
+
+TRANSFER_ACTION = "передача"
+
+# Machine-readable refusal reasons.
+OPERATOR_UNKNOWN = "operator_unknown"
+OPERATOR_STORAGE_FOREIGN = "operator_storage_foreign"
+CROSS_BORDER_NOT_NOTIFIED = "cross_border_not_notified"
+UNKNOWN_CATEGORY = "unknown_category"
+NO_CONSENT = "no_consent"
+CATEGORY_NOT_COVERED = "category_not_covered"
+CONSENT_PENDING = "consent_pending"
+CONSENT_REFUSED = "consent_refused"
+CONSENT_WITHDRAWN = "consent_withdrawn"
+CONSENT_REVOKED = "consent_revoked"
+CONSENT_SUSPENDED = "consent_suspended"
+CONSENT_EXPIRED = "consent_expired"
+CONSENT_NOT_YET_VALID = "consent_not_yet_valid"
+TRANSFER_NOT_PERMITTED = "transfer_not_permitted"
+WRITTEN_FORM_REQUIRED = "written_form_required"
+REPRESENTATIVE_AUTHORITY_ENDED = "representative_authority_ended"
+
+_STATE_REASONS = {
+    "requested": CONSENT_PENDING,
+    "partially_given": CONSENT_PENDING,
+    "refused": CONSENT_REFUSED,
+    "withdrawn": CONSENT_WITHDRAWN,
+    "revoked": CONSENT_REVOKED,
+    "suspended": CONSENT_SUSPENDED,
+    "expired": CONSENT_EXPIRED,
+}
+
+
+@dataclass
+class Decision:
+    """Allowed categories with the consent relied on for each, refused ones with reasons."""
+
+    operator_id: uuid.UUID
+    subject_id: uuid.UUID
+    purpose: str
+    requested: list[str]
+    allowed: dict[str, uuid.UUID] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def consent_ids(self) -> list[uuid.UUID]:
+        return sorted(set(self.allowed.values()), key=str)
+
+    @property
+    def outcome(self) -> str:
+        if not self.allowed:
+            return "refused"
+        return "partial" if self.refused else "allowed"
+
+
+def decide(
+    session: Session,
+    *,
+    operator_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    purpose: str,
+    categories: Sequence[str],
+    now: datetime,
+) -> Decision:
+    """Decide one transfer over the current rows (locks them ``FOR SHARE``); writes nothing."""
+    wanted = list(dict.fromkeys(categories))
+    decision = Decision(operator_id, subject_id, purpose, wanted)
+    party_reason = _operator_refusal(session, operator_id)
+    if party_reason:
+        decision.refused = dict.fromkeys(wanted, party_reason)
+        return decision
+    catalogue = repo.categories_by_keys(session, wanted)
+    candidates = repo.consents_for_gate(session, subject_id, operator_id, purpose)
+    for key in wanted:
+        category = catalogue.get(key)
+        if category is None:
+            decision.refused[key] = UNKNOWN_CATEGORY
+            continue
+        consent_id, reason = _decide_category(category, candidates, now)
+        if consent_id is not None:
+            decision.allowed[key] = consent_id
+        else:
+            decision.refused[key] = reason
+    return decision
+
+
+def _operator_refusal(session: Session, operator_id: uuid.UUID) -> str | None:
+    """Party checks: a registered operator storing data in Russia (art. 18 part 5, art. 12)."""
+    org = repo.get_organization(session, operator_id)
+    if org is None or org.kind != "operator":
+        return OPERATOR_UNKNOWN
+    if org.storage_country != "RU":
+        return OPERATOR_STORAGE_FOREIGN
+    return None
+
+
+def _decide_category(
+    category: Category, candidates: list[Consent], now: datetime
+) -> tuple[uuid.UUID | None, str]:
+    """The first consent that allows ``category``, else the reason from the newest covering one."""
+    reasons: list[str] = []
+    for consent in candidates:
+        if category.key not in consent.categories:
+            continue
+        reason = consent_refusal(consent, category, now)
+        if reason is None:
+            return consent.id, ""
+        reasons.append(reason)
+    if reasons:
+        return None, reasons[0]
+    return None, CATEGORY_NOT_COVERED if candidates else NO_CONSENT
+
+
+def consent_refusal(consent: Consent, category: Category, now: datetime) -> str | None:
+    """Why this consent does not cover this category now, or ``None`` if it does."""
+    if consent.state != "given":
+        return _STATE_REASONS.get(consent.state, NO_CONSENT)
+    if consent.valid_from is None or now < consent.valid_from:
+        return CONSENT_NOT_YET_VALID
+    if consent.valid_until is None or now >= consent.valid_until:
+        return CONSENT_EXPIRED
+    if TRANSFER_ACTION not in consent.actions:
+        return TRANSFER_NOT_PERMITTED
+    if (category.special or category.biometric) and consent.form != "written":
+        return WRITTEN_FORM_REQUIRED
+    if consent.representative_until is not None and now.date() >= consent.representative_until:
+        return REPRESENTATIVE_AUTHORITY_ENDED
+    return None

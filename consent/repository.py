@@ -1,0 +1,268 @@
+"""The only place that builds queries for the consent package.
+
+Locking (PostgreSQL; SQLite ignores row locks and serialises writers instead):
+``consents_for_gate`` reads the candidate consent rows ``FOR SHARE`` and ``consent_for_update``
+takes ``FOR UPDATE`` — see ``consent.gate`` for why this makes a committed withdrawal win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from consent.models import (
+    AccessRequest,
+    Category,
+    Consent,
+    ConsentEvent,
+    DestructionTask,
+    Organization,
+    Purpose,
+    Template,
+    Ticket,
+    Transfer,
+    VaultItem,
+)
+
+PENDING_STATES = ("requested", "partially_given")
+
+
+# --- organisations and catalogues ---------------------------------------------------------
+
+
+def get_organization(session: Session, org_id: uuid.UUID) -> Organization | None:
+    return session.get(Organization, org_id)
+
+
+def organization_by_client(session: Session, client_id: str) -> Organization | None:
+    return session.scalar(select(Organization).where(Organization.client_id == client_id))
+
+
+def organization_by_ogrn(session: Session, ogrn: str) -> Organization | None:
+    return session.scalar(select(Organization).where(Organization.ogrn == ogrn))
+
+
+def get_category(session: Session, key: str) -> Category | None:
+    return session.get(Category, key)
+
+
+def categories_by_keys(session: Session, keys: Iterable[str]) -> dict[str, Category]:
+    keys = list(keys)
+    rows = session.scalars(select(Category).where(Category.key.in_(keys))) if keys else []
+    return {c.key: c for c in rows}
+
+
+def all_categories(session: Session) -> list[Category]:
+    return list(session.scalars(select(Category).order_by(Category.key)))
+
+
+def get_purpose(session: Session, key: str) -> Purpose | None:
+    return session.get(Purpose, key)
+
+
+def all_purposes(session: Session) -> list[Purpose]:
+    return list(session.scalars(select(Purpose).order_by(Purpose.key)))
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def get_template(session: Session, template_id: uuid.UUID) -> Template | None:
+    return session.get(Template, template_id)
+
+
+def latest_template_version(session: Session, operator_id: uuid.UUID, key: str) -> int:
+    value = session.scalar(
+        select(func.max(Template.version)).where(
+            Template.operator_id == operator_id, Template.key == key
+        )
+    )
+    return int(value or 0)
+
+
+# --- consents and events ------------------------------------------------------------------
+
+
+def get_consent(session: Session, consent_id: uuid.UUID) -> Consent | None:
+    return session.get(Consent, consent_id)
+
+
+def consent_for_update(session: Session, consent_id: uuid.UUID) -> Consent | None:
+    """The current row, locked ``FOR UPDATE`` (waits for gate readers holding ``FOR SHARE``)."""
+    stmt = (
+        select(Consent)
+        .where(Consent.id == consent_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalar(stmt)
+
+
+def consents_for_gate(
+    session: Session, subject_id: uuid.UUID, operator_id: uuid.UUID, purpose_key: str
+) -> list[Consent]:
+    """Every consent of (subject, operator, purpose), locked ``FOR SHARE``, newest first."""
+    stmt = (
+        select(Consent)
+        .where(
+            Consent.subject_id == subject_id,
+            Consent.operator_id == operator_id,
+            Consent.purpose_key == purpose_key,
+        )
+        .order_by(Consent.requested_at.desc())
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def consents_of_subject(
+    session: Session, subject_id: uuid.UUID, states: Sequence[str] | None = None
+) -> list[Consent]:
+    stmt = select(Consent).where(Consent.subject_id == subject_id)
+    if states:
+        stmt = stmt.where(Consent.state.in_(states))
+    return list(session.scalars(stmt.order_by(Consent.requested_at.desc())))
+
+
+def given_consents_of_subject(session: Session, subject_id: uuid.UUID) -> list[Consent]:
+    return consents_of_subject(session, subject_id, ("given",))
+
+
+def unanswered_due(
+    session: Session, now: datetime, subject_id: uuid.UUID | None = None
+) -> list[Consent]:
+    stmt = select(Consent).where(
+        Consent.state.in_(PENDING_STATES), Consent.request_expires_at <= now
+    )
+    if subject_id is not None:
+        stmt = stmt.where(Consent.subject_id == subject_id)
+    return list(session.scalars(stmt.with_for_update()))
+
+
+def lapsed_given(
+    session: Session, now: datetime, subject_id: uuid.UUID | None = None
+) -> list[Consent]:
+    stmt = select(Consent).where(Consent.state == "given", Consent.valid_until <= now)
+    if subject_id is not None:
+        stmt = stmt.where(Consent.subject_id == subject_id)
+    return list(session.scalars(stmt.with_for_update()))
+
+
+def add(session: Session, row) -> None:
+    session.add(row)
+    session.flush()
+
+
+def events_of(session: Session, consent_id: uuid.UUID) -> list[ConsentEvent]:
+    stmt = select(ConsentEvent).where(ConsentEvent.consent_id == consent_id)
+    return list(session.scalars(stmt.order_by(ConsentEvent.seq)))
+
+
+def feed(session: Session, operator_id: uuid.UUID, since: int, limit: int) -> list[ConsentEvent]:
+    stmt = (
+        select(ConsentEvent)
+        .where(ConsentEvent.operator_id == operator_id, ConsentEvent.pos > since)
+        .order_by(ConsentEvent.pos)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+# --- transfers, vault, tickets ------------------------------------------------------------
+
+
+def transfers_of_subject(session: Session, subject_id: uuid.UUID, limit: int) -> list[Transfer]:
+    stmt = (
+        select(Transfer)
+        .where(Transfer.subject_id == subject_id)
+        .order_by(Transfer.at.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def count_allowed_transfers(session: Session, subject_id: uuid.UUID) -> int:
+    stmt = select(func.count()).where(
+        Transfer.subject_id == subject_id, Transfer.decision != "refused"
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def vault_item(
+    session: Session, subject_id: uuid.UUID, category_key: str, supplier_id: uuid.UUID
+) -> VaultItem | None:
+    stmt = select(VaultItem).where(
+        VaultItem.subject_id == subject_id,
+        VaultItem.category_key == category_key,
+        VaultItem.supplier_id == supplier_id,
+    )
+    return session.scalar(stmt)
+
+
+def vault_items(
+    session: Session, subject_id: uuid.UUID, categories: Sequence[str] | None = None
+) -> list[VaultItem]:
+    stmt = select(VaultItem).where(VaultItem.subject_id == subject_id)
+    if categories is not None:
+        if not categories:
+            return []
+        stmt = stmt.where(VaultItem.category_key.in_(categories))
+    return list(session.scalars(stmt.order_by(VaultItem.updated_at)))
+
+
+def ticket_for_update(session: Session, ticket_id: uuid.UUID) -> Ticket | None:
+    stmt = select(Ticket).where(Ticket.id == ticket_id).with_for_update()
+    return session.scalar(stmt)
+
+
+# --- subject requests and destruction -----------------------------------------------------
+
+
+def get_access_request(session: Session, request_id: uuid.UUID) -> AccessRequest | None:
+    return session.get(AccessRequest, request_id)
+
+
+def get_destruction_task(session: Session, task_id: uuid.UUID) -> DestructionTask | None:
+    return session.get(DestructionTask, task_id)
+
+
+def overdue_destruction(session: Session, today: date) -> list[DestructionTask]:
+    stmt = select(DestructionTask).where(
+        DestructionTask.confirmed_at.is_(None), DestructionTask.due_date < today
+    )
+    return list(session.scalars(stmt.order_by(DestructionTask.due_date)))
+
+
+def open_destruction_of_operator(session: Session, operator_id: uuid.UUID) -> list[DestructionTask]:
+    stmt = select(DestructionTask).where(
+        DestructionTask.operator_id == operator_id, DestructionTask.confirmed_at.is_(None)
+    )
+    return list(session.scalars(stmt.order_by(DestructionTask.due_date)))
+
+
+def organizations_by_ids(
+    session: Session, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Organization]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids)))}
+
+
+def templates_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Template]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    return {t.id: t for t in session.scalars(select(Template).where(Template.id.in_(ids)))}
+
+
+def purposes_by_keys(session: Session, keys: Iterable[str]) -> dict[str, Purpose]:
+    keys = list(set(keys))
+    if not keys:
+        return {}
+    return {p.key: p for p in session.scalars(select(Purpose).where(Purpose.key.in_(keys)))}

@@ -1,0 +1,226 @@
+"""Request bodies (pydantic, strict: unknown fields are refused) and response shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from consent.models import (
+    AccessRequest,
+    Consent,
+    ConsentEvent,
+    DestructionTask,
+    Organization,
+    Template,
+    Transfer,
+)
+
+Key = Field(min_length=3, max_length=120, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganizationIn(Strict):
+    kind: Literal["operator", "supplier"]
+    name: str = Field(min_length=1, max_length=500)
+    inn: str = Field(pattern=r"^\d{10}(\d{2})?$")
+    ogrn: str = Field(pattern=r"^\d{13}(\d{2})?$")
+    address: str = Field(min_length=1, max_length=1000)
+    storage_country: str = Field(min_length=2, max_length=2)
+    storage_location: str = Field(min_length=1, max_length=500)
+    registry_number: str = Field(min_length=1, max_length=64)
+    cross_border_notice_ref: str | None = Field(default=None, max_length=200)
+    client_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class CategoryIn(Strict):
+    key: str = Key
+    title: str = Field(min_length=1, max_length=300)
+    special: bool = False
+    biometric: bool = False
+    encrypt: bool = False
+
+
+class PurposeIn(Strict):
+    key: str = Key
+    title: str = Field(min_length=1, max_length=500)
+    legal_basis: str = Field(min_length=1, max_length=200)
+
+
+class CatalogueIn(Strict):
+    categories: list[CategoryIn] = Field(default_factory=list, max_length=500)
+    purposes: list[PurposeIn] = Field(default_factory=list, max_length=500)
+
+
+class TemplateIn(Strict):
+    key: str = Key
+    language: str = Field(default="ru", max_length=8)
+    text: str = Field(default="", max_length=100_000)
+    purpose: str = Field(default="", max_length=120)
+    categories: list[str] = Field(default_factory=list, max_length=100)
+    actions: list[str] = Field(default_factory=list, max_length=20)
+    processing_methods: list[str] = Field(default_factory=list, max_length=3)
+    processor: str | None = Field(default=None, max_length=500)
+    term_days: int = Field(default=0, ge=0, le=100_000)
+    withdrawal_method: str = Field(default="", max_length=5000)
+    form: Literal["any", "written"] = "any"
+    request_ttl_days: int = Field(default=30, ge=1, le=365)
+    valid_until: datetime | None = None
+
+
+class ConsentRequestIn(Strict):
+    template_id: uuid.UUID
+    subject_id: uuid.UUID
+    purpose: str | None = Field(default=None, max_length=120)
+    categories: list[str] | None = Field(default=None, max_length=100)
+    supplier_id: uuid.UUID | None = None
+
+
+class AnswerIn(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class VaultValueIn(Strict):
+    value: Any
+
+
+class TicketIn(Strict):
+    operator_id: uuid.UUID
+    subject_id: uuid.UUID
+    purpose: str = Field(min_length=1, max_length=120)
+    categories: list[str] = Field(min_length=1, max_length=50)
+
+
+class RedeemIn(Strict):
+    ticket: str = Field(min_length=10, max_length=20_000)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def organization_out(org: Organization) -> dict[str, Any]:
+    return {
+        "id": str(org.id),
+        "kind": org.kind,
+        "name": org.name,
+        "inn": org.inn,
+        "ogrn": org.ogrn,
+        "address": org.address,
+        "storage_country": org.storage_country,
+        "storage_location": org.storage_location,
+        "registry_number": org.registry_number,
+        "client_id": org.client_id,
+    }
+
+
+def template_out(t: Template) -> dict[str, Any]:
+    return {
+        "id": str(t.id),
+        "operator_id": str(t.operator_id),
+        "key": t.key,
+        "version": t.version,
+        "language": t.language,
+        "text": t.text,
+        "text_hash": t.text_hash,
+        "purpose": t.purpose_key,
+        "categories": t.categories,
+        "actions": t.actions,
+        "processing_methods": t.processing_methods,
+        "processor": t.processor,
+        "term_days": t.term_days,
+        "withdrawal_method": t.withdrawal_method,
+        "form": t.form,
+        "request_ttl_days": t.request_ttl_days,
+        "valid_until": _iso(t.valid_until),
+        "published_at": _iso(t.published_at),
+    }
+
+
+def consent_out(c: Consent) -> dict[str, Any]:
+    return {
+        "id": str(c.id),
+        "subject_id": str(c.subject_id),
+        "operator_id": str(c.operator_id),
+        "supplier_id": str(c.supplier_id) if c.supplier_id else None,
+        "template_id": str(c.template_id),
+        "purpose": c.purpose_key,
+        "categories": c.categories,
+        "actions": c.actions,
+        "form": c.form,
+        "state": c.state,
+        "age_rule": c.age_rule,
+        "signatures": c.signatures,
+        "requested_at": _iso(c.requested_at),
+        "request_expires_at": _iso(c.request_expires_at),
+        "given_at": _iso(c.given_at),
+        "valid_from": _iso(c.valid_from),
+        "valid_until": _iso(c.valid_until),
+        "ended_at": _iso(c.ended_at),
+    }
+
+
+def event_out(e: ConsentEvent) -> dict[str, Any]:
+    return {
+        "pos": e.pos,
+        "id": str(e.id),
+        "consent_id": str(e.consent_id),
+        "subject_id": str(e.subject_id),
+        "seq": e.seq,
+        "type": e.type,
+        "from_state": e.from_state,
+        "to_state": e.to_state,
+        "actor_role": e.actor_role,
+        "at": _iso(e.at),
+        "reason": e.reason,
+        "hash": e.hash,
+        "prev_hash": e.prev_hash,
+    }
+
+
+def transfer_out(t: Transfer) -> dict[str, Any]:
+    return {
+        "id": str(t.id),
+        "at": _iso(t.at),
+        "channel": t.channel,
+        "operator_id": str(t.operator_id) if t.operator_id else None,
+        "supplier_id": str(t.supplier_id) if t.supplier_id else None,
+        "subject_id": str(t.subject_id),
+        "purpose": t.purpose_key,
+        "requested": t.requested,
+        "allowed": t.allowed,
+        "refused": t.refused,
+        "consent_ids": t.consent_ids,
+        "decision": t.decision,
+        "legal_basis": t.legal_basis,
+    }
+
+
+def task_out(t: DestructionTask) -> dict[str, Any]:
+    return {
+        "id": str(t.id),
+        "consent_id": str(t.consent_id),
+        "operator_id": str(t.operator_id),
+        "subject_id": str(t.subject_id),
+        "categories": t.categories,
+        "reason": t.reason,
+        "started_at": _iso(t.started_at),
+        "due_date": t.due_date.isoformat(),
+        "confirmed_at": _iso(t.confirmed_at),
+    }
+
+
+def access_request_out(r: AccessRequest) -> dict[str, Any]:
+    return {
+        "id": str(r.id),
+        "subject_id": str(r.subject_id),
+        "received_at": _iso(r.received_at),
+        "due_date": r.due_date.isoformat(),
+        "status": r.status,
+        "answered_at": _iso(r.answered_at),
+    }

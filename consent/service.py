@@ -1,0 +1,964 @@
+"""Consent ledger business rules: parties, catalogues, templates, the consent state machine.
+
+Services take a session and never commit. Every state change goes through ``_transition``,
+which appends a hash-chained ``consent_event`` and updates the current row in the same
+transaction (the row is never changed without its event).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from audit.service import record as audit
+from consent import deadlines
+from consent import repository as repo
+from consent.models import (
+    TERMINAL_STATES,
+    AccessRequest,
+    Category,
+    Consent,
+    ConsentEvent,
+    DestructionTask,
+    Organization,
+    Purpose,
+    Template,
+)
+from propusk.errors import Conflict, Forbidden, NotFound, Problem, ValidationProblem
+
+CATALOGUE_FILE = Path(__file__).with_name("catalogue.json")
+ACTIONS = (
+    "сбор",
+    "запись",
+    "систематизация",
+    "накопление",
+    "хранение",
+    "уточнение",
+    "извлечение",
+    "использование",
+    "передача",
+    "обезличивание",
+    "блокирование",
+    "удаление",
+    "уничтожение",
+)
+PROCESSING_METHODS = ("automated", "non_automated", "mixed")
+GENESIS = "0" * 64
+MAX_TERM_DAYS = 366 * 5
+CATEGORY_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+
+
+# --- parties ------------------------------------------------------------------------------
+
+
+def inn_valid(inn: str) -> bool:
+    """ИНН check digits (10 digits for a legal entity, 12 for an individual)."""
+    if not inn.isdigit() or len(inn) not in (10, 12):
+        return False
+    d = [int(c) for c in inn]
+
+    def check(weights: list[int], n: int) -> int:
+        return sum(w * x for w, x in zip(weights, d[:n], strict=False)) % 11 % 10
+
+    if len(inn) == 10:
+        return check([2, 4, 10, 3, 5, 9, 4, 6, 8], 9) == d[9]
+    return (
+        check([7, 2, 4, 10, 3, 5, 9, 4, 6, 8], 10) == d[10]
+        and check([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8], 11) == d[11]
+    )
+
+
+def ogrn_valid(ogrn: str) -> bool:
+    """ОГРН (13 digits, mod 11) or ОГРНИП (15 digits, mod 13) check digit."""
+    if not ogrn.isdigit() or len(ogrn) not in (13, 15):
+        return False
+    body, last = int(ogrn[:-1]), int(ogrn[-1])
+    modulus = 11 if len(ogrn) == 13 else 13
+    return body % modulus % 10 == last
+
+
+def register_organization(session: Session, data: dict[str, Any], *, actor: str) -> Organization:
+    """Register an operator or supplier; foreign primary storage is refused (art. 18 part 5)."""
+    if data["kind"] not in ("operator", "supplier"):
+        raise ValidationProblem("kind must be operator or supplier")
+    if not inn_valid(data["inn"]):
+        raise ValidationProblem("ИНН check digits are wrong", type="invalid-inn")
+    if not ogrn_valid(data["ogrn"]):
+        raise ValidationProblem("ОГРН check digit is wrong", type="invalid-ogrn")
+    if data["storage_country"].upper() != "RU":
+        raise Problem(
+            "primary storage of Russian citizens' personal data must be in Russia "
+            "(152-FZ art. 18 part 5)",
+            status=422,
+            type="storage-outside-russia",
+        )
+    if repo.organization_by_ogrn(session, data["ogrn"]) is not None:
+        raise Conflict("an organisation with this ОГРН is registered", type="duplicate-ogrn")
+    client_id = data.get("client_id")
+    if client_id and repo.organization_by_client(session, client_id) is not None:
+        raise Conflict("this client is bound to another organisation", type="client-bound")
+    org = Organization(**{**data, "storage_country": "RU"})
+    repo.add(session, org)
+    if client_id:
+        _bind_client(session, client_id, org, actor)
+    audit(
+        session,
+        "consent.organization.registered",
+        actor=actor,
+        body={"organization_id": str(org.id), "kind": org.kind},
+    )
+    return org
+
+
+def _bind_client(session: Session, client_id: str, org: Organization, actor: str) -> None:
+    """Tell idp which organisation the OAuth client acts for (when the client exists there)."""
+    from idp.oidc import service as oidc
+
+    oidc.bind_client(session, client_id, org.id, org.kind, actor=actor)
+
+
+def organization_of(session: Session, org_id: uuid.UUID | None, kind: str) -> Organization:
+    """The caller's organisation, which must be registered with ``kind``."""
+    org = repo.get_organization(session, org_id) if org_id else None
+    if org is None or org.kind != kind:
+        raise Forbidden(f"the caller is not a registered {kind}", type="not-" + kind)
+    return org
+
+
+# --- catalogues ---------------------------------------------------------------------------
+
+
+def load_catalogue(session: Session, data: dict[str, Any] | None = None) -> tuple[int, int]:
+    """Upsert categories and purposes (default: consent/catalogue.json)."""
+    data = data or json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    for item in data.get("categories", []):
+        upsert_category(session, item)
+    for item in data.get("purposes", []):
+        upsert_purpose(session, item)
+    return len(data.get("categories", [])), len(data.get("purposes", []))
+
+
+def upsert_category(session: Session, item: dict[str, Any]) -> Category:
+    if not CATEGORY_KEY.match(item["key"]):
+        raise ValidationProblem("a category key is dotted lower-case, e.g. person.fullname")
+    row = repo.get_category(session, item["key"]) or Category(key=item["key"])
+    row.title = item["title"]
+    row.special = bool(item.get("special", False))
+    row.biometric = bool(item.get("biometric", False))
+    row.encrypt = bool(item.get("encrypt", False) or row.special or row.biometric)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def upsert_purpose(session: Session, item: dict[str, Any]) -> Purpose:
+    row = repo.get_purpose(session, item["key"]) or Purpose(key=item["key"])
+    row.title = item["title"]
+    row.legal_basis = item["legal_basis"]
+    session.add(row)
+    session.flush()
+    return row
+
+
+def require_categories(session: Session, keys: Iterable[str]) -> dict[str, Category]:
+    """All keys must be catalogued; an unknown one is a 422 naming it."""
+    keys = list(dict.fromkeys(keys))
+    found = repo.categories_by_keys(session, keys)
+    unknown = [k for k in keys if k not in found]
+    if unknown:
+        raise ValidationProblem(
+            "unknown data categories: " + ", ".join(unknown),
+            type="unknown-category",
+            categories=unknown,
+        )
+    return found
+
+
+def require_purpose(session: Session, key: str) -> Purpose:
+    purpose = repo.get_purpose(session, key)
+    if purpose is None:
+        raise ValidationProblem(f"unknown purpose {key}", type="unknown-purpose")
+    return purpose
+
+
+# --- templates (checks 1, 2, 4, 19) -------------------------------------------------------
+
+
+def publish_template(
+    session: Session, operator: Organization, data: dict[str, Any], *, actor: str
+) -> Template:
+    """Publish an immutable template version; refuse one that lacks an art. 9 part 4 element."""
+    missing = [
+        name
+        for name in (
+            "text",
+            "purpose",
+            "categories",
+            "actions",
+            "processing_methods",
+            "term_days",
+            "withdrawal_method",
+        )
+        if not data.get(name)
+    ]
+    if missing:
+        raise ValidationProblem(
+            "the consent lacks art. 9 part 4 elements: " + ", ".join(missing),
+            type="incomplete-consent",
+            missing=missing,
+        )
+    require_purpose(session, data["purpose"])
+    categories = require_categories(session, data["categories"])
+    bad_actions = [a for a in data["actions"] if a not in ACTIONS]
+    if bad_actions:
+        raise ValidationProblem("unknown actions: " + ", ".join(bad_actions), type="bad-action")
+    if any(m not in PROCESSING_METHODS for m in data["processing_methods"]):
+        raise ValidationProblem("processing methods are automated, non_automated or mixed")
+    if not 0 < int(data["term_days"]) <= MAX_TERM_DAYS:
+        raise ValidationProblem("the consent term must be 1..1830 days", type="bad-term")
+    form = data.get("form", "any")
+    if any(c.special or c.biometric for c in categories.values()) and form != "written":
+        raise ValidationProblem(
+            "special and biometric data need a written consent (art. 10 part 2, art. 11)",
+            type="written-form-required",
+        )
+    version = repo.latest_template_version(session, operator.id, data["key"]) + 1
+    template = Template(
+        operator_id=operator.id,
+        key=data["key"],
+        version=version,
+        language=data.get("language", "ru"),
+        text=data["text"],
+        text_hash=hashlib.sha256(data["text"].encode()).hexdigest(),
+        purpose_key=data["purpose"],
+        categories=list(categories),
+        actions=list(dict.fromkeys(data["actions"])),
+        processing_methods=list(data["processing_methods"]),
+        processor=data.get("processor"),
+        term_days=int(data["term_days"]),
+        withdrawal_method=data["withdrawal_method"],
+        form=form,
+        request_ttl_days=int(data.get("request_ttl_days", 30)),
+        valid_until=data.get("valid_until"),
+    )
+    repo.add(session, template)
+    audit(
+        session,
+        "consent.template.published",
+        actor=actor,
+        body={"template_id": str(template.id), "version": version},
+    )
+    return template
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+def _event_hash(prev: str, fields: dict[str, Any]) -> str:
+    blob = json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(prev.encode() + blob.encode()).hexdigest()
+
+
+def _transition(
+    session: Session,
+    consent: Consent,
+    *,
+    type: str,
+    to_state: str,
+    actor: str,
+    role: str,
+    at: datetime,
+    reason: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> ConsentEvent:
+    """Append the event and update the current row together (one transaction)."""
+    seq = consent.last_seq + 1
+    fields = {
+        "consent_id": str(consent.id),
+        "seq": seq,
+        "type": type,
+        "from": consent.state,
+        "to": to_state,
+        "actor": actor,
+        "role": role,
+        "at": at.isoformat(),
+        "reason": reason,
+        "payload": payload or {},
+    }
+    digest = _event_hash(consent.last_hash or GENESIS, fields)
+    event = ConsentEvent(
+        consent_id=consent.id,
+        operator_id=consent.operator_id,
+        subject_id=consent.subject_id,
+        seq=seq,
+        type=type,
+        from_state=consent.state if seq > 1 else None,
+        to_state=to_state,
+        actor=actor,
+        actor_role=role,
+        at=at,
+        reason=reason,
+        payload=payload or {},
+        prev_hash=consent.last_hash or GENESIS,
+        hash=digest,
+    )
+    consent.state = to_state
+    consent.last_seq = seq
+    consent.last_hash = digest
+    consent.updated_at = at
+    session.add(event)
+    session.flush()
+    return event
+
+
+def verify_chain(session: Session, consent_id: uuid.UUID) -> bool:
+    """Recompute the consent's event chain (check 18: proof of consent)."""
+    prev = GENESIS
+    state = None
+    for ev in repo.events_of(session, consent_id):
+        fields = {
+            "consent_id": str(ev.consent_id),
+            "seq": ev.seq,
+            "type": ev.type,
+            "from": state if ev.seq > 1 else "requested",
+            "to": ev.to_state,
+            "actor": ev.actor,
+            "role": ev.actor_role,
+            "at": ev.at.isoformat(),
+            "reason": ev.reason,
+            "payload": ev.payload,
+        }
+        if ev.prev_hash != prev or _event_hash(prev, fields) != ev.hash:
+            return False
+        prev, state = ev.hash, ev.to_state
+    return True
+
+
+def create_request(
+    session: Session,
+    operator: Organization,
+    *,
+    template_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    categories: list[str] | None,
+    purpose: str | None,
+    supplier_id: uuid.UUID | None,
+    actor: str,
+    now: datetime,
+) -> Consent:
+    """An operator asks a participant for consent (state ``requested``)."""
+    from idp import service as idp
+
+    template = repo.get_template(session, template_id)
+    if template is None or template.operator_id != operator.id:
+        raise NotFound("no such template of this operator", type="unknown-template")
+    if template.valid_until is not None and template.valid_until <= now:
+        raise Problem("the template has expired", status=422, type="template-expired")
+    if purpose is not None and purpose != template.purpose_key:
+        raise ValidationProblem("the purpose differs from the template's", type="wrong-purpose")
+    wanted = list(dict.fromkeys(categories or template.categories))
+    require_categories(session, wanted)
+    extra = [c for c in wanted if c not in template.categories]
+    if extra:
+        raise ValidationProblem(
+            "categories beyond the template: " + ", ".join(extra),
+            type="categories-superset",
+            categories=extra,
+        )
+    if supplier_id is not None:
+        organization_of(session, supplier_id, "supplier")
+    person = idp.get_person(session, subject_id)
+    if person is None:
+        raise NotFound("no such participant", type="unknown-subject")
+    consent = Consent(
+        subject_id=subject_id,
+        operator_id=operator.id,
+        supplier_id=supplier_id,
+        template_id=template.id,
+        purpose_key=template.purpose_key,
+        categories=wanted,
+        actions=list(template.actions),
+        form=template.form,
+        state="requested",
+        age_rule=idp.age_group(person, on=deadlines.receipt_date(now)),
+        signatures=[],
+        requested_at=now,
+        request_expires_at=now + timedelta(days=template.request_ttl_days),
+        last_seq=0,
+        last_hash="",
+        updated_at=now,
+    )
+    repo.add(session, consent)
+    _transition(
+        session,
+        consent,
+        type="requested",
+        to_state="requested",
+        actor=actor,
+        role="operator",
+        at=now,
+        payload={"template_id": str(template.id), "text_hash": template.text_hash},
+    )
+    audit(
+        session,
+        "consent.requested",
+        actor=actor,
+        subject=f"person:{subject_id}",
+        body={"consent_id": str(consent.id), "categories": wanted},
+    )
+    return consent
+
+
+def signer_role(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID) -> str:
+    """``subject`` or ``guardian`` (from idp guardianship), else 403."""
+    from idp import service as idp
+
+    if person_id == subject_id:
+        return "subject"
+    if any(g.id == person_id for g in idp.guardians_of(session, subject_id)):
+        return "guardian"
+    raise Forbidden(
+        "only the participant or their legal representative may act", type="not-representative"
+    )
+
+
+def required_roles(age: str) -> set[str]:
+    """Who must sign (check 3): <14 a representative; 14–17 both; adults themselves."""
+    return {"under14": {"guardian"}, "14to17": {"subject", "guardian"}}.get(age, {"subject"})
+
+
+def _pending_for_answer(session: Session, consent_id: uuid.UUID, now: datetime) -> Consent:
+    consent = repo.consent_for_update(session, consent_id)
+    if consent is None:
+        raise NotFound("no such consent")
+    if consent.state not in repo.PENDING_STATES:
+        raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
+    if consent.request_expires_at <= now:
+        raise Conflict("the request has expired unanswered", type="request-expired")
+    return consent
+
+
+def approve(
+    session: Session,
+    consent_id: uuid.UUID,
+    person_id: uuid.UUID,
+    *,
+    now: datetime,
+    method: str = "esia_login",
+) -> Consent:
+    """One signature; ``given`` once every required signer has signed (14–17: both)."""
+    from idp import service as idp
+
+    consent = _pending_for_answer(session, consent_id, now)
+    role = signer_role(session, person_id, consent.subject_id)
+    subject = idp.get_person(session, consent.subject_id)
+    age = idp.age_group(subject, on=deadlines.receipt_date(now))
+    needed = required_roles(age)
+    if role not in needed:
+        detail = (
+            "a legal representative must sign for a child under 14"
+            if role == "subject"
+            else "an adult participant signs for themselves"
+        )
+        raise Forbidden(detail, type="signer-not-allowed", age_group=age)
+    if any(s["role"] == role for s in consent.signatures):
+        raise Conflict(f"already signed as {role}", type="already-signed")
+    signatures = [
+        *consent.signatures,
+        {"person_id": str(person_id), "role": role, "at": now.isoformat(), "method": method},
+    ]
+    consent.signatures = signatures
+    consent.age_rule = age
+    done = needed <= {s["role"] for s in signatures}
+    if not done:
+        _transition(
+            session,
+            consent,
+            type="signed",
+            to_state="partially_given",
+            actor=f"person:{person_id}",
+            role=role,
+            at=now,
+            payload={"method": method},
+        )
+        return consent
+    template = repo.get_template(session, consent.template_id)
+    consent.given_at = consent.valid_from = now
+    consent.valid_until = now + timedelta(days=template.term_days)
+    consent.representative_until = _representative_until(subject, signatures)
+    _transition(
+        session,
+        consent,
+        type="given",
+        to_state="given",
+        actor=f"person:{person_id}",
+        role=role,
+        at=now,
+        payload={"method": method, "valid_until": consent.valid_until.isoformat()},
+    )
+    audit(
+        session,
+        "consent.granted",
+        actor=f"person:{person_id}",
+        subject=f"person:{consent.subject_id}",
+        body={"consent_id": str(consent.id)},
+    )
+    return consent
+
+
+def _representative_until(subject, signatures: list[dict[str, Any]]) -> date | None:
+    """A consent only a representative signed lapses at the subject's 18th birthday."""
+    if any(s["role"] == "subject" for s in signatures) or subject.birth_date is None:
+        return None
+    b = subject.birth_date
+    try:
+        return b.replace(year=b.year + 18)
+    except ValueError:  # 29 February
+        return date(b.year + 18, 3, 1)
+
+
+def refuse(
+    session: Session,
+    consent_id: uuid.UUID,
+    person_id: uuid.UUID,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> Consent:
+    consent = _pending_for_answer(session, consent_id, now)
+    role = signer_role(session, person_id, consent.subject_id)
+    _transition(
+        session,
+        consent,
+        type="refused",
+        to_state="refused",
+        actor=f"person:{person_id}",
+        role=role,
+        at=now,
+        reason=reason,
+    )
+    consent.ended_at = now
+    audit(
+        session,
+        "consent.refused",
+        actor=f"person:{person_id}",
+        subject=f"person:{consent.subject_id}",
+        body={"consent_id": str(consent.id)},
+    )
+    return consent
+
+
+# Withdrawal hooks: (category prefix, callback(session, consent_id, subject_id, categories)).
+WithdrawalHook = Callable[[Session, uuid.UUID, uuid.UUID, list[str]], None]
+_withdrawal_hooks: list[tuple[str, WithdrawalHook]] = []
+
+
+def on_withdrawal(category_prefix: str, callback: WithdrawalHook) -> Callable[[], None]:
+    """Register a hook run in the withdrawing transaction; returns an unregister function."""
+    entry = (category_prefix, callback)
+    _withdrawal_hooks.append(entry)
+    return lambda: _withdrawal_hooks.remove(entry) if entry in _withdrawal_hooks else None
+
+
+def _run_withdrawal_hooks(session: Session, consent: Consent) -> None:
+    for prefix, callback in list(_withdrawal_hooks):
+        hit = [c for c in consent.categories if c.startswith(prefix)]
+        if hit:
+            callback(session, consent.id, consent.subject_id, hit)
+
+
+def withdraw(
+    session: Session,
+    consent_id: uuid.UUID,
+    person_id: uuid.UUID,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> Consent:
+    """Withdraw (art. 9 part 2): takes ``FOR UPDATE``, so it waits for in-flight gate reads;
+    every gate decision after this commits sees ``withdrawn``. Starts the 30-day clock."""
+    consent = repo.consent_for_update(session, consent_id)
+    if consent is None:
+        raise NotFound("no such consent")
+    role = signer_role(session, person_id, consent.subject_id)
+    if consent.state not in ("given", "partially_given", "suspended"):
+        raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
+    was_given = consent.given_at is not None
+    _transition(
+        session,
+        consent,
+        type="withdrawn",
+        to_state="withdrawn",
+        actor=f"person:{person_id}",
+        role=role,
+        at=now,
+        reason=reason,
+    )
+    consent.ended_at = now
+    if was_given:
+        _start_destruction(session, consent, "withdrawn", now)
+    _run_withdrawal_hooks(session, consent)
+    audit(
+        session,
+        "consent.withdrawn",
+        actor=f"person:{person_id}",
+        subject=f"person:{consent.subject_id}",
+        body={"consent_id": str(consent.id)},
+    )
+    return consent
+
+
+def suspend(
+    session: Session,
+    consent_id: uuid.UUID,
+    person_id: uuid.UUID,
+    *,
+    now: datetime,
+    reason: str | None = None,
+) -> Consent:
+    """Demand to stop processing (art. 21 part 5.1): transfers are refused at once."""
+    consent = repo.consent_for_update(session, consent_id)
+    if consent is None:
+        raise NotFound("no such consent")
+    role = signer_role(session, person_id, consent.subject_id)
+    if consent.state != "given":
+        raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
+    _transition(
+        session,
+        consent,
+        type="suspended",
+        to_state="suspended",
+        actor=f"person:{person_id}",
+        role=role,
+        at=now,
+        reason=reason,
+        payload={
+            "stop_due": deadlines.add_working_days(
+                deadlines.receipt_date(now), deadlines.STOP_PROCESSING_WD
+            ).isoformat()
+        },
+    )
+    return consent
+
+
+def revoke(
+    session: Session, consent_id: uuid.UUID, *, actor: str, role: str, now: datetime, reason: str
+) -> Consent:
+    """The operator or platform ends a consent (contract end, authority ended …)."""
+    consent = repo.consent_for_update(session, consent_id)
+    if consent is None:
+        raise NotFound("no such consent")
+    if consent.state in TERMINAL_STATES:
+        raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
+    was_given = consent.given_at is not None
+    _transition(
+        session,
+        consent,
+        type="revoked",
+        to_state="revoked",
+        actor=actor,
+        role=role,
+        at=now,
+        reason=reason,
+    )
+    consent.ended_at = now
+    if was_given:
+        _start_destruction(session, consent, "revoked", now)
+    _run_withdrawal_hooks(session, consent)
+    return consent
+
+
+def _start_destruction(session: Session, consent: Consent, reason: str, now: datetime) -> None:
+    task = DestructionTask(
+        consent_id=consent.id,
+        operator_id=consent.operator_id,
+        subject_id=consent.subject_id,
+        categories=list(consent.categories),
+        reason=reason,
+        started_at=now,
+        due_date=deadlines.destruction_due(now),
+    )
+    repo.add(session, task)
+
+
+def expire_due(session: Session, now: datetime, subject_id: uuid.UUID | None = None) -> int:
+    """Silence is never consent: unanswered requests expire; lapsed consents expire too
+    (check 13: their data must then be destroyed within 30 days)."""
+    count = 0
+    for consent in repo.unanswered_due(session, now, subject_id):
+        _transition(
+            session,
+            consent,
+            type="expired",
+            to_state="expired",
+            actor="system",
+            role="system",
+            at=now,
+            reason="request unanswered (silence is not consent)",
+        )
+        consent.ended_at = now
+        count += 1
+    for consent in repo.lapsed_given(session, now, subject_id):
+        _transition(
+            session,
+            consent,
+            type="expired",
+            to_state="expired",
+            actor="system",
+            role="system",
+            at=now,
+            reason="consent term ended",
+        )
+        consent.ended_at = now
+        _start_destruction(session, consent, "expired", now)
+        count += 1
+    return count
+
+
+def confirm_destruction(
+    session: Session, operator: Organization, task_id: uuid.UUID, *, actor: str, now: datetime
+) -> DestructionTask:
+    task = repo.get_destruction_task(session, task_id)
+    if task is None or task.operator_id != operator.id:
+        raise NotFound("no such destruction task")
+    if task.confirmed_at is not None:
+        raise Conflict("destruction already confirmed", type="already-confirmed")
+    task.confirmed_at = now
+    task.confirmed_by = actor
+    session.flush()
+    audit(
+        session,
+        "consent.destruction.confirmed",
+        actor=actor,
+        body={"task_id": str(task.id), "consent_id": str(task.consent_id)},
+    )
+    return task
+
+
+def overdue(session: Session, today: date) -> list[DestructionTask]:
+    return repo.overdue_destruction(session, today)
+
+
+# --- reads for other packages and participants --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentRef:
+    id: uuid.UUID
+    form: str
+    given_at: datetime
+    signers: list[dict[str, Any]]
+
+
+def has_active_consent(
+    session: Session,
+    subject_id: uuid.UUID,
+    category: str,
+    purpose: str | None = None,
+    now: datetime | None = None,
+) -> ConsentRef | None:
+    """A given, in-term consent of the subject covering ``category`` (biometrics uses this)."""
+    from consent.gate import consent_refusal
+    from propusk.db import utcnow
+
+    now = now or utcnow()
+    cat = repo.get_category(session, category)
+    if cat is None:
+        return None
+    for c in repo.given_consents_of_subject(session, subject_id):
+        if category not in c.categories or (purpose and c.purpose_key != purpose):
+            continue
+        if consent_refusal(c, cat, now) is None:
+            return ConsentRef(c.id, c.form, c.given_at, list(c.signatures))
+    return None
+
+
+def subjects_for(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID | None) -> uuid.UUID:
+    """The subject a person may act for: themselves or a child they are the guardian of."""
+    if subject_id is None or subject_id == person_id:
+        return person_id
+    signer_role(session, person_id, subject_id)
+    return subject_id
+
+
+def consent_for_person(session: Session, consent_id: uuid.UUID, person_id: uuid.UUID) -> Consent:
+    consent = repo.get_consent(session, consent_id)
+    if consent is None:
+        raise NotFound("no such consent")
+    signer_role(session, person_id, consent.subject_id)
+    return consent
+
+
+def list_consents(
+    session: Session, subject_id: uuid.UUID, now: datetime, pending: bool = False
+) -> list[Consent]:
+    expire_due(session, now, subject_id)  # lazily, so nobody sees a stale request
+    states = repo.PENDING_STATES if pending else None
+    return repo.consents_of_subject(session, subject_id, states)
+
+
+def feed(session: Session, operator: Organization, since: int, limit: int) -> list[ConsentEvent]:
+    return repo.feed(session, operator.id, since, limit)
+
+
+def receipt_event(session: Session, consent: Consent) -> ConsentEvent:
+    """The latest grant or withdrawal event (the one a receipt is for)."""
+    events = [e for e in repo.events_of(session, consent.id) if e.type in ("given", "withdrawn")]
+    if not events:
+        raise Conflict("no grant or withdrawal to give a receipt for", type="no-receipt")
+    return events[-1]
+
+
+def create_access_request(
+    session: Session, subject_id: uuid.UUID, person_id: uuid.UUID, *, now: datetime
+) -> AccessRequest:
+    """Art. 14 access request: due in 10 working days from receipt (check 10)."""
+    row = AccessRequest(
+        subject_id=subject_id,
+        requested_by=person_id,
+        received_at=now,
+        due_date=deadlines.access_answer_due(now),
+        status="open",
+    )
+    repo.add(session, row)
+    audit(
+        session,
+        "consent.access_request",
+        actor=f"person:{person_id}",
+        subject=f"person:{subject_id}",
+        body={"access_request_id": str(row.id)},
+    )
+    return row
+
+
+def access_request_for_person(
+    session: Session, request_id: uuid.UUID, person_id: uuid.UUID
+) -> AccessRequest:
+    row = repo.get_access_request(session, request_id)
+    if row is None:
+        raise NotFound("no such access request")
+    signer_role(session, person_id, row.subject_id)
+    return row
+
+
+def access_answer(
+    session: Session, request: AccessRequest, *, now: datetime, settings=None
+) -> dict[str, Any]:
+    """The art. 14 part 7 answer, built from the ledger, the vault and the transfer log."""
+    from idp import service as idp
+
+    subject_id = request.subject_id
+    consents = repo.consents_of_subject(session, subject_id)
+    templates = repo.templates_by_ids(session, [c.template_id for c in consents])
+    transfers = repo.transfers_of_subject(session, subject_id, 1000)
+    items = repo.vault_items(session, subject_id)
+    orgs = repo.organizations_by_ids(
+        session,
+        [c.operator_id for c in consents]
+        + [t.operator_id for t in transfers if t.operator_id]
+        + [i.supplier_id for i in items],
+    )
+    purposes = repo.purposes_by_keys(session, [c.purpose_key for c in consents])
+    person = idp.get_person(session, subject_id)
+    if request.status != "answered":
+        request.status = "answered"
+        request.answered_at = now
+        session.flush()
+    return {
+        "request": {
+            "id": str(request.id),
+            "received_at": request.received_at.isoformat(),
+            "due_date": request.due_date.isoformat(),
+            "answered_at": request.answered_at.isoformat() if request.answered_at else None,
+        },
+        "subject": {"id": str(subject_id), "name": _full_name(person)},
+        "processing_confirmed": bool(consents or items or transfers),
+        "legal_bases_and_purposes": [
+            {
+                "consent_id": str(c.id),
+                "purpose": c.purpose_key,
+                "purpose_title": purposes[c.purpose_key].title if c.purpose_key in purposes else "",
+                "legal_basis": purposes[c.purpose_key].legal_basis
+                if c.purpose_key in purposes
+                else "",
+                "state": c.state,
+            }
+            for c in consents
+        ],
+        "processing_methods": sorted({m for t in templates.values() for m in t.processing_methods}),
+        "operators": [
+            _org_brief(orgs[c.operator_id]) | {"consent_id": str(c.id)}
+            for c in consents
+            if c.operator_id in orgs
+        ],
+        "recipients": [
+            {
+                "transfer_id": str(t.id),
+                "at": t.at.isoformat(),
+                "operator": _org_brief(orgs[t.operator_id]) if t.operator_id in orgs else None,
+                "categories": t.allowed,
+                "purpose": t.purpose_key,
+                "legal_basis": t.legal_basis,
+                "consent_ids": t.consent_ids,
+            }
+            for t in transfers
+            if t.decision != "refused"
+        ],
+        "data_held": [
+            {
+                "category": i.category_key,
+                "source": _org_brief(orgs[i.supplier_id]),
+                "updated_at": i.updated_at.isoformat(),
+            }
+            for i in items
+        ],
+        "periods": [
+            {
+                "consent_id": str(c.id),
+                "valid_from": c.valid_from.isoformat() if c.valid_from else None,
+                "valid_until": c.valid_until.isoformat() if c.valid_until else None,
+                "term_days": templates[c.template_id].term_days,
+            }
+            for c in consents
+            if c.template_id in templates
+        ],
+        "rights_procedure": (
+            "Согласие отзывается в личном кабинете или письменным заявлением оператору "
+            "(ст. 9 ч. 2 152-ФЗ); запрос сведений — ст. 14 152-ФЗ; ответ — в течение 10 рабочих "
+            "дней с даты получения запроса."
+        ),
+        "cross_border": [
+            _org_brief(o) | {"notice_ref": o.cross_border_notice_ref}
+            for o in orgs.values()
+            if o.cross_border_notice_ref
+        ],
+        "processors": sorted({t.processor for t in templates.values() if t.processor}),
+    }
+
+
+def _full_name(person) -> str:
+    if person is None:
+        return ""
+    return " ".join(p for p in (person.last_name, person.first_name, person.middle_name) if p)
+
+
+def _org_brief(org: Organization) -> dict[str, Any]:
+    return {
+        "id": str(org.id),
+        "name": org.name,
+        "inn": org.inn,
+        "ogrn": org.ogrn,
+        "address": org.address,
+        "storage_location": org.storage_location,
+    }
