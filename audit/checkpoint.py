@@ -73,7 +73,7 @@ def vkey(name: str, public_raw: bytes) -> str:
 
 def parse_vkey(text: str) -> Verifier:
     try:
-        name, hex_id, b64 = text.strip().split("+")
+        name, hex_id, b64 = text.strip().split("+", 2)
         raw = base64.b64decode(b64, validate=True)
     except ValueError as exc:
         raise NoteError("malformed verifier key") from exc

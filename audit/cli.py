@@ -1,7 +1,96 @@
-"""CLI commands of the audit package (mounted by propusk.cli)."""
+"""CLI commands of the audit package (mounted as ``propusk audit`` by propusk.cli)."""
 
 from __future__ import annotations
 
+import json
+
 import typer
 
+from propusk.db import session_scope
+from propusk.runtime import build_runtime
+from propusk.settings import get_settings
+
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command()
+def verify(
+    vkey: str = typer.Option(
+        None, help="Pinned verifier key (C2SP vkey); default: derived from the stored key."
+    ),
+) -> None:
+    """Recompute the tree from the table and check it against every signed checkpoint.
+
+    Exits 1 and prints the first divergent position when the log was edited, truncated,
+    reordered or had rows deleted or inserted.
+    """
+    from audit import checkpoint
+    from audit.verify import verify_log
+
+    runtime = build_runtime(get_settings())
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            verifier = (
+                checkpoint.parse_vkey(vkey)
+                if vkey
+                else checkpoint.trusted_verifier(session, runtime.settings)
+            )
+            report = verify_log(session, verifier)
+            session.rollback()  # read-only: never persist a key created by this run
+    finally:
+        runtime.dispose()
+    if report.divergence is not None:
+        pos = report.divergence.position
+        where = f"first divergent position {pos}" if pos is not None else "checkpoints"
+        typer.echo(f"FAIL: {where}: {report.divergence.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"OK: {report.size} events, {report.checkpoints} signed checkpoints verified, "
+        f"root {report.root.hex()}"
+    )
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+
+
+@app.command("checkpoint")
+def sign_checkpoint() -> None:
+    """Sign a checkpoint of the current tree now and print it."""
+    from audit import checkpoint
+
+    runtime = build_runtime(get_settings())
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            note = checkpoint.sign_checkpoint(session, runtime.settings).note
+    finally:
+        runtime.dispose()
+    typer.echo(note, nl=False)
+
+
+@app.command()
+def proof(index: int = typer.Argument(..., min=0)) -> None:
+    """Print an event with its inclusion proof against the latest signed checkpoint."""
+    from audit import service
+
+    runtime = build_runtime(get_settings())
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            data = service.inclusion_proof_for(session, index, runtime.settings)
+    except service.Problem as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.dispose()
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def key() -> None:
+    """Print the verifier key (C2SP vkey) auditors pin."""
+    from audit import checkpoint
+
+    runtime = build_runtime(get_settings())
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            typer.echo(checkpoint.verifier_key(session, runtime.settings))
+    finally:
+        runtime.dispose()

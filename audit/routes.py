@@ -1,7 +1,88 @@
-"""HTTP routes of the audit package."""
+"""HTTP routes of the audit package: checkpoint, verifier key, proofs, events."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
+
+from audit import checkpoint, service
+from audit.schemas import ConsistencyProofOut, EventOut, InclusionProofOut
+from policies.deps import require
+from propusk.deps import SessionDep, SettingsDep
+from propusk.security import Principal
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+PUBLIC = {"x-public": True}
+TEXT = "text/plain; charset=utf-8"
+MAX_SIZE = 2**62  # larger numbers are rejected as validation errors, never overflow the DB
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, openapi_extra=PUBLIC)
+def get_checkpoint(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
+    note = checkpoint.latest(session, settings).note
+    return PlainTextResponse(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/key", response_class=PlainTextResponse, openapi_extra=PUBLIC)
+def get_key(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
+    """The checkpoint verifier key (C2SP vkey) to pin."""
+    return PlainTextResponse(checkpoint.verifier_key(session, settings) + "\n", media_type=TEXT)
+
+
+@router.get("/proofs/inclusion", response_model=InclusionProofOut)
+def inclusion(
+    session: SessionDep,
+    settings: SettingsDep,
+    index: Annotated[int, Query(ge=0, le=MAX_SIZE)],
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_SIZE)] = None,
+    principal: Principal = require("audit.proof", "read"),
+) -> InclusionProofOut:
+    """RFC 9162 inclusion proof; ``tree_size`` defaults to the latest signed checkpoint."""
+    size = tree_size
+    if size is None:
+        size = checkpoint.latest(session, settings, min_size=index + 1).tree_size
+    hashes = service.inclusion_proof(session, index, size)
+    leaf = service.get_event(session, index).leaf_hash
+    return InclusionProofOut(
+        index=index,
+        tree_size=size,
+        leaf_hash=service.b64(leaf),
+        root_hash=service.b64(service.root_at(session, size)),
+        hashes=[service.b64(h) for h in hashes],
+    )
+
+
+@router.get("/proofs/consistency", response_model=ConsistencyProofOut)
+def consistency(
+    session: SessionDep,
+    first: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    second: Annotated[int, Query(ge=1, le=MAX_SIZE)],
+    principal: Principal = require("audit.proof", "read"),
+) -> ConsistencyProofOut:
+    """RFC 9162 consistency proof from tree size ``first`` to ``second``."""
+    hashes = service.consistency_proof(session, first, second)
+    return ConsistencyProofOut(
+        first=first,
+        second=second,
+        first_root=service.b64(service.root_at(session, first)),
+        second_root=service.b64(service.root_at(session, second)),
+        hashes=[service.b64(h) for h in hashes],
+    )
+
+
+@router.get("/events/{index}", response_model=EventOut)
+def get_event(
+    session: SessionDep,
+    settings: SettingsDep,
+    index: Annotated[int, Path(ge=0, le=MAX_SIZE)],
+    principal: Principal = require("audit.event", "read"),
+) -> EventOut:
+    """One event, its exact leaf bytes and its inclusion proof in the latest checkpoint."""
+    event = service.get_event(session, index)
+    proof = service.inclusion_proof_for(session, index, settings)
+    data = event.as_dict()
+    data.update(proof)
+    return EventOut(**data)
