@@ -1,9 +1,63 @@
-"""Wire idp.oidc into an app."""
+"""Wire idp.oidc into an app: routes, the principal resolver, caches, the upstream."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+
+from idp.oidc.fastpath import FastPath
+from propusk.settings import Settings
+
+
+def build_upstream(settings: Settings):
+    """The login upstream chosen by ``settings.upstream`` (ESIA plugs in here)."""
+    if settings.upstream == "dev":
+        from idp.dev_upstream import DevUpstream
+
+        return DevUpstream(settings)
+    try:
+        from idp.esia.upstream import build_upstream as build_esia
+    except ImportError as exc:
+        raise RuntimeError(
+            f"upstream {settings.upstream!r} needs idp.esia.upstream, which is not available"
+        ) from exc
+    return build_esia(settings)
+
+
+class OidcRuntime:
+    """Per-app state of idp.oidc (``app.state.oidc``)."""
+
+    def __init__(self, settings: Settings, sessionmaker) -> None:
+        self.settings = settings
+        self.fast = FastPath(sessionmaker, settings)
+        self._upstream = None
+
+    def upstream(self):
+        """Built on first use, so an app without a login upstream still serves tokens."""
+        if self._upstream is None:
+            self._upstream = build_upstream(self.settings)
+        return self._upstream
 
 
 def install(app: FastAPI) -> None:
-    """Routers, mounts and app state of idp.oidc."""
+    """Routers, app state and the principal resolver of idp.oidc."""
+    from idp.oidc.principal import resolve
+    from idp.oidc.routes import router
+
+    settings: Settings = app.state.settings
+    if settings.upstream == "dev" and settings.env == "production":
+        raise RuntimeError("the development upstream is refused in production")
+    app.state.oidc = OidcRuntime(settings, app.state.sessionmaker)
+    app.state.principal_resolver = resolve
+    app.include_router(router)
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        async with inner(a) as state:
+            yield state
+        await app.state.oidc.fast.audit.aclose()  # flush buffered token.issued events
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,125 @@
+"""The principal resolver: who is calling, from a bearer access token or the login cookie.
+
+Installed as ``app.state.principal_resolver``. A bad, expired or revoked bearer token is a
+401 problem+json with ``WWW-Authenticate``; no credentials at all is the anonymous principal
+(the policy dependency then decides).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from idp.oidc import keys, service
+from idp.oidc.tokens import ACCESS_TOKEN_TYP
+from propusk.errors import Unauthorized
+from propusk.security import ANONYMOUS, Principal, RoleGrant
+from propusk.settings import Settings
+
+SESSION_COOKIE = "propusk_session"
+
+
+class InvalidToken(Exception):
+    """The bearer token cannot be accepted; ``str(exc)`` is safe to show."""
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def verify_access_token(session: Session, settings: Settings, token: str, clients=None) -> dict:
+    """Signature with our keys, ``typ``, ``iss``, ``aud``, ``exp``, then revocation."""
+    try:
+        header, claims = keys.verify_jws(session, settings, token)
+    except keys.InvalidJWS as exc:
+        raise InvalidToken("token signature or format is invalid") from exc
+    if header.get("typ") != ACCESS_TOKEN_TYP:
+        raise InvalidToken("not an access token")
+    if claims.get("iss") != settings.issuer:
+        raise InvalidToken("wrong issuer")
+    aud = claims.get("aud")
+    if settings.issuer not in (aud if isinstance(aud, list) else [aud]):
+        raise InvalidToken("wrong audience")
+    exp, jti, sub = claims.get("exp"), claims.get("jti"), claims.get("sub")
+    if not isinstance(exp, int | float) or exp <= time.time():
+        raise InvalidToken("token expired")
+    if not isinstance(jti, str) or not isinstance(sub, str):
+        raise InvalidToken("token lacks jti or sub")
+    if sub == claims.get("client_id"):
+        if not service.client_token_active(session, jti):
+            raise InvalidToken("token revoked")
+        client = clients.get(session, sub) if clients else service.get_client(session, sub)
+        if client is None:
+            raise InvalidToken("client no longer exists")
+    elif not service.user_token_active(session, jti):
+        raise InvalidToken("token revoked")
+    return claims
+
+
+def person_principal(session: Session, person_id: uuid.UUID, scopes=frozenset()) -> Principal:
+    from idp.service import role_grants
+
+    roles = tuple(RoleGrant(role, domain) for role, domain in role_grants(session, person_id))
+    return Principal(
+        kind="person",
+        subject=f"person:{person_id}",
+        person_id=person_id,
+        scopes=frozenset(scopes),
+        roles=roles,
+    )
+
+
+def client_principal(client: service.ClientInfo, scopes=frozenset()) -> Principal:
+    roles: tuple[RoleGrant, ...] = ()
+    if client.role and client.organization_id:
+        roles = (RoleGrant(client.role, f"org:{client.organization_id}"),)
+    return Principal(
+        kind="client",
+        subject=f"client:{client.client_id}",
+        client_id=client.client_id,
+        organization_id=client.organization_id,
+        scopes=frozenset(scopes),
+        roles=roles,
+    )
+
+
+def _unauthorized(reason: str) -> Unauthorized:
+    return Unauthorized(
+        reason,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
+    )
+
+
+def resolve(request: Request, session: Session) -> Principal:
+    settings: Settings = request.app.state.settings
+    oidc = getattr(request.app.state, "oidc", None)
+    clients = oidc.fast.clients if oidc else None
+    token = bearer_token(request)
+    if token is not None:
+        try:
+            claims = verify_access_token(session, settings, token, clients)
+        except InvalidToken as exc:
+            raise _unauthorized(str(exc)) from exc
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        if claims["sub"] == claims.get("client_id"):
+            client = clients.get(session, claims["sub"]) if clients else None
+            client = client or service.get_client(session, claims["sub"])
+            return client_principal(client, scopes)
+        try:
+            person_id = uuid.UUID(claims["sub"])
+        except ValueError as exc:
+            raise _unauthorized("malformed subject") from exc
+        return person_principal(session, person_id, scopes)
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    if login is not None:
+        return person_principal(session, login.person_id)
+    return ANONYMOUS

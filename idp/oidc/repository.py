@@ -1,0 +1,154 @@
+"""Queries of idp.oidc (the only module that builds them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from idp.oidc.models import (
+    AuthorizationCode,
+    Grant,
+    IssuedToken,
+    LoginSession,
+    LoginTransaction,
+    OAuthClient,
+    RevokedJti,
+    SigningKey,
+    UsedAssertion,
+)
+
+
+def add(session: Session, row) -> None:
+    session.add(row)
+    session.flush()
+
+
+# keys
+def active_keys(session: Session) -> list[SigningKey]:
+    stmt = select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at)
+    return list(session.scalars(stmt))
+
+
+def all_keys(session: Session) -> list[SigningKey]:
+    return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
+
+
+def get_key(session: Session, kid: str) -> SigningKey | None:
+    return session.get(SigningKey, kid)
+
+
+# clients
+def get_client(session: Session, client_id: str) -> OAuthClient | None:
+    return session.get(OAuthClient, client_id)
+
+
+def list_clients(session: Session) -> list[OAuthClient]:
+    return list(session.scalars(select(OAuthClient).order_by(OAuthClient.created_at)))
+
+
+def delete_client(session: Session, client_id: str) -> bool:
+    """Delete a client with its codes, grants and their tokens."""
+    grant_ids = select(Grant.id).where(Grant.client_id == client_id)
+    session.execute(delete(IssuedToken).where(IssuedToken.grant_id.in_(grant_ids)))
+    session.execute(delete(Grant).where(Grant.client_id == client_id))
+    session.execute(delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id))
+    result = session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
+    return result.rowcount > 0
+
+
+# login
+def get_login_session(session: Session, id_hash: str) -> LoginSession | None:
+    return session.get(LoginSession, id_hash)
+
+
+def get_txn(session: Session, id_hash: str, *, for_update: bool = False) -> LoginTransaction | None:
+    stmt = select(LoginTransaction).where(LoginTransaction.id_hash == id_hash)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+# codes
+def get_code(session: Session, code_hash: str, *, for_update: bool = False):
+    stmt = select(AuthorizationCode).where(AuthorizationCode.code_hash == code_hash)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def claim_code(session: Session, code_hash: str, now: datetime) -> bool:
+    """Atomically mark a code used; False if another request used it first."""
+    result = session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+# grants and tokens
+def get_grant(session: Session, grant_id: uuid.UUID) -> Grant | None:
+    return session.get(Grant, grant_id)
+
+
+def grants_of_session(session: Session, session_hash: str) -> list[Grant]:
+    stmt = select(Grant).where(Grant.session_hash == session_hash, Grant.revoked_at.is_(None))
+    return list(session.scalars(stmt))
+
+
+def get_token(session: Session, token_hash: str) -> IssuedToken | None:
+    return session.get(IssuedToken, token_hash)
+
+
+def claim_refresh(session: Session, token_hash: str, now: datetime) -> bool:
+    """Atomically mark a refresh token used (rotation); False if it was used already."""
+    result = session.execute(
+        update(IssuedToken)
+        .where(IssuedToken.token_hash == token_hash, IssuedToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+def revoke_grant(session: Session, grant_id: uuid.UUID, now: datetime, reason: str) -> None:
+    session.execute(
+        update(Grant)
+        .where(Grant.id == grant_id, Grant.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    session.execute(
+        update(IssuedToken)
+        .where(IssuedToken.grant_id == grant_id, IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_token(session: Session, token_hash: str, now: datetime) -> None:
+    session.execute(
+        update(IssuedToken)
+        .where(IssuedToken.token_hash == token_hash, IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def jti_revoked(session: Session, jti_hash: str) -> bool:
+    return session.get(RevokedJti, jti_hash) is not None
+
+
+def add_revoked_jti(session: Session, jti_hash: str, expires_at: datetime) -> None:
+    if session.get(RevokedJti, jti_hash) is None:
+        add(session, RevokedJti(jti_hash=jti_hash, expires_at=expires_at))
+
+
+def assertion_seen(session: Session, jti_hash: str) -> bool:
+    return session.get(UsedAssertion, jti_hash) is not None
+
+
+def purge_expired(session: Session, now: datetime) -> None:
+    """Housekeeping: drop expired denylist, assertion and transaction rows."""
+    session.execute(delete(RevokedJti).where(RevokedJti.expires_at < now))
+    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
+    session.execute(delete(LoginTransaction).where(LoginTransaction.expires_at < now))

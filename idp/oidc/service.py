@@ -1,0 +1,422 @@
+"""Business rules of idp.oidc: clients, login sessions and transactions, grants and tokens.
+
+Services take a session and never commit. Secrets (client secrets, codes, refresh tokens,
+session ids, transaction ids) are random with >= 256 bits of entropy and stored as SHA-256.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from idp.oidc import repository as repo
+from idp.oidc.models import (
+    Grant,
+    IssuedToken,
+    LoginSession,
+    LoginTransaction,
+    OAuthClient,
+)
+from propusk.crypto import token_hash
+from propusk.db import utcnow
+from propusk.errors import NotFound, ValidationProblem
+
+GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+CLIENT_ROLES = ("operator", "supplier")
+USER_SCOPES = ("openid", "profile", "email", "school", "offline_access")
+TXN_TTL = 600
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """An immutable snapshot of a client, safe to cache and share between threads.
+
+    Implements Authlib's ``ClientMixin`` protocol.
+    """
+
+    client_id: str
+    name: str
+    secret_hash: str | None
+    auth_method: str
+    grant_types: tuple[str, ...]
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    jwks: dict | None = None
+    jwks_uri: str | None = None
+    role: str | None = None
+    organization_id: uuid.UUID | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def of(cls, row: OAuthClient) -> ClientInfo:
+        return cls(
+            client_id=row.client_id,
+            name=row.name,
+            secret_hash=row.secret_hash,
+            auth_method=row.auth_method,
+            grant_types=tuple(row.grant_types or ()),
+            redirect_uris=tuple(row.redirect_uris or ()),
+            post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
+            scopes=tuple(row.scopes or ()),
+            jwks=row.jwks,
+            jwks_uri=row.jwks_uri,
+            role=row.role,
+            organization_id=row.organization_id,
+        )
+
+    # Authlib ClientMixin
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # OIDC: redirect_uri is required in every authorization request
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """All requested scopes must be allowed; no scope means every allowed scope."""
+        if not scope:
+            return " ".join(self.scopes)
+        wanted = scope.split()
+        if any(s not in self.scopes for s in wanted):
+            return None
+        return " ".join(dict.fromkeys(wanted))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris  # exact string match
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if not self.secret_hash or not isinstance(client_secret, str):
+            return False
+        return hmac.compare_digest(token_hash(client_secret), self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+# -- client cache invalidation (in-process; other processes rely on the cache TTL) --------
+_caches: weakref.WeakSet = weakref.WeakSet()
+
+
+def register_cache(cache) -> None:
+    """A client cache (``invalidate(client_id)``) that wants change notifications."""
+    _caches.add(cache)
+
+
+def _client_changed(client_id: str) -> None:
+    for cache in list(_caches):
+        cache.invalidate(client_id)
+
+
+# -- clients ---------------------------------------------------------------------------
+def _check_uri(uri: str, what: str) -> None:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+        raise ValidationProblem(f"{what} must be an absolute http(s) URI without fragment: {uri}")
+
+
+def _validate_client_input(
+    grant_types: list[str],
+    auth_method: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str],
+    jwks: dict | None,
+    jwks_uri: str | None,
+    role: str | None,
+) -> None:
+    if not grant_types:
+        raise ValidationProblem("at least one grant type is required")
+    bad = [g for g in grant_types if g not in GRANT_TYPES]
+    if bad:
+        raise ValidationProblem(f"unsupported grant types: {', '.join(bad)}")
+    if auth_method not in AUTH_METHODS:
+        raise ValidationProblem(f"unsupported auth method: {auth_method}")
+    if "authorization_code" in grant_types and not redirect_uris:
+        raise ValidationProblem("authorization_code needs at least one redirect URI")
+    if "refresh_token" in grant_types and "authorization_code" not in grant_types:
+        raise ValidationProblem("refresh_token needs authorization_code")
+    if auth_method == "none" and "client_credentials" in grant_types:
+        raise ValidationProblem("a public client cannot use client_credentials")
+    if auth_method == "private_key_jwt" and not (jwks or jwks_uri):
+        raise ValidationProblem("private_key_jwt needs --jwks or --jwks-uri")
+    if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
+        raise ValidationProblem('jwks must be a JWK Set: {"keys": [...]}')
+    if role is not None and role not in CLIENT_ROLES:
+        raise ValidationProblem(f"role must be one of {', '.join(CLIENT_ROLES)}")
+    for uri in redirect_uris:
+        _check_uri(uri, "redirect URI")
+    for uri in post_logout_redirect_uris:
+        _check_uri(uri, "post-logout redirect URI")
+    if jwks_uri:
+        _check_uri(jwks_uri, "jwks_uri")
+
+
+def create_client(
+    session: Session,
+    *,
+    name: str,
+    grant_types: list[str],
+    auth_method: str = "client_secret_basic",
+    redirect_uris: list[str] | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+    scopes: list[str] | None = None,
+    jwks: dict | None = None,
+    jwks_uri: str | None = None,
+    role: str | None = None,
+    organization_id: uuid.UUID | None = None,
+    actor: str = "system",
+) -> tuple[OAuthClient, str | None]:
+    """Register a client; returns (client, secret) — the secret is shown once, stored hashed."""
+    from audit.service import record
+
+    redirect_uris = list(dict.fromkeys(redirect_uris or []))
+    post_logout = list(dict.fromkeys(post_logout_redirect_uris or []))
+    grant_types = list(dict.fromkeys(grant_types))
+    _validate_client_input(
+        grant_types, auth_method, redirect_uris, post_logout, jwks, jwks_uri, role
+    )
+    if scopes is None:
+        scopes = list(USER_SCOPES) if "authorization_code" in grant_types else []
+    secret = None
+    if auth_method in ("client_secret_basic", "client_secret_post"):
+        secret = secrets.token_urlsafe(32)
+    row = OAuthClient(
+        client_id=secrets.token_urlsafe(16),
+        name=name,
+        secret_hash=token_hash(secret) if secret else None,
+        auth_method=auth_method,
+        grant_types=grant_types,
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=post_logout,
+        scopes=list(dict.fromkeys(scopes)),
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        role=role,
+        organization_id=organization_id,
+    )
+    repo.add(session, row)
+    record(
+        session,
+        "client.created",
+        actor=actor,
+        subject=f"client:{row.client_id}",
+        body={"name": name, "grant_types": grant_types, "auth_method": auth_method, "role": role},
+    )
+    return row, secret
+
+
+def get_client(session: Session, client_id: str) -> ClientInfo | None:
+    row = repo.get_client(session, client_id)
+    return ClientInfo.of(row) if row else None
+
+
+def list_clients(session: Session) -> list[OAuthClient]:
+    return repo.list_clients(session)
+
+
+def delete_client(session: Session, client_id: str, *, actor: str = "system") -> None:
+    from audit.service import record
+
+    if not repo.delete_client(session, client_id):
+        raise NotFound(f"client {client_id} does not exist")
+    record(session, "client.deleted", actor=actor, subject=f"client:{client_id}")
+    _client_changed(client_id)
+
+
+def bind_client(
+    session: Session,
+    client_id: str,
+    organization_id: uuid.UUID | None,
+    role: str | None,
+    *,
+    actor: str = "system",
+) -> OAuthClient:
+    """Bind an operator/supplier client to its organisation (called by consent)."""
+    from audit.service import record
+
+    if role is not None and role not in CLIENT_ROLES:
+        raise ValidationProblem(f"role must be one of {', '.join(CLIENT_ROLES)}")
+    row = repo.get_client(session, client_id)
+    if row is None:
+        raise NotFound(f"client {client_id} does not exist")
+    row.organization_id = organization_id
+    row.role = role
+    row.updated_at = utcnow()
+    session.flush()
+    record(
+        session,
+        "client.bound",
+        actor=actor,
+        subject=f"client:{client_id}",
+        body={"organization_id": str(organization_id) if organization_id else None, "role": role},
+    )
+    _client_changed(client_id)
+    return row
+
+
+def client_json(row: OAuthClient) -> dict:
+    """The public description of a client (never the secret hash)."""
+    return {
+        "client_id": row.client_id,
+        "name": row.name,
+        "auth_method": row.auth_method,
+        "grant_types": list(row.grant_types),
+        "redirect_uris": list(row.redirect_uris),
+        "post_logout_redirect_uris": list(row.post_logout_redirect_uris),
+        "scopes": list(row.scopes),
+        "jwks_uri": row.jwks_uri,
+        "role": row.role,
+        "organization_id": str(row.organization_id) if row.organization_id else None,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+# -- login transactions and sessions ---------------------------------------------------
+def create_transaction(session: Session, params: dict[str, str]) -> str:
+    """Park an authorization request while the user logs in upstream; returns its id."""
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    repo.add(
+        session,
+        LoginTransaction(
+            id_hash=token_hash(raw),
+            params=params,
+            created_at=now,
+            expires_at=now + timedelta(seconds=TXN_TTL),
+        ),
+    )
+    return raw
+
+
+def take_transaction(session: Session, raw: str) -> dict[str, str] | None:
+    """Single use: the parked request, or None if unknown, used or expired."""
+    row = repo.get_txn(session, token_hash(raw), for_update=True)
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    row.used_at = now
+    session.flush()
+    return dict(row.params)
+
+
+def create_login_session(
+    session: Session, person_id: uuid.UUID, *, amr: list[str], upstream: str, ttl: int
+) -> str:
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    repo.add(
+        session,
+        LoginSession(
+            id_hash=token_hash(raw),
+            person_id=person_id,
+            auth_time=now,
+            amr=amr,
+            upstream=upstream,
+            expires_at=now + timedelta(seconds=ttl),
+        ),
+    )
+    return raw
+
+
+def active_login_session(session: Session, raw: str | None) -> LoginSession | None:
+    if not raw:
+        return None
+    row = repo.get_login_session(session, token_hash(raw))
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
+
+
+def end_login_session(session: Session, raw: str | None) -> LoginSession | None:
+    row = active_login_session(session, raw)
+    if row is not None:
+        row.ended_at = utcnow()
+        session.flush()
+    return row
+
+
+# -- grants and tokens -----------------------------------------------------------------
+def create_grant(
+    session: Session,
+    *,
+    client_id: str,
+    person_id: uuid.UUID,
+    scope: str,
+    auth_time: datetime,
+    amr: list[str],
+    session_hash: str | None,
+) -> Grant:
+    grant = Grant(
+        client_id=client_id,
+        person_id=person_id,
+        scope=scope,
+        auth_time=auth_time,
+        amr=amr,
+        session_hash=session_hash,
+        created_at=utcnow(),
+    )
+    repo.add(session, grant)
+    return grant
+
+
+def record_token(
+    session: Session,
+    *,
+    kind: str,
+    secret: str,
+    grant_id: uuid.UUID,
+    client_id: str,
+    scope: str,
+    ttl: int,
+) -> IssuedToken:
+    """Store a token by hash: access tokens by ``jti``, refresh tokens by value."""
+    now = utcnow()
+    row = IssuedToken(
+        token_hash=token_hash(secret),
+        kind=kind,
+        grant_id=grant_id,
+        client_id=client_id,
+        scope=scope,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    repo.add(session, row)
+    return row
+
+
+def revoke_grant(session: Session, grant_id: uuid.UUID, reason: str, *, actor: str) -> None:
+    """Revoke a grant and every token issued from it."""
+    from audit.service import record
+
+    repo.revoke_grant(session, grant_id, utcnow(), reason)
+    record(session, "token.revoked", actor=actor, body={"grant": str(grant_id), "reason": reason})
+
+
+def user_token_active(session: Session, jti: str) -> bool:
+    """A person's access token is active while its row and its grant are not revoked."""
+    row = repo.get_token(session, token_hash(jti))
+    if row is None or row.kind != "access" or row.revoked_at is not None:
+        return False
+    grant = repo.get_grant(session, row.grant_id)
+    return grant is not None and grant.revoked_at is None
+
+
+def client_token_active(session: Session, jti: str) -> bool:
+    return not repo.jti_revoked(session, token_hash(jti))
+
+
+def deny_jti(session: Session, jti: str, expires_at: datetime) -> None:
+    repo.add_revoked_jti(session, token_hash(jti), expires_at)
