@@ -195,6 +195,33 @@ def _upsert_person(
     return person, created
 
 
+def create_person(
+    session: Session,
+    esia_oid: str,
+    *,
+    last_name: str,
+    first_name: str,
+    middle_name: str | None = None,
+    birth_date: date | None = None,
+    snils: str | None = None,
+    settings: Settings | None = None,
+) -> Person:
+    """Pre-create a person known by ESIA oid (demo seed, admin bootstrap); login refreshes it."""
+    person, _ = _upsert_person(
+        session,
+        esia_oid,
+        last_name=last_name,
+        first_name=first_name,
+        middle_name=middle_name,
+        birth_date=birth_date,
+        gender=None,
+        snils=snils,
+        kek=_kek(settings),
+    )
+    session.flush()
+    return person
+
+
 # --- login --------------------------------------------------------------------------------
 def on_login(
     session: Session, identity: UpstreamIdentity, *, settings: Settings | None = None
