@@ -1,0 +1,223 @@
+"""Consent test harness: real app, real database, real idp people; a test principal resolver.
+
+Callers are identified by opaque test bearer tokens mapped to principals (installed on
+``app.state.principal_resolver``, the kernel's hook); people, children and guardianships are
+created through ``idp.service.on_login`` (the real identity code).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from fastapi import Request
+
+from idp.upstream import UpstreamChild, UpstreamIdentity
+from propusk.db import session_scope, utcnow
+from propusk.security import ANONYMOUS, Principal, RoleGrant
+
+TEMPLATE_TEXT = (
+    "Я, {субъект}, даю согласие оператору на обработку моих персональных данных "
+    "(фамилия, имя, отчество; оценки) в целях проведения онлайн-аттестации. "
+    "Согласие действует 365 дней и может быть отозвано в личном кабинете."
+)
+
+
+def inn10() -> str:
+    """A random legal-entity ИНН with correct check digit (independent implementation)."""
+    d = [random.randint(0, 9) for _ in range(9)]
+    w = [2, 4, 10, 3, 5, 9, 4, 6, 8]
+    return "".join(map(str, d)) + str(sum(a * b for a, b in zip(w, d, strict=True)) % 11 % 10)
+
+
+def ogrn13() -> str:
+    body = str(random.choice([1, 5])) + "".join(str(random.randint(0, 9)) for _ in range(11))
+    return body + str(int(body) % 11 % 10)
+
+
+def years_ago(years: int, days: int = 0) -> date:
+    today = utcnow().date()
+    try:
+        return today.replace(year=today.year - years) - timedelta(days=days)
+    except ValueError:
+        return date(today.year - years, 3, 1) - timedelta(days=days)
+
+
+@dataclass
+class Harness:
+    client: object
+    runtime: object
+    tokens: dict[str, Principal] = field(default_factory=dict)
+
+    # --- principals -----------------------------------------------------------------------
+    def token_for(self, principal: Principal) -> dict[str, str]:
+        token = secrets.token_urlsafe(16)
+        self.tokens[token] = principal
+        return {"Authorization": f"Bearer {token}"}
+
+    def admin(self) -> dict[str, str]:
+        return self.token_for(
+            Principal(
+                kind="platform_admin",
+                subject="person:admin",
+                roles=(RoleGrant("platform_admin", "*"),),
+            )
+        )
+
+    def org_client(self, org_id: str, role: str) -> dict[str, str]:
+        client_id = f"{role}-{org_id[:8]}"
+        return self.token_for(
+            Principal(
+                kind="client",
+                subject=f"client:{client_id}",
+                client_id=client_id,
+                organization_id=uuid.UUID(org_id),
+                roles=(RoleGrant(role, f"org:{org_id}"),),
+            )
+        )
+
+    def person_headers(self, person_id: uuid.UUID) -> dict[str, str]:
+        return self.token_for(
+            Principal(
+                kind="person",
+                subject=f"person:{person_id}",
+                person_id=person_id,
+                roles=(RoleGrant("student", "*"),),
+            )
+        )
+
+    # --- people (real idp code) -----------------------------------------------------------
+    def person(self, birth: date, children: tuple[date, ...] = ()) -> tuple[uuid.UUID, list]:
+        """A person (and their children) via idp.service.on_login; returns (id, child ids)."""
+        from idp import service as idp
+
+        oid = str(random.randint(10**9, 10**10))
+        kids = tuple(
+            UpstreamChild(
+                esia_oid=str(random.randint(10**9, 10**10)),
+                last_name="Петров",
+                first_name=f"Ребёнок{i}",
+                birth_date=b,
+            )
+            for i, b in enumerate(children)
+        )
+        ident = UpstreamIdentity(
+            esia_oid=oid,
+            last_name="Петрова",
+            first_name="Анна",
+            middle_name="Сергеевна",
+            birth_date=birth,
+            trusted=True,
+            children=kids,
+        )
+        with session_scope(self.runtime.sessionmaker) as s:
+            person = idp.on_login(s, ident, settings=self.runtime.settings)
+            child_ids = [c.id for c in idp.children_of(s, person.id)]
+            by_oid = {idp.get_person(s, c).esia_oid: c for c in child_ids}
+            ordered = [by_oid[k.esia_oid] for k in kids]
+            return person.id, ordered
+
+    # --- parties and templates through the API --------------------------------------------
+    def organization(self, kind: str, **over) -> dict:
+        body = {
+            "kind": kind,
+            "name": f"ООО {kind} {secrets.token_hex(3)}",
+            "inn": inn10(),
+            "ogrn": ogrn13(),
+            "address": "г. Москва, ул. Тверская, д. 1",
+            "storage_country": "RU",
+            "storage_location": "ЦОД Москва-1",
+            "registry_number": "77-23-000123",
+            **over,
+        }
+        r = self.client.post("/api/v1/organizations", json=body, headers=self.admin())
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def catalogue(self) -> None:
+        from consent import service
+
+        with session_scope(self.runtime.sessionmaker) as s:
+            service.load_catalogue(s)
+
+    def template_body(self, **over) -> dict:
+        return {
+            "key": "attestation.consent",
+            "text": TEMPLATE_TEXT,
+            "purpose": "attestation.online",
+            "categories": ["person.fullname", "education.grades", "person.snils"],
+            "actions": ["сбор", "хранение", "использование", "передача"],
+            "processing_methods": ["automated"],
+            "term_days": 365,
+            "withdrawal_method": "В личном кабинете или письменным заявлением",
+            "form": "any",
+            **over,
+        }
+
+    def template(self, op_headers: dict, **over) -> dict:
+        r = self.client.post(
+            "/api/v1/consent/templates", json=self.template_body(**over), headers=op_headers
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def request(self, op_headers: dict, template_id: str, subject_id, **over) -> dict:
+        body = {"template_id": template_id, "subject_id": str(subject_id), **over}
+        r = self.client.post("/api/v1/consent/requests", json=body, headers=op_headers)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def act(self, who: uuid.UUID, consent_id: str, action: str, expect: int = 200) -> dict:
+        r = self.client.post(
+            f"/api/v1/consents/{consent_id}/{action}", headers=self.person_headers(who)
+        )
+        assert r.status_code == expect, r.text
+        return r.json()
+
+    def pull(
+        self, op_headers: dict, subject_id, categories: str, purpose: str = "attestation.online"
+    ):
+        return self.client.get(
+            f"/api/v1/subjects/{subject_id}/data",
+            params={"purpose": purpose, "categories": categories},
+            headers=op_headers,
+        )
+
+
+@dataclass
+class World:
+    """One operator, one supplier, a published template: the common starting point."""
+
+    h: Harness
+    op: dict
+    op_h: dict
+    sup: dict
+    sup_h: dict
+    tpl: dict
+
+
+@pytest.fixture
+def harness(app, client, runtime) -> Harness:
+    h = Harness(client=client, runtime=runtime)
+
+    def resolve(request: Request, session) -> Principal:
+        auth = request.headers.get("authorization", "")
+        return h.tokens.get(auth.removeprefix("Bearer ").strip(), ANONYMOUS)
+
+    app.state.principal_resolver = resolve
+    h.catalogue()
+    return h
+
+
+@pytest.fixture
+def world(harness: Harness) -> World:
+    op = harness.organization("operator")
+    sup = harness.organization("supplier")
+    op_h = harness.org_client(op["id"], "operator")
+    sup_h = harness.org_client(sup["id"], "supplier")
+    tpl = harness.template(op_h)
+    return World(harness, op, op_h, sup, sup_h, tpl)

@@ -1,0 +1,258 @@
+"""The consent state machine, the age rules and the event chain (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from consent import service
+from propusk.db import session_scope, utcnow
+from tests.consent.conftest import World, years_ago
+
+
+def test_adult_request_approve_withdraw(world: World):
+    h = world.h
+    adult, _ = h.person(years_ago(30))
+    c = h.request(world.op_h, world.tpl["id"], adult, categories=["person.fullname"])
+    assert c["state"] == "requested" and c["age_rule"] == "adult"
+
+    pending = h.client.get("/api/v1/me/requests", headers=h.person_headers(adult)).json()
+    assert [r["id"] for r in pending["requests"]] == [c["id"]]
+
+    given = h.act(adult, c["id"], "approve")
+    assert given["state"] == "given"
+    assert given["signatures"][0]["role"] == "subject"
+    assert given["valid_until"] is not None
+
+    withdrawn = h.act(adult, c["id"], "withdraw")
+    assert withdrawn["state"] == "withdrawn"
+    # terminal: no further transitions
+    h.act(adult, c["id"], "withdraw", expect=409)
+    h.act(adult, c["id"], "approve", expect=409)
+
+    detail = h.client.get(f"/api/v1/consents/{c['id']}", headers=h.person_headers(adult)).json()
+    assert [e["type"] for e in detail["events"]] == ["requested", "given", "withdrawn"]
+    assert [e["seq"] for e in detail["events"]] == [1, 2, 3]
+    assert detail["events"][1]["prev_hash"] == detail["events"][0]["hash"]
+
+
+def test_refuse_is_terminal(world: World):
+    h = world.h
+    adult, _ = h.person(years_ago(40))
+    c = h.request(world.op_h, world.tpl["id"], adult)
+    assert h.act(adult, c["id"], "refuse")["state"] == "refused"
+    h.act(adult, c["id"], "approve", expect=409)
+    h.act(adult, c["id"], "withdraw", expect=409)
+
+
+def test_under14_needs_a_representative(world: World):
+    h = world.h
+    parent, (child,) = h.person(years_ago(38), children=(years_ago(10),))
+    c = h.request(world.op_h, world.tpl["id"], child)
+    assert c["age_rule"] == "under14"
+    r = h.client.post(f"/api/v1/consents/{c['id']}/approve", headers=h.person_headers(child))
+    assert r.status_code == 403 and r.json()["type"].endswith("signer-not-allowed")
+    stranger, _ = h.person(years_ago(35))
+    r = h.client.post(f"/api/v1/consents/{c['id']}/approve", headers=h.person_headers(stranger))
+    assert r.status_code == 403 and r.json()["type"].endswith("not-representative")
+    given = h.act(parent, c["id"], "approve")
+    assert given["state"] == "given"
+    assert [s["role"] for s in given["signatures"]] == ["guardian"]
+    # the parent sees it from their cabinet, for the child
+    mine = h.client.get(
+        "/api/v1/me/consents", params={"subject": str(child)}, headers=h.person_headers(parent)
+    )
+    assert mine.status_code == 200 and mine.json()["consents"][0]["id"] == c["id"]
+    # a stranger cannot look at someone else's child
+    r = h.client.get(
+        "/api/v1/me/consents", params={"subject": str(child)}, headers=h.person_headers(stranger)
+    )
+    assert r.status_code == 403
+
+
+def test_14_to_17_needs_both_signatures(world: World):
+    h = world.h
+    parent, (teen,) = h.person(years_ago(45), children=(years_ago(15),))
+    c = h.request(world.op_h, world.tpl["id"], teen, categories=["person.fullname"])
+    assert c["age_rule"] == "14to17"
+    part = h.act(teen, c["id"], "approve")
+    assert part["state"] == "partially_given"
+    h.act(teen, c["id"], "approve", expect=409)  # the same signer twice
+    r = h.pull(world.op_h, teen, "person.fullname")
+    assert r.status_code == 403 and r.json()["refused"] == {"person.fullname": "consent_pending"}
+    full = h.act(parent, c["id"], "approve")
+    assert full["state"] == "given"
+    assert sorted(s["role"] for s in full["signatures"]) == ["guardian", "subject"]
+    assert h.pull(world.op_h, teen, "person.fullname").status_code == 200
+
+
+def test_adult_signs_alone(world: World):
+    h = world.h
+    parent, (grown,) = h.person(years_ago(50), children=(years_ago(19),))
+    c = h.request(world.op_h, world.tpl["id"], grown)
+    r = h.client.post(f"/api/v1/consents/{c['id']}/approve", headers=h.person_headers(parent))
+    assert r.status_code == 403
+    assert h.act(grown, c["id"], "approve")["state"] == "given"
+
+
+def test_representative_consent_ends_at_18(world: World, runtime):
+    from consent.gate import decide
+
+    h = world.h
+    parent, (child,) = h.person(years_ago(40), children=(years_ago(14, days=-30),))
+    tpl = h.template(world.op_h, term_days=1830)
+    c = h.request(world.op_h, tpl["id"], child, categories=["person.fullname"])
+    h.act(parent, c["id"], "approve")
+    with session_scope(runtime.sessionmaker) as s:
+        from idp import service as idp
+
+        birth = idp.get_person(s, child).birth_date
+        eighteen = utcnow().replace(year=birth.year + 18, month=birth.month, day=birth.day)
+        args = dict(
+            operator_id=uuid.UUID(world.op["id"]),
+            subject_id=child,
+            purpose="attestation.online",
+            categories=["person.fullname"],
+        )
+        before = decide(s, **args, now=eighteen - timedelta(days=1))
+        after = decide(s, **args, now=eighteen + timedelta(hours=1))
+    assert before.outcome == "allowed"
+    assert after.refused == {"person.fullname": "representative_authority_ended"}
+
+
+def test_silence_is_not_consent(world: World, runtime):
+    h = world.h
+    adult, _ = h.person(years_ago(25))
+    tpl = h.template(world.op_h, request_ttl_days=1)
+    c = h.request(world.op_h, tpl["id"], adult)
+    with session_scope(runtime.sessionmaker) as s:
+        n = service.expire_due(s, utcnow() + timedelta(days=2), subject_id=adult)
+    assert n == 1
+    h.act(adult, c["id"], "approve", expect=409)
+    detail = h.client.get(f"/api/v1/consents/{c['id']}", headers=h.person_headers(adult)).json()
+    assert detail["state"] == "expired"
+    assert detail["events"][-1]["reason"].startswith("request unanswered")
+
+
+def test_lapsed_consent_expires_and_starts_destruction(world: World, runtime):
+    h = world.h
+    adult, _ = h.person(years_ago(25))
+    tpl = h.template(world.op_h, term_days=10)
+    c = h.request(world.op_h, tpl["id"], adult)
+    h.act(adult, c["id"], "approve")
+    later = utcnow() + timedelta(days=11)
+    with session_scope(runtime.sessionmaker) as s:
+        assert service.expire_due(s, later, subject_id=adult) == 1
+        tasks = [
+            t
+            for t in service.overdue(s, (later + timedelta(days=40)).date())
+            if str(t.consent_id) == c["id"]
+        ]
+    assert len(tasks) == 1 and tasks[0].reason == "expired"
+
+
+def test_suspend_refuses_transfers_at_once(world: World):
+    h = world.h
+    adult, _ = h.person(years_ago(33))
+    c = h.request(world.op_h, world.tpl["id"], adult)
+    h.act(adult, c["id"], "approve")
+    assert h.pull(world.op_h, adult, "person.fullname").status_code == 200
+    assert h.act(adult, c["id"], "suspend")["state"] == "suspended"
+    r = h.pull(world.op_h, adult, "person.fullname")
+    assert r.status_code == 403 and r.json()["refused"]["person.fullname"] == "consent_suspended"
+
+
+def test_event_chain_detects_tampering(world: World, runtime):
+    h = world.h
+    adult, _ = h.person(years_ago(30))
+    c = h.request(world.op_h, world.tpl["id"], adult)
+    h.act(adult, c["id"], "approve")
+    h.act(adult, c["id"], "withdraw")
+    cid = uuid.UUID(c["id"])
+    with session_scope(runtime.sessionmaker) as s:
+        assert service.verify_chain(s, cid)
+    with session_scope(runtime.sessionmaker) as s:
+        s.execute(
+            text("UPDATE consent_event SET reason = 'forged' WHERE consent_id = :c AND seq = 2"),
+            {"c": cid.hex if s.bind.dialect.name == "sqlite" else cid},
+        )
+    with session_scope(runtime.sessionmaker) as s:
+        assert not service.verify_chain(s, cid)
+
+
+def test_feed_and_destruction_clock(world: World, runtime):
+    from consent import deadlines
+
+    h = world.h
+    adult, _ = h.person(years_ago(30))
+    start = h.client.get("/api/v1/consent/feed", headers=world.op_h).json()["next"]
+    c = h.request(world.op_h, world.tpl["id"], adult)
+    h.act(adult, c["id"], "approve")
+    h.act(adult, c["id"], "withdraw")
+    feed = h.client.get("/api/v1/consent/feed", params={"since": start}, headers=world.op_h).json()
+    mine = [e for e in feed["events"] if e["consent_id"] == c["id"]]
+    assert [e["type"] for e in mine] == ["requested", "given", "withdrawn"]
+    again = h.client.get(
+        "/api/v1/consent/feed", params={"since": feed["next"]}, headers=world.op_h
+    ).json()
+    assert all(e["consent_id"] != c["id"] for e in again["events"])
+    # another operator does not see these events
+    other = h.org_client(h.organization("operator")["id"], "operator")
+    theirs = h.client.get("/api/v1/consent/feed", params={"since": start}, headers=other).json()
+    assert all(e["consent_id"] != c["id"] for e in theirs["events"])
+
+    tasks = h.client.get("/api/v1/consent/destruction", headers=world.op_h).json()["tasks"]
+    task = next(t for t in tasks if t["consent_id"] == c["id"])
+    withdrawn_at = next(e for e in mine if e["type"] == "withdrawn")["at"]
+    from datetime import datetime
+
+    expected = deadlines.receipt_date(datetime.fromisoformat(withdrawn_at)) + timedelta(days=30)
+    assert task["due_date"] == expected.isoformat()
+    with session_scope(runtime.sessionmaker) as s:
+        late = [t for t in service.overdue(s, expected + timedelta(days=1))]
+        assert task["id"] in {str(t.id) for t in late}
+    r = h.client.post(f"/api/v1/destruction/{task['id']}/confirm", headers=other)
+    assert r.status_code == 404  # not theirs
+    r = h.client.post(f"/api/v1/destruction/{task['id']}/confirm", headers=world.op_h)
+    assert r.status_code == 200 and r.json()["confirmed_at"]
+    assert (
+        h.client.post(f"/api/v1/destruction/{task['id']}/confirm", headers=world.op_h).status_code
+        == 409
+    )
+    with session_scope(runtime.sessionmaker) as s:
+        assert task["id"] not in {str(t.id) for t in service.overdue(s, expected + timedelta(1))}
+
+
+def test_withdrawal_hook_and_has_active_consent(world: World, runtime):
+    h = world.h
+    adult, _ = h.person(years_ago(30))
+    tpl = h.template(
+        world.op_h,
+        key="bio.consent",
+        purpose="biometric.identification",
+        categories=["biometric.face_template"],
+        form="written",
+    )
+    c = h.request(world.op_h, tpl["id"], adult)
+    with session_scope(runtime.sessionmaker) as s:
+        assert service.has_active_consent(s, adult, "biometric.face_template") is None
+    h.act(adult, c["id"], "approve")
+    with session_scope(runtime.sessionmaker) as s:
+        ref = service.has_active_consent(
+            s, adult, "biometric.face_template", "biometric.identification"
+        )
+        assert ref is not None and str(ref.id) == c["id"] and ref.form == "written"
+        assert service.has_active_consent(s, adult, "biometric.face_template", "other") is None
+    calls = []
+    undo = service.on_withdrawal(
+        "biometric.", lambda s, cid, sid, cats: calls.append((cid, sid, cats))
+    )
+    try:
+        h.act(adult, c["id"], "withdraw")
+    finally:
+        undo()
+    assert calls == [(uuid.UUID(c["id"]), adult, ["biometric.face_template"])]
+    with session_scope(runtime.sessionmaker) as s:
+        assert service.has_active_consent(s, adult, "biometric.face_template") is None
