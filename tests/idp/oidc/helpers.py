@@ -1,0 +1,105 @@
+"""Helpers for OIDC tests: clients, PKCE, driving the dev login form over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from idp.oidc import service
+from propusk.db import session_scope
+
+REDIRECT = "https://rp.example/cb"
+LOGOUT_TO = "https://rp.example/bye"
+
+
+def make_client(runtime, **kwargs) -> tuple[str, str | None]:
+    """A client created through the service, committed; returns (client_id, secret)."""
+    values = {
+        "name": "test-rp",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "redirect_uris": [REDIRECT],
+        "post_logout_redirect_uris": [LOGOUT_TO],
+    }
+    values.update(kwargs)
+    with session_scope(runtime.sessionmaker) as session:
+        row, secret = service.create_client(session, **values)
+        return row.client_id, secret
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def authorize_params(client_id: str, challenge: str | None, **extra) -> dict:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid profile email",
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+    }
+    if challenge:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    params.update(extra)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def new_oid() -> str:
+    return str(uuid.uuid4().int)[:12]
+
+
+def login_via_dev_form(http, authorize_url: str, oid: str | None = None):
+    """GET the authorization URL, submit the dev login form; returns the final redirect."""
+    page = http.get(authorize_url, follow_redirects=False)
+    if page.status_code == 302:  # already logged in (session cookie)
+        return page
+    assert page.status_code == 200, page.text
+    txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)
+    return http.post(
+        "/login/dev/callback",
+        data={
+            "txn": txn,
+            "oid": oid or new_oid(),
+            "last_name": "Петрова",
+            "first_name": "Ольга",
+            "birth_date": "1990-01-02",
+            "email": "olga@example.org",
+        },
+        follow_redirects=False,
+    )
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def code_flow(http, client_id: str, **extra) -> tuple[dict, str, dict]:
+    """Run authorize + dev login; returns (callback query, verifier, params)."""
+    verifier, challenge = pkce()
+    params = authorize_params(client_id, challenge, **extra)
+    r = login_via_dev_form(http, "/oauth2/authorize?" + urlencode(params))
+    assert r.status_code == 302, r.text
+    assert r.headers["location"].startswith(REDIRECT + "?")
+    return query_of(r.headers["location"]), verifier, params
+
+
+def exchange(http, client_id, secret, code, verifier, **extra):
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT,
+        "code_verifier": verifier,
+    }
+    data.update(extra)
+    data = {k: v for k, v in data.items() if v is not None}
+    auth = (client_id, secret) if secret else None
+    if not secret:
+        data["client_id"] = client_id
+    return http.post("/oauth2/token", data=data, auth=auth)
