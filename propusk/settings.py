@@ -54,7 +54,10 @@ class Settings(BaseSettings):
     esia_cert_hash: str | None = None
     esia_trusted_certs: list[Path] = Field(default_factory=list)
     esia_simulator_url: str | None = None  # defaults to {issuer}/esia-sim
-    esia_scope: str = "openid fullname birthdate gender snils email mobile"
+    esia_scope: str = (
+        "openid fullname birthdate gender snils email mobile usr_org "
+        "kid_fullname kid_birthdate kid_gender kid_snils"
+    )
 
     # Biometrics
     # Max encoding distance for "same person". 0.55 from the developer face set (docs/biometrics.md,
