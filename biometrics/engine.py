@@ -6,8 +6,9 @@ Built on dlib's models as ``face_recognition`` ships them (HOG frontal face dete
 * the models load lazily, once per process, and never on app start-up;
 * detection runs on a downscaled copy of the frame (``detect_side``) with upsample 0, falling
   back to the full frame and then to upsample 1 only when nothing was found — at 640×480 this
-  costs ≈ 9–18 ms instead of ≈ 130 ms for ``face_locations`` with its default upsample 1
-  (see ``bench/bench_faces.py``), with the same verdicts on the developer set;
+  costs ≈ 11 ms instead of ≈ 135 ms for ``face_locations`` with its default upsample 1
+  (see ``bench/bench_faces.py``), with the same verdicts on the developer set; the encoder
+  (≈ 100 ms, dlib without BLAS) is then ≈ 90 % of a frame;
 * the encoding uses the 5-point landmarks (``face_recognition``'s "small" model, its default for
   encodings; the 68-point model gives the same speed but moves encodings by ≈ 0.13 and is used
   only for liveness), ``num_jitters=1``;
@@ -51,11 +52,14 @@ class EngineConfig:
     max_bytes: int = 8 * 1024 * 1024
     max_pixels: int = 40_000_000  # refuse decompression bombs before decoding
     max_side: int = 1280  # larger images are downscaled (README facts hold at 1280)
-    detect_side: int = 480  # coarse detection pass; faces ≥ ~110 px in a 640×480 frame
+    detect_side: int = 320  # coarse pass: faces ≥ ~160 px of a 640×480 frame, ≈ 11 ms
     fallback_upsample: int = 1  # last pass when nothing was found (small or distant faces)
 
 
 DEFAULT_CONFIG = EngineConfig()
+# Enrolment photos, liveness frames and every few exam frames: the coarse pass at 640 finds
+# faces ≥ ~80 px, so a second, smaller face behind the taker is not missed (≈ 33 ms at 640×480).
+SWEEP_CONFIG = EngineConfig(detect_side=640)
 
 
 @dataclass(frozen=True)

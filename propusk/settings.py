@@ -60,10 +60,10 @@ class Settings(BaseSettings):
     )
 
     # Biometrics
-    # Max encoding distance for "same person". 0.55 from the developer face set (docs/biometrics.md,
-    # `propusk biometrics evaluate`): genuine pairs <= 0.522, impostor pairs >= 0.685; stricter
-    # than face_recognition's 0.6 because a false match is the costlier error in an exam.
-    face_threshold: float = 0.55
+    # Max encoding distance for "same person". 0.6 from the developer face set (docs/biometrics.md,
+    # bench/bench_faces.py): genuine pairs <= 0.544, impostors >= 0.680 over photos and 640x480
+    # frames; 0.6 keeps about equal margins to both. Re-check with `propusk biometrics evaluate`.
+    face_threshold: float = 0.6
     frame_retention_days: int = 0
 
     # Audit
