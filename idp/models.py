@@ -22,7 +22,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from propusk.db import Base, UTCDateTime, new_id, utcnow
 
 ROLES = (
-    "student", "parent", "teacher", "school_admin", "proctor", "operator_staff", "platform_admin",
+    "student",
+    "parent",
+    "teacher",
+    "school_admin",
+    "proctor",
+    "operator_staff",
+    "platform_admin",
 )
 STATUS_SOURCES = ("esia", "roster", "appointment", "derived", "admin")
 
