@@ -1,0 +1,153 @@
+"""PostgreSQL: withdrawals racing transfer requests in threads — none allowed after the
+withdrawal commits.
+
+The withdrawal's own transaction (through a registered withdrawal hook, which runs after it
+holds ``FOR UPDATE`` on the consent) counts the allowed transfers already committed. After the
+round, the number of allowed transfers must still be exactly that: any transfer the gate allowed
+but committed after the withdrawal would show up as an extra one.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from consent import flows, service
+from consent import repository as repo
+from idp.upstream import UpstreamIdentity
+from propusk.db import session_scope, utcnow
+from propusk.runtime import build_runtime
+from tests.conftest import make_settings
+from tests.consent.conftest import inn10, ogrn13, years_ago
+
+ROUNDS = 25
+TRANSFER_THREADS = 3
+TRANSFERS_PER_THREAD = 8
+
+
+def _setup(rt) -> tuple[uuid.UUID, uuid.UUID]:
+    with session_scope(rt.sessionmaker) as s:
+        service.load_catalogue(s)
+        org = service.register_organization(
+            s,
+            {
+                "kind": "operator",
+                "name": "ООО Гонка",
+                "inn": inn10(),
+                "ogrn": ogrn13(),
+                "address": "Москва",
+                "storage_country": "RU",
+                "storage_location": "ЦОД",
+                "registry_number": "77-2",
+            },
+            actor="system",
+        )
+        tpl = service.publish_template(
+            s,
+            org,
+            {
+                "key": "race.consent",
+                "text": "Согласие на передачу ФИО",
+                "purpose": "attestation.online",
+                "categories": ["person.fullname"],
+                "actions": ["передача"],
+                "processing_methods": ["automated"],
+                "term_days": 30,
+                "withdrawal_method": "в личном кабинете",
+                "form": "any",
+            },
+            actor="system",
+        )
+        return org.id, tpl.id
+
+
+def _given_consent(rt, org_id, tpl_id) -> tuple[uuid.UUID, uuid.UUID]:
+    from idp import service as idp
+
+    with session_scope(rt.sessionmaker) as s:
+        person = idp.on_login(
+            s,
+            UpstreamIdentity(
+                esia_oid=uuid.uuid4().hex[:12],
+                last_name="Гонкин",
+                first_name="Пётр",
+                birth_date=years_ago(30),
+            ),
+            settings=rt.settings,
+        )
+        org = repo.get_organization(s, org_id)
+        c = service.create_request(
+            s,
+            org,
+            template_id=tpl_id,
+            subject_id=person.id,
+            categories=None,
+            purpose=None,
+            supplier_id=None,
+            actor="system",
+            now=utcnow(),
+        )
+        service.approve(s, c.id, person.id, now=utcnow())
+        return person.id, c.id
+
+
+def test_withdrawal_wins_every_race(pg_url):
+    rt = build_runtime(make_settings(pg_url))
+    org_id, tpl_id = _setup(rt)
+    seen_in_withdrawal: dict[uuid.UUID, int] = {}
+
+    def hook(session, consent_id, subject_id, categories):
+        seen_in_withdrawal[consent_id] = repo.count_allowed_transfers(session, subject_id)
+
+    undo = service.on_withdrawal("person.", hook)
+    totals = {"allowed": 0, "refused": 0}
+    errors: list[BaseException] = []
+    try:
+        for _ in range(ROUNDS):
+            subject, consent_id = _given_consent(rt, org_id, tpl_id)
+            barrier = threading.Barrier(TRANSFER_THREADS + 1)
+
+            def withdraw(subject=subject, consent_id=consent_id, barrier=barrier):
+                try:
+                    barrier.wait()
+                    with session_scope(rt.sessionmaker) as s:
+                        service.withdraw(s, consent_id, subject, now=utcnow())
+                except BaseException as exc:
+                    errors.append(exc)
+
+            def transfer(subject=subject, barrier=barrier):
+                try:
+                    barrier.wait()
+                    for _ in range(TRANSFERS_PER_THREAD):
+                        with session_scope(rt.sessionmaker) as s:
+                            flows.gated_transfer(
+                                s,
+                                operator_id=org_id,
+                                subject_id=subject,
+                                purpose="attestation.online",
+                                categories=["person.fullname"],
+                                channel="check",
+                                actor="test",
+                                now=utcnow(),
+                            )
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=withdraw)]
+            threads += [threading.Thread(target=transfer) for _ in range(TRANSFER_THREADS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not errors, errors
+            with session_scope(rt.sessionmaker) as s:
+                allowed = repo.count_allowed_transfers(s, subject)
+                total = len(repo.transfers_of_subject(s, subject, 10_000))
+            assert allowed == seen_in_withdrawal[consent_id], "a transfer won after withdrawal"
+            totals["allowed"] += allowed
+            totals["refused"] += total - allowed
+    finally:
+        undo()
+        rt.dispose()
+    # the race really happened both ways across the rounds
+    assert totals["allowed"] > 0 and totals["refused"] > 0, totals
