@@ -104,3 +104,25 @@ def test_access_request_answer(world: World):
         headers=h.person_headers(stranger),
     )
     assert r.status_code == 403
+
+
+def test_cli_catalogue_expire_overdue(db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from propusk.cli import app
+    from propusk.settings import get_settings
+
+    monkeypatch.setenv("PROPUSK_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        r = runner.invoke(app, ["consent", "catalogue", "load"])
+        assert r.exit_code == 0 and "10 categories, 4 purposes" in r.output, r.output
+        r = runner.invoke(app, ["consent", "expire"])
+        assert r.exit_code == 0 and r.output.startswith("expired:"), r.output
+        r = runner.invoke(app, ["consent", "overdue", "--on", "2000-01-01"])
+        assert r.exit_code == 0 and "overdue: 0" in r.output, r.output
+        r = runner.invoke(app, ["consent", "overdue", "--on", "not-a-date"])
+        assert r.exit_code != 0
+    finally:
+        get_settings.cache_clear()
