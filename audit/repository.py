@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -93,11 +93,25 @@ def count_events(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 
+_PG_NODES = text(
+    "SELECT 0, idx, leaf_hash FROM audit_event WHERE idx = ANY(CAST(:leaves AS bigint[])) "
+    "UNION ALL SELECT n.level, n.idx, n.hash FROM audit_node n "
+    "JOIN unnest(CAST(:levels AS smallint[]), CAST(:idxs AS bigint[])) AS w(level, idx) "
+    "ON n.level = w.level AND n.idx = w.idx"
+)
+
+
 def node_hashes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
-    """Hashes of complete subtrees: level 0 from the events, higher levels from audit_node."""
+    """Hashes of complete subtrees: level 0 from the events, higher levels from audit_node.
+
+    One round trip on PostgreSQL (the proof latency is mostly round trips)."""
     wanted = set(nodes)
     leaves = [i for lvl, i in wanted if lvl == 0]
     inner = [(lvl, i) for lvl, i in wanted if lvl > 0]
+    if is_postgres(session):
+        params = {"leaves": leaves, "levels": [n[0] for n in inner], "idxs": [n[1] for n in inner]}
+        rows = session.execute(_PG_NODES, params)
+        return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
     found: dict[Node, bytes] = {}
     if leaves:
         rows = session.execute(
@@ -105,10 +119,7 @@ def node_hashes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
         )
         found.update({(0, int(r[0])): bytes(r[1]) for r in rows})
     if inner:
-        if is_postgres(session):
-            cond = tuple_(AuditNode.level, AuditNode.index).in_(inner)
-        else:
-            cond = or_(*(and_(AuditNode.level == lvl, AuditNode.index == i) for lvl, i in inner))
+        cond = or_(*(and_(AuditNode.level == lvl, AuditNode.index == i) for lvl, i in inner))
         rows = session.execute(select(AuditNode.level, AuditNode.index, AuditNode.hash).where(cond))
         found.update({(int(r[0]), int(r[1])): bytes(r[2]) for r in rows})
     return found

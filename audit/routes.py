@@ -44,14 +44,13 @@ def inclusion(
     size = tree_size
     if size is None:
         size = checkpoint.latest(session, settings, min_size=index + 1).tree_size
-    hashes = service.inclusion_proof(session, index, size)
-    leaf = service.get_event(session, index).leaf_hash
+    proof = service.inclusion(session, index, size)
     return InclusionProofOut(
         index=index,
         tree_size=size,
-        leaf_hash=service.b64(leaf),
-        root_hash=service.b64(service.root_at(session, size)),
-        hashes=[service.b64(h) for h in hashes],
+        leaf_hash=service.b64(proof.leaf_hash),
+        root_hash=service.b64(proof.root_hash),
+        hashes=[service.b64(h) for h in proof.hashes],
     )
 
 
@@ -63,13 +62,13 @@ def consistency(
     principal: Principal = require("audit.proof", "read"),
 ) -> ConsistencyProofOut:
     """RFC 9162 consistency proof from tree size ``first`` to ``second``."""
-    hashes = service.consistency_proof(session, first, second)
+    proof = service.consistency(session, first, second)
     return ConsistencyProofOut(
         first=first,
         second=second,
-        first_root=service.b64(service.root_at(session, first)),
-        second_root=service.b64(service.root_at(session, second)),
-        hashes=[service.b64(h) for h in hashes],
+        first_root=service.b64(proof.first_root),
+        second_root=service.b64(proof.second_root),
+        hashes=[service.b64(h) for h in proof.hashes],
     )
 
 

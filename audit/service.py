@@ -210,42 +210,79 @@ def tree_size(session: Session) -> int:
     return repository.read_head(session)[0]
 
 
-def _range_hashes(session: Session, ranges: list[merkle.Range]) -> list[bytes]:
-    """Fold each range from its stored complete subtrees (one query for all of them)."""
-    found = repository.node_hashes(session, merkle.nodes_for(ranges))
-    try:
-        return [merkle.range_hash(a, b, found.__getitem__) for a, b in ranges]
-    except KeyError as exc:
-        raise RuntimeError(f"audit tree node {exc} is missing from the store") from exc
+@dataclass(frozen=True)
+class Inclusion:
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    root_hash: bytes
+    hashes: list[bytes]
+
+
+@dataclass(frozen=True)
+class Consistency:
+    first: int
+    second: int
+    first_root: bytes
+    second_root: bytes
+    hashes: list[bytes]
+
+
+def _fold_all(
+    session: Session, ranges: list[merkle.Range], extra: set[merkle.Node] = frozenset()
+) -> tuple[list[bytes], dict[merkle.Node, bytes]]:
+    """Fold each range from its stored complete subtrees, fetched in one query.
+
+    A node that does not exist means the request reaches beyond the tree (nodes exist only for
+    complete subtrees of the current tree), so no separate size lookup is needed.
+    """
+    needed = merkle.nodes_for(ranges) | extra
+    found = repository.node_hashes(session, needed)
+    if len(found) != len(needed):
+        raise ProofRangeError("the request reaches beyond the tree", tree_size=tree_size(session))
+    return [merkle.range_hash(a, b, found.__getitem__) for a, b in ranges], found
+
+
+def _positive_size(size: int) -> None:
+    if size < 1:
+        raise ProofRangeError("tree_size must be at least 1")
 
 
 def root_at(session: Session, size: int) -> bytes:
     """MTH of the first ``size`` leaves, from at most log2(size) stored nodes."""
-    _check_size(session, size, allow_zero=True)
-    return _range_hashes(session, [(0, size)])[0] if size else merkle.EMPTY_ROOT
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    _positive_size(size)
+    return _fold_all(session, [(0, size)])[0][0]
 
 
-def _check_size(session: Session, size: int, *, allow_zero: bool = False) -> int:
-    current = tree_size(session)
-    if size > current or size < (0 if allow_zero else 1):
-        raise ProofRangeError(f"tree_size must be within 1..{current}", tree_size=current)
-    return current
+def inclusion(session: Session, index: int, size: int) -> Inclusion:
+    """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves, with the
+    leaf hash and the root it leads to (one query)."""
+    _positive_size(size)
+    if not 0 <= index < size:
+        raise ProofRangeError(f"index must be within 0..{size - 1}")
+    ranges = merkle.inclusion_ranges(index, size)
+    hashes, found = _fold_all(session, [*ranges, (0, size)], {(0, index)})
+    return Inclusion(index, size, found[(0, index)], hashes[-1], hashes[:-1])
 
 
 def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
-    """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
-    _check_size(session, size)
-    if not 0 <= index < size:
-        raise ProofRangeError(f"index must be within 0..{size - 1}")
-    return _range_hashes(session, merkle.inclusion_ranges(index, size))
+    return inclusion(session, index, size).hashes
+
+
+def consistency(session: Session, first: int, second: int) -> Consistency:
+    """RFC 9162 consistency proof between tree sizes ``first`` <= ``second`` with both roots."""
+    _positive_size(second)
+    if not 0 < first <= second:
+        raise ProofRangeError(f"first must be within 1..{second}")
+    ranges = merkle.consistency_ranges(first, second)
+    hashes, _ = _fold_all(session, [*ranges, (0, first), (0, second)])
+    return Consistency(first, second, hashes[-2], hashes[-1], hashes[:-2])
 
 
 def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
-    """RFC 9162 consistency proof between tree sizes ``first`` <= ``second``."""
-    _check_size(session, second)
-    if not 0 < first <= second:
-        raise ProofRangeError(f"first must be within 1..{second}")
-    return _range_hashes(session, merkle.consistency_ranges(first, second))
+    return consistency(session, first, second).hashes
 
 
 def b64(data: bytes) -> str:
@@ -301,7 +338,7 @@ def inclusion_proof_for(
     if row is None:
         raise NotFound("no such audit event")
     cp = checkpoint.latest(session, settings, min_size=row.index + 1)
-    proof = inclusion_proof(session, row.index, cp.tree_size)
+    proof = inclusion(session, row.index, cp.tree_size).hashes
     return {
         "index": row.index,
         "id": str(row.id),

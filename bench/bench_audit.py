@@ -1,0 +1,190 @@
+"""Audit log benchmark (PostgreSQL, loopback): append throughput and proof latency at scale.
+
+    .venv/bin/python bench/bench_audit.py            # 1,000,000 events (a few minutes)
+    AUDIT_BENCH_EVENTS=100000 .venv/bin/python bench/bench_audit.py   # quicker
+
+Prints medians: single appends (one event per transaction, as a request records it), batched
+appends (``record_many``, 1,000 per transaction), the time to fill the log, then at the full size:
+inclusion and consistency proof latency in the service (stored-subtree lookups) and over HTTP
+(a real uvicorn on loopback), the latest checkpoint over HTTP, and a full ``verify``.
+Targets (issue 3): >= 5,000 appends/s batched; inclusion proof <= 2 ms at 1M events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+
+from bench.common import create_pg_database, free_port, median, wait_http
+from propusk.db import session_scope
+from propusk.runtime import build_runtime
+from propusk.settings import Settings
+
+BODY = {"purpose": "exam-proctoring", "operator": "org:7", "decision": "allow", "n": 0}
+
+
+def event(i: int):
+    from audit.service import NewEvent
+
+    return NewEvent("gate.decision", "client:operator-7", f"person:{i % 5000}", {**BODY, "n": i})
+
+
+def bench_single(rt, count: int) -> float:
+    from audit import service
+
+    times = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        with session_scope(rt.sessionmaker) as s:
+            ev = event(i)
+            service.record(s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body)
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
+def fill_batched(rt, total: int, batch: int) -> tuple[list[float], float]:
+    """Append until the log holds ``total`` events; returns per-batch rates and elapsed."""
+    from audit import repository, service
+
+    with session_scope(rt.sessionmaker) as s:
+        size = repository.read_head(s)[0]
+    rates, start = [], time.perf_counter()
+    while size < total:
+        n = min(batch, total - size)
+        t0 = time.perf_counter()
+        with session_scope(rt.sessionmaker) as s:
+            service.record_many(s, [event(size + i) for i in range(n)])
+        rates.append(n / (time.perf_counter() - t0))
+        size += n
+        if len(rates) % 100 == 0:
+            print(f"  ... {size:,} events", flush=True)
+    return rates, time.perf_counter() - start
+
+
+def bench_proofs(rt, size: int, count: int) -> tuple[float, float, float]:
+    from audit import merkle, service
+
+    rng = random.Random(1)
+    incl, cons = [], []
+    with session_scope(rt.sessionmaker) as s:
+        root = service.root_at(s, size)
+        for _ in range(count):
+            i = rng.randrange(size)
+            t0 = time.perf_counter()
+            proof = service.inclusion_proof(s, i, size)
+            incl.append(time.perf_counter() - t0)
+            if len(incl) <= 20:
+                lh = service.get_event(s, i).leaf_hash
+                assert merkle.verify_inclusion(i, size, lh, proof, root)
+        for _ in range(count):
+            m = rng.randrange(1, size)
+            t0 = time.perf_counter()
+            service.consistency_proof(s, m, size)
+            cons.append(time.perf_counter() - t0)
+        p99 = sorted(incl)[int(len(incl) * 0.99)]
+    return median(incl), p99, median(cons)
+
+
+def bench_http(settings: Settings, size: int, count: int) -> tuple[float, float]:
+    import uvicorn
+
+    from propusk.app import create_app
+    from propusk.security import Principal, RoleGrant
+
+    port = free_port()
+    settings = settings.model_copy(update={"issuer": f"http://127.0.0.1:{port}"})
+    app = create_app(runtime=build_runtime(settings))
+    admin = Principal(
+        kind="platform_admin", subject="person:bench", roles=(RoleGrant("platform_admin", "*"),)
+    )
+    app.state.principal_resolver = lambda request, session: admin
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/healthz")
+    rng = random.Random(2)
+    proof_t, cp_t = [], []
+    try:
+        with httpx.Client(base_url=base) as c:
+            c.get("/api/v1/audit/checkpoint").raise_for_status()
+            for _ in range(count):
+                params = {"index": rng.randrange(size), "tree_size": size}
+                t0 = time.perf_counter()
+                c.get("/api/v1/audit/proofs/inclusion", params=params).raise_for_status()
+                proof_t.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                c.get("/api/v1/audit/checkpoint").raise_for_status()
+                cp_t.append(time.perf_counter() - t0)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    return median(proof_t), median(cp_t)
+
+
+def bench_verify(rt) -> tuple[float, int, bool]:
+    from audit import checkpoint
+    from audit.verify import verify_log
+
+    with session_scope(rt.sessionmaker) as s:
+        checkpoint.sign_checkpoint(s, rt.settings)
+    t0 = time.perf_counter()
+    with session_scope(rt.sessionmaker) as s:
+        report = verify_log(s, checkpoint.trusted_verifier(s, rt.settings))
+    return time.perf_counter() - t0, report.size, report.ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=int(os.environ.get("AUDIT_BENCH_EVENTS", 10**6)))
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--single", type=int, default=2000)
+    ap.add_argument("--proofs", type=int, default=2000)
+    args = ap.parse_args()
+
+    url, drop = create_pg_database("propusk_bench_audit")
+    settings = Settings(env="test", database_url=url, issuer="http://127.0.0.1", demo=True)
+    rt = build_runtime(settings)
+    try:
+        single = bench_single(rt, args.single)
+        print(
+            f"single append (1 event/transaction): median {single * 1e3:.2f} ms "
+            f"-> {1 / single:,.0f} appends/s (one writer)"
+        )
+        rates, elapsed = fill_batched(rt, args.events, args.batch)
+        print(
+            f"batched append ({args.batch}/transaction): median {median(rates):,.0f} appends/s "
+            f"(target >= 5,000); filled {args.events:,} events in {elapsed:.1f} s"
+        )
+        incl, p99, cons = bench_proofs(rt, args.events, args.proofs)
+        print(
+            f"inclusion proof at {args.events:,} (service): median {incl * 1e3:.3f} ms, "
+            f"p99 {p99 * 1e3:.3f} ms (target <= 2 ms)"
+        )
+        print(f"consistency proof at {args.events:,} (service): median {cons * 1e3:.3f} ms")
+        http_proof, http_cp = bench_http(settings, args.events, min(args.proofs, 1000))
+        print(
+            f"inclusion proof at {args.events:,} (HTTP, loopback): median "
+            f"{http_proof * 1e3:.2f} ms; latest checkpoint (HTTP): median {http_cp * 1e3:.2f} ms"
+        )
+        seconds, size, ok = bench_verify(rt)
+        print(
+            f"audit verify of {size:,} events: {seconds:.1f} s "
+            f"({size / seconds:,.0f} events/s), ok={ok}"
+        )
+    finally:
+        rt.dispose()
+        drop()
+
+
+if __name__ == "__main__":
+    main()
