@@ -31,8 +31,21 @@ def persons_by_snils_hash(session: Session, snils_hash: str) -> list[Person]:
     return list(session.scalars(select(Person).where(Person.snils_hash == snils_hash)))
 
 
-def persons_born_on(session: Session, birth_date: date) -> list[Person]:
-    return list(session.scalars(select(Person).where(Person.birth_date == birth_date)))
+def persons_by_snils_hashes(session: Session, hashes: Iterable[str]) -> list[Person]:
+    return _in_chunks(session, Person.snils_hash, hashes)
+
+
+def persons_born_on(session: Session, dates: Iterable[date]) -> list[Person]:
+    return _in_chunks(session, Person.birth_date, dates)
+
+
+def _in_chunks(session: Session, column, values: Iterable, size: int = 500) -> list[Person]:
+    """``WHERE column IN (...)`` in bounded chunks (bind-parameter limits, plan size)."""
+    values = sorted(set(values))
+    out: list[Person] = []
+    for i in range(0, len(values), size):
+        out.extend(session.scalars(select(Person).where(column.in_(values[i : i + size]))))
+    return out
 
 
 # --- schools and organisations ------------------------------------------------------------

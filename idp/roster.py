@@ -268,8 +268,9 @@ def import_roster(
             if entry.person_id:
                 touched.add(entry.person_id)
     session.flush()
+    matches = service.match_roster_entries(session, fresh, kek)
     for entry in fresh:
-        entry.person_id = service.match_roster_entry(session, entry, kek)
+        entry.person_id = matches.get(entry.id)
         if entry.person_id:
             report.matched += 1
             touched.add(entry.person_id)

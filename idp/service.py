@@ -556,20 +556,35 @@ def match_roster(session: Session, person: Person, kek: bytes, *, actor: str) ->
     return linked
 
 
-def match_roster_entry(session: Session, entry: RosterEntry, kek: bytes) -> uuid.UUID | None:
-    """Find the one known person a fresh roster entry names (used by the import)."""
-    if entry.snils_hash:
-        found = repo.persons_by_snils_hash(session, entry.snils_hash)
-        if len(found) == 1:
-            return found[0].id
-    candidates = [
-        p
-        for p in repo.persons_born_on(session, entry.birth_date)
-        if name_key(kek, p.last_name, p.first_name, p.middle_name, entry.birth_date)
-        == entry.name_key
-        and not (entry.snils_hash and p.snils_hash and p.snils_hash != entry.snils_hash)
-    ]
-    return candidates[0].id if len(candidates) == 1 else None
+def match_roster_entries(
+    session: Session, entries: list[RosterEntry], kek: bytes
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The one known person each fresh roster entry names (entry id → person id).
+
+    By SNILS when exactly one person has it; else by name + birth date when exactly one
+    person matches and no SNILS contradicts. Two queries for the whole roster.
+    """
+    by_snils: dict[str, list[Person]] = {}
+    for p in repo.persons_by_snils_hashes(session, [e.snils_hash for e in entries if e.snils_hash]):
+        by_snils.setdefault(p.snils_hash, []).append(p)
+    by_key: dict[str, list[Person]] = {}
+    for p in repo.persons_born_on(session, [e.birth_date for e in entries]):
+        key = name_key(kek, p.last_name, p.first_name, p.middle_name, p.birth_date)
+        by_key.setdefault(key, []).append(p)
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for entry in entries:
+        same = by_snils.get(entry.snils_hash, []) if entry.snils_hash else []
+        if len(same) == 1:
+            found[entry.id] = same[0].id
+            continue
+        named = [
+            p
+            for p in by_key.get(entry.name_key, [])
+            if not (entry.snils_hash and p.snils_hash and p.snils_hash != entry.snils_hash)
+        ]
+        if len(named) == 1:
+            found[entry.id] = named[0].id
+    return found
 
 
 # --- schools and organisations ------------------------------------------------------------
