@@ -1,0 +1,167 @@
+"""Liveness challenge from facial landmarks: a random sequence of blinks and head turns.
+
+The server picks a random sequence (e.g. turn_left → blink → turn_right) with a nonce and a
+deadline; the taker's page sends the frames it captured while following it. The frames pass
+only if:
+
+* there are enough of them, none repeats an earlier frame (same bytes or same decoded pixels,
+  within the submission or anywhere earlier in the session: replays), each shows exactly one
+  face, and the face matches the enrolled template (median distance over the frames);
+* the actions appear in the requested order: a *turn* is a frame whose head yaw passes
+  ``TURN_YAW`` after a frontal frame (so a head held turned does not count twice); a *blink* is
+  open → closed → open on frontal frames, with the eye aspect ratio measured relative to the
+  taker's own open-eye baseline in this submission (faces differ: 0.19–0.42 when open on the
+  developer set).
+
+Yaw is measured from the 68-point landmarks as the nose tip's position between the jaw ends
+(points 0 and 16), −0.5…+0.5, 0 when frontal. Positive = the taker turned to *their* left
+(nose towards the image's right in an unmirrored camera frame, which is what browsers
+capture). On the developer set frontal photos give |yaw| ≤ 0.16, turned portraits 0.20–0.26.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+ACTIONS = ("blink", "turn_left", "turn_right")
+TURN_YAW = 0.18
+FRONTAL_YAW = 0.10
+BLINK_RATIO = 0.75  # closed: EAR ≤ 0.75 × open baseline (a real blink drops to ≈ 0.3–0.5)
+REOPEN_RATIO = 0.90
+CHALLENGE_STEPS = 3
+CHALLENGE_SECONDS = 90
+MIN_FRAMES = 3
+MAX_FRAMES = 24
+
+_rng = secrets.SystemRandom()
+
+
+@dataclass(frozen=True)
+class Challenge:
+    nonce: str
+    actions: tuple[str, ...]
+    issued_at: datetime
+    deadline: datetime
+
+
+def new_challenge(now: datetime, steps: int = CHALLENGE_STEPS) -> Challenge:
+    """A random action sequence (no action twice in a row, at least one turn and one blink)."""
+    while True:
+        actions: list[str] = []
+        for _ in range(steps):
+            actions.append(_rng.choice([a for a in ACTIONS if not actions or a != actions[-1]]))
+        if "blink" in actions and any(a.startswith("turn") for a in actions):
+            break
+    return Challenge(
+        nonce=secrets.token_urlsafe(24),
+        actions=tuple(actions),
+        issued_at=now,
+        deadline=now + timedelta(seconds=CHALLENGE_SECONDS),
+    )
+
+
+def _eye_ratio(eye: np.ndarray) -> float:
+    vertical = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
+    horizontal = np.linalg.norm(eye[0] - eye[3])
+    return float(vertical / (2.0 * horizontal)) if horizontal else 0.0
+
+
+def eye_aspect_ratio(landmarks: np.ndarray) -> float:
+    """Mean EAR of both eyes (Soukupová & Čech 2016): falls towards 0 as the lids close."""
+    return (_eye_ratio(landmarks[36:42]) + _eye_ratio(landmarks[42:48])) / 2.0
+
+
+def head_yaw(landmarks: np.ndarray) -> float:
+    """Nose tip between the jaw ends, −0.5…+0.5; positive = turned to the taker's left."""
+    left, right, nose = landmarks[0, 0], landmarks[16, 0], landmarks[30, 0]
+    span = right - left
+    return float((nose - left) / span - 0.5) if span else 0.0
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one liveness frame showed (computed by the service with the engine)."""
+
+    faces: int
+    ear: float | None = None
+    yaw: float | None = None
+    distance: float | None = None
+
+
+@dataclass(frozen=True)
+class LivenessResult:
+    passed: bool
+    reason: str | None
+    completed: tuple[str, ...]
+    median_distance: float | None
+
+
+def _actions_done(actions: tuple[str, ...], obs: list[Observation]) -> tuple[str, ...]:
+    """Walk the frames in order and return the prefix of ``actions`` they perform."""
+    frontal = [o.ear for o in obs if o.yaw is not None and abs(o.yaw) < FRONTAL_YAW]
+    baseline = statistics.median(frontal) if frontal else 0.0
+    done: list[str] = []
+    seen_frontal = seen_open = seen_closed = False
+    for o in obs:
+        if len(done) == len(actions) or o.yaw is None or o.ear is None:
+            continue
+        action = actions[len(done)]
+        is_frontal = abs(o.yaw) < FRONTAL_YAW
+        if action == "blink":
+            if not is_frontal or not baseline:
+                continue
+            if o.ear >= REOPEN_RATIO * baseline:
+                if seen_closed:
+                    done.append(action)
+                    seen_frontal, seen_open, seen_closed = True, False, False
+                else:
+                    seen_open = True
+            elif o.ear <= BLINK_RATIO * baseline and seen_open:
+                seen_closed = True
+            continue
+        if is_frontal:
+            seen_frontal = True
+        wanted = o.yaw >= TURN_YAW if action == "turn_left" else o.yaw <= -TURN_YAW
+        if wanted and seen_frontal:
+            done.append(action)
+            seen_frontal = seen_open = seen_closed = False
+    return tuple(done)
+
+
+def judge(actions: tuple[str, ...], obs: list[Observation], threshold: float) -> LivenessResult:
+    """Decide a liveness submission (replays are refused before this, by the service)."""
+    if len(obs) < MIN_FRAMES:
+        return LivenessResult(False, "too_few_frames", (), None)
+    if any(o.faces == 0 for o in obs):
+        return LivenessResult(False, "no_face", (), None)
+    if any(o.faces > 1 for o in obs):
+        return LivenessResult(False, "several_faces", (), None)
+    distances = [o.distance for o in obs if o.distance is not None]
+    median = round(statistics.median(distances), 4) if distances else None
+    if median is None or median > threshold:
+        return LivenessResult(False, "mismatch", (), median)
+    done = _actions_done(actions, obs)
+    if done != actions:
+        return LivenessResult(False, "actions_not_performed", done, median)
+    return LivenessResult(True, None, done, median)
+
+
+def observe(img: np.ndarray, templates: list[np.ndarray]) -> Observation:
+    """Landmarks and match distance of one frame (sweep detection: no face is missed)."""
+    from biometrics import engine
+
+    analysis = engine.analyze(img, with_landmarks=True, config=engine.SWEEP_CONFIG)
+    if len(analysis.faces) != 1:
+        return Observation(faces=len(analysis.faces))
+    face = analysis.faces[0]
+    return Observation(
+        faces=1,
+        ear=eye_aspect_ratio(face.landmarks68),
+        yaw=head_yaw(face.landmarks68),
+        distance=engine.best_distance(templates, face.encoding),
+    )
