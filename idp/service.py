@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audit import service as audit
@@ -90,8 +91,11 @@ def set_person_snils(person: Person, snils: str | None, kek: bytes) -> None:
         digits = normalize_snils(snils)
     except ValueError:
         return  # ESIA data we cannot use for matching; never stored half-valid
+    lookup = crypto.lookup_hash(kek, "snils", digits)
+    if person.snils_hash == lookup and person.snils_enc is not None:
+        return  # unchanged: no rewrite on every login
     person.snils_enc = crypto.encrypt(kek, digits.encode(), aad=b"snils:" + str(person.id).encode())
-    person.snils_hash = crypto.lookup_hash(kek, "snils", digits)
+    person.snils_hash = lookup
 
 
 def person_snils(person: Person, settings: Settings | None = None) -> str | None:
@@ -182,8 +186,7 @@ def _upsert_person(
     person = repo.person_by_oid(session, esia_oid)
     created = person is None
     if person is None:
-        person = Person(id=new_id(), esia_oid=esia_oid, last_name="", first_name="")
-        session.add(person)
+        person, created = _insert_person(session, esia_oid)
     person.last_name = last_name
     person.first_name = first_name
     person.middle_name = middle_name
@@ -220,6 +223,22 @@ def create_person(
     )
     session.flush()
     return person
+
+
+def _insert_person(session: Session, esia_oid: str) -> tuple[Person, bool]:
+    """Insert a new person; if a concurrent login inserted the same ESIA oid first, use that
+    row (a savepoint keeps the caller's transaction alive)."""
+    person = Person(id=new_id(), esia_oid=esia_oid, last_name="", first_name="")
+    try:
+        with session.begin_nested():
+            session.add(person)
+            session.flush()
+    except IntegrityError:
+        existing = repo.person_by_oid(session, esia_oid)
+        if existing is None:
+            raise
+        return existing, False
+    return person, True
 
 
 # --- login --------------------------------------------------------------------------------

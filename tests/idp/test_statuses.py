@@ -261,3 +261,52 @@ def test_age_groups():
     assert service.age_group(p, on=date(2024, 6, 14)) == "under14"
     assert service.age_group(p, on=date(2024, 6, 15)) == "14to17"
     assert service.age_group(p, on=date(2028, 6, 15)) == "adult"
+
+
+def test_concurrent_first_logins_make_one_person(pg_url):
+    """Two first logins of one ESIA account race on PostgreSQL: both succeed, one row."""
+    import threading
+    import time
+
+    from sqlalchemy import func
+
+    from propusk.db import session_scope
+    from propusk.runtime import build_runtime
+    from tests.conftest import make_settings
+
+    rt = build_runtime(make_settings(pg_url))
+    ident = f.identity(snils_value=f.snils())
+    results: list = []
+    try:
+        first = rt.sessionmaker()
+        mine = service.on_login(first, ident)
+
+        def second() -> None:
+            with session_scope(rt.sessionmaker) as s:
+                results.append(service.on_login(s, ident).id)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        with rt.engine.connect() as probe:  # wait until the second login blocks on our row
+            while (
+                thread.is_alive()
+                and not probe.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    )
+                ).scalar()
+            ):
+                probe.rollback()
+                time.sleep(0.01)
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        assert results == [mine.id]
+        with session_scope(rt.sessionmaker) as s:
+            count = s.scalar(
+                select(func.count()).select_from(Person).where(Person.esia_oid == ident.esia_oid)
+            )
+        assert count == 1
+    finally:
+        rt.dispose()
