@@ -1,11 +1,30 @@
-"""Wire the policies package into an app: routers, app state, startup work."""
+"""Wire the policies package into an app: the engine, its listener, the routes."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from policies.enforcer import PolicyListener, make_engine_for
+
+POLL_INTERVAL_SECONDS = 5.0
+
 
 def install(app: FastAPI) -> None:
     from policies.routes import router
 
+    engine = make_engine_for(app.state.sessionmaker, app.state.engine)
+    app.state.policy_engine = engine
+    listener = PolicyListener(
+        engine, app.state.settings.database_url, interval=POLL_INTERVAL_SECONDS
+    )
+    app.state.policy_listener = listener
+
+    def _start() -> None:
+        listener.start()
+
+    def _stop() -> None:
+        listener.stop()
+
+    app.router.on_startup.append(_start)
+    app.router.on_shutdown.append(_stop)
     app.include_router(router)
