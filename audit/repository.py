@@ -89,6 +89,16 @@ def iter_events(session: Session, batch: int = 5000) -> Iterator[Any]:
     yield from result
 
 
+def iter_nodes(session: Session, batch: int = 5000) -> Iterator[Any]:
+    """All interior nodes in the order appends complete them: by the last leaf they cover
+    ((index + 1) << level), lower levels first."""
+    completed_at = (AuditNode.index + 1).op("<<")(AuditNode.level)
+    stmt = select(AuditNode.level, AuditNode.index, AuditNode.hash).order_by(
+        completed_at, AuditNode.level
+    )
+    yield from session.execute(stmt, execution_options={"yield_per": batch})
+
+
 def count_events(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 

@@ -2,7 +2,8 @@
 
 Every row is checked in position order: positions must be contiguous (a gap is a deleted
 event), the leaf must name the row's own position and columns (a swapped or edited row), and
-its stored leaf hash must match the re-hashed leaf bytes. The running root is compared with
+its stored leaf hash must match the re-hashed leaf bytes; every stored interior node (what
+proofs are served from) must equal the recomputed subtree. The running root is compared with
 each signed checkpoint when the recomputed tree reaches its size: a mismatch that no row check
 explained (a re-hashed forgery) is located to the first position after the last checkpoint that
 still verified. A table shorter than a signed checkpoint or the tree head was truncated.
@@ -78,6 +79,7 @@ def _signed_checkpoints(session: Session, verifier: Verifier) -> list[Checkpoint
 
 def _walk(session: Session, signed: list[Checkpoint], report: Report) -> merkle.Frontier:
     frontier = merkle.Frontier()
+    stored_nodes = iter(repository.iter_nodes(session))
     pending: Iterator[Checkpoint] = iter(signed)
     target = next(pending, None)
     last_good = 0
@@ -89,7 +91,8 @@ def _walk(session: Session, signed: list[Checkpoint], report: Report) -> merkle.
             raise _Found(position, f"unexpected position {row.index}")
         lh = merkle.leaf_hash(bytes(row.leaf))
         _check_row(row, lh)
-        frontier.append(lh)
+        for completed in frontier.append(lh):
+            _check_node(completed, next(stored_nodes, None))
         while target is not None and target.size == frontier.size:
             if frontier.root() != target.root:
                 raise _Found(
@@ -108,8 +111,26 @@ def _walk(session: Session, signed: list[Checkpoint], report: Report) -> merkle.
             frontier.size,
             f"log truncated: {frontier.size} events but a checkpoint signs {target.size}",
         )
+    extra = next(stored_nodes, None)
+    if extra is not None:
+        level, index = int(extra.level), int(extra.index)
+        raise _Found(index << level, f"stored subtree node ({level}, {index}) has no leaves")
     report.size, report.root = frontier.size, frontier.root()
     return frontier
+
+
+def _check_node(completed: tuple[int, int, bytes], stored: Any) -> None:
+    """Proofs are served from stored nodes: each must equal the recomputed subtree."""
+    level, index, h = completed
+    first, last = index << level, ((index + 1) << level) - 1
+    if stored is None or (int(stored.level), int(stored.index)) != (level, index):
+        raise _Found(first, f"stored subtree node ({level}, {index}) is missing")
+    if bytes(stored.hash) != h:
+        raise _Found(
+            first,
+            f"stored subtree node ({level}, {index}) differs from the recomputed tree "
+            f"(proofs for positions {first}..{last} would not verify)",
+        )
 
 
 def _check_row(row: Any, lh: bytes) -> None:

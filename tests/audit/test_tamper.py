@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
-from audit import checkpoint, service
+from audit import checkpoint, merkle, service
 from audit.verify import verify_log
 from propusk.db import make_engine, session_scope
 from propusk.runtime import build_runtime
@@ -58,11 +58,11 @@ def tamper(url: str, *statements: str) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            for table in ("audit_event", "audit_checkpoint"):
+            for table in ("audit_event", "audit_node", "audit_checkpoint"):
                 conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             for sql in statements:
                 conn.execute(text(sql))
-            for table in ("audit_event", "audit_checkpoint"):
+            for table in ("audit_event", "audit_node", "audit_checkpoint"):
                 conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
     finally:
         engine.dispose()
@@ -110,8 +110,10 @@ def test_untouched_log_verifies(log_url):
             ],
             20,
         ),
+        # a stored subtree hash (proofs are served from these)
+        (["UPDATE audit_node SET hash = sha256(hash) WHERE level = 2 AND idx = 1"], 4),
     ],
-    ids=["byte", "column", "delete", "swap", "truncate", "insert"],
+    ids=["byte", "column", "delete", "swap", "truncate", "insert", "node"],
 )
 def test_tampering_is_located(log_url, statements, position):
     tamper(log_url, *statements)
@@ -120,25 +122,49 @@ def test_tampering_is_located(log_url, statements, position):
     assert report.divergence.position == position, report.divergence
 
 
-def test_rehashed_forgery_is_caught_by_the_checkpoint(log_url):
-    """An attacker who rewrites a leaf and its stored hash consistently still cannot match the
-    signed root; the divergence is located after the last checkpoint that verifies (7)."""
+def recomputed_tree_statements(leaf_hashes: list[bytes]) -> list[str]:
+    """SQL that replaces every interior node and the head by ones recomputed from the leaves."""
+    frontier, values = merkle.Frontier(), []
+    for lh in leaf_hashes:
+        values += [f"({lvl}, {i}, '\\x{h.hex()}'::bytea)" for lvl, i, h in frontier.append(lh)]
+    return [
+        "DELETE FROM audit_node",
+        "INSERT INTO audit_node (level, idx, hash) VALUES " + ", ".join(values),
+        f"UPDATE audit_head SET frontier = '\\x{frontier.to_bytes().hex()}'::bytea",
+    ]
+
+
+@pytest.mark.parametrize("with_nodes", [False, True])
+def test_rehashed_forgery_is_caught(log_url, with_nodes):
+    """An attacker who rewrites a leaf and its stored hash is caught by the stored subtree (8..9)
+    above it; one who also recomputes every interior node and the head still cannot match the
+    signed root: the divergence is located after the last checkpoint that verifies (7)."""
     engine = make_engine(log_url)
     with engine.connect() as conn:
         leaf = conn.execute(text("SELECT leaf FROM audit_event WHERE idx = 9")).scalar_one()
+        hashes = [
+            bytes(h) for h in conn.scalars(text("SELECT leaf_hash FROM audit_event ORDER BY idx"))
+        ]
     engine.dispose()
     forged = bytes(leaf).replace(b"exam", b"sale")
     assert forged != bytes(leaf)
     forged_hash = hashlib.sha256(b"\x00" + forged).hexdigest()
-    tamper(
-        log_url,
+    hashes[9] = bytes.fromhex(forged_hash)
+    statements = [
         f"UPDATE audit_event SET leaf = '\\x{forged.hex()}'::bytea, "
-        f"leaf_hash = '\\x{forged_hash}'::bytea WHERE idx = 9",
-    )
+        f"leaf_hash = '\\x{forged_hash}'::bytea WHERE idx = 9"
+    ]
+    if with_nodes:
+        statements += recomputed_tree_statements(hashes)
+    tamper(log_url, *statements)
     report = run_verify(log_url)
     assert not report.ok
-    assert report.divergence.position == 7
-    assert "13" in report.divergence.reason
+    if with_nodes:
+        assert report.divergence.position == 7
+        assert "size 13" in report.divergence.reason
+    else:
+        assert report.divergence.position == 8
+        assert "(1, 4)" in report.divergence.reason
 
 
 def test_forged_checkpoint_signature_fails(log_url):
