@@ -83,6 +83,7 @@ def make_connector_app(upstream: EsiaUpstream, runtime=None) -> FastAPI:
     from idp.service import on_login
 
     app = FastAPI()
+    app.state.identities = []
 
     @app.get("/start")
     def start(request: Request, txn: str = "txn-1"):
@@ -95,6 +96,7 @@ def make_connector_app(upstream: EsiaUpstream, runtime=None) -> FastAPI:
         except UpstreamError as err:
             body = {"code": err.code, "message": err.message, "txn": getattr(err, "txn_id", None)}
             return JSONResponse(body, status_code=400)
+        app.state.identities.append((txn_id, identity))
         body = {"txn": txn_id, "oid": identity.esia_oid}
         if runtime is not None:
             with session_scope(runtime.sessionmaker) as session:
