@@ -332,20 +332,41 @@ def inclusion_proof_for(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """An event's inclusion proof against the latest signed checkpoint (signed on demand if the
-    event is newer), with everything a client needs to check it offline."""
+    event is newer), with everything a client needs to check it offline: the exact leaf bytes,
+    leaf hash, tree size, root, audit path (base64) and the signed checkpoint note."""
+    return inclusion_proofs_for(session, [event_id_or_index], settings)[0]
+
+
+def inclusion_proofs_for(
+    session: Session,
+    events_ids_or_indexes: Iterable[uuid.UUID | str | int],
+    settings: Settings | None = None,
+) -> list[dict[str, Any]]:
+    """``inclusion_proof_for`` for a list (e.g. a transfer history), all against one checkpoint;
+    unknown events raise NotFound."""
     settings = settings or get_settings()
-    row = _find(session, event_id_or_index)
-    if row is None:
-        raise NotFound("no such audit event")
-    cp = checkpoint.latest(session, settings, min_size=row.index + 1)
-    proof = inclusion(session, row.index, cp.tree_size).hashes
-    return {
-        "index": row.index,
-        "id": str(row.id),
-        "leaf": row.leaf.decode(),
-        "leaf_hash": b64(bytes(row.leaf_hash)),
-        "tree_size": cp.tree_size,
-        "root_hash": b64(bytes(cp.root_hash)),
-        "hashes": [b64(h) for h in proof],
-        "checkpoint": cp.note,
-    }
+    rows = []
+    for key in events_ids_or_indexes:
+        row = _find(session, key)
+        if row is None:
+            raise NotFound("no such audit event")
+        rows.append(row)
+    if not rows:
+        return []
+    cp = checkpoint.latest(session, settings, min_size=max(r.index for r in rows) + 1)
+    out = []
+    for row in rows:
+        proof = inclusion(session, row.index, cp.tree_size).hashes
+        out.append(
+            {
+                "index": row.index,
+                "id": str(row.id),
+                "leaf": row.leaf.decode(),
+                "leaf_hash": b64(bytes(row.leaf_hash)),
+                "tree_size": cp.tree_size,
+                "root_hash": b64(bytes(cp.root_hash)),
+                "hashes": [b64(h) for h in proof],
+                "checkpoint": cp.note,
+            }
+        )
+    return out

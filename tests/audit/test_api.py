@@ -151,3 +151,21 @@ def test_proofs_need_an_authenticated_caller(rt, anonymous):
     record(rt, 1)
     assert anonymous.get("/api/v1/audit/proofs/inclusion", params={"index": 0}).status_code == 401
     assert anonymous.get("/api/v1/audit/events/0").status_code == 401
+
+
+def test_proofs_for_a_history_share_one_checkpoint(rt):
+    events = record(rt, 4)
+    with session_scope(rt.sessionmaker) as s:
+        proofs = service.inclusion_proofs_for(s, [e.id for e in events], rt.settings)
+        history = service.events_for_subject(s, events[0].subject)
+        vk = checkpoint.verifier_key(s, rt.settings)
+    assert [e.index for e in history] == [e.index for e in events]
+    assert len({p["checkpoint"] for p in proofs}) == 1
+    signed = checkpoint.open_note(proofs[0]["checkpoint"], checkpoint.parse_vkey(vk))
+    for ev, p in zip(events, proofs, strict=True):
+        leaf = merkle.leaf_hash(p["leaf"].encode())
+        assert leaf == ev.leaf_hash
+        hashes = [base64.b64decode(h) for h in p["hashes"]]
+        assert merkle.verify_inclusion(ev.index, signed.size, leaf, hashes, signed.root)
+    with pytest.raises(service.NotFound), session_scope(rt.sessionmaker) as s:
+        service.inclusion_proofs_for(s, [uuid.uuid4()], rt.settings)
