@@ -40,3 +40,19 @@ def pairs_cmd(
     pairs = labelled_pairs(labels_csv)
     write_pairs(pairs, out, labels_csv.resolve().parent)
     typer.echo(f"{len(pairs)} pairs ({sum(p.same for p in pairs)} genuine) written to {out}")
+
+
+@app.command("purge-frames")
+def purge_frames_cmd() -> None:
+    """Destroy evidence frames whose retention period has ended (run daily)."""
+    from biometrics.service import purge_expired_evidence
+    from propusk.db import session_scope, utcnow
+    from propusk.runtime import build_runtime
+
+    rt = build_runtime()
+    try:
+        with session_scope(rt.sessionmaker) as session:
+            n = purge_expired_evidence(session, utcnow())
+    finally:
+        rt.dispose()
+    typer.echo(f"{n} evidence frames destroyed")

@@ -1,7 +1,222 @@
-"""HTTP routes of the biometrics package."""
+"""HTTP routes of the biometrics package: enrolment, exam sessions, liveness, frames, decisions.
+
+Uploads are multipart (``photos``, ``frames``, ``frame``). Every route is a plain ``def``: image
+decoding and the face models are CPU work and run in the threadpool, never on the event loop.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, File, Form, UploadFile
+
+from biometrics import liveness, service
+from biometrics.engine import DEFAULT_CONFIG
+from biometrics.schemas import DecisionIn, ExamSessionIn
+from policies.deps import require
+from propusk.db import utcnow
+from propusk.deps import SessionDep, SettingsDep
+from propusk.errors import Forbidden, Problem, ValidationProblem
+from propusk.security import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["biometrics"])
+
+PHOTO_BYTES = DEFAULT_CONFIG.max_bytes
+FRAME_BYTES = 2 * 1024 * 1024
+
+
+def _person(principal: Principal) -> uuid.UUID:
+    if principal.person_id is None:
+        raise Forbidden("this needs a participant, not a client", type="person-required")
+    return principal.person_id
+
+
+def _read(upload: UploadFile, limit: int, what: str) -> bytes:
+    """Read one uploaded file, refusing more than ``limit`` bytes (413)."""
+    if upload.size is not None and upload.size > limit:
+        raise Problem(f"{what} is larger than {limit} bytes", status=413, type="image-too-large")
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise Problem(f"{what} is larger than {limit} bytes", status=413, type="image-too-large")
+    return data
+
+
+# --- enrolment ----------------------------------------------------------------------------
+
+
+@router.post("/biometrics/enrolments", status_code=201)
+def create_enrolment(
+    session: SessionDep,
+    settings: SettingsDep,
+    photos: Annotated[list[UploadFile], File(description="1–3 face photos")],
+    subject_id: Annotated[uuid.UUID | None, Form()] = None,
+    principal: Principal = require("biometric.enrolment", "create"),
+) -> dict:
+    """Enrol yourself, or (as a legal representative) your child, from 1–3 photos."""
+    actor = _person(principal)
+    if not 1 <= len(photos) <= service.MAX_PHOTOS:
+        raise ValidationProblem(f"send 1 to {service.MAX_PHOTOS} photos", type="photo-count")
+    subject = service.acting_for(session, actor, subject_id)
+    now = utcnow()
+    service.require_biometric_consent(session, subject, now)  # before any CPU work
+    data = [_read(p, PHOTO_BYTES, f"photo {i}") for i, p in enumerate(photos)]
+    reports = service.analyse_photos(data)
+    service.enrol(session, settings, actor_id=actor, subject_id=subject, reports=reports, now=now)
+    return service.enrolment_status(session, subject, now)
+
+
+@router.get("/biometrics/enrolments/{person_id}")
+def get_enrolment(
+    person_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("biometric.enrolment", "read"),
+) -> dict:
+    """Enrolment status only: the template never leaves the service."""
+    subject = service.acting_for(session, _person(principal), person_id)
+    return service.enrolment_status(session, subject, utcnow())
+
+
+@router.delete("/biometrics/enrolments/{person_id}")
+def delete_enrolment(
+    person_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("biometric.enrolment", "delete"),
+) -> dict:
+    actor = _person(principal)
+    subject = service.acting_for(session, actor, person_id)
+    destroyed = service.destroy_template(
+        session, subject, actor=f"person:{actor}", reason="deleted_on_request"
+    )
+    return {"person_id": str(subject), "destroyed": destroyed}
+
+
+# --- exam sessions (proctor) --------------------------------------------------------------
+
+
+@router.post("/exams/sessions", status_code=201)
+def create_exam_session(
+    body: ExamSessionIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("exam.session", "create"),
+) -> dict:
+    exam = service.create_exam_session(
+        session,
+        proctor_id=_person(principal),
+        school_id=body.school_id,
+        course=body.course,
+        title=body.title,
+        opens_at=body.opens_at,
+        closes_at=body.closes_at,
+        takers=body.takers,
+        keep_frames_days=(
+            body.keep_frames_days
+            if body.keep_frames_days is not None
+            else settings.frame_retention_days
+        ),
+        now=utcnow(),
+    )
+    return service.exam_view(session, settings, exam)
+
+
+@router.get("/exams/sessions/{exam_id}")
+def get_exam_session(
+    exam_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("exam.session", "read"),
+) -> dict:
+    exam = service.proctored_exam(session, exam_id, _person(principal))
+    return service.exam_view(session, settings, exam)
+
+
+@router.post("/exams/sessions/{exam_id}/takers/{person_id}/decision")
+def decide(
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    body: DecisionIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("exam.session", "decide"),
+) -> dict:
+    return service.decide(
+        session,
+        settings,
+        exam_id=exam_id,
+        proctor_id=_person(principal),
+        person_id=person_id,
+        decision=body.decision,
+        note=body.note,
+        identity_document=body.identity_document.model_dump() if body.identity_document else None,
+        now=utcnow(),
+    )
+
+
+@router.get("/exams/sessions/{exam_id}/takers/{person_id}/attestation")
+def attestation(
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("exam.session", "read"),
+) -> dict:
+    """The identity-check record to attach to the exam result (needs the transfer consent)."""
+    service.proctored_exam(session, exam_id, _person(principal))
+    return service.attestation_for_result(
+        session, exam_id=exam_id, person_id=person_id, now=utcnow()
+    )
+
+
+# --- the taker ----------------------------------------------------------------------------
+
+
+@router.post("/exams/sessions/{exam_id}/start")
+def start(
+    exam_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("exam.attempt", "take"),
+) -> dict:
+    return service.start(session, exam_id=exam_id, person_id=_person(principal), now=utcnow())
+
+
+@router.post("/exams/sessions/{exam_id}/liveness")
+def submit_liveness(
+    exam_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    nonce: Annotated[str, Form(min_length=8, max_length=200)],
+    frames: Annotated[list[UploadFile], File(description="frames in capture order")],
+    principal: Principal = require("exam.attempt", "take"),
+) -> dict:
+    if not liveness.MIN_FRAMES <= len(frames) <= liveness.MAX_FRAMES:
+        raise ValidationProblem(
+            f"send {liveness.MIN_FRAMES} to {liveness.MAX_FRAMES} frames", type="frame-count"
+        )
+    data = [_read(f, FRAME_BYTES, f"frame {i}") for i, f in enumerate(frames)]
+    return service.submit_liveness(
+        session,
+        settings,
+        exam_id=exam_id,
+        person_id=_person(principal),
+        nonce=nonce,
+        frames=data,
+        now=utcnow(),
+    )
+
+
+@router.post("/exams/sessions/{exam_id}/frames")
+def submit_frame(
+    exam_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    frame: Annotated[UploadFile, File(description="one webcam frame (JPEG/PNG/WebP)")],
+    principal: Principal = require("exam.attempt", "take"),
+) -> dict:
+    return service.check_frame(
+        session,
+        settings,
+        exam_id=exam_id,
+        person_id=_person(principal),
+        data=_read(frame, FRAME_BYTES, "frame"),
+        now=utcnow(),
+    )

@@ -1,0 +1,154 @@
+"""Queries of the biometrics package (the only module that builds them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from biometrics.models import (
+    ExamCheck,
+    ExamEvidence,
+    ExamFlag,
+    ExamSession,
+    ExamTaker,
+    FaceTemplate,
+)
+
+
+def add(session: Session, obj: object) -> None:
+    session.add(obj)
+    session.flush()
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+def template_of(session: Session, person_id: uuid.UUID) -> FaceTemplate | None:
+    return session.scalar(select(FaceTemplate).where(FaceTemplate.person_id == person_id))
+
+
+def delete_template(session: Session, person_id: uuid.UUID) -> int:
+    """Delete the row outright (no soft delete: the blob must be gone)."""
+    result = session.execute(delete(FaceTemplate).where(FaceTemplate.person_id == person_id))
+    return result.rowcount or 0
+
+
+# --- exam sessions -----------------------------------------------------------------------
+
+
+def get_session(session: Session, exam_id: uuid.UUID) -> ExamSession | None:
+    return session.get(ExamSession, exam_id)
+
+
+def takers_of(session: Session, exam_id: uuid.UUID) -> list[ExamTaker]:
+    rows = session.scalars(
+        select(ExamTaker).where(ExamTaker.session_id == exam_id).order_by(ExamTaker.id)
+    )
+    return list(rows)
+
+
+def taker(session: Session, exam_id: uuid.UUID, person_id: uuid.UUID) -> ExamTaker | None:
+    return session.scalar(
+        select(ExamTaker).where(ExamTaker.session_id == exam_id, ExamTaker.person_id == person_id)
+    )
+
+
+def taker_for_update(
+    session: Session, exam_id: uuid.UUID, person_id: uuid.UUID
+) -> ExamTaker | None:
+    """Row lock: a taker's checks are numbered one after another (seq), never twice."""
+    return session.scalar(
+        select(ExamTaker)
+        .where(ExamTaker.session_id == exam_id, ExamTaker.person_id == person_id)
+        .with_for_update()
+    )
+
+
+# --- checks, flags, evidence -------------------------------------------------------------
+
+
+def seen_hashes(
+    session: Session, taker_id: uuid.UUID, frame_hashes: Sequence[str], pixel_hashes: Sequence[str]
+) -> int:
+    """How many earlier checks of this taker had one of these frames (bytes or pixels)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ExamCheck)
+            .where(
+                ExamCheck.taker_id == taker_id,
+                or_(
+                    ExamCheck.frame_sha256.in_(list(frame_hashes)),
+                    ExamCheck.pixel_sha256.in_(list(pixel_hashes)),
+                ),
+            )
+        )
+        or 0
+    )
+
+
+def checks_of(session: Session, taker_ids: Sequence[uuid.UUID]) -> list[ExamCheck]:
+    if not taker_ids:
+        return []
+    rows = session.scalars(
+        select(ExamCheck)
+        .where(ExamCheck.taker_id.in_(list(taker_ids)))
+        .order_by(ExamCheck.taker_id, ExamCheck.seq)
+    )
+    return list(rows)
+
+
+def last_checks(session: Session, taker_id: uuid.UUID, kind: str, limit: int) -> list[ExamCheck]:
+    """The newest ``limit`` checks of a kind, oldest first."""
+    rows = session.scalars(
+        select(ExamCheck)
+        .where(ExamCheck.taker_id == taker_id, ExamCheck.kind == kind)
+        .order_by(ExamCheck.seq.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+def flags_of(session: Session, taker_ids: Sequence[uuid.UUID]) -> list[ExamFlag]:
+    if not taker_ids:
+        return []
+    rows = session.scalars(
+        select(ExamFlag)
+        .where(ExamFlag.taker_id.in_(list(taker_ids)))
+        .order_by(ExamFlag.taker_id, ExamFlag.first_seq)
+    )
+    return list(rows)
+
+
+def open_flag(session: Session, taker_id: uuid.UUID, kind: str, seq: int) -> ExamFlag | None:
+    """The flag of this kind whose run ended at the previous check (to extend it)."""
+    return session.scalar(
+        select(ExamFlag).where(
+            ExamFlag.taker_id == taker_id, ExamFlag.kind == kind, ExamFlag.last_seq == seq - 1
+        )
+    )
+
+
+def evidence_count(session: Session, person_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ExamEvidence)
+            .where(ExamEvidence.person_id == person_id)
+        )
+        or 0
+    )
+
+
+def delete_evidence_of(session: Session, person_id: uuid.UUID) -> int:
+    result = session.execute(delete(ExamEvidence).where(ExamEvidence.person_id == person_id))
+    return result.rowcount or 0
+
+
+def delete_expired_evidence(session: Session, now: datetime) -> int:
+    result = session.execute(delete(ExamEvidence).where(ExamEvidence.expires_at <= now))
+    return result.rowcount or 0
