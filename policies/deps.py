@@ -15,10 +15,12 @@ Deny by default: 403 problem+json naming the missing permission (401 for anonymo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 
 from policies import service
 from policies.enforcer import CURRENT, PolicyEngine
@@ -77,3 +79,52 @@ def require(
 
     _check.policy = (obj, act)  # the route-walk test looks for this marker
     return Depends(_check)
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One endpoint as served (prefixes of included routers applied)."""
+
+    path: str
+    methods: frozenset[str]
+    policy: tuple[str, str] | None
+    public: bool
+    api: bool  # a FastAPI route (mounts and plain Starlette routes are not)
+
+
+def _policy_of(dependant: Any) -> tuple[str, str] | None:
+    if dependant is None:
+        return None
+    found = getattr(dependant.call, "policy", None)
+    if found is not None:
+        return found
+    for sub in dependant.dependencies:
+        found = _policy_of(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
+    """Every endpoint of the app with the policy it declares (walks included routers)."""
+    for route in app.routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            for ctx in contexts():
+                original = ctx.original_route
+                yield RouteInfo(
+                    ctx.path or getattr(original, "path", ""),
+                    frozenset(ctx.methods or getattr(original, "methods", None) or ()),
+                    _policy_of(ctx.dependant or getattr(original, "dependant", None)),
+                    bool((ctx.openapi_extra or {}).get("x-public")),
+                    isinstance(original, APIRoute),
+                )
+        else:
+            extra = getattr(route, "openapi_extra", None) or {}
+            yield RouteInfo(
+                getattr(route, "path", ""),
+                frozenset(getattr(route, "methods", None) or ()),
+                _policy_of(getattr(route, "dependant", None)),
+                bool(extra.get("x-public")),
+                isinstance(route, APIRoute),
+            )
