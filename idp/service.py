@@ -300,7 +300,8 @@ def _sync_children(
     now = utcnow()
     links = {g.child_id: g for g in repo.guardianships_of(session, guardian.id)}
     children: list[Person] = []
-    for kid in reported:
+    unique = {k.esia_oid: k for k in reported if k.esia_oid and k.esia_oid != guardian.esia_oid}
+    for kid in unique.values():
         child, _ = _upsert_person(
             session,
             kid.esia_oid,

@@ -310,3 +310,13 @@ def test_concurrent_first_logins_make_one_person(pg_url):
         assert count == 1
     finally:
         rt.dispose()
+
+
+def test_repeated_or_self_children_are_ignored(session):
+    kid = f.child()
+    ident = f.identity(children=(kid, kid))
+    ident = f.identity(
+        esia_oid=ident.esia_oid, children=(kid, kid, f.child(esia_oid=ident.esia_oid))
+    )
+    parent = service.on_login(session, ident)
+    assert [c.esia_oid for c in service.children_of(session, parent.id)] == [kid.esia_oid]
