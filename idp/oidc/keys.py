@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
@@ -32,6 +33,7 @@ from propusk.db import utcnow
 from propusk.settings import Settings
 
 SUPPORTED_ALGS = ("ES256", "RS256")
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 class InvalidJWS(Exception):
@@ -50,7 +52,7 @@ class LoadedKey:
 
     def sign(self, signing_input: bytes) -> bytes:
         if self.alg == "ES256":
-            r, s = decode_dss_signature(self.private.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+            r, s = decode_dss_signature(self.private.sign(signing_input, _ECDSA_SHA256))
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
         return self.private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
 
@@ -62,7 +64,7 @@ class LoadedKey:
                 der = encode_dss_signature(
                     int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
                 )
-                self.public.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+                self.public.verify(der, signing_input, _ECDSA_SHA256)
             else:
                 self.public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
@@ -173,15 +175,25 @@ def public_jwks(session: Session) -> dict:
     return {"keys": [dict(k.public_jwk) for k in repo.active_keys(session)]}
 
 
+_header_segments: dict[tuple[str, str], bytes] = {}
+
+
+def _header_segment(key: LoadedKey, typ: str) -> bytes:
+    """The base64url protected header, constant per (key, typ): built once."""
+    segment = _header_segments.get((key.kid, typ))
+    if segment is None:
+        header = {"alg": key.alg, "kid": key.kid, "typ": typ}
+        segment = base64.urlsafe_b64encode(orjson.dumps(header)).rstrip(b"=")
+        _header_segments[(key.kid, typ)] = segment
+    return segment
+
+
 def encode_jws(key: LoadedKey, payload: dict, typ: str) -> str:
     """Compact JWS with ``alg``, ``kid`` and ``typ`` in the protected header."""
-    header = {"alg": key.alg, "kid": key.kid, "typ": typ}
-    signing_input = (
-        b64url(json.dumps(header, separators=(",", ":")).encode())
-        + "."
-        + b64url(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
-    ).encode()
-    return signing_input.decode() + "." + b64url(key.sign(signing_input))
+    body = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=")
+    signing_input = _header_segment(key, typ) + b"." + body
+    signature = base64.urlsafe_b64encode(key.sign(signing_input)).rstrip(b"=")
+    return (signing_input + b"." + signature).decode()
 
 
 def sign_jws(session: Session, settings: Settings, payload: dict, typ: str) -> str:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from idp.oidc import keys, service
-from idp.oidc.fastpath import oauth_error, parse_form
+from idp.oidc.fastpath import oauth_error, parse_form, to_response
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
 from idp.oidc.server import (
     ALL_AUTH_METHODS,
@@ -286,9 +286,10 @@ async def token(request: Request) -> Response:
     if len(form) != len(pairs):
         return oauth_error("invalid_request", "A parameter is repeated")
     if form.get("grant_type") == "client_credentials":
-        response = await request.app.state.oidc.fast.client_credentials(request, form)
-        if response is not None:
-            return response
+        fast = request.app.state.oidc.fast
+        answer = await fast.client_credentials(request.headers.get("authorization"), form)
+        if answer is not None:
+            return to_response(answer)
     return await run_in_threadpool(_token_slow, request, pairs)
 
 

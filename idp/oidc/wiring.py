@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from idp.oidc.fastpath import FastPath
+from idp.oidc.fastpath import FastPath, TokenFastLane
 from propusk.settings import Settings
 
 
@@ -51,6 +51,7 @@ def install(app: FastAPI) -> None:
     app.state.oidc = OidcRuntime(settings, app.state.sessionmaker)
     app.state.principal_resolver = resolve
     app.include_router(router)
+    app.add_middleware(TokenFastLane, fast=app.state.oidc.fast)
 
     inner = app.router.lifespan_context
 
