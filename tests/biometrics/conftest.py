@@ -1,0 +1,246 @@
+"""Biometrics test harness: real people, schools, statuses and consents; a test principal hook.
+
+People come from ``idp.service.on_login`` (the real identity code), proctors from
+``idp.service.appoint_proctor``, consents from the real consent ledger (template → request →
+approval with an ESIA login, written form for biometrics). Callers are identified by opaque test
+bearer tokens resolved, per request, to a Principal whose roles are the person's real statuses
+(``app.state.principal_resolver`` is the kernel's hook for this).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from fastapi import Request
+
+from idp.upstream import UpstreamChild, UpstreamIdentity
+from propusk.db import session_scope, utcnow
+from propusk.security import ANONYMOUS, Principal, RoleGrant
+
+BIOMETRIC_TEXT = (
+    "Я даю письменное согласие на обработку моих биометрических персональных данных "
+    "(шаблон изображения лица) в целях идентификации при онлайн-аттестации. Согласие "
+    "действует 365 дней и может быть отозвано в личном кабинете."
+)
+RESULT_TEXT = (
+    "Я даю согласие на передачу результатов аттестации и сведений о проверке личности "
+    "в школу в целях учёта результатов онлайн-аттестации."
+)
+
+
+def _inn10() -> str:
+    d = [random.randint(0, 9) for _ in range(9)]
+    w = [2, 4, 10, 3, 5, 9, 4, 6, 8]
+    return "".join(map(str, d)) + str(sum(a * b for a, b in zip(w, d, strict=True)) % 11 % 10)
+
+
+def _ogrn13() -> str:
+    body = str(random.choice([1, 5])) + "".join(str(random.randint(0, 9)) for _ in range(11))
+    return body + str(int(body) % 11 % 10)
+
+
+def years_ago(years: int) -> date:
+    today = utcnow().date()
+    try:
+        return today.replace(year=today.year - years) - timedelta(days=10)
+    except ValueError:
+        return date(today.year - years, 3, 1) - timedelta(days=10)
+
+
+@dataclass
+class Bio:
+    client: object
+    runtime: object
+    tokens: dict[str, uuid.UUID] = field(default_factory=dict)
+    operator_id: uuid.UUID | None = None
+    templates: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    @property
+    def sm(self):
+        return self.runtime.sessionmaker
+
+    # --- callers ------------------------------------------------------------------------
+    def headers(self, person_id: uuid.UUID) -> dict[str, str]:
+        token = secrets.token_urlsafe(16)
+        self.tokens[token] = person_id
+        return {"Authorization": f"Bearer {token}"}
+
+    def resolve(self, request: Request, session) -> Principal:
+        from idp import service as idp
+
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        person_id = self.tokens.get(token)
+        if person_id is None:
+            return ANONYMOUS
+        grants = [RoleGrant(role, domain) for role, domain in idp.role_grants(session, person_id)]
+        return Principal(
+            kind="person",
+            subject=f"person:{person_id}",
+            person_id=person_id,
+            roles=(RoleGrant("authenticated", "*"), *grants),
+        )
+
+    # --- people and schools (real idp code) ---------------------------------------------
+    def person(self, birth: date | None = None, children: tuple[date, ...] = ()) -> tuple:
+        from idp import service as idp
+
+        kids = tuple(
+            UpstreamChild(
+                esia_oid=str(random.randint(10**9, 10**10)),
+                last_name="Иванов",
+                first_name=f"Ребёнок{i}",
+                birth_date=b,
+            )
+            for i, b in enumerate(children)
+        )
+        ident = UpstreamIdentity(
+            esia_oid=str(random.randint(10**9, 10**10)),
+            last_name="Иванова",
+            first_name="Мария",
+            birth_date=birth or years_ago(30),
+            trusted=True,
+            children=kids,
+        )
+        with session_scope(self.sm) as s:
+            person = idp.on_login(s, ident, settings=self.runtime.settings)
+            by_oid = {idp.get_person(s, c.id).esia_oid: c.id for c in idp.children_of(s, person.id)}
+            return person.id, [by_oid[k.esia_oid] for k in kids]
+
+    def school(self) -> uuid.UUID:
+        from idp import service as idp
+
+        with session_scope(self.sm) as s:
+            return idp.register_school(
+                s, ogrn=_ogrn13(), name=f"Школа № {random.randint(1, 9999)}", actor="test"
+            ).id
+
+    def student(self, school_id: uuid.UUID, birth: date | None = None) -> uuid.UUID:
+        from idp import service as idp
+
+        person_id, _ = self.person(birth or years_ago(19))
+        with session_scope(self.sm) as s:
+            idp.grant_status(s, person_id, "student", "roster", school_id=school_id, actor="test")
+        return person_id
+
+    def proctor(self, school_id: uuid.UUID) -> uuid.UUID:
+        from idp import service as idp
+
+        person_id, _ = self.person(years_ago(40))
+        with session_scope(self.sm) as s:
+            idp.grant_status(s, person_id, "teacher", "roster", school_id=school_id, actor="test")
+            idp.appoint_proctor(s, school_id, person_id, actor="test")
+        return person_id
+
+    # --- consents (the real ledger) -----------------------------------------------------
+    def _operator(self) -> uuid.UUID:
+        from consent import service as consent
+
+        if self.operator_id is None:
+            with session_scope(self.sm) as s:
+                consent.load_catalogue(s)
+                org = consent.register_organization(
+                    s,
+                    {
+                        "kind": "operator",
+                        "name": f"Оператор ЦОС {secrets.token_hex(3)}",
+                        "inn": _inn10(),
+                        "ogrn": _ogrn13(),
+                        "address": "г. Москва, ул. Тверская, д. 1",
+                        "storage_country": "RU",
+                        "storage_location": "ЦОД Москва-1",
+                        "registry_number": "77-23-000123",
+                    },
+                    actor="test",
+                )
+                self.operator_id = org.id
+        return self.operator_id
+
+    def _template(self, key: str) -> uuid.UUID:
+        from consent import service as consent
+        from consent.repository import get_organization
+
+        if key not in self.templates:
+            op = self._operator()
+            body = {
+                "biometric": {
+                    "key": f"biometric.{secrets.token_hex(3)}",
+                    "text": BIOMETRIC_TEXT,
+                    "purpose": "biometric.identification",
+                    "categories": ["biometric.face_template"],
+                    "form": "written",
+                },
+                "result": {
+                    "key": f"result.{secrets.token_hex(3)}",
+                    "text": RESULT_TEXT,
+                    "purpose": "attestation.online",
+                    "categories": ["education.grades"],
+                    "form": "any",
+                },
+            }[key]
+            body.update(
+                # consent.service.has_active_consent applies the transfer gate's rule, which
+                # requires "передача" among the actions (reported to the consent package).
+                actions=["сбор", "хранение", "использование", "передача", "уничтожение"],
+                processing_methods=["automated"],
+                term_days=365,
+                withdrawal_method="В личном кабинете",
+            )
+            with session_scope(self.sm) as s:
+                tpl = consent.publish_template(s, get_organization(s, op), body, actor="test")
+                self.templates[key] = tpl.id
+        return self.templates[key]
+
+    def request_consent(self, subject_id: uuid.UUID, key: str = "biometric") -> uuid.UUID:
+        from consent import service as consent
+        from consent.repository import get_organization
+
+        tpl = self._template(key)
+        with session_scope(self.sm) as s:
+            c = consent.create_request(
+                s,
+                get_organization(s, self._operator()),
+                template_id=tpl,
+                subject_id=subject_id,
+                categories=None,
+                purpose=None,
+                supplier_id=None,
+                actor="test",
+                now=utcnow(),
+            )
+            return c.id
+
+    def sign(self, consent_id: uuid.UUID, signer: uuid.UUID) -> str:
+        from consent import service as consent
+
+        with session_scope(self.sm) as s:
+            return consent.approve(s, consent_id, signer, now=utcnow(), method="esia_login").state
+
+    def consent(self, subject_id: uuid.UUID, key: str = "biometric", *signers) -> uuid.UUID:
+        consent_id = self.request_consent(subject_id, key)
+        for signer in signers or (subject_id,):
+            self.sign(consent_id, signer)
+        return consent_id
+
+    def withdraw(self, consent_id: uuid.UUID, person_id: uuid.UUID) -> None:
+        r = self.client.post(
+            f"/api/v1/consents/{consent_id}/withdraw", headers=self.headers(person_id)
+        )
+        assert r.status_code == 200, r.text
+
+    def audit_types(self, person_id: uuid.UUID) -> list[str]:
+        from audit import service as audit
+
+        with session_scope(self.sm) as s:
+            return [e.event_type for e in audit.events_for_subject(s, f"person:{person_id}")]
+
+
+@pytest.fixture
+def bio(app, client, runtime) -> Bio:
+    h = Bio(client=client, runtime=runtime)
+    app.state.principal_resolver = h.resolve
+    return h
