@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import receipts, vault
+from consent import catalogue, receipts, vault
 from consent import repository as repo
 from consent.gate import Decision, decide
 from consent.models import Organization, Ticket, Transfer
@@ -67,7 +67,7 @@ def gated_transfer(
     )
     basis = None
     if decision.allowed:
-        purpose_row = repo.get_purpose(session, purpose)
+        purpose_row = catalogue.purpose(session, purpose)
         basis = purpose_row.legal_basis if purpose_row else None
     transfer = Transfer(
         at=now,

@@ -25,8 +25,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from consent import catalogue
 from consent import repository as repo
-from consent.models import Category, Consent
+from consent.catalogue import CategoryInfo
+from consent.models import Consent
 
 TRANSFER_ACTION = "передача"
 
@@ -97,10 +99,10 @@ def decide(
     if party_reason:
         decision.refused = dict.fromkeys(wanted, party_reason)
         return decision
-    catalogue = repo.categories_by_keys(session, wanted)
+    known = catalogue.categories(session, wanted)
     candidates = repo.consents_for_gate(session, subject_id, operator_id, purpose)
     for key in wanted:
-        category = catalogue.get(key)
+        category = known.get(key)
         if category is None:
             decision.refused[key] = UNKNOWN_CATEGORY
             continue
@@ -123,7 +125,7 @@ def _operator_refusal(session: Session, operator_id: uuid.UUID) -> str | None:
 
 
 def _decide_category(
-    category: Category, candidates: list[Consent], now: datetime
+    category: CategoryInfo, candidates: list[Consent], now: datetime
 ) -> tuple[uuid.UUID | None, str]:
     """The first consent that allows ``category``, else the reason from the newest covering one."""
     reasons: list[str] = []
@@ -139,7 +141,7 @@ def _decide_category(
     return None, CATEGORY_NOT_COVERED if candidates else NO_CONSENT
 
 
-def consent_refusal(consent: Consent, category: Category, now: datetime) -> str | None:
+def consent_refusal(consent: Consent, category: CategoryInfo, now: datetime) -> str | None:
     """Why this consent does not cover this category now, or ``None`` if it does."""
     if consent.state != "given":
         return _STATE_REASONS.get(consent.state, NO_CONSENT)

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import deadlines
+from consent import catalogue, deadlines
 from consent import repository as repo
+from consent.catalogue import CategoryInfo, PurposeInfo
 from consent.models import (
     TERMINAL_STATES,
     AccessRequest,
@@ -144,6 +145,7 @@ def load_catalogue(session: Session, data: dict[str, Any] | None = None) -> tupl
         upsert_category(session, item)
     for item in data.get("purposes", []):
         upsert_purpose(session, item)
+    catalogue.invalidate()
     return len(data.get("categories", [])), len(data.get("purposes", []))
 
 
@@ -169,10 +171,10 @@ def upsert_purpose(session: Session, item: dict[str, Any]) -> Purpose:
     return row
 
 
-def require_categories(session: Session, keys: Iterable[str]) -> dict[str, Category]:
+def require_categories(session: Session, keys: Iterable[str]) -> dict[str, CategoryInfo]:
     """All keys must be catalogued; an unknown one is a 422 naming it."""
     keys = list(dict.fromkeys(keys))
-    found = repo.categories_by_keys(session, keys)
+    found = catalogue.categories(session, keys)
     unknown = [k for k in keys if k not in found]
     if unknown:
         raise ValidationProblem(
@@ -183,8 +185,8 @@ def require_categories(session: Session, keys: Iterable[str]) -> dict[str, Categ
     return found
 
 
-def require_purpose(session: Session, key: str) -> Purpose:
-    purpose = repo.get_purpose(session, key)
+def require_purpose(session: Session, key: str) -> PurposeInfo:
+    purpose = catalogue.purpose(session, key)
     if purpose is None:
         raise ValidationProblem(f"unknown purpose {key}", type="unknown-purpose")
     return purpose
@@ -773,7 +775,7 @@ def has_active_consent(
     from propusk.db import utcnow
 
     now = now or utcnow()
-    cat = repo.get_category(session, category)
+    cat = catalogue.categories(session, [category]).get(category)
     if cat is None:
         return None
     for c in repo.given_consents_of_subject(session, subject_id):

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from audit.service import record as audit
 from consent import repository as repo
-from consent.models import Category, Organization, VaultItem
+from consent.catalogue import CategoryInfo
+from consent.models import Organization, VaultItem
 from consent.service import require_categories
 from propusk import crypto
 from propusk.errors import NotFound
@@ -60,7 +61,7 @@ def put(
     return item
 
 
-def _set_value(settings: Settings, item: VaultItem, category: Category, value: Any) -> None:
+def _set_value(settings: Settings, item: VaultItem, category: CategoryInfo, value: Any) -> None:
     if category.encrypt:
         blob = json.dumps(value, ensure_ascii=False).encode()
         aad = _aad(item.subject_id, item.category_key, item.supplier_id)
