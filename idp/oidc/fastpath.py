@@ -161,7 +161,7 @@ class AuditBuffer:
             NewEvent(
                 "token.issued",
                 f"client:{client_id}",
-                None,
+                f"client:{client_id}",
                 {
                     "grant_type": "client_credentials",
                     "scope": scope,

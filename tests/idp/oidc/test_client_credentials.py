@@ -246,3 +246,36 @@ def test_principal_from_bearer(http, rt):
     assert bad.status_code == 401 and "invalid_token" in bad.headers["www-authenticate"]
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert http.get("/_test/whoami").json()["kind"] == "anonymous"
+
+
+def test_fast_path_audit_is_buffered_then_flushed(rt):
+    from fastapi.testclient import TestClient
+
+    from audit.service import events_for_subject
+    from propusk.app import create_app
+    from propusk.db import session_scope
+
+    client_id, secret = make_client(rt, grant_types=["client_credentials"], redirect_uris=[])
+    with TestClient(create_app(runtime=rt)) as c:
+        for _ in range(3):
+            r = c.post(
+                "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+            )
+            assert r.status_code == 200
+    # leaving the client ran the lifespan shutdown, which flushes the buffer
+    with session_scope(rt.sessionmaker) as s:
+        events = events_for_subject(s, f"client:{client_id}", ["token.issued"])
+    assert sum(e.body["count"] for e in events) == 3
+    assert all(e.actor == f"client:{client_id}" for e in events)
+
+
+def test_login_cookie_principal(http, rt):
+    from tests.idp.oidc.helpers import code_flow
+
+    http.app.add_api_route("/_test/whoami", whoami, openapi_extra={"x-public": True})
+    client_id, _ = make_client(rt, auth_method="none")
+    code_flow(http, client_id)
+    me = http.get("/_test/whoami").json()
+    assert me["kind"] == "person" and me["subject"].startswith("person:")
+    http.cookies.clear()
+    assert http.get("/_test/whoami").json()["kind"] == "anonymous"
