@@ -48,13 +48,34 @@ def write_head(session: Session, size: int, frontier: bytes) -> None:
     )
 
 
-def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(insert(AuditEvent), list(rows))
+EVENT_COLUMNS = ("idx", "id", "event_type", "actor", "subject", "time", "leaf", "leaf_hash")
+NODE_COLUMNS = ("level", "idx", "hash")
+COPY_FROM = 16  # batches at least this big go through COPY on PostgreSQL
 
 
-def insert_nodes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(AuditNode), list(rows))
+def insert_events(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows are tuples in ``EVENT_COLUMNS`` order."""
+    _insert_rows(session, AuditEvent.__table__, EVENT_COLUMNS, rows)
+
+
+def insert_nodes(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows are ``(level, index, hash)`` tuples."""
+    _insert_rows(session, AuditNode.__table__, NODE_COLUMNS, rows)
+
+
+def _insert_rows(session: Session, table: Any, columns: tuple[str, ...], rows: Sequence) -> None:
+    """COPY on PostgreSQL for batches (one round trip instead of one statement per row), plain
+    executemany otherwise; both on the session's connection, i.e. in the caller's transaction."""
+    if not rows:
+        return
+    if is_postgres(session) and len(rows) >= COPY_FROM:
+        raw = session.connection().connection.driver_connection
+        sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def get_event(session: Session, index: int) -> AuditEvent | None:
