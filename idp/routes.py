@@ -1,12 +1,11 @@
 """People and schools API: own profile, schools, rosters, statuses, proctor appointments.
 
-Every route declares its (object, action) with ``require``; the school-scoped ones then check
-the school domain inside the handler (``_authorize``), as AGENTS.md prescribes.
+Every route declares its (object, action) with ``require``; school-scoped routes name the
+``school:<id>`` domain from the path, and ``/me`` checks the owner attribute in the handler.
 """
 
 from __future__ import annotations
 
-import importlib
 import uuid
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +21,7 @@ from idp.schemas import (
     SchoolOut,
     StatusOut,
 )
+from policies import service as policies
 from policies.deps import require
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Forbidden, Problem
@@ -29,44 +29,9 @@ from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
-# Interim role table, used only while policies.service.authorize has not landed.
-_INTERIM = {
-    ("school", "read"): {"school_admin", "teacher", "student", "parent", "proctor"},
-    ("school", "write"): {"school_admin"},
-    ("roster", "import"): {"school_admin"},
-    ("roster", "read"): {"school_admin"},
-    ("status", "read"): {"school_admin", "teacher"},
-    ("status", "write"): {"school_admin"},
-}
 MAX_ROSTER_BYTES = roster_service.MAX_BYTES
-
-
-def _is_platform_admin(principal: Principal) -> bool:
-    return principal.kind == "platform_admin" or any(
-        g.role == "platform_admin" for g in principal.roles
-    )
-
-
-def _authorize(
-    principal: Principal, obj: str, act: str, *, domain: str, resource: dict | None = None
-) -> None:
-    """Domain/attribute check inside a handler; 403 problem when denied."""
-    try:
-        authorize = getattr(importlib.import_module("policies.service"), "authorize", None)
-    except ImportError:
-        authorize = None
-    if authorize is not None:
-        decision = authorize(principal, obj, act, domain=domain, resource=resource)
-        if not getattr(decision, "allowed", decision):
-            raise Forbidden(
-                f"missing permission {obj}:{act} in {domain}", permission=f"{obj}:{act}"
-            )
-        return
-    if _is_platform_admin(principal):
-        return
-    roles = _INTERIM.get((obj, act), set())
-    if not any(g.role in roles and g.domain == domain for g in principal.roles):
-        raise Forbidden(f"missing permission {obj}:{act} in {domain}", permission=f"{obj}:{act}")
+# A school being registered has no domain yet: only platform-wide roles hold "school:new".
+NEW_SCHOOL = "school:new"
 
 
 def _person_id(principal: Principal) -> uuid.UUID:
@@ -89,6 +54,7 @@ def _brief(person) -> PersonBrief:
 def me(session: SessionDep, principal: Principal = require("person", "read")) -> MeOut:
     """The caller's person, active school statuses and current children."""
     person = service.get_person(session, _person_id(principal))
+    policies.authorize(principal, "person", "read", resource={"subject": principal.subject})
     if person is None:
         raise Forbidden("the token's person no longer exists")
     return MeOut(
@@ -109,16 +75,19 @@ def me(session: SessionDep, principal: Principal = require("person", "read")) ->
 def my_children(
     session: SessionDep, principal: Principal = require("person", "read")
 ) -> list[PersonBrief]:
-    return [_brief(c) for c in service.children_of(session, _person_id(principal))]
+    person_id = _person_id(principal)
+    policies.authorize(principal, "person", "read", resource={"subject": principal.subject})
+    return [_brief(c) for c in service.children_of(session, person_id)]
 
 
 # --- schools ------------------------------------------------------------------------------
 @router.post("/schools", status_code=201, response_model=SchoolOut)
 def add_school(
-    body: SchoolIn, session: SessionDep, principal: Principal = require("school", "write")
+    body: SchoolIn,
+    session: SessionDep,
+    principal: Principal = require("school", "write", domain=NEW_SCHOOL),
 ) -> SchoolOut:
     """Register a school (platform admin)."""
-    _authorize(principal, "school", "write", domain="*")
     school = service.register_school(session, actor=principal.subject, **body.model_dump())
     return SchoolOut.model_validate(school)
 
@@ -127,16 +96,20 @@ def add_school(
 def list_schools(
     session: SessionDep, principal: Principal = require("school", "read")
 ) -> list[SchoolOut]:
-    _authorize(principal, "school", "read", domain="*")
-    return [SchoolOut.model_validate(s) for s in service.list_schools(session)]
+    return [
+        SchoolOut.model_validate(s)
+        for s in service.list_schools(session)
+        if policies.decide(principal, "school", "read", domain=f"school:{s.id}").allowed
+    ]
 
 
 @router.get("/schools/{school_id}", response_model=SchoolOut)
 def get_school(
-    school_id: uuid.UUID, session: SessionDep, principal: Principal = require("school", "read")
+    school_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("school", "read", domain_param="school_id"),
 ) -> SchoolOut:
     school = service.get_school(session, school_id)
-    _authorize(principal, "school", "read", domain=f"school:{school_id}")
     return SchoolOut.model_validate(school)
 
 
@@ -181,12 +154,11 @@ def import_roster(
     school_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    csv_text: str = Depends(_csv_body),
-    principal: Principal = require("roster", "import"),
+    principal: Principal = require("roster", "import", domain_param="school_id"),
+    csv_text: str = Depends(_csv_body),  # read only once the caller is allowed
 ) -> dict:
     """Replace the school's roster (the import is the admin's confirmation)."""
     service.get_school(session, school_id)
-    _authorize(principal, "roster", "import", domain=f"school:{school_id}")
     report = roster_service.import_roster(
         session, school_id, csv_text, principal.subject, settings=settings
     )
@@ -195,10 +167,11 @@ def import_roster(
 
 @router.get("/schools/{school_id}/roster", response_model=list[RosterEntryOut])
 def get_roster(
-    school_id: uuid.UUID, session: SessionDep, principal: Principal = require("roster", "read")
+    school_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("roster", "read", domain_param="school_id"),
 ) -> list[RosterEntryOut]:
     service.get_school(session, school_id)
-    _authorize(principal, "roster", "read", domain=f"school:{school_id}")
     return [
         RosterEntryOut(
             **{c: getattr(e, c) for c in RosterEntryOut.model_fields if c != "has_snils"},
@@ -218,10 +191,9 @@ def get_statuses(
     school_id: uuid.UUID,
     session: SessionDep,
     role: str | None = None,
-    principal: Principal = require("status", "read"),
+    principal: Principal = require("status", "read", domain_param="school_id"),
 ) -> list[dict]:
     service.get_school(session, school_id)
-    _authorize(principal, "status", "read", domain=f"school:{school_id}")
     statuses = service.school_statuses(session, school_id, role)
     people = {p.id: p for p in service.get_people(session, [s.person_id for s in statuses])}
     return [
@@ -234,10 +206,9 @@ def appoint_proctor(
     school_id: uuid.UUID,
     body: ProctorIn,
     session: SessionDep,
-    principal: Principal = require("status", "write"),
+    principal: Principal = require("status", "write", domain_param="school_id"),
 ) -> dict:
     service.get_school(session, school_id)
-    _authorize(principal, "status", "write", domain=f"school:{school_id}")
     status = service.appoint_proctor(session, school_id, body.person_id, actor=principal.subject)
     return _status_json(status)
 
@@ -247,9 +218,8 @@ def end_status(
     school_id: uuid.UUID,
     status_id: uuid.UUID,
     session: SessionDep,
-    principal: Principal = require("status", "write"),
+    principal: Principal = require("status", "write", domain_param="school_id"),
 ) -> dict:
     service.get_school(session, school_id)
-    _authorize(principal, "status", "write", domain=f"school:{school_id}")
     status = service.end_school_status(session, school_id, status_id, actor=principal.subject)
     return {**_status_json(status), "revoked_at": status.revoked_at.isoformat()}

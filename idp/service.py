@@ -159,16 +159,10 @@ def role_grants(session: Session, person_id: uuid.UUID) -> list[tuple[str, str]]
 
 
 def _publish_roles(session: Session, person_id: uuid.UUID) -> None:
-    """Tell the policy engine the person's current roles (if it exposes the hook)."""
-    import importlib
+    """Tell the policy engine the person's current roles (every instance reloads them)."""
+    from policies import service as policies
 
-    try:  # the policy engine's hook lands separately; until then roles live in statuses only
-        policies_service = importlib.import_module("policies.service")
-    except ImportError:
-        return
-    setter = getattr(policies_service, "set_subject_roles", None)
-    if setter is not None:
-        setter(session, f"person:{person_id}", role_grants(session, person_id))
+    policies.set_subject_roles(session, f"person:{person_id}", role_grants(session, person_id))
 
 
 def _upsert_person(

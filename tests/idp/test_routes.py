@@ -194,3 +194,23 @@ def test_me_and_children(api, runtime):
     children = api.get("/api/v1/me/children", headers=_as(parent)).json()
     assert children[0]["age_group"] == "under14"
     assert api.get("/api/v1/me").status_code == 401
+
+
+def test_school_admin_cannot_register_schools_and_lists_only_own(api, runtime):
+    school, other = _new_school(api), _new_school(api)
+    admin = _school_admin(runtime, school)
+    body = {"ogrn": f.ogrn(), "name": "Школа " + f.name()}
+    r = api.post("/api/v1/schools", json=body, headers=_as(admin))
+    assert r.status_code == 403 and r.json()["permission"] == "school:write"
+    mine = api.get("/api/v1/schools", headers=_as(admin)).json()
+    assert [s["id"] for s in mine] == [school["id"]]
+    everything = {s["id"] for s in api.get("/api/v1/schools", headers=ADMIN).json()}
+    assert {school["id"], other["id"]} <= everything
+
+
+def test_person_without_statuses_reads_own_profile(api, runtime):
+    nobody = _login(runtime, f.identity())
+    me = api.get("/api/v1/me", headers=_as(nobody))
+    assert me.status_code == 200, me.text
+    assert me.json()["statuses"] == [] and me.json()["children"] == []
+    assert api.get(f"/api/v1/schools/{uuid.uuid4()}", headers=_as(nobody)).status_code == 403
