@@ -51,6 +51,25 @@ def bench_single(rt, count: int) -> float:
     return median(times)
 
 
+def bench_concurrent(rt, writers: int, per_writer: int) -> float:
+    """Single-event transactions from several threads: the sequencer lock is held to commit."""
+    from audit import service
+
+    def work(w: int) -> None:
+        for i in range(per_writer):
+            with session_scope(rt.sessionmaker) as s:
+                ev = event(w * per_writer + i)
+                service.record(s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return writers * per_writer / (time.perf_counter() - t0)
+
+
 def fill_batched(rt, total: int, batch: int) -> tuple[list[float], float]:
     """Append until the log holds ``total`` events; returns per-batch rates and elapsed."""
     from audit import repository, service
@@ -173,6 +192,8 @@ def main() -> None:
             f"single append (1 event/transaction): median {single * 1e3:.2f} ms "
             f"-> {1 / single:,.0f} appends/s (one writer)"
         )
+        rate = bench_concurrent(rt, 8, max(args.single // 8, 10))
+        print(f"single appends from 8 concurrent writers: {rate:,.0f} appends/s")
         rates, elapsed = fill_batched(rt, args.events, args.batch)
         print(
             f"batched append ({args.batch}/transaction): median {median(rates):,.0f} appends/s "

@@ -117,10 +117,12 @@ def test_concurrent_appends_get_contiguous_positions(fresh_pg):
     assert report.size == expected
 
 
-def test_sqlite_triggers_refuse_changes(tmp_path):
+def test_sqlite_log_is_append_only_and_verifiable(tmp_path):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
+    from audit import checkpoint
+    from audit.verify import verify_log
     from propusk.db import make_engine
     from propusk.migrate import upgrade
     from tests.conftest import make_settings
@@ -128,11 +130,23 @@ def test_sqlite_triggers_refuse_changes(tmp_path):
     url = f"sqlite:///{tmp_path}/a.db"
     upgrade(url)
     rt = build_runtime(make_settings(url))
+
+    def verify():
+        with session_scope(rt.sessionmaker) as s:
+            return verify_log(s, checkpoint.trusted_verifier(s, rt.settings))
+
     with session_scope(rt.sessionmaker) as s:
-        service.record(s, "policy.changed", actor="system")
-    rt.dispose()
+        service.record_many(s, [service.NewEvent("policy.changed", "system") for _ in range(6)])
+        checkpoint.sign_checkpoint(s, rt.settings)
+    assert verify().ok
     engine = make_engine(url)
     for sql in ("UPDATE audit_event SET actor = 'x'", "DELETE FROM audit_event"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(sql))
+    with engine.begin() as conn:  # an attacker with the database file drops the trigger
+        conn.execute(text("DROP TRIGGER audit_event_no_delete"))
+        conn.execute(text("DELETE FROM audit_event WHERE idx = 4"))
     engine.dispose()
+    report = verify()
+    rt.dispose()
+    assert not report.ok and report.divergence.position == 4
