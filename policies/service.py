@@ -322,7 +322,7 @@ def _refresh_after_commit(session: Session) -> None:
         sess.info.pop("policy_refresh_hooked", None)
         engine.poll_quietly()
 
-    def _after_rollback(sess: Session) -> None:
+    def _after_rollback(sess: Session, _transaction: object) -> None:
         sess.info.pop("policy_refresh_hooked", None)
 
     event.listen(session, "after_commit", _after_commit, once=True)
