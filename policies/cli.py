@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
+from sqlalchemy.orm import Session
 
 from propusk.errors import Problem
 
@@ -14,12 +17,18 @@ app = typer.Typer(no_args_is_help=True)
 ACTOR = "system:cli"
 
 
-def _session():
+@contextmanager
+def _session() -> Iterator[Session]:
+    """One transaction against the configured database (the one servers use)."""
     from propusk.db import session_scope
     from propusk.runtime import build_runtime
 
     runtime = build_runtime()
-    return session_scope(runtime.sessionmaker)
+    try:
+        with session_scope(runtime.sessionmaker) as session:
+            yield session
+    finally:
+        runtime.dispose()
 
 
 def _fail(problem: Problem) -> None:
