@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from audit import checkpoint, service
 from audit.schemas import ConsistencyProofOut, EventOut, InclusionProofOut
 from policies.deps import require
+from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep
 from propusk.security import Principal
+from propusk.settings import Settings
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 PUBLIC = {"x-public": True}
@@ -20,10 +25,25 @@ MAX_SIZE = 2**62  # larger numbers are rejected as validation errors, never over
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse, openapi_extra=PUBLIC)
-def get_checkpoint(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
-    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)."""
-    note = checkpoint.latest(session, settings).note
-    return PlainTextResponse(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
+async def get_checkpoint(request: Request) -> PlainTextResponse:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note).
+
+    Cheap by design: served from memory for ``audit_checkpoint_every`` seconds (the signing
+    cadence, so no fresher checkpoint could exist), without a database round trip.
+    """
+    settings = request.app.state.settings
+    cached: tuple[float, str] | None = getattr(request.app.state, "audit_checkpoint", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] >= settings.audit_checkpoint_every:
+        note = await run_in_threadpool(_latest_note, request.app.state.sessionmaker, settings)
+        cached = (now, note)
+        request.app.state.audit_checkpoint = cached
+    return PlainTextResponse(cached[1], media_type=TEXT, headers={"Cache-Control": "no-cache"})
+
+
+def _latest_note(factory: sessionmaker[Session], settings: Settings) -> str:
+    with session_scope(factory) as session:
+        return checkpoint.latest(session, settings).note
 
 
 @router.get("/key", response_class=PlainTextResponse, openapi_extra=PUBLIC)
