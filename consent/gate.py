@@ -141,15 +141,20 @@ def _decide_category(
     return None, CATEGORY_NOT_COVERED if candidates else NO_CONSENT
 
 
-def consent_refusal(consent: Consent, category: CategoryInfo, now: datetime) -> str | None:
-    """Why this consent does not cover this category now, or ``None`` if it does."""
+def consent_refusal(
+    consent: Consent, category: CategoryInfo, now: datetime, *, transfer: bool = True
+) -> str | None:
+    """Why this consent does not cover this category now, or ``None`` if it does.
+
+    ``transfer=False`` checks the consent for the operator's own processing (no transfer
+    action needed), e.g. biometric identification inside Propusk."""
     if consent.state != "given":
         return _STATE_REASONS.get(consent.state, NO_CONSENT)
     if consent.valid_from is None or now < consent.valid_from:
         return CONSENT_NOT_YET_VALID
     if consent.valid_until is None or now >= consent.valid_until:
         return CONSENT_EXPIRED
-    if TRANSFER_ACTION not in consent.actions:
+    if transfer and TRANSFER_ACTION not in consent.actions:
         return TRANSFER_NOT_PERMITTED
     if (category.special or category.biometric) and consent.form != "written":
         return WRITTEN_FORM_REQUIRED

@@ -59,6 +59,9 @@ class Organization(Base):
     registry_number: Mapped[str] = mapped_column(String(64))
     cross_border_notice_ref: Mapped[str | None] = mapped_column(String(200))
     client_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The operator's events-feed counter: bumped under a row lock by every consent change, so
+    # feed positions are assigned in commit order (a poller never skips a late commit).
+    feed_pos: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -144,16 +147,19 @@ class Consent(Base):
 
 
 class ConsentEvent(Base):
-    """One append-only, hash-chained change of a consent (chain per consent)."""
+    """One append-only, hash-chained change of a consent (chain per consent).
+
+    ``pos`` is the position in the operator's feed (see ``Organization.feed_pos``).
+    """
 
     __tablename__ = "consent_event"
     __table_args__ = (
         UniqueConstraint("consent_id", "seq", name="uq_consent_event_seq"),
-        Index("ix_consent_event_feed", "operator_id", "pos"),
+        UniqueConstraint("operator_id", "pos", name="uq_consent_event_feed"),
     )
 
-    pos: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=new_id)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    pos: Mapped[int] = mapped_column(Integer)
     consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent.id"))
     operator_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)

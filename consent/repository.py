@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -156,6 +156,19 @@ def lapsed_given(
 def add(session: Session, row) -> None:
     session.add(row)
     session.flush()
+
+
+def next_feed_pos(session: Session, operator_id: uuid.UUID) -> int:
+    """Bump the operator's feed counter; the row lock is held to commit, so positions are
+    handed out in commit order (concurrent changes of one operator's consents queue here)."""
+    stmt = (
+        update(Organization)
+        .where(Organization.id == operator_id)
+        .values(feed_pos=Organization.feed_pos + 1)
+        .returning(Organization.feed_pos)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(stmt).scalar_one())
 
 
 def events_of(session: Session, consent_id: uuid.UUID) -> list[ConsentEvent]:

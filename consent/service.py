@@ -300,6 +300,7 @@ def _transition(
     }
     digest = _event_hash(consent.last_hash or GENESIS, fields)
     event = ConsentEvent(
+        pos=repo.next_feed_pos(session, consent.operator_id),
         consent_id=consent.id,
         operator_id=consent.operator_id,
         subject_id=consent.subject_id,
@@ -781,7 +782,7 @@ def has_active_consent(
     for c in repo.given_consents_of_subject(session, subject_id):
         if category not in c.categories or (purpose and c.purpose_key != purpose):
             continue
-        if consent_refusal(c, cat, now) is None:
+        if consent_refusal(c, cat, now, transfer=False) is None:
             return ConsentRef(c.id, c.form, c.given_at, list(c.signatures))
     return None
 

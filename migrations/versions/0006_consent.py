@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("registry_number", sa.String(length=64), nullable=False),
         sa.Column("cross_border_notice_ref", sa.String(length=200), nullable=True),
         sa.Column("client_id", sa.String(length=200), nullable=True),
+        sa.Column("feed_pos", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_organization")),
         sa.UniqueConstraint("client_id", name=op.f("uq_consent_organization_client_id")),
@@ -144,8 +145,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_consent_subject_id"), "consent", ["subject_id"], unique=False)
     op.create_table(
         "consent_event",
-        sa.Column("pos", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("pos", sa.Integer(), nullable=False),
         sa.Column("consent_id", sa.Uuid(), nullable=False),
         sa.Column("operator_id", sa.Uuid(), nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=False),
@@ -163,9 +164,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["consent_id"], ["consent.id"], name=op.f("fk_consent_event_consent_id_consent")
         ),
-        sa.PrimaryKeyConstraint("pos", name=op.f("pk_consent_event")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_event")),
         sa.UniqueConstraint("consent_id", "seq", name="uq_consent_event_seq"),
-        sa.UniqueConstraint("id", name=op.f("uq_consent_event_id")),
+        sa.UniqueConstraint("operator_id", "pos", name="uq_consent_event_feed"),
     )
     op.create_table(
         "consent_transfer",
@@ -285,7 +286,6 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index("ix_consent_gate", "consent", ["subject_id", "operator_id", "purpose_key"])
-    op.create_index("ix_consent_event_feed", "consent_event", ["operator_id", "pos"])
     op.create_index("ix_consent_transfer_subject", "consent_transfer", ["subject_id", "at"])
 
 

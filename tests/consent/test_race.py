@@ -151,3 +151,45 @@ def test_withdrawal_wins_every_race(pg_url):
         rt.dispose()
     # the race really happened both ways across the rounds
     assert totals["allowed"] > 0 and totals["refused"] > 0, totals
+
+
+def test_feed_positions_follow_commit_order(pg_url):
+    """A change that commits late never lands behind a poller's cursor.
+
+    S2 withdraws consent A and stays open; S1 withdraws consent B of the same operator in a
+    thread. An operator polls in between, then S2 commits. Polling on from the cursor must
+    still deliver A's withdrawal (with a plain sequence, B's later position would already have
+    moved the cursor past A's)."""
+    rt = build_runtime(make_settings(pg_url))
+    try:
+        org_id, tpl_id = _setup(rt)
+        subj_a, consent_a = _given_consent(rt, org_id, tpl_id)
+        subj_b, consent_b = _given_consent(rt, org_id, tpl_id)
+        with session_scope(rt.sessionmaker) as s:
+            start = max([e.pos for e in repo.feed(s, org_id, 0, 10_000)], default=0)
+
+        s2 = rt.sessionmaker()
+        service.withdraw(s2, consent_a, subj_a, now=utcnow())  # open, not committed
+        done = threading.Event()
+
+        def other():
+            with session_scope(rt.sessionmaker) as s1:
+                service.withdraw(s1, consent_b, subj_b, now=utcnow())
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=1.0)
+        with session_scope(rt.sessionmaker) as s:
+            first = repo.feed(s, org_id, start, 100)
+        cursor = first[-1].pos if first else start
+        s2.commit()
+        s2.close()
+        thread.join(timeout=30)
+        assert done.is_set()
+        with session_scope(rt.sessionmaker) as s:
+            rest = repo.feed(s, org_id, cursor, 100)
+        seen = {(e.consent_id, e.type) for e in [*first, *rest]}
+        assert (consent_a, "withdrawn") in seen and (consent_b, "withdrawn") in seen
+    finally:
+        rt.dispose()
