@@ -194,7 +194,7 @@ def create_client(
     if auth_method in ("client_secret_basic", "client_secret_post"):
         secret = secrets.token_urlsafe(32)
     row = OAuthClient(
-        client_id=secrets.token_urlsafe(16),
+        client_id=new_client_id(),
         name=name,
         secret_hash=token_hash(secret) if secret else None,
         auth_method=auth_method,
@@ -216,6 +216,14 @@ def create_client(
         body={"name": name, "grant_types": grant_types, "auth_method": auth_method, "role": role},
     )
     return row, secret
+
+
+def new_client_id() -> str:
+    """128 random bits, URL-safe, never starting with ``-`` (it would read as a CLI option)."""
+    while True:
+        client_id = secrets.token_urlsafe(16)
+        if not client_id.startswith("-"):
+            return client_id
 
 
 def get_client(session: Session, client_id: str) -> ClientInfo | None:
