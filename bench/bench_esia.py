@@ -9,6 +9,7 @@ Three measurements, loopback only, bounded in time:
    v3/te → simulator verifies, signs access + id token → connector verifies the access token →
    REST person (contacts), kids, roles.
 3. Throughput: simulator in its own process, ``--threads`` concurrent logins from this one.
+Flows run once per GOST backend: gostcrypto (reference) and ``fast`` (idp/esia/gostfast.py).
 
     .venv/bin/python bench/bench_esia.py [--flows 12] [--seconds 15] [--threads 2]
 """
@@ -35,7 +36,7 @@ from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from gostcrypto.gostsignature.gost_34_10_2012 import GOST34102012  # noqa: E402
 
-from idp.esia import gost  # noqa: E402
+from idp.esia import gost, gostfast  # noqa: E402
 from idp.esia.keys import client_paths, simulator_paths  # noqa: E402
 from propusk.settings import Settings  # noqa: E402
 
@@ -65,7 +66,12 @@ class GostClock:
     def install(self) -> None:
         GOST34102012.sign = self.wrap(GOST34102012.sign)
         GOST34102012.verify = self.wrap(GOST34102012.verify)
+        gostfast.sign = self.wrap(gostfast.sign)
+        gostfast.verify = self.wrap(gostfast.verify)
         gost.streebog256 = self.wrap(gost.streebog256)
+
+
+CLOCK = GostClock()
 
 
 def median_ms(fn: Callable[[], object], n: int) -> float:
@@ -82,20 +88,29 @@ def bench_primitives(n: int, key_dir: Path) -> None:
     cert = gost.make_self_signed_certificate(key, "bench")
     data = ("PROPUSK" + "openid fullname birthdate gender snils email mobile usr_org" * 2).encode()
     signature = gost.sign(key, data)
-    sign_ms = median_ms(lambda: gost.sign(key, data), n)
-    verify_ms = median_ms(lambda: gost.verify_gost(cert, data, signature), n)
     hash_ms = median_ms(lambda: gost.streebog256(data), n)
-    print(f"gostcrypto sign      median {sign_ms:8.2f} ms")
-    print(f"gostcrypto verify    median {verify_ms:8.2f} ms")
-    print(f"streebog-256 (~180 B) median {hash_ms:7.2f} ms")
+    print(f"streebog-256 (~120 B)      median {hash_ms:8.2f} ms")
+    results = {}
+    for backend in gost.BACKENDS:
+        gost.sign(key, data, backend)  # warm-up (the fast backend builds its base table)
+        sign_ms = median_ms(lambda b=backend: gost.sign(key, data, b), n)
+        verify_ms = median_ms(lambda b=backend: gost.verify_gost(cert, data, signature, b), n)
+        results[backend] = (sign_ms, verify_ms)
+        print(f"{backend:10} sign          median {sign_ms:8.2f} ms")
+        print(f"{backend:10} verify        median {verify_ms:8.2f} ms")
+    (ref_sign, ref_verify), (fast_sign, fast_verify) = results["gostcrypto"], results["fast"]
+    ratios = f"sign {ref_sign / fast_sign:.1f}x, verify {ref_verify / fast_verify:.1f}x"
+    print(f"ratio gostcrypto/fast: {ratios}")
     if shutil.which("openssl"):
         key_path, cert_path = key_dir / "ossl-key.pem", key_dir / "ossl-cert.pem"
         gost.write_key_pair(key, cert, key_path, cert_path)
         signer = gost.OpenSSLSigner(key_path, cert_path)
         try:
             ossl_ms = median_ms(lambda: signer.sign(data), n)
-            print(f"openssl signer       median {ossl_ms:8.2f} ms  (subprocess per signature)")
-            print(f"ratio gostcrypto sign / openssl signer: {sign_ms / ossl_ms:.2f}")
+            print(
+                f"openssl signer             median {ossl_ms:8.2f} ms  (subprocess per signature)"
+            )
+            print(f"ratio gostcrypto sign / openssl signer: {ref_sign / ossl_ms:.2f}")
         except gost.GostError as exc:
             print(f"openssl signer unavailable: {exc}")
 
@@ -139,8 +154,10 @@ def one_flow(app_client: TestClient, browser: httpx.Client) -> None:
         raise RuntimeError(f"flow failed: {result.status_code} {result.text[:200]}")
 
 
-def serve_simulator(port: int, key_dir: str, ready) -> None:
+def serve_simulator(port: int, key_dir: str, backend: str, ready) -> None:
     import uvicorn
+
+    gost.set_backend(backend)
 
     from idp.esia.simulator.app import create_simulator_app
     from idp.esia.simulator.config import SimulatorConfig
@@ -169,7 +186,7 @@ def wait_healthy(url: str) -> None:
     raise RuntimeError("simulator did not start")
 
 
-def bench_sequential(flows: int, key_dir: Path) -> None:
+def bench_sequential(flows: int, key_dir: Path, backend: str) -> float:
     import uvicorn
 
     from idp.esia.simulator.app import create_simulator_app
@@ -184,8 +201,8 @@ def bench_sequential(flows: int, key_dir: Path) -> None:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_healthy(settings.esia_sim_base)
-    clock = GostClock()
-    clock.install()
+    gost.set_backend(backend)
+    clock = CLOCK
     with (
         TestClient(connector(settings, key_dir), base_url="http://testserver") as app_client,
         httpx.Client(follow_redirects=False, timeout=60) as browser,
@@ -202,18 +219,22 @@ def bench_sequential(flows: int, key_dir: Path) -> None:
     thread.join(timeout=10)
     total = sum(samples)
     med = statistics.median(samples)
-    print(f"sequential flows: {flows}, median {med * 1000:.0f} ms/flow, {1 / med:.2f} flows/s")
     print(
-        f"GOST operations: {clock.calls / flows:.1f} per flow, "
-        f"{clock.seconds / flows * 1000:.0f} ms per flow, share {clock.seconds / total:.0%}"
+        f"[{backend}] sequential flows: {flows}, median {med * 1000:.0f} ms/flow, "
+        f"{1 / med:.2f} flows/s; GOST {clock.calls / flows:.0f} ops = "
+        f"{clock.seconds / flows * 1000:.0f} ms/flow, share {clock.seconds / total:.0%}"
     )
+    return med
 
 
-def bench_throughput(seconds: float, threads: int, key_dir: Path) -> None:
+def bench_throughput(seconds: float, threads: int, key_dir: Path, backend: str) -> None:
     port = free_port()
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
-    proc = ctx.Process(target=serve_simulator, args=(port, str(key_dir), ready), daemon=True)
+    gost.set_backend(backend)
+    proc = ctx.Process(
+        target=serve_simulator, args=(port, str(key_dir), backend, ready), daemon=True
+    )
     proc.start()
     try:
         ready.wait(60)
@@ -246,7 +267,7 @@ def bench_throughput(seconds: float, threads: int, key_dir: Path) -> None:
             t.join()
         elapsed = time.monotonic() - began
         print(
-            f"throughput: simulator in its own process, {threads} client threads, "
+            f"[{backend}] throughput: simulator in its own process, {threads} client threads, "
             f"{len(done)} flows in {elapsed:.1f} s = {len(done) / elapsed:.2f} flows/s "
             f"(median {statistics.median(done) * 1000:.0f} ms/flow)"
         )
@@ -259,7 +280,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=15, help="samples per primitive")
     parser.add_argument("--flows", type=int, default=12, help="sequential flows")
-    parser.add_argument("--seconds", type=float, default=15, help="throughput duration")
+    parser.add_argument("--seconds", type=float, default=10, help="throughput duration")
     parser.add_argument("--threads", type=int, default=2, help="concurrent logins")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-esia-") as tmp:
@@ -269,8 +290,11 @@ def main() -> None:
         print("== GOST primitives ==")
         bench_primitives(args.n, key_dir)
         print("== federated login flows (connector + simulator) ==")
-        bench_sequential(args.flows, key_dir)
-        bench_throughput(args.seconds, args.threads, key_dir)
+        CLOCK.install()
+        medians = {b: bench_sequential(args.flows, key_dir, b) for b in gost.BACKENDS}
+        print(f"ratio flow time gostcrypto/fast: {medians['gostcrypto'] / medians['fast']:.1f}x")
+        for backend in gost.BACKENDS:
+            bench_throughput(args.seconds, args.threads, key_dir, backend)
 
 
 if __name__ == "__main__":

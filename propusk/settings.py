@@ -58,6 +58,8 @@ class Settings(BaseSettings):
         "openid fullname birthdate gender snils email mobile usr_org "
         "kid_fullname kid_birthdate kid_gender kid_snils"
     )
+    # GOST arithmetic: gostcrypto (reference) or "fast" (idp/esia/gostfast.py, ~10x faster)
+    esia_gost_backend: Literal["gostcrypto", "fast"] = "gostcrypto"
 
     # Biometrics
     # Max encoding distance for "same person". 0.6 from the developer face set (docs/biometrics.md,

@@ -28,6 +28,7 @@ def esia_sim(
     """Serve the ESIA simulator alone (point PROPUSK_ESIA_SIMULATOR_URL at it)."""
     import uvicorn
 
+    from idp.esia.gost import set_backend
     from idp.esia.simulator.app import create_simulator_app
     from idp.esia.simulator.config import SimulatorConfig
     from propusk.settings import get_settings
@@ -35,6 +36,7 @@ def esia_sim(
     settings = get_settings()
     if settings.env == "production":
         raise typer.BadParameter("the ESIA simulator is refused in production")
+    set_backend(settings.esia_gost_backend)
     base = public_url or f"http://{host}:{port}"
     config = SimulatorConfig.from_settings(settings.model_copy(update={"esia_simulator_url": base}))
     if redirect_uri:

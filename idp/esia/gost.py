@@ -156,6 +156,11 @@ class GostPrivateKey:
         return f"GostPrivateKey(paramset={self.paramset!r})"
 
     def public_key(self) -> GostPublicKey:
+        if _backend == "fast":
+            from idp.esia import gostfast
+
+            x, y = gostfast.public_key(_fast_curve(self.paramset), self.d)
+            return GostPublicKey(x, y, self.paramset)
         raw = _engine(self.paramset).public_key_generate(bytearray(self.d.to_bytes(SIZE, "big")))
         return GostPublicKey(
             int.from_bytes(raw[:SIZE], "big"), int.from_bytes(raw[SIZE:], "big"), self.paramset
@@ -186,18 +191,51 @@ def _key_params(paramset: str) -> core.Any:
     return core.Any.load(params.dump())
 
 
-def sign_digest(key: GostPrivateKey, digest: bytes) -> bytes:
+# The arithmetic backend: "gostcrypto" (the reference, default) or "fast" (gostfast.py, same
+# curves, checked against gostcrypto and OpenSSL). Byte layouts are handled here for both.
+BACKENDS = ("gostcrypto", "fast")
+_backend = "gostcrypto"
+
+
+def set_backend(name: str) -> None:
+    """Choose the process-wide GOST arithmetic (``PROPUSK_ESIA_GOST_BACKEND``)."""
+    global _backend
+    if name not in BACKENDS:
+        raise GostError(f"unknown GOST backend {name!r}; choose one of {BACKENDS}")
+    _backend = name
+
+
+def get_backend() -> str:
+    return _backend
+
+
+def _fast_curve(paramset: str):
+    from idp.esia import gostfast
+
+    _engine(paramset)  # validates the parameter set
+    return gostfast.curve_for(PARAMSET_CURVES[paramset])
+
+
+def sign_digest(key: GostPrivateKey, digest: bytes, backend: str | None = None) -> bytes:
     """Raw ``s || r`` over a Streebog-256 digest (OpenSSL/ESIA layout)."""
+    if (backend or _backend) == "fast":
+        from idp.esia import gostfast
+
+        r, s = gostfast.sign(_fast_curve(key.paramset), key.d, digest)
+        return s.to_bytes(SIZE, "big") + r.to_bytes(SIZE, "big")
     rs = _engine(key.paramset).sign(bytearray(key.d.to_bytes(SIZE, "big")), bytearray(digest[::-1]))
     return bytes(rs[SIZE:] + rs[:SIZE])
 
 
-def sign(key: GostPrivateKey, data: bytes) -> bytes:
-    return sign_digest(key, streebog256(data))
+def sign(key: GostPrivateKey, data: bytes, backend: str | None = None) -> bytes:
+    return sign_digest(key, streebog256(data), backend)
 
 
 def verify_gost(
-    key: GostPublicKey | GostCertificate | bytes, data: bytes, signature: bytes
+    key: GostPublicKey | GostCertificate | bytes,
+    data: bytes,
+    signature: bytes,
+    backend: str | None = None,
 ) -> bool:
     """True when ``signature`` (raw ``s || r``) is valid for ``data`` under the key.
 
@@ -210,11 +248,15 @@ def verify_gost(
         key = key.public_key
     if len(signature) != 2 * SIZE:
         return False
+    digest = streebog256(data)
+    if (backend or _backend) == "fast":
+        from idp.esia import gostfast
+
+        s, r = int.from_bytes(signature[:SIZE], "big"), int.from_bytes(signature[SIZE:], "big")
+        return gostfast.verify(_fast_curve(key.paramset), (key.x, key.y), digest, r, s)
     rs = bytearray(signature[SIZE:] + signature[:SIZE])
     try:
-        return bool(
-            _engine(key.paramset).verify(key.raw_be(), bytearray(streebog256(data)[::-1]), rs)
-        )
+        return bool(_engine(key.paramset).verify(key.raw_be(), bytearray(digest[::-1]), rs))
     except gostsignature.GOSTSignatureError:
         return False
 

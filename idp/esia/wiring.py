@@ -20,7 +20,10 @@ def install(app: FastAPI) -> None:
     The upstream is built lazily (``idp.esia.wiring.esia_upstream(app)``) so that creating an
     app costs no key loading; the callback route ``/login/esia/callback`` belongs to idp.oidc.
     """
+    from idp.esia.gost import set_backend
+
     settings: Settings = app.state.settings
+    set_backend(settings.esia_gost_backend)
     app.state.esia_upstream = None
     if simulator_enabled(settings):
         from idp.esia.simulator.app import create_lazy_simulator_app

@@ -216,3 +216,13 @@ def test_openssl_signer_plugs_into_the_connector(flow, key_dir):
     key, cert = client_paths(make_settings("sqlite://"), key_dir)
     response = flow(signer=gost.OpenSSLSigner(key, cert)).login(PARENT_OID)
     assert response.status_code == 200, response.text
+
+
+def test_login_with_the_fast_gost_backend(flow):
+    before = gost.get_backend()
+    gost.set_backend("fast")  # connector and the in-process simulator both use it
+    try:
+        response = flow().login(PARENT_OID)
+    finally:
+        gost.set_backend(before)
+    assert response.status_code == 200, response.text
