@@ -38,6 +38,36 @@ def _person(principal: Principal) -> uuid.UUID:
     return principal.person_id
 
 
+def _subject_resource(session, subject_id: uuid.UUID) -> dict[str, Any]:
+    """The attributes the owner/guardian policy conditions look at."""
+    from idp import service as idp
+
+    return {
+        "subject": f"person:{subject_id}",
+        "guardians": [f"person:{g.id}" for g in idp.guardians_of(session, subject_id)],
+    }
+
+
+def _authorize(session, principal: Principal, obj: str, act: str, subject_id: uuid.UUID) -> None:
+    """The attribute check of the policy (owner or guardian) on the loaded subject."""
+    from policies.service import authorize
+
+    authorize(principal, obj, act, resource=_subject_resource(session, subject_id))
+
+
+def _for_subject(
+    session, principal: Principal, obj: str, act: str, subject: uuid.UUID | None
+) -> uuid.UUID:
+    subject_id = service.subjects_for(session, _person(principal), subject)
+    _authorize(session, principal, obj, act, subject_id)
+    return subject_id
+
+
+def _check_consent(session, principal: Principal, consent_id: uuid.UUID, act: str) -> None:
+    consent = service.consent_for_person(session, consent_id, _person(principal))
+    _authorize(session, principal, "consent", act, consent.subject_id)
+
+
 def _admin(principal: Principal) -> None:
     if principal.kind != "platform_admin" and not any(
         r.role == "platform_admin" for r in principal.roles
@@ -334,7 +364,7 @@ def my_consents(
     subject: uuid.UUID | None = SubjectQuery,
     principal: Principal = require("consent", "read"),
 ) -> dict:
-    subject_id = service.subjects_for(session, _person(principal), subject)
+    subject_id = _for_subject(session, principal, "consent", "read", subject)
     rows = service.list_consents(session, subject_id, utcnow())
     return {"subject_id": str(subject_id), "consents": [schemas.consent_out(c) for c in rows]}
 
@@ -345,7 +375,7 @@ def my_requests(
     subject: uuid.UUID | None = SubjectQuery,
     principal: Principal = require("consent", "read"),
 ) -> dict:
-    subject_id = service.subjects_for(session, _person(principal), subject)
+    subject_id = _for_subject(session, principal, "consent", "read", subject)
     rows = service.list_consents(session, subject_id, utcnow(), pending=True)
     return {"subject_id": str(subject_id), "requests": [schemas.consent_out(c) for c in rows]}
 
@@ -355,6 +385,7 @@ def get_consent(
     consent_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent", "read")
 ) -> dict:
     consent = service.consent_for_person(session, consent_id, _person(principal))
+    _authorize(session, principal, "consent", "read", consent.subject_id)
     events = repo.events_of(session, consent.id)
     return {**schemas.consent_out(consent), "events": [schemas.event_out(e) for e in events]}
 
@@ -365,6 +396,7 @@ def approve(
     session: SessionDep,
     principal: Principal = require("consent", "approve"),
 ) -> dict:
+    _check_consent(session, principal, consent_id, "approve")
     consent = service.approve(session, consent_id, _person(principal), now=utcnow())
     return schemas.consent_out(consent)
 
@@ -377,6 +409,7 @@ def refuse(
     principal: Principal = require("consent", "refuse"),
 ) -> dict:
     reason = body.reason if body else None
+    _check_consent(session, principal, consent_id, "refuse")
     consent = service.refuse(session, consent_id, _person(principal), now=utcnow(), reason=reason)
     return schemas.consent_out(consent)
 
@@ -389,6 +422,7 @@ def withdraw(
     principal: Principal = require("consent", "withdraw"),
 ) -> dict:
     reason = body.reason if body else None
+    _check_consent(session, principal, consent_id, "withdraw")
     consent = service.withdraw(session, consent_id, _person(principal), now=utcnow(), reason=reason)
     return schemas.consent_out(consent)
 
@@ -401,6 +435,7 @@ def suspend(
     principal: Principal = require("consent", "withdraw"),
 ) -> dict:
     reason = body.reason if body else None
+    _check_consent(session, principal, consent_id, "withdraw")
     consent = service.suspend(session, consent_id, _person(principal), now=utcnow(), reason=reason)
     return schemas.consent_out(consent)
 
@@ -413,6 +448,7 @@ def receipt(
     principal: Principal = require("consent", "read"),
 ) -> dict:
     consent = service.consent_for_person(session, consent_id, _person(principal))
+    _authorize(session, principal, "consent", "read", consent.subject_id)
     event = service.receipt_event(session, consent)
     template = repo.get_template(session, consent.template_id)
     operator = repo.get_organization(session, consent.operator_id)
@@ -428,7 +464,7 @@ def my_transfers(
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = require("transfer", "read"),
 ) -> dict:
-    subject_id = service.subjects_for(session, _person(principal), subject)
+    subject_id = _for_subject(session, principal, "transfer", "read", subject)
     rows = repo.transfers_of_subject(session, subject_id, limit)
     return {"subject_id": str(subject_id), "transfers": [schemas.transfer_out(t) for t in rows]}
 
@@ -440,7 +476,7 @@ def my_data(
     subject: uuid.UUID | None = SubjectQuery,
     principal: Principal = require("consent", "read"),
 ) -> dict:
-    subject_id = service.subjects_for(session, _person(principal), subject)
+    subject_id = _for_subject(session, principal, "consent", "read", subject)
     items = repo.vault_items(session, subject_id)
     return {
         "subject_id": str(subject_id),
@@ -463,7 +499,7 @@ def create_access_request(
     principal: Principal = require("access_request", "create"),
 ) -> dict:
     person_id = _person(principal)
-    subject_id = service.subjects_for(session, person_id, subject)
+    subject_id = _for_subject(session, principal, "access_request", "create", subject)
     row = service.create_access_request(session, subject_id, person_id, now=utcnow())
     return schemas.access_request_out(row)
 
@@ -476,6 +512,7 @@ def access_answer_html(
     principal: Principal = require("access_request", "read"),
 ):
     row = service.access_request_for_person(session, request_id, _person(principal))
+    _authorize(session, principal, "access_request", "read", row.subject_id)
     answer = service.access_answer(session, row, now=utcnow())
     return templates.TemplateResponse(
         request, "access_answer.html", {"a": answer, "states": STATE_RU, "methods": METHOD_RU}
@@ -489,6 +526,7 @@ def access_answer_json(
     principal: Principal = require("access_request", "read"),
 ) -> dict:
     row = service.access_request_for_person(session, request_id, _person(principal))
+    _authorize(session, principal, "access_request", "read", row.subject_id)
     return service.access_answer(session, row, now=utcnow())
 
 
