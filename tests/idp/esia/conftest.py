@@ -31,6 +31,18 @@ ISSUER = "http://testserver"
 PARENT_OID = "1000400024"  # Волков Виктор Андреевич, father of Полина (17)
 
 
+@pytest.fixture
+def fast_gost() -> Iterator[None]:
+    """Protocol tests run on the fast GOST arithmetic (test_gostfast.py proves it equal to
+    gostcrypto and OpenSSL); the reference backend keeps its own end-to-end login test."""
+    from idp.esia import gost
+
+    before = gost.get_backend()
+    gost.set_backend("fast")
+    yield
+    gost.set_backend(before)
+
+
 @pytest.fixture(scope="session")
 def key_dir(tmp_path_factory) -> Path:
     """Client and simulator GOST keys, generated once per test session."""

@@ -31,6 +31,9 @@ DIRECTOR_OID = "1000400001"
 TEACHER_OID = "1000400003"
 
 
+pytestmark = pytest.mark.usefixtures("fast_gost")
+
+
 class Flow:
     """One browser: our app (TestClient, keeps the sealed cookie) and the simulator (httpx)."""
 
@@ -218,9 +221,9 @@ def test_openssl_signer_plugs_into_the_connector(flow, key_dir):
     assert response.status_code == 200, response.text
 
 
-def test_login_with_the_fast_gost_backend(flow):
+def test_login_with_the_reference_gostcrypto_backend(flow):
     before = gost.get_backend()
-    gost.set_backend("fast")  # connector and the in-process simulator both use it
+    gost.set_backend("gostcrypto")  # the default: connector and in-process simulator use it
     try:
         response = flow().login(PARENT_OID)
     finally:

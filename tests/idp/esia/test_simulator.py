@@ -20,6 +20,9 @@ SCOPE = "openid fullname birthdate email mobile usr_org kid_fullname kid_birthda
 DIRECTOR_OID = "1000400001"
 
 
+pytestmark = pytest.mark.usefixtures("fast_gost")
+
+
 @pytest.fixture(scope="module")
 def signer(key_dir):
     from tests.conftest import make_settings
