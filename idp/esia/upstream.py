@@ -137,6 +137,10 @@ class EsiaUpstream:
             path = urlsplit(self.client.redirect_uri).path
             response.delete_cookie(COOKIE_PREFIX + state, path=path)
 
+    def logout_url(self, redirect_url: str | None = None) -> str:
+        """ESIA's ``/idp/ext/Logout`` for RP-initiated logout (``redirect_url`` must be ours)."""
+        return self.client.logout_url(redirect_url)
+
     # --- identity ------------------------------------------------------------------------------
 
     def _identity(self, access_token: str, claims: dict[str, Any]) -> UpstreamIdentity:

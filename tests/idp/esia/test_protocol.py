@@ -192,3 +192,52 @@ def test_leeway_accepts_small_clock_skew(esia_gost):
     assert verifier_for([esia_gost.certificate]).verify(token)
     with pytest.raises(EsiaError):
         verifier_for([esia_gost.certificate], leeway=0).verify(token)
+
+
+def test_environments_pick_hosts_issuers_and_require_trusted_certs(tmp_path):
+    from urllib.parse import parse_qs, urlsplit
+
+    from idp.esia.upstream import build_upstream
+    from tests.conftest import make_settings
+
+    key = gost.generate_private_key()
+    signer = gost.GostcryptoSigner(key, gost.make_self_signed_certificate(key, "PROPUSK"))
+    for env, host, iss in (
+        ("prod", "https://esia.gosuslugi.ru", "http://esia.gosuslugi.ru/"),
+        (
+            "test",
+            "https://esia-portal1.test.gosuslugi.ru",
+            "http://esia-portal1.test.gosuslugi.ru/",
+        ),
+    ):
+        settings = make_settings(
+            "sqlite://", upstream="esia", esia_env=env, issuer="https://propusk.example"
+        )
+        upstream = build_upstream(settings, signer=signer)
+        url = upstream.client.authorization_url("st", "challenge")
+        assert url.startswith(host + "/aas/oauth2/v2/ac?")
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        assert query["redirect_uri"] == "https://propusk.example/login/esia/callback"
+        assert query["client_certificate_hash"] == signer.certificate.hash
+        assert query["code_challenge_method"] == "S256" and query["response_type"] == "code"
+        assert upstream.verifier.issuer == iss and upstream.secure_cookies
+        assert upstream.logout_url("https://propusk.example/") == (
+            host + "/idp/ext/Logout?client_id=PROPUSK&redirect_url=https%3A%2F%2Fpropusk.example%2F"
+        )
+        with pytest.raises(EsiaError) as caught:
+            upstream.verifier.trusted()  # real ESIA needs PROPUSK_ESIA_TRUSTED_CERTS
+        assert caught.value.code == "esia.misconfigured"
+    sim = build_upstream(
+        make_settings("sqlite://", esia_simulator_url="http://sim:1"), signer=signer
+    )
+    assert sim.client.environment.issuer == "http://sim:1/"
+
+
+def test_production_refuses_generated_dev_keys(tmp_path):
+    from idp.esia.keys import client_paths
+    from tests.conftest import make_settings
+
+    settings = make_settings("sqlite://").model_copy(update={"env": "production"})
+    with pytest.raises(RuntimeError, match="ESIA_KEY_PATH"):
+        client_paths(settings, tmp_path)
+    assert not list(tmp_path.iterdir())
