@@ -305,3 +305,26 @@ def test_logout_and_certificate_publication(sim, signer, browser):
     cert = gost.load_certificate(httpx.get(sim.url + "/public/cert.pem").content)
     assert cert.der == sim.config.signer.certificate_der
     assert httpx.get(sim.url + "/public/cert.der").content == cert.der
+
+
+def test_garbage_input_gets_4xx_never_5xx(sim, browser):
+    base = sim.url
+    probes = [
+        browser.get(base + "/aas/oauth2/v2/ac"),
+        browser.get(
+            base + "/aas/oauth2/v2/ac", params={"client_id": "PROPUSK", "redirect_uri": REDIRECT}
+        ),
+        browser.post(base + "/aas/oauth2/v2/ac", data={"oid": PARENT_OID}),
+        browser.post(base + "/aas/oauth2/v3/te", content=b"\xff\x00garbage"),
+        browser.post(base + "/aas/oauth2/v3/te", json={"client_id": "PROPUSK"}),
+        browser.post(base + "/aas/oauth2/v3/te", data={"client_id": "PROPUSK", "code": "x"}),
+        browser.get(base + "/rs/prns/not-a-number"),
+        browser.get(base + "/rs/prns/1/unknown", headers={"Authorization": "Bearer x"}),
+        browser.get(base + "/rs/orgs/1000500001"),
+        browser.get(base + "/idp/ext/Logout"),
+    ]
+    statuses = [r.status_code for r in probes]
+    assert all(s < 500 for s in statuses), statuses
+    assert statuses[1] == 302  # redirectable: error=invalid_request (ESIA-007014)
+    assert query_of(probes[1].headers["location"])["error_description"].startswith("ESIA-007014")
+    assert probes[5].json()["error_description"].startswith("ESIA-007014")
