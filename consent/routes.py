@@ -220,6 +220,29 @@ def get_request(
     return schemas.consent_out(consent)
 
 
+@router.post("/consent/requests/{consent_id}/revoke")
+def revoke_consent(
+    consent_id: uuid.UUID,
+    body: schemas.RevokeIn,
+    session: SessionDep,
+    principal: Principal = require("consent.request", "create"),
+) -> dict:
+    """The operator ends its own consent (contract ended, purpose achieved …)."""
+    operator = service.organization_of(session, principal.organization_id, "operator")
+    consent = repo.get_consent(session, consent_id)
+    if consent is None or consent.operator_id != operator.id:
+        raise NotFound("no such consent")
+    consent = service.revoke(
+        session,
+        consent_id,
+        actor=_actor(principal),
+        role="operator",
+        now=utcnow(),
+        reason=body.reason,
+    )
+    return schemas.consent_out(consent)
+
+
 @router.get("/consent/feed")
 def consent_feed(
     session: SessionDep,

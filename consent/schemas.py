@@ -85,6 +85,10 @@ class AnswerIn(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class RevokeIn(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class VaultValueIn(Strict):
     value: Any
 

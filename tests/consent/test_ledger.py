@@ -256,3 +256,21 @@ def test_withdrawal_hook_and_has_active_consent(world: World, runtime):
     assert calls == [(uuid.UUID(c["id"]), adult, ["biometric.face_template"])]
     with session_scope(runtime.sessionmaker) as s:
         assert service.has_active_consent(s, adult, "biometric.face_template") is None
+
+
+def test_operator_revokes_its_consent(world: World):
+    h = world.h
+    adult, _ = h.person(years_ago(30))
+    c = h.request(world.op_h, world.tpl["id"], adult)
+    h.act(adult, c["id"], "approve")
+    other = h.org_client(h.organization("operator")["id"], "operator")
+    url = f"/api/v1/consent/requests/{c['id']}/revoke"
+    assert h.client.post(url, json={"reason": "x"}, headers=other).status_code == 404
+    assert h.client.post(url, json={}, headers=world.op_h).status_code == 422
+    r = h.client.post(url, json={"reason": "contract ended"}, headers=world.op_h)
+    assert r.status_code == 200 and r.json()["state"] == "revoked"
+    assert h.client.post(url, json={"reason": "again"}, headers=world.op_h).status_code == 409
+    r = h.pull(world.op_h, adult, "person.fullname")
+    assert r.json()["refused"] == {"person.fullname": "consent_revoked"}
+    tasks = h.client.get("/api/v1/consent/destruction", headers=world.op_h).json()["tasks"]
+    assert any(t["consent_id"] == c["id"] and t["reason"] == "revoked" for t in tasks)
