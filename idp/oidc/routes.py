@@ -173,6 +173,8 @@ def run_authorization(request: Request, session, settings: Settings, params, log
         grant = server.get_consent_grant(oreq, end_user=person)
     except OAuth2Error as err:
         return authorization_error(err, settings)
+    except (ValueError, TypeError):  # Authlib refuses to echo non-printable input
+        return html_page("Ошибка входа", "Запрос на вход содержит недопустимые символы.", 400)
     if person is None or getattr(grant, "prompt", None) == "login":
         return None
     oreq.login = login

@@ -242,6 +242,15 @@ def test_principal_from_bearer(http, rt):
         "subject": f"client:{client_id}",
         "roles": [["supplier", f"org:{org}"]],
     }
+    # bind_client (the consent engineer's entry point) takes effect at once in this process
+    from idp.oidc.service import bind_client
+    from propusk.db import session_scope
+
+    other_org = uuid.uuid4()
+    with session_scope(rt.sessionmaker) as s:
+        bind_client(s, client_id, other_org, "operator")
+    me = http.get("/_test/whoami", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["roles"] == [["operator", f"org:{other_org}"]]
     bad = http.get("/_test/whoami", headers={"Authorization": f"Bearer {token[:-4]}AAAA"})
     assert bad.status_code == 401 and "invalid_token" in bad.headers["www-authenticate"]
     assert bad.headers["content-type"].startswith("application/problem+json")

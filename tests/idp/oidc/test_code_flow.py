@@ -172,6 +172,12 @@ def test_authorization_errors(http, rt):
     )
 
 
+def test_control_characters_are_a_clear_error(http, rt):
+    client_id, _ = make_client(rt)
+    r = http.get("/oauth2/authorize", params={"response_type": "co\x00de", "client_id": client_id})
+    assert r.status_code == 400 and "text/html" in r.headers["content-type"]
+
+
 def test_token_errors(http, rt):
     client_id, secret = make_client(rt)
     callback, verifier, _ = code_flow(http, client_id)
