@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from consent.models import (
     AccessRequest,
@@ -70,7 +70,7 @@ class TemplateIn(Strict):
     withdrawal_method: str = Field(default="", max_length=5000)
     form: Literal["any", "written"] = "any"
     request_ttl_days: int = Field(default=30, ge=1, le=365)
-    valid_until: datetime | None = None
+    valid_until: AwareDatetime | None = None
 
 
 class ConsentRequestIn(Strict):
