@@ -398,6 +398,7 @@ def start(
             session,
             "exam.path",
             actor=f"person:{person_id}",
+            subject=f"person:{person_id}",
             body={"exam_session_id": str(exam.id), "path": path, "reason": reason},
         )
     taker.path, taker.path_reason = path, reason
@@ -570,6 +571,7 @@ def submit_liveness(
         session,
         "biometric.liveness",
         actor=f"person:{person_id}",
+        subject=f"person:{person_id}",
         body={
             "exam_session_id": str(exam.id),
             "passed": verdict.passed,
@@ -653,6 +655,7 @@ def check_frame(
         session,
         "biometric.check",
         actor=f"person:{person_id}",
+        subject=f"person:{person_id}",
         body={"exam_session_id": str(exam.id), "seq": check.seq, "result": result},
     )
     return {

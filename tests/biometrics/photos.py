@@ -33,6 +33,12 @@ def jpeg(img: np.ndarray, quality: int = 92) -> bytes:
     return buf.getvalue()
 
 
+def png(img: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def flipped(name: str) -> np.ndarray:
     return np.ascontiguousarray(image(name)[:, ::-1])
 
