@@ -697,10 +697,15 @@ def register_operator_org(
     name: str,
     *,
     kind: str = "operator",
+    organization_id: uuid.UUID | None = None,
     actor: str = SYSTEM,
 ) -> uuid.UUID:
-    """Register (or find) an operator/supplier organisation; returns its id (idempotent by
-    ОГРН). Employees of an operator get ``operator_staff`` at their next login."""
+    """Register (or find, by ОГРН) an operator/supplier organisation; returns its id.
+
+    Employees of an operator (ESIA ``/roles``, matched by org oid or ОГРН) get
+    ``operator_staff`` in ``org:<id>`` at their next login. The consent registry passes its own
+    ``organization_id`` so people and OAuth clients of one organisation share one domain.
+    """
     if kind not in ("operator", "supplier"):
         raise ValidationProblem("kind must be operator or supplier")
     try:
@@ -709,10 +714,20 @@ def register_operator_org(
         raise ValidationProblem(str(exc), type="invalid-ogrn") from exc
     org = repo.organization_by_ogrn(session, ogrn)
     if org is not None:
+        if organization_id is not None and org.id != organization_id:
+            raise Conflict("this ОГРН is registered under another organisation id")
+        if org_oid and not org.esia_org_oid:
+            org.esia_org_oid = org_oid
         return org.id
     if org_oid and repo.organization_by_org_oid(session, org_oid):
         raise Conflict("this ESIA organisation oid is registered with another OGRN")
-    org = Organization(esia_org_oid=org_oid or None, ogrn=ogrn, name=name, kind=kind)
+    org = Organization(
+        id=organization_id or new_id(),
+        esia_org_oid=org_oid or None,
+        ogrn=ogrn,
+        name=name,
+        kind=kind,
+    )
     session.add(org)
     session.flush()
     audit.record(

@@ -320,3 +320,21 @@ def test_repeated_or_self_children_are_ignored(session):
     )
     parent = service.on_login(session, ident)
     assert [c.esia_oid for c in service.children_of(session, parent.id)] == [kid.esia_oid]
+
+
+def test_operator_org_can_share_the_consent_registry_id(session):
+    import uuid
+
+    ogrn, given = f.ogrn(), uuid.uuid4()
+    assert (
+        service.register_operator_org(session, None, ogrn, "Оператор", organization_id=given)
+        == given
+    )
+    assert service.register_operator_org(session, "777", ogrn, "Оператор") == given
+    assert service.get_organization(session, given).esia_org_oid == "777"
+    with pytest.raises(Conflict):
+        service.register_operator_org(session, None, ogrn, "Оператор", organization_id=uuid.uuid4())
+    person = service.on_login(
+        session, f.identity(organizations=(UpstreamOrgRole(org_oid=f.oid(), ogrn=ogrn, name="О"),))
+    )
+    assert service.role_grants(session, person.id) == [("operator_staff", f"org:{given}")]
