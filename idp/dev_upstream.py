@@ -39,6 +39,11 @@ PAGE = """<!doctype html>
   <label>Электронная почта <input name="email" type="email"></label>
   <button type="submit">Войти</button>
 </form>
+<form method="post" action="{action}">
+  <input type="hidden" name="txn" value="{txn}">
+  <input type="hidden" name="deny" value="1">
+  <button type="submit">Отказаться от входа</button>
+</form>
 </body></html>
 """
 
@@ -93,6 +98,10 @@ class DevUpstream:
         _refuse_in_production(self.settings)
         form = getattr(request.state, "form", None) or {}
         txn, oid = form.get("txn"), form.get("oid")
+        if txn and form.get("deny") == "1":
+            refused = UpstreamError("DEV-000", "Вход отменён пользователем")
+            refused.txn_id = txn  # lets the provider answer access_denied to the RP
+            raise refused
         last, first = form.get("last_name"), form.get("first_name")
         if not (txn and oid and last and first):
             raise UpstreamError("DEV-001", "txn, oid, last_name and first_name are required")

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +39,7 @@ log = logging.getLogger("propusk.oidc")
 
 router = APIRouter(tags=["oidc"])
 PUBLIC = {"x-public": True}
+FIRST_PARTY = "_propusk_first_party"
 CLAIMS_SUPPORTED = [
     "sub",
     "iss",
@@ -200,6 +201,7 @@ def authorize(
     if form is None:
         return html_page("Ошибка входа", "Запрос на вход не удалось прочитать.", 400)
     params = list(request.query_params.multi_items()) if request.method == "GET" else form
+    params = [(k, v) for k, v in params if k != FIRST_PARTY]
     login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if _login_too_old(login, params):
         login = None
@@ -207,6 +209,52 @@ def authorize(
     if response is not None:
         return response
     txn = service.create_transaction(session, dict(params))
+    return request.app.state.oidc.upstream().start(request, txn)
+
+
+def _upstream_failed(request: Request, session, settings: Settings, upstream, err) -> Response:
+    """The upstream refused or failed: tell the relying party (access_denied) when we know
+    which authorization it was (``err.txn_id``), else show the upstream's Russian message."""
+    page = html_page("Вход не выполнен", f"{err.message} ({err.code})", 400)
+    if hasattr(upstream, "clear_cookie"):
+        upstream.clear_cookie(page, request)
+    txn_id = getattr(err, "txn_id", None)
+    params = service.take_transaction(session, txn_id) if txn_id else None
+    if not params or params.get(FIRST_PARTY) == "1":
+        return page
+    resume = [(k, v) for k, v in params.items() if k not in ("prompt", "max_age")]
+    server = make_server(request, session, settings)
+    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
+    try:
+        server.get_consent_grant(oreq, end_user=None)
+    except (OAuth2Error, ValueError, TypeError):
+        return page
+    denied = AccessDeniedError(
+        description=f"Upstream login failed ({err.code})"[:200],
+        redirect_uri=oreq.payload.redirect_uri,
+        state=oreq.payload.state,
+    )
+    try:
+        return authorization_error(denied, settings)
+    except ValueError:
+        return page
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: an open redirect after login would be a phishing aid."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+@router.get("/login", openapi_extra=PUBLIC)
+def first_party_login(
+    request: Request, session: SessionDep, settings: SettingsDep, next: str = "/"
+) -> Response:
+    """Log in to Propusk's own web UI (no OAuth client): upstream, then back to ``next``."""
+    if service.active_login_session(session, request.cookies.get(SESSION_COOKIE)):
+        return RedirectResponse(safe_next(next), status_code=302)
+    txn = service.create_transaction(session, {FIRST_PARTY: "1", "next": safe_next(next)})
     return request.app.state.oidc.upstream().start(request, txn)
 
 
@@ -229,7 +277,7 @@ def login_callback(
         txn_id, identity = upstream.finish(request)
     except UpstreamError as err:
         log.info("upstream login failed: %s", err.code)
-        return html_page("Вход не выполнен", f"Вход не выполнен ({err.code}).", 400)
+        return _upstream_failed(request, session, settings, upstream, err)
     params = service.take_transaction(session, txn_id)
     if params is None:
         return html_page("Вход не выполнен", "Время на вход истекло. Начните вход заново.", 400)
@@ -246,10 +294,15 @@ def login_callback(
         body={"upstream": upstream.name, "client_id": params.get("client_id")},
     )
     login = service.active_login_session(session, raw)
-    resume = [(k, v) for k, v in params.items() if k not in ("prompt", "max_age")]
-    response = run_authorization(request, session, settings, resume, login)
-    if response is None:  # cannot happen with a fresh login; be explicit anyway
-        response = html_page("Ошибка входа", "Не удалось завершить вход.", 400)
+    if params.get(FIRST_PARTY) == "1":
+        response: Response = RedirectResponse(safe_next(params.get("next")), status_code=302)
+    else:
+        resume = [(k, v) for k, v in params.items() if k not in ("prompt", "max_age")]
+        response = run_authorization(request, session, settings, resume, login)
+        if response is None:  # cannot happen with a fresh login; be explicit anyway
+            response = html_page("Ошибка входа", "Не удалось завершить вход.", 400)
+    if hasattr(upstream, "clear_cookie"):
+        upstream.clear_cookie(response, request)
     response.set_cookie(
         SESSION_COOKIE,
         raw,

@@ -260,3 +260,45 @@ def test_logout_requires_registered_redirect(http, rt):
         "/oauth2/authorize?" + urlencode(authorize_params(client_id, c)), follow_redirects=False
     )
     assert page.status_code == 200 and 'name="txn"' in page.text
+
+
+def test_upstream_refusal_goes_back_to_the_rp(http, rt):
+    import re
+
+    client_id, _ = make_client(rt)
+    _, challenge = pkce()
+    params = authorize_params(client_id, challenge, state="deny-me")
+    page = http.get("/oauth2/authorize?" + urlencode(params), follow_redirects=False)
+    txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)
+    r = http.post("/login/dev/callback", data={"txn": txn, "deny": "1"}, follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT + "?")
+    q = query_of(r.headers["location"])
+    assert (q["error"], q["state"], q["iss"]) == ("access_denied", "deny-me", "http://testserver")
+    # the transaction is single-use; an incomplete form is an HTML error
+    again = http.post("/login/dev/callback", data={"txn": txn, "deny": "1"})
+    assert again.status_code == 400 and "text/html" in again.headers["content-type"]
+    broken = http.post("/login/dev/callback", data={"txn": txn})
+    assert broken.status_code == 400 and "DEV-001" in broken.text
+
+
+def test_first_party_login_for_the_web_ui(http):
+    import re
+
+    page = http.get("/login", params={"next": "/cabinet?tab=1"}, follow_redirects=False)
+    assert page.status_code == 200
+    txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)
+    r = http.post(
+        "/login/dev/callback",
+        follow_redirects=False,
+        data={
+            "txn": txn,
+            "oid": "fp" + str(time.time_ns())[-10:],
+            "last_name": "Орлова",
+            "first_name": "Вера",
+        },
+    )
+    assert r.status_code == 302 and r.headers["location"] == "/cabinet?tab=1"
+    assert "propusk_session" in r.cookies or "propusk_session" in http.cookies
+    # logged in: no upstream, and never an open redirect
+    r = http.get("/login", params={"next": "//evil.example/x"}, follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == "/"
