@@ -16,7 +16,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -120,10 +120,11 @@ class SimulatorState:
         self.pending: dict[str, Pending] = {}
         self.codes: dict[str, Grant] = {}
         self.tokens: dict[str, TokenGrant] = {}
+        self.refresh: dict[str, Grant] = {}
 
     def prune(self, now: float) -> None:
         """Forget expired entries (used codes stay until expiry so reuse is recognised)."""
-        for table in (self.pending, self.codes, self.tokens):
+        for table in (self.pending, self.codes, self.tokens, self.refresh):
             for key in [k for k, v in table.items() if v.expires < now]:
                 del table[key]
 
@@ -349,6 +350,8 @@ class _Simulator:
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     def _exchange(self, params: dict[str, str]) -> dict[str, Any]:
+        if params.get("grant_type") == "refresh_token":
+            return self._refresh(params)
         missing = [name for name in TE_REQUIRED if not params.get(name)]
         if missing:
             raise EsiaFailure("ESIA-007014", "missing " + ",".join(missing))
@@ -361,6 +364,24 @@ class _Simulator:
         self._check_grant(grant, params)
         body = self._issue(grant)
         body["state"] = params["state"]  # the connector checks the echo
+        return body
+
+    def _refresh(self, params: dict[str, str]) -> dict[str, Any]:
+        """``grant_type=refresh_token``: signed without a code (notes §2.2); rotates the token."""
+        required = [n for n in TE_REQUIRED if n != "code"] + ["refresh_token"]
+        missing = [name for name in required if not params.get(name)]
+        if missing:
+            raise EsiaFailure("ESIA-007014", "missing " + ",".join(missing))
+        client = self._client(params)
+        self._check_signature(client, params, None)
+        with self.state.lock:
+            grant = self.state.refresh.pop(params["refresh_token"], None)
+        if grant is None or grant.client_id != client.client_id:
+            raise EsiaFailure("ESIA-007011", "unknown or used refresh token")
+        if params["scope"] != grant.scope:
+            raise EsiaFailure("ESIA-007006", "scope differs from the original grant")
+        body = self._issue(grant)
+        body["state"] = params["state"]
         return body
 
     def _redeem(self, params: dict[str, str]) -> Grant:
@@ -428,6 +449,10 @@ class _Simulator:
             )
         if grant.access_type == "offline":
             body["refresh_token"] = str(uuid.uuid4())
+            with self.state.lock:
+                self.state.refresh[body["refresh_token"]] = replace(
+                    grant, expires=self.now() + 30 * 24 * 3600
+                )
         with self.state.lock:
             self.state.tokens[access_token] = TokenGrant(
                 grant.client_id, grant.oid, set(names), self.now() + config.token_ttl

@@ -217,7 +217,7 @@ def test_token_request_errors(sim, signer, browser, case, code):
     elif case == "pkce_missing":
         overrides["code_verifier"] = ""
     elif case == "grant_type":
-        overrides["grant_type"] = "refresh_token"
+        overrides["grant_type"] = "password"
     elif case == "missing_hash":
         overrides["client_certificate_hash"] = ""
     form = signed(signer, code=grant, **{"scope": auth["scope"], **overrides})
@@ -328,3 +328,23 @@ def test_garbage_input_gets_4xx_never_5xx(sim, browser):
     assert statuses[1] == 302  # redirectable: error=invalid_request (ESIA-007014)
     assert query_of(probes[1].headers["location"])["error_description"].startswith("ESIA-007014")
     assert probes[5].json()["error_description"].startswith("ESIA-007014")
+
+
+def test_offline_access_gives_a_rotating_refresh_token(sim, signer, browser):
+    code, auth = authorize(sim, signer, browser, access_type="offline")
+    first = token_request(sim, signer, code, auth)[0].json()
+    refresh = first["refresh_token"]
+
+    def refresh_with(token: str) -> httpx.Response:
+        form = signed(signer, scope=auth["scope"])  # no code in the signed string
+        form.update(grant_type="refresh_token", refresh_token=token, token_type="Bearer")
+        return httpx.post(sim.url + "/aas/oauth2/v3/te", data=form)
+
+    renewed = refresh_with(refresh)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["refresh_token"] != refresh
+    token = renewed.json()["access_token"]
+    assert rest(sim, token, f"/rs/prns/{PARENT_OID}").status_code == 200
+    reused = refresh_with(refresh)
+    assert reused.status_code == 400
+    assert reused.json()["error_description"].startswith("ESIA-007011")
