@@ -24,7 +24,7 @@ from idp.schemas import (
 from policies import service as policies
 from policies.deps import require
 from propusk.deps import SessionDep, SettingsDep
-from propusk.errors import Forbidden, Problem
+from propusk.errors import Forbidden, NotFound, Problem
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
@@ -78,6 +78,27 @@ def my_children(
     person_id = _person_id(principal)
     policies.authorize(principal, "person", "read", resource={"subject": principal.subject})
     return [_brief(c) for c in service.children_of(session, person_id)]
+
+
+@router.get("/persons/{person_id}")
+def get_person(
+    person_id: uuid.UUID, session: SessionDep, principal: Principal = require("person", "read")
+) -> dict:
+    """A person as the caller may see them: self, a guardian of, or staff of the same school."""
+    person = service.get_person(session, person_id)
+    statuses = service.active_statuses(session, person_id) if person else []
+    resource = {
+        "subject": f"person:{person_id}",
+        "guardians": [f"person:{g.id}" for g in service.guardians_of(session, person_id)],
+        "schools": sorted({f"school:{s.school_id}" for s in statuses if s.school_id}),
+    }
+    policies.authorize(principal, "person", "read", resource=resource)
+    if person is None:  # only reachable by a caller allowed to read it (self), never a probe
+        raise NotFound("no such person", type="person-not-found")
+    return {
+        **_brief(person).model_dump(mode="json"),
+        "statuses": service.describe_statuses(session, statuses),
+    }
 
 
 # --- schools ------------------------------------------------------------------------------

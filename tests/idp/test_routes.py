@@ -214,3 +214,28 @@ def test_person_without_statuses_reads_own_profile(api, runtime):
     assert me.status_code == 200, me.text
     assert me.json()["statuses"] == [] and me.json()["children"] == []
     assert api.get(f"/api/v1/schools/{uuid.uuid4()}", headers=_as(nobody)).status_code == 403
+
+
+def test_person_read_by_self_guardian_and_same_school_staff(api, runtime):
+    school, other = _new_school(api), _new_school(api)
+    admin, admin_b = _school_admin(runtime, school), _school_admin(runtime, other)
+    kid = f.child()
+    csv_text = HEAD + f"student,{kid.last_name},Маша,Ивановна,{kid.birth_date.isoformat()},,3А\n"
+    api.post(
+        f"/api/v1/schools/{school['id']}/roster",
+        content=csv_text.encode(),
+        headers={**_as(admin), "content-type": "text/csv"},
+    )
+    parent = _login(runtime, f.identity(children=(kid,)))
+    stranger = _login(runtime, f.identity())
+    with session_scope(runtime.sessionmaker) as s:
+        child = service.get_person_by_oid(s, kid.esia_oid).id
+    url = f"/api/v1/persons/{child}"
+    for caller in (child, parent, admin):
+        r = api.get(url, headers=_as(caller))
+        assert r.status_code == 200, (caller, r.text)
+        assert r.json()["statuses"][0]["class"] == "3А"
+    for caller in (stranger, admin_b):
+        r = api.get(url, headers=_as(caller))
+        assert r.status_code == 403 and r.json()["permission"] == "person:read"
+    assert api.get(f"/api/v1/persons/{uuid.uuid4()}", headers=_as(stranger)).status_code == 403
