@@ -1,0 +1,72 @@
+"""Malformed input on every consent route is a 4xx problem, never a 500."""
+
+from __future__ import annotations
+
+from tests.consent.conftest import World, years_ago
+
+NASTY_BODIES = [
+    None,
+    b"{",
+    b"[]",
+    b'"x"',
+    b'{"a": 1}',
+    b'{"template_id": "nope", "subject_id": 5}',
+    b'{"value": ' + b"[" * 50 + b"]" * 50 + b"}",
+    b'{"ticket": "a.b.c.d.e.f.g"}',
+    b'{"reason": ' + b'"' + b"x" * 600 + b'"}',
+    b'{"key": "A", "term_days": -1, "categories": "x"}',
+    b'{"operator_id": "00000000-0000-0000-0000-000000000000", "subject_id": "x"}',
+]
+NASTY_IDS = ["x"]
+
+
+def _routes(subject: str, consent: str) -> list[tuple[str, str]]:
+    return [
+        ("POST", "/api/v1/organizations"),
+        ("PUT", "/api/v1/consent/catalogue"),
+        ("POST", "/api/v1/consent/templates"),
+        ("POST", "/api/v1/consent/requests"),
+        ("POST", f"/api/v1/consent/requests/{consent}/revoke"),
+        ("GET", "/api/v1/consent/feed?since=-1"),
+        ("GET", "/api/v1/consent/feed?since=abc&limit=0"),
+        ("GET", f"/api/v1/subjects/{subject}/data?purpose=&categories="),
+        ("GET", f"/api/v1/subjects/{subject}/data?purpose=a.b&categories=" + "x," * 100),
+        ("PUT", f"/api/v1/subjects/{subject}/data/person.fullname"),
+        ("PUT", f"/api/v1/subjects/{subject}/data/%20"),
+        ("POST", "/api/v1/transfers/tickets"),
+        ("POST", "/api/v1/transfers/redeem"),
+        ("POST", f"/api/v1/destruction/{consent}/confirm"),
+        ("GET", f"/api/v1/me/consents?subject={consent}"),
+        ("GET", "/api/v1/me/requests?subject=x"),
+        ("GET", "/api/v1/me/transfers?limit=0"),
+        ("GET", "/api/v1/me/data?subject=00000000-0000-0000-0000-000000000000"),
+        ("POST", f"/api/v1/me/access-requests?subject={subject}"),
+        ("GET", f"/api/v1/access-requests/{consent}"),
+        ("GET", f"/api/v1/access-requests/{consent}.html"),
+        ("GET", f"/api/v1/consents/{consent}"),
+        ("GET", f"/api/v1/consents/{consent}/receipt"),
+        ("POST", f"/api/v1/consents/{consent}/approve"),
+        ("POST", f"/api/v1/consents/{consent}/refuse"),
+        ("POST", f"/api/v1/consents/{consent}/withdraw"),
+        ("POST", f"/api/v1/consents/{consent}/suspend"),
+    ]
+
+
+def test_malformed_input_never_500(world: World):
+    h = world.h
+    person, _ = h.person(years_ago(30))
+    callers = [h.admin(), world.op_h, world.sup_h, h.person_headers(person)]
+    seen = 0
+    for ident in [str(person), NASTY_IDS[0]]:
+        for method, path in _routes(ident, ident):
+            for headers in callers:
+                for body in NASTY_BODIES if method != "GET" else [None]:
+                    r = h.client.request(
+                        method,
+                        path,
+                        content=body,
+                        headers={**headers, "content-type": "application/json"},
+                    )
+                    assert r.status_code < 500, (method, path, body, r.status_code, r.text)
+                    seen += 1
+    assert seen > 500
