@@ -229,20 +229,21 @@ def verify_jws(session: Session, settings: Settings, token: str) -> tuple[dict, 
         key = load(settings, row)
     if key.alg != alg or not key.verify(signing_input, signature):
         raise InvalidJWS("bad signature")
-    if key.kid not in _retired_checked(session, key.kid):
+    if not _still_active(session, key.kid):
         raise InvalidJWS("retired key")
     return header, payload
 
 
 _active_cache: dict[str, tuple[float, bool]] = {}
+ACTIVE_TTL = 5.0
 
 
-def _retired_checked(session: Session, kid: str) -> set[str]:
-    """Whether ``kid`` is still active, re-read from the database at most every 5 s."""
+def _still_active(session: Session, kid: str) -> bool:
+    """Whether ``kid`` is not retired, re-read from the database at most every ACTIVE_TTL s."""
     now = time.monotonic()
     hit = _active_cache.get(kid)
-    if hit is None or now - hit[0] > 5:
+    if hit is None or now - hit[0] > ACTIVE_TTL:
         row = repo.get_key(session, kid)
         hit = (now, row is not None and row.retired_at is None)
         _active_cache[kid] = hit
-    return {kid} if hit[1] else set()
+    return hit[1]
