@@ -265,6 +265,8 @@ def build_upstream(
     material is generated outside production); pass ``OpenSSLSigner`` or another ``Signer``.
     """
     environment = environment_for(settings)
+    if settings.env == "production" and environment.name == "simulator":
+        raise RuntimeError("PROPUSK_ESIA_ENV must be 'test' or 'prod' in production")
     http = http or httpx.Client(timeout=15)
     if signer is None:
         signer = load_signer(*client_paths(settings, key_dir))

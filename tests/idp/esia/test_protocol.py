@@ -241,3 +241,7 @@ def test_production_refuses_generated_dev_keys(tmp_path):
     with pytest.raises(RuntimeError, match="ESIA_KEY_PATH"):
         client_paths(settings, tmp_path)
     assert not list(tmp_path.iterdir())
+    from idp.esia.upstream import build_upstream
+
+    with pytest.raises(RuntimeError, match="ESIA_ENV"):
+        build_upstream(settings.model_copy(update={"upstream": "esia", "esia_env": "simulator"}))
