@@ -246,10 +246,14 @@ def import_roster(
         entry = entry or by_name.get((row.role, key))
         if entry is not None and entry.id not in kept:
             kept.add(entry.id)
-            if _update_entry(entry, row, key, snils_hash, kek, actor, now):
+            renamed = (entry.snils_hash, entry.name_key) != (snils_hash, key)
+            if _update_entry(entry, row, key, snils_hash, kek, actor, now) or renamed:
                 report.updated += 1
                 if entry.person_id:
                     touched.add(entry.person_id)
+                if renamed:  # corrected SNILS or name: the old match may be wrong, match again
+                    entry.person_id = None
+                    fresh.append(entry)
             else:
                 report.unchanged += 1
             continue

@@ -131,3 +131,18 @@ def test_failure_midway_leaves_no_rows(runtime):
             s.scalar(select(func.count()).select_from(Status).where(Status.school_id == school_id))
             == 0
         )
+
+
+def test_corrected_snils_moves_the_match(session):
+    """A roster row fixed to another SNILS stops naming the first person."""
+    school = _school(session)
+    first, second = f.snils(), f.snils()
+    a = service.on_login(session, f.identity(snils_value=first, birth_date=None))
+    b = service.on_login(session, f.identity(snils_value=second, birth_date=None))
+    row = HEAD + "student,Иванов,Иван,,2012-02-02,{},6А\n"
+    roster.import_roster(session, school.id, row.format(first), "person:admin")
+    assert [s.role for s in service.active_statuses(session, a.id)] == ["student"]
+    report = roster.import_roster(session, school.id, row.format(second), "person:admin")
+    assert (report.updated, report.matched, report.added) == (1, 1, 0)
+    assert service.active_statuses(session, a.id) == []
+    assert [s.role for s in service.active_statuses(session, b.id)] == ["student"]
