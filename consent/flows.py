@@ -8,6 +8,7 @@ decision commit too (routes return the 403 body instead of raising).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,8 +56,14 @@ def gated_transfer(
     now: datetime,
     supplier_id: uuid.UUID | None = None,
     ticket_id: uuid.UUID | None = None,
-) -> tuple[Decision, Transfer]:
-    """Decide and record one transfer (the decision and its record share the transaction)."""
+    load: Callable[[Decision], Any] | None = None,
+) -> tuple[Decision, Transfer, Any]:
+    """Decide and record one transfer (the decision and its record share the transaction).
+
+    ``load`` (e.g. the vault read) runs between the decision and the audit append, because the
+    audit log serialises its writers until commit: keeping work out of that window keeps
+    concurrent gated reads from queueing behind each other.
+    """
     decision = decide(
         session,
         operator_id=operator_id,
@@ -65,6 +72,7 @@ def gated_transfer(
         categories=categories,
         now=now,
     )
+    loaded = load(decision) if load is not None else None
     basis = None
     if decision.allowed:
         purpose_row = catalogue.purpose(session, purpose)
@@ -102,7 +110,7 @@ def gated_transfer(
             "consent_ids": transfer.consent_ids,
         },
     )
-    return decision, transfer
+    return decision, transfer, loaded
 
 
 def pull(
@@ -118,7 +126,7 @@ def pull(
 ) -> Outcome:
     """An operator reads vault data: only the categories the gate allows are returned."""
     _validate(session, purpose, categories)
-    decision, transfer = gated_transfer(
+    decision, transfer, data = gated_transfer(
         session,
         operator_id=operator.id,
         subject_id=subject_id,
@@ -127,8 +135,8 @@ def pull(
         channel="pull",
         actor=actor,
         now=now,
+        load=lambda d: vault.read(session, settings, subject_id, list(d.allowed)),
     )
-    data = vault.read(session, settings, subject_id, list(decision.allowed))
     return Outcome(decision, transfer, data=data)
 
 
@@ -147,7 +155,7 @@ def issue_ticket(
     """A supplier asks the gate before sending data itself; allowed → a signed ticket."""
     _validate(session, purpose, categories)
     ticket_id = uuid.uuid4()
-    decision, transfer = gated_transfer(
+    decision, transfer, _ = gated_transfer(
         session,
         operator_id=operator_id,
         subject_id=subject_id,
@@ -214,7 +222,7 @@ def redeem(
     if ticket.expires_at <= now:
         raise Problem("the ticket has expired", status=400, type="ticket-expired")
     ticket.redeemed_at = now
-    decision, transfer = gated_transfer(
+    decision, transfer, _ = gated_transfer(
         session,
         operator_id=operator.id,
         subject_id=ticket.subject_id,
