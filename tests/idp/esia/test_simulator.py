@@ -348,3 +348,25 @@ def test_offline_access_gives_a_rotating_refresh_token(sim, signer, browser):
     reused = refresh_with(refresh)
     assert reused.status_code == 400
     assert reused.json()["error_description"].startswith("ESIA-007011")
+
+
+def test_rest_client_reads_documents_addresses_and_element_urls(sim, signer, browser):
+    from idp.esia.errors import EsiaError
+    from idp.esia.rest import EsiaRest
+
+    params = signed(signer, scope="openid fullname id_doc addresses contacts")
+    response = choose(browser, ac_url(sim, params), PARENT_OID)
+    code = query_of(response.headers["location"])["code"]
+    token = token_request(sim, signer, code, params)[0].json()["access_token"]
+    with httpx.Client() as http:
+        client = EsiaRest(sim.url, token, http)
+        (passport,) = client.documents(PARENT_OID)
+        assert passport["type"] == "RF_PASSPORT" and passport["series"] and passport["number"]
+        (address,) = client.addresses(PARENT_OID)
+        assert address["type"] == "PRG" and address["city"] == "Тверь"
+        assert {c["type"] for c in client.contacts(PARENT_OID)} == {"EML", "MBT"}
+        plain = client._get(f"/rs/prns/{PARENT_OID}/docs")  # without embed: URLs
+        assert client._get(plain["elements"][0]) == passport
+        with pytest.raises(EsiaError) as caught:
+            client.kids(PARENT_OID)  # no kid_* scope granted
+        assert caught.value.code == "esia.rest_forbidden"
