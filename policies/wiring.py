@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from policies.enforcer import PolicyListener, make_engine_for
+
+log = logging.getLogger("propusk.policies")
 
 POLL_INTERVAL_SECONDS = 5.0
 
@@ -20,6 +24,10 @@ def install(app: FastAPI) -> None:
     app.state.policy_listener = listener
 
     def _start() -> None:
+        try:  # load before the first request (100,000 links take about a second)
+            engine.snapshot()
+        except Exception:  # e.g. an unmigrated database: the first request retries
+            log.exception("policy not loaded at startup")
         listener.start()
 
     def _stop() -> None:
