@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -124,7 +125,7 @@ class EsiaClient:
     http: httpx.Client | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    @property
+    @cached_property
     def certificate_hash(self) -> str:
         return self.cert_hash or certificate_hash(self.signer.certificate_der)
 
