@@ -492,6 +492,7 @@ def _sync_org_statuses(
     reconcile(
         session, person.id, "operator_staff", "esia", staff_of, actor=actor, end_reason=reason
     )
+    end_unbacked_proctors(session, person.id, actor=actor)
 
 
 def sync_parent_statuses(session: Session, guardian_id: uuid.UUID, *, actor: str) -> bool:
@@ -533,9 +534,30 @@ def sync_roster_statuses(session: Session, person_id: uuid.UUID, *, actor: str) 
             end_reason="removed from the school roster",
         )
     if changed:
+        end_unbacked_proctors(session, person_id, actor=actor)
         for guardian in repo.guardians_of(session, person_id):
             sync_parent_statuses(session, guardian.id, actor=actor)
     return changed
+
+
+def end_unbacked_proctors(session: Session, person_id: uuid.UUID, *, actor: str) -> bool:
+    """A proctor appointment lasts while the person is a teacher or admin of that school."""
+    statuses = active_statuses(session, person_id)
+    staff_of = {s.school_id for s in statuses if s.role in ("teacher", "school_admin")}
+    wanted = [
+        Wanted(school_id=s.school_id)
+        for s in statuses
+        if s.role == "proctor" and s.source == "appointment" and s.school_id in staff_of
+    ]
+    return reconcile(
+        session,
+        person_id,
+        "proctor",
+        "appointment",
+        wanted,
+        actor=actor,
+        end_reason="no longer staff of the school",
+    )
 
 
 def match_roster(session: Session, person: Person, kek: bytes, *, actor: str) -> int:

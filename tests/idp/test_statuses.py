@@ -338,3 +338,20 @@ def test_operator_org_can_share_the_consent_registry_id(session):
         session, f.identity(organizations=(UpstreamOrgRole(org_oid=f.oid(), ogrn=ogrn, name="О"),))
     )
     assert service.role_grants(session, person.id) == [("operator_staff", f"org:{given}")]
+
+
+def test_dismissal_ends_the_proctor_appointment(session):
+    school = _school(session)
+    last = f.name()
+    head = "role,last_name,first_name,birth_date\n"
+    roster.import_roster(session, school.id, head + f"teacher,{last},Нина,1970-01-01\n", "a")
+    teacher = service.on_login(
+        session,
+        f.identity(
+            last_name=last, first_name="Нина", middle_name=None, birth_date=date(1970, 1, 1)
+        ),
+    )
+    proctor = service.appoint_proctor(session, school.id, teacher.id, actor="person:admin")
+    roster.import_roster(session, school.id, head + f"teacher,{f.name()},Ира,1971-01-01\n", "a")
+    assert _active(session, teacher.id) == []
+    assert session.get(Status, proctor.id).end_reason == "no longer staff of the school"
