@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc6749 import AccessDeniedError, OAuth2Error
+from authlib.oauth2.rfc6749 import OAuth2Error
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -212,9 +212,25 @@ def authorize(
     return request.app.state.oidc.upstream().start(request, txn)
 
 
+def _rp_error(err: UpstreamError) -> str:
+    """The OAuth error the RP gets for an upstream failure (OIDC Core 3.1.2.6)."""
+    if err.code == "DEV-000":
+        return "access_denied"
+    try:
+        from idp.esia.errors import ESIA_CODES
+    except ImportError:
+        return "server_error"
+    known = ESIA_CODES.get(err.code)
+    if known and known.oauth_error in ("access_denied", "temporarily_unavailable"):
+        return known.oauth_error
+    return "server_error"
+
+
 def _upstream_failed(request: Request, session, settings: Settings, upstream, err) -> Response:
-    """The upstream refused or failed: tell the relying party (access_denied) when we know
-    which authorization it was (``err.txn_id``), else show the upstream's Russian message."""
+    """The upstream refused or failed: when we know which authorization it was
+    (``err.txn_id``), the RP gets the error response (OIDC Core 3.1.2.6: access_denied,
+    temporarily_unavailable or server_error, with state and iss); else the person sees the
+    upstream's Russian message."""
     page = html_page("Вход не выполнен", f"{err.message} ({err.code})", 400)
     if hasattr(upstream, "clear_cookie"):
         upstream.clear_cookie(page, request)
@@ -229,10 +245,11 @@ def _upstream_failed(request: Request, session, settings: Settings, upstream, er
         server.get_consent_grant(oreq, end_user=None)
     except (OAuth2Error, ValueError, TypeError):
         return page
-    denied = AccessDeniedError(
+    denied = OAuth2Error(
         description=f"Upstream login failed ({err.code})"[:200],
         redirect_uri=oreq.payload.redirect_uri,
         state=oreq.payload.state,
+        error=_rp_error(err),
     )
     try:
         return authorization_error(denied, settings)
