@@ -62,6 +62,38 @@ def keygen(
     typer.echo(f"client_certificate_hash {certificate.hash}")
 
 
+@esia_app.command("info")
+def info() -> None:
+    """Show the configured ESIA connection: environment, client certificate, trusted certs."""
+    from datetime import UTC, datetime
+
+    from idp.esia.gost import load_certificate
+    from idp.esia.keys import client_paths
+    from idp.esia.tokens import load_trusted
+    from idp.esia.upstream import environment_for
+    from propusk.settings import get_settings
+
+    settings = get_settings()
+    environment = environment_for(settings)
+    _, cert_path = client_paths(settings)
+    cert = load_certificate(cert_path)
+    now = datetime.now(UTC)
+    state = "valid" if cert.valid_at(now) else "NOT VALID NOW"
+    typer.echo(
+        f"environment   {environment.name} {environment.base_url} (iss {environment.issuer})"
+    )
+    typer.echo(f"client_id     {settings.esia_client_id}")
+    typer.echo(f"certificate   {cert_path}: {cert.subject}")
+    typer.echo(f"validity      {cert.not_before:%Y-%m-%d} .. {cert.not_after:%Y-%m-%d} ({state})")
+    typer.echo(f"cert hash     {settings.esia_cert_hash or cert.hash}")
+    typer.echo(f"redirect_uri  {settings.issuer.rstrip('/')}/login/esia/callback")
+    typer.echo(f"scope         {settings.esia_scope}")
+    for path in settings.esia_trusted_certs:
+        typer.echo(f"trusted       {path}: {len(load_trusted(path))} certificate(s)")
+    if not settings.esia_trusted_certs:
+        typer.echo("trusted       (none configured: only the simulator's published certificate)")
+
+
 @esia_app.command("cert-hash")
 def cert_hash(cert: Path) -> None:
     """Print ``client_certificate_hash`` (uppercase hex Streebog-256 of the DER certificate)."""

@@ -114,6 +114,31 @@ def test_cli_keygen_and_cert_hash(tmp_path):
     assert signed.exit_code == 0 and len(signed.output.strip()) == 86  # 64 bytes, base64url
 
 
+def test_cli_info_describes_the_connection(tmp_path, monkeypatch):
+    from propusk.cli import app
+    from propusk.settings import get_settings
+
+    runner = CliRunner()
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    assert (
+        runner.invoke(app, ["esia", "keygen", "--key", str(key), "--cert", str(cert)]).exit_code
+        == 0
+    )
+    monkeypatch.setenv("PROPUSK_ESIA_KEY_PATH", str(key))
+    monkeypatch.setenv("PROPUSK_ESIA_CERT_PATH", str(cert))
+    monkeypatch.setenv("PROPUSK_UPSTREAM", "esia")
+    monkeypatch.setenv("PROPUSK_ESIA_ENV", "test")
+    monkeypatch.setenv("PROPUSK_ESIA_TRUSTED_CERTS", f'["{cert}"]')
+    get_settings.cache_clear()
+    try:
+        shown = runner.invoke(app, ["esia", "info"])
+    finally:
+        get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert "https://esia-portal1.test.gosuslugi.ru" in shown.output
+    assert "(valid)" in shown.output and "1 certificate(s)" in shown.output
+
+
 @pytest.mark.slow
 def test_esia_sim_command_serves_alone(tmp_path):
     port = free_port()
