@@ -159,6 +159,8 @@ def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) ->
             errors.add(line, column, "required")
         elif len(value) > MAX_NAME:
             errors.add(line, column, f"longer than {MAX_NAME} characters")
+        elif any(not ch.isprintable() for ch in value):
+            errors.add(line, column, "contains line breaks or control characters")
     birth_date = _parse_date(cells["birth_date"])
     if birth_date is None:
         errors.add(line, "birth_date", "expected a date as YYYY-MM-DD or DD.MM.YYYY")

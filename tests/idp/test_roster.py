@@ -146,3 +146,14 @@ def test_corrected_snils_moves_the_match(session):
     assert (report.updated, report.matched, report.added) == (1, 1, 0)
     assert service.active_statuses(session, a.id) == []
     assert [s.role for s in service.active_statuses(session, b.id)] == ["student"]
+
+
+def test_crlf_and_multiline_fields_keep_line_numbers(session):
+    school = _school(session)
+    csv_text = (
+        "role,last_name,first_name,birth_date\r\n"
+        f'student,"{f.name()}\r\nвторая строка",Анна,2012-02-02\r\n'
+        f"student,{f.name()},,2012-02-02\r\n"
+    )
+    errors = _errors(session, school.id, csv_text)
+    assert [(e["line"], e["field"]) for e in errors] == [(2, "last_name"), (4, "first_name")]
