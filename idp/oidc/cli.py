@@ -42,6 +42,7 @@ def create(
     jwks_uri: str | None = typer.Option(None, "--jwks-uri"),
     role: str | None = typer.Option(None, "--role", help="operator | supplier"),
     organization_id: str | None = typer.Option(None, "--organization-id"),
+    id_token_alg: str = typer.Option("ES256", "--id-token-alg", help="ES256 | RS256"),
 ) -> None:
     """Register a client; prints one JSON object (client_secret only for secret methods)."""
     from idp.oidc import service
@@ -75,6 +76,7 @@ def create(
                 jwks_uri=jwks_uri,
                 role=role,
                 organization_id=org,
+                id_token_alg=id_token_alg,
                 actor="cli",
             )
             out = service.client_json(row)

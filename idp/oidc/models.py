@@ -25,6 +25,7 @@ class OAuthClient(Base):
     name: Mapped[str] = mapped_column(String(200))
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     auth_method: Mapped[str] = mapped_column(String(32))
+    id_token_alg: Mapped[str] = mapped_column(String(8), default="ES256")
     grant_types: Mapped[list] = mapped_column(JSON, default=list)
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     post_logout_redirect_uris: Mapped[list] = mapped_column(JSON, default=list)

@@ -123,7 +123,7 @@ def discovery(settings: SettingsDep) -> JSONResponse:
         "response_modes_supported": ["query"],
         "grant_types_supported": list(service.GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [settings.signing_alg],
+        "id_token_signing_alg_values_supported": list(service.ID_TOKEN_ALGS),
         "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": ALL_AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),

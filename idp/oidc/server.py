@@ -321,7 +321,7 @@ class PropuskOpenIDCode(OpenIDCode):
         claims.update(server.id_token_session_claims(code))
         claims.update(self.generate_user_info(request.user, token["scope"]))
         claims["at_hash"] = tok.half_hash(token["access_token"])
-        key = keys.current_key(server.session, server.settings)
+        key = keys.current_key(server.session, server.settings, request.client.id_token_alg)
         return tok.id_token(key, server.settings, claims)
 
 

@@ -32,6 +32,7 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CLIENT_ROLES = ("operator", "supplier")
 USER_SCOPES = ("openid", "profile", "email", "school", "offline_access")
+ID_TOKEN_ALGS = ("ES256", "RS256")
 TXN_TTL = 600
 
 
@@ -46,6 +47,7 @@ class ClientInfo:
     name: str
     secret_hash: str | None
     auth_method: str
+    id_token_alg: str
     grant_types: tuple[str, ...]
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...]
@@ -63,6 +65,7 @@ class ClientInfo:
             name=row.name,
             secret_hash=row.secret_hash,
             auth_method=row.auth_method,
+            id_token_alg=row.id_token_alg,
             grant_types=tuple(row.grant_types or ()),
             redirect_uris=tuple(row.redirect_uris or ()),
             post_logout_redirect_uris=tuple(row.post_logout_redirect_uris or ()),
@@ -177,6 +180,7 @@ def create_client(
     jwks_uri: str | None = None,
     role: str | None = None,
     organization_id: uuid.UUID | None = None,
+    id_token_alg: str = "ES256",
     actor: str = "system",
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns (client, secret) — the secret is shown once, stored hashed."""
@@ -188,6 +192,8 @@ def create_client(
     _validate_client_input(
         grant_types, auth_method, redirect_uris, post_logout, jwks, jwks_uri, role
     )
+    if id_token_alg not in ID_TOKEN_ALGS:
+        raise ValidationProblem(f"id_token_alg must be one of {', '.join(ID_TOKEN_ALGS)}")
     if scopes is None:
         scopes = list(USER_SCOPES) if "authorization_code" in grant_types else []
     secret = None
@@ -198,6 +204,7 @@ def create_client(
         name=name,
         secret_hash=token_hash(secret) if secret else None,
         auth_method=auth_method,
+        id_token_alg=id_token_alg,
         grant_types=grant_types,
         redirect_uris=redirect_uris,
         post_logout_redirect_uris=post_logout,
@@ -281,6 +288,7 @@ def client_json(row: OAuthClient) -> dict:
         "client_id": row.client_id,
         "name": row.name,
         "auth_method": row.auth_method,
+        "id_token_alg": row.id_token_alg,
         "grant_types": list(row.grant_types),
         "redirect_uris": list(row.redirect_uris),
         "post_logout_redirect_uris": list(row.post_logout_redirect_uris),

@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('secret_hash', sa.String(length=64), nullable=True),
     sa.Column('auth_method', sa.String(length=32), nullable=False),
+    sa.Column('id_token_alg', sa.String(length=8), nullable=False),
     sa.Column('grant_types', sa.JSON(), nullable=False),
     sa.Column('redirect_uris', sa.JSON(), nullable=False),
     sa.Column('post_logout_redirect_uris', sa.JSON(), nullable=False),

@@ -302,3 +302,16 @@ def test_first_party_login_for_the_web_ui(http):
     # logged in: no upstream, and never an open redirect
     r = http.get("/login", params={"next": "//evil.example/x"}, follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"] == "/"
+
+
+def test_rs256_id_tokens_for_clients_that_ask(http, rt):
+    client_id, secret = make_client(rt, id_token_alg="RS256")
+    callback, verifier, _ = code_flow(http, client_id)
+    tokens = exchange(http, client_id, secret, callback["code"], verifier).json()
+    assert jose_jwt.get_unverified_header(tokens["id_token"])["alg"] == "RS256"
+    claims = _verify(
+        http, tokens["id_token"], audience=client_id, access_token=tokens["access_token"]
+    )
+    assert claims["aud"] == client_id
+    doc = http.get("/.well-known/openid-configuration").json()
+    assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
