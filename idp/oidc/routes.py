@@ -176,6 +176,15 @@ def run_authorization(request: Request, session, settings: Settings, params, log
         return authorization_error(err, settings)
     except (ValueError, TypeError):  # Authlib refuses to echo non-printable input
         return html_page("Ошибка входа", "Запрос на вход содержит недопустимые символы.", 400)
+    for name in ("request", "request_uri"):  # OIDC Core 6: say so rather than ignore them
+        if oreq.payload.data.get(name):
+            err = OAuth2Error(
+                description=f"The {name} parameter is not supported",
+                redirect_uri=oreq.payload.redirect_uri,
+                state=oreq.payload.state,
+                error=f"{name}_not_supported",
+            )
+            return authorization_error(err, settings)
     if person is None or getattr(grant, "prompt", None) == "login":
         return None
     oreq.login = login

@@ -167,6 +167,7 @@ def test_authorization_errors(http, rt):
     assert query_of(no_method.headers["location"])["error"] == "invalid_request"
     # a scope the client may not have
     assert query_of(go(scope="openid vault").headers["location"])["error"] == "invalid_scope"
+    assert query_of(go(request="e30.e30.").headers["location"])["error"] == "request_not_supported"
     assert query_of(go(response_type="token").headers["location"])["error"] == (
         "unsupported_response_type"
     )
