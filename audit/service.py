@@ -12,7 +12,9 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -109,8 +111,28 @@ def canonical_leaf(
         "body": body,
     }
     return json.dumps(
-        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        doc,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_jsonable,
     ).encode()
+
+
+def _jsonable(value: Any) -> Any:
+    """Deterministic JSON forms for the few non-JSON types callers naturally pass."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_time(value) if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"audit body value of type {type(value).__name__} is not JSON")
 
 
 _SCALARS = (str, int, float, bool, type(None))

@@ -150,3 +150,25 @@ def test_sqlite_log_is_append_only_and_verifiable(tmp_path):
     report = verify()
     rt.dispose()
     assert not report.ok and report.divergence.position == 4
+
+
+def test_common_python_values_are_stored_as_json(runtime):
+    from datetime import UTC, date, datetime
+
+    ref = uuid.uuid4()
+    with session_scope(runtime.sessionmaker) as s:
+        ev = service.record(
+            s,
+            "status.changed",
+            actor="system",
+            body={"person": ref, "on": date(2026, 9, 1), "at": datetime(2026, 9, 1, tzinfo=UTC)},
+        )
+    with session_scope(runtime.sessionmaker) as s:
+        stored = service.get_event(s, ev.index)
+    assert stored.body == {
+        "person": str(ref),
+        "on": "2026-09-01",
+        "at": "2026-09-01T00:00:00.000000Z",
+    }
+    with pytest.raises(TypeError), session_scope(runtime.sessionmaker) as s:
+        service.record(s, "status.changed", actor="system", body={"x": object()})
