@@ -281,8 +281,9 @@ def import_roster(
             report.matched += 1
             touched.add(entry.person_id)
     session.flush()
-    for person_id in touched:
-        service.sync_roster_statuses(session, person_id, actor=actor)
+    with service.roles_batch(session):
+        for person_id in touched:
+            service.sync_roster_statuses(session, person_id, actor=actor)
     audit.record(
         session,
         "roster.imported",

@@ -20,7 +20,8 @@ transaction. The ESIA oid is kept out of tokens: ``sub`` is our person id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -158,11 +159,36 @@ def role_grants(session: Session, person_id: uuid.UUID) -> list[tuple[str, str]]
     return sorted(grants)
 
 
+_ROLES_BATCH = "idp.roles_batch"
+
+
 def _publish_roles(session: Session, person_id: uuid.UUID) -> None:
-    """Tell the policy engine the person's current roles (every instance reloads them)."""
+    """Tell the policy engine the person's current roles (every instance reloads them).
+
+    Inside ``roles_batch`` the people are collected and published once at its end.
+    """
+    batch = session.info.get(_ROLES_BATCH)
+    if batch is not None:
+        batch.add(person_id)
+        return
     from policies import service as policies
 
     policies.set_subject_roles(session, f"person:{person_id}", role_grants(session, person_id))
+
+
+@contextmanager
+def roles_batch(session: Session) -> Iterator[None]:
+    """Publish each changed person's roles once, after a multi-status operation."""
+    if _ROLES_BATCH in session.info:
+        yield
+        return
+    session.info[_ROLES_BATCH] = pending = set()
+    try:
+        yield
+    finally:
+        del session.info[_ROLES_BATCH]
+    for person_id in sorted(pending, key=str):
+        _publish_roles(session, person_id)
 
 
 def _upsert_person(
@@ -262,11 +288,12 @@ def on_login(
     session.flush()
     actor = f"person:{person.id}"
 
-    children = _sync_children(session, person, identity.children, kek, actor)
-    for someone in (person, *children):
-        match_roster(session, someone, kek, actor=actor)
-    _sync_org_statuses(session, person, identity.organizations, actor)
-    sync_parent_statuses(session, person.id, actor=actor)
+    with roles_batch(session):
+        children = _sync_children(session, person, identity.children, kek, actor)
+        for someone in (person, *children):
+            match_roster(session, someone, kek, actor=actor)
+        _sync_org_statuses(session, person, identity.organizations, actor)
+        sync_parent_statuses(session, person.id, actor=actor)
     audit.record(
         session,
         "login.refresh",
@@ -366,12 +393,17 @@ def reconcile(
     *,
     actor: str,
     end_reason: str,
+    statuses: list[Status] | None = None,
 ) -> bool:
-    """Make the person's active (role, source) statuses equal ``wanted``; True if changed."""
+    """Make the person's active (role, source) statuses equal ``wanted``; True if changed.
+
+    ``statuses``: the person's active statuses when the caller already has them (one query
+    for several roles).
+    """
     want = {w.key: w for w in wanted}
-    current = [
-        s for s in active_statuses(session, person_id) if s.role == role and s.source == source
-    ]
+    if statuses is None:
+        statuses = active_statuses(session, person_id)
+    current = [s for s in statuses if s.role == role and s.source == source]
     changed = False
     seen: set = set()
     for status in current:
@@ -488,11 +520,29 @@ def _sync_org_statuses(
         if operator is not None and operator.kind == "operator":
             staff_of.append(Wanted(organization_id=operator.id))
     reason = "no longer reported by ESIA"
-    reconcile(session, person.id, "school_admin", "esia", admin_of, actor=actor, end_reason=reason)
-    reconcile(
-        session, person.id, "operator_staff", "esia", staff_of, actor=actor, end_reason=reason
+    statuses = active_statuses(session, person.id)
+    admin_changed = reconcile(
+        session,
+        person.id,
+        "school_admin",
+        "esia",
+        admin_of,
+        actor=actor,
+        end_reason=reason,
+        statuses=statuses,
     )
-    end_unbacked_proctors(session, person.id, actor=actor)
+    reconcile(
+        session,
+        person.id,
+        "operator_staff",
+        "esia",
+        staff_of,
+        actor=actor,
+        end_reason=reason,
+        statuses=statuses,
+    )
+    if admin_changed:
+        end_unbacked_proctors(session, person.id, actor=actor)
 
 
 def sync_parent_statuses(session: Session, guardian_id: uuid.UUID, *, actor: str) -> bool:
@@ -517,6 +567,7 @@ def sync_roster_statuses(session: Session, person_id: uuid.UUID, *, actor: str) 
     """``student``/``teacher`` statuses exactly as the person's active roster entries say;
     then the parent statuses of the person's guardians follow."""
     entries = repo.roster_entries_of_person(session, person_id)
+    statuses = active_statuses(session, person_id)
     changed = False
     for role in ("student", "teacher"):
         wanted = [
@@ -532,6 +583,7 @@ def sync_roster_statuses(session: Session, person_id: uuid.UUID, *, actor: str) 
             wanted,
             actor=actor,
             end_reason="removed from the school roster",
+            statuses=statuses,
         )
     if changed:
         end_unbacked_proctors(session, person_id, actor=actor)
@@ -557,6 +609,7 @@ def end_unbacked_proctors(session: Session, person_id: uuid.UUID, *, actor: str)
         wanted,
         actor=actor,
         end_reason="no longer staff of the school",
+        statuses=statuses,
     )
 
 

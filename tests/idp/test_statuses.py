@@ -355,3 +355,27 @@ def test_dismissal_ends_the_proctor_appointment(session):
     roster.import_roster(session, school.id, head + f"teacher,{f.name()},Ира,1971-01-01\n", "a")
     assert _active(session, teacher.id) == []
     assert session.get(Status, proctor.id).end_reason == "no longer staff of the school"
+
+
+def test_status_changes_reach_the_policy_engine(session):
+    from policies import service as policies
+
+    school = _school(session)
+    kid = f.child()
+    head = "role,last_name,first_name,middle_name,birth_date\n"
+    row = f"student,{kid.last_name},{kid.first_name},{kid.middle_name},{kid.birth_date}\n"
+    roster.import_roster(session, school.id, head + row, "person:admin")
+    parent = service.on_login(session, f.identity(children=(kid,)))
+    child = service.get_person_by_oid(session, kid.esia_oid)
+
+    def links(person_id):
+        return sorted(
+            (r["role"], r["domain"])
+            for r in policies.subject_roles(session, f"person:{person_id}")
+            if r["source"] == "status"
+        )
+
+    assert links(parent.id) == [("parent", f"school:{school.id}")]
+    assert links(child.id) == [("student", f"school:{school.id}")]
+    roster.import_roster(session, school.id, head + f"teacher,{f.name()},А,,1970-01-01\n", "a")
+    assert links(parent.id) == [] and links(child.id) == []
