@@ -82,6 +82,10 @@ def _walk(session: Session, signed: list[Checkpoint], report: Report) -> merkle.
     stored_nodes = iter(repository.iter_nodes(session))
     pending: Iterator[Checkpoint] = iter(signed)
     target = next(pending, None)
+    while target is not None and target.size == 0:
+        if target.root != merkle.EMPTY_ROOT:
+            raise _Found(None, "the empty checkpoint has a non-empty root")
+        target = next(pending, None)
     last_good = 0
     for row in repository.iter_events(session):
         position = frontier.size
@@ -102,10 +106,6 @@ def _walk(session: Session, signed: list[Checkpoint], report: Report) -> merkle.
                 )
             last_good = target.size
             target = next(pending, None)
-    if target is not None and target.size == 0:
-        if target.root != merkle.EMPTY_ROOT:
-            raise _Found(None, "the empty checkpoint has a non-empty root")
-        target = next(pending, None)
     if target is not None:
         raise _Found(
             frontier.size,

@@ -172,3 +172,23 @@ def test_common_python_values_are_stored_as_json(runtime):
     }
     with pytest.raises(TypeError), session_scope(runtime.sessionmaker) as s:
         service.record(s, "status.changed", actor="system", body={"x": object()})
+
+
+def test_empty_checkpoint_then_growth_verifies(fresh_pg):
+    from audit import checkpoint
+    from audit.verify import verify_log
+    from tests.conftest import make_settings
+
+    rt = build_runtime(make_settings(fresh_pg()))
+    with session_scope(rt.sessionmaker) as s:
+        empty = checkpoint.latest(s, rt.settings)
+        assert (empty.tree_size, bytes(empty.root_hash)) == (0, merkle.EMPTY_ROOT)
+    for n in (1, 2):
+        with session_scope(rt.sessionmaker) as s:
+            service.record_many(s, [service.NewEvent("login.success", "person:x")] * n)
+            checkpoint.sign_checkpoint(s, rt.settings)
+    with session_scope(rt.sessionmaker) as s:
+        report = verify_log(s, checkpoint.trusted_verifier(s, rt.settings))
+    rt.dispose()
+    assert report.ok, report.divergence
+    assert (report.size, report.checkpoints) == (3, 3)
