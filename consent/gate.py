@@ -114,12 +114,23 @@ def decide(
     return decision
 
 
+# Registered organisations are immutable (no update path; the registry refuses foreign
+# storage), so a positive lookup is remembered for the process: one round trip less per decision.
+_parties: dict[uuid.UUID, tuple[str, str]] = {}
+
+
 def _operator_refusal(session: Session, operator_id: uuid.UUID) -> str | None:
     """Party checks: a registered operator storing data in Russia (art. 18 part 5, art. 12)."""
-    org = repo.get_organization(session, operator_id)
-    if org is None or org.kind != "operator":
+    party = _parties.get(operator_id)
+    if party is None:
+        org = repo.get_organization(session, operator_id)
+        if org is None:
+            return OPERATOR_UNKNOWN
+        party = _parties.setdefault(operator_id, (org.kind, org.storage_country))
+    kind, country = party
+    if kind != "operator":
         return OPERATOR_UNKNOWN
-    if org.storage_country != "RU":
+    if country != "RU":
         return OPERATOR_STORAGE_FOREIGN
     return None
 
