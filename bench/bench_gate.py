@@ -250,6 +250,8 @@ def main() -> None:
     url, drop = create_pg_database("propusk_bench_gate")
     try:
         info = seed(url, args.subjects, args.per_subject)
+        load = os.getloadavg()[0]
+        print(f"load average {load:.1f} on {os.cpu_count()} CPUs (the figures scale with it)")
         print(
             f"seeded {info['subjects']:,} subjects, {info['consents']:,} consents in "
             f"{info['total_seconds']:.1f} s (COPY {info['load_seconds']:.1f} s)"
