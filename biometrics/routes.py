@@ -15,6 +15,7 @@ from biometrics import liveness, service
 from biometrics.engine import DEFAULT_CONFIG
 from biometrics.schemas import DecisionIn, ExamSessionIn
 from policies.deps import require
+from policies.service import authorize
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Forbidden, Problem, ValidationProblem
@@ -30,6 +31,23 @@ def _person(principal: Principal) -> uuid.UUID:
     if principal.person_id is None:
         raise Forbidden("this needs a participant, not a client", type="person-required")
     return principal.person_id
+
+
+def _authorize_subject(
+    session, principal: Principal, act: str, subject_id: uuid.UUID | None
+) -> uuid.UUID:
+    """Self or a child the caller represents, checked by idp and by the policy conditions."""
+    subject = service.acting_for(session, _person(principal), subject_id)
+    authorize(
+        principal, "biometric.enrolment", act, resource=service.subject_resource(session, subject)
+    )
+    return subject
+
+
+def _authorize_exam(session, principal: Principal, exam_id: uuid.UUID, obj: str, act: str) -> None:
+    """The exam's school domain and its proctors/takers for the policy conditions."""
+    domain, resource = service.exam_resource(session, service.get_exam(session, exam_id))
+    authorize(principal, obj, act, domain=domain, resource=resource)
 
 
 def _read(upload: UploadFile, limit: int, what: str) -> bytes:
@@ -57,7 +75,7 @@ def create_enrolment(
     actor = _person(principal)
     if not 1 <= len(photos) <= service.MAX_PHOTOS:
         raise ValidationProblem(f"send 1 to {service.MAX_PHOTOS} photos", type="photo-count")
-    subject = service.acting_for(session, actor, subject_id)
+    subject = _authorize_subject(session, principal, "create", subject_id)
     now = utcnow()
     service.require_biometric_consent(session, subject, now)  # before any CPU work
     data = [_read(p, PHOTO_BYTES, f"photo {i}") for i, p in enumerate(photos)]
@@ -73,7 +91,7 @@ def get_enrolment(
     principal: Principal = require("biometric.enrolment", "read"),
 ) -> dict:
     """Enrolment status only: the template never leaves the service."""
-    subject = service.acting_for(session, _person(principal), person_id)
+    subject = _authorize_subject(session, principal, "read", person_id)
     return service.enrolment_status(session, subject, utcnow())
 
 
@@ -84,7 +102,7 @@ def delete_enrolment(
     principal: Principal = require("biometric.enrolment", "delete"),
 ) -> dict:
     actor = _person(principal)
-    subject = service.acting_for(session, actor, person_id)
+    subject = _authorize_subject(session, principal, "delete", person_id)
     destroyed = service.destroy_template(
         session, subject, actor=f"person:{actor}", reason="deleted_on_request"
     )
@@ -101,6 +119,7 @@ def create_exam_session(
     settings: SettingsDep,
     principal: Principal = require("exam.session", "create"),
 ) -> dict:
+    authorize(principal, "exam.session", "create", domain=f"school:{body.school_id}")
     exam = service.create_exam_session(
         session,
         proctor_id=_person(principal),
@@ -127,6 +146,7 @@ def get_exam_session(
     settings: SettingsDep,
     principal: Principal = require("exam.session", "read"),
 ) -> dict:
+    _authorize_exam(session, principal, exam_id, "exam.session", "read")
     exam = service.proctored_exam(session, exam_id, _person(principal))
     return service.exam_view(session, settings, exam)
 
@@ -140,6 +160,7 @@ def decide(
     settings: SettingsDep,
     principal: Principal = require("exam.session", "decide"),
 ) -> dict:
+    _authorize_exam(session, principal, exam_id, "exam.session", "decide")
     return service.decide(
         session,
         settings,
@@ -161,6 +182,7 @@ def attestation(
     principal: Principal = require("exam.session", "read"),
 ) -> dict:
     """The identity-check record to attach to the exam result (needs the transfer consent)."""
+    _authorize_exam(session, principal, exam_id, "exam.session", "read")
     service.proctored_exam(session, exam_id, _person(principal))
     return service.attestation_for_result(
         session, exam_id=exam_id, person_id=person_id, now=utcnow()
@@ -176,6 +198,7 @@ def start(
     session: SessionDep,
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
+    _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
     return service.start(session, exam_id=exam_id, person_id=_person(principal), now=utcnow())
 
 
@@ -188,6 +211,7 @@ def submit_liveness(
     frames: Annotated[list[UploadFile], File(description="frames in capture order")],
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
+    _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
     if not liveness.MIN_FRAMES <= len(frames) <= liveness.MAX_FRAMES:
         raise ValidationProblem(
             f"send {liveness.MIN_FRAMES} to {liveness.MAX_FRAMES} frames", type="frame-count"
@@ -212,6 +236,7 @@ def submit_frame(
     frame: Annotated[UploadFile, File(description="one webcam frame (JPEG/PNG/WebP)")],
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
+    _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
     return service.check_frame(
         session,
         settings,

@@ -350,6 +350,35 @@ def create_exam_session(
     return exam
 
 
+def subject_resource(session: Session, subject_id: uuid.UUID) -> dict[str, Any]:
+    """Attributes of the owner/guardian policy conditions for a participant's enrolment."""
+    from idp import service as idp
+
+    return {
+        "subject": f"person:{subject_id}",
+        "guardians": [f"person:{g.id}" for g in idp.guardians_of(session, subject_id)],
+    }
+
+
+def get_exam(session: Session, exam_id: uuid.UUID) -> ExamSession:
+    exam = repo.get_session(session, exam_id)
+    if exam is None:
+        raise NotFound("no such exam session")
+    return exam
+
+
+def exam_resource(session: Session, exam: ExamSession) -> tuple[str, dict[str, Any]]:
+    """(policy domain, resource) of an exam: its school, proctors and takers."""
+    from idp import service as idp
+
+    proctors = {
+        f"person:{s.person_id}" for s in idp.school_statuses(session, exam.school_id, "proctor")
+    }
+    takers = [f"person:{t.person_id}" for t in repo.takers_of(session, exam.id)]
+    domain = f"school:{exam.school_id}"
+    return domain, {"schools": [domain], "proctors": sorted(proctors), "takers": takers}
+
+
 def proctored_exam(session: Session, exam_id: uuid.UUID, person_id: uuid.UUID) -> ExamSession:
     """The exam, if the caller is an active proctor of its school (else 404/403)."""
     exam = repo.get_session(session, exam_id)
