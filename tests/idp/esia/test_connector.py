@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from idp.esia import gost
+from idp.esia.errors import EsiaError
 from idp.esia.keys import SIM_CERT, client_paths
 from idp.upstream import UpstreamError
 from tests.conftest import make_settings
@@ -208,7 +209,7 @@ def test_upstream_error_is_the_shared_contract(flow):
     f = flow()
     response = f.login(PARENT_OID, deny=True)
     assert response.json()["code"] == "ESIA-007004"
-    assert issubclass(__import__("idp.esia.errors").esia.errors.EsiaError, UpstreamError)
+    assert issubclass(EsiaError, UpstreamError)
 
 
 def test_openssl_signer_plugs_into_the_connector(flow, key_dir):
