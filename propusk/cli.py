@@ -64,6 +64,7 @@ def demo(
     import os
 
     os.environ.setdefault("PROPUSK_DEMO", "true")
+    os.environ.setdefault("PROPUSK_ISSUER", f"http://{host}:{port}")
     os.environ.setdefault("PROPUSK_UPSTREAM", "simulator")
     get_settings.cache_clear()
     settings = get_settings()

@@ -1,0 +1,120 @@
+// Личный кабинет: all data comes from the JSON API (same origin, login cookie).
+"use strict";
+
+const STATES = {
+  requested: "ожидает ответа", partially_given: "подписано частично", given: "действует",
+  refused: "отказано", withdrawn: "отозвано", revoked: "прекращено оператором",
+  suspended: "приостановлено", expired: "истекло",
+};
+const ROLES = {
+  student: "ученик", parent: "родитель", teacher: "учитель", school_admin: "администратор школы",
+  proctor: "проктор", operator_staff: "сотрудник оператора", platform_admin: "администратор платформы",
+};
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "onclick") node.addEventListener("click", v); else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  if (response.status === 401) { location.href = "/login?next=/cabinet"; throw new Error("login"); }
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+  return body;
+}
+
+function date(iso) { return iso ? new Date(iso).toLocaleString("ru-RU") : "—"; }
+
+function table(headers, rows) {
+  if (!rows.length) return el("p", { class: "muted" }, "Нет записей.");
+  return el("table", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h))),
+    ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c)))));
+}
+
+let subject = null; // null = self
+
+function query() { return subject ? `?subject=${encodeURIComponent(subject)}` : ""; }
+
+async function act(id, action) {
+  try {
+    await api(`/api/v1/consents/${id}/${action}`, { method: "POST" });
+    await refresh();
+  } catch (e) { alert(e.message); }
+}
+
+async function receipt(id) {
+  const r = await api(`/api/v1/consents/${id}/receipt`);
+  const blob = new Blob([r.receipt], { type: "application/jose" });
+  const a = el("a", { href: URL.createObjectURL(blob), download: `consent-${id}.jws` });
+  document.body.append(a); a.click(); a.remove();
+}
+
+function consentRow(c, pending) {
+  const actions = el("span");
+  if (pending) {
+    actions.append(el("button", { onclick: () => act(c.id, "approve") }, "Подписать"), " ",
+      el("button", { onclick: () => act(c.id, "refuse") }, "Отказать"));
+  } else {
+    if (["given", "partially_given", "suspended"].includes(c.state)) {
+      actions.append(el("button", { onclick: () => act(c.id, "withdraw") }, "Отозвать"), " ");
+    }
+    actions.append(el("button", { onclick: () => receipt(c.id) }, "Квитанция"));
+  }
+  return [c.purpose, c.categories.join(", "), STATES[c.state] || c.state,
+    date(pending ? c.request_expires_at : c.valid_until), actions];
+}
+
+async function refresh() {
+  const q = query();
+  const [requests, consents, transfers, data] = await Promise.all([
+    api(`/api/v1/me/requests${q}`), api(`/api/v1/me/consents${q}`),
+    api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`),
+  ]);
+  document.getElementById("requests").replaceChildren(table(
+    ["Цель", "Данные", "Состояние", "Ответить до", ""],
+    requests.requests.map((c) => consentRow(c, true))));
+  document.getElementById("consents").replaceChildren(table(
+    ["Цель", "Данные", "Состояние", "Действует до", ""],
+    consents.consents.filter((c) => !["requested", "partially_given"].includes(c.state) || c.signatures?.length)
+      .map((c) => consentRow(c, false))));
+  document.getElementById("transfers").replaceChildren(table(
+    ["Когда", "Цель", "Передано", "Отказано", "Основание"],
+    transfers.transfers.map((t) => [date(t.at), t.purpose, (t.allowed || []).join(", "),
+      (t.refused || []).map((r) => r.category || r).join(", "), t.legal_basis || "согласие"])));
+  document.getElementById("data").replaceChildren(table(
+    ["Категория", "Обновлено"], data.data.map((d) => [d.category, date(d.updated_at)])));
+}
+
+async function main() {
+  const me = await api("/api/v1/me");
+  const statuses = me.statuses.map((s) =>
+    `${ROLES[s.role] || s.role}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`);
+  document.getElementById("profile").replaceChildren(
+    el("p", {}, el("strong", {}, [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(" "))),
+    el("p", {}, "Статусы: ", statuses.length ? statuses.join("; ") : "нет"),
+  );
+  const select = document.getElementById("subject");
+  select.append(el("option", { value: "" }, "Мои данные"),
+    ...me.children.map((c) => el("option", { value: c.id }, `Ребёнок: ${c.name}`)));
+  select.addEventListener("change", () => { subject = select.value || null; refresh(); });
+  document.getElementById("access-request").addEventListener("click", async () => {
+    try {
+      const r = await api(`/api/v1/me/access-requests${query()}`, { method: "POST" });
+      const out = document.getElementById("access-result");
+      out.replaceChildren("Запрос принят, срок ответа: ", new Date(r.due_date).toLocaleDateString("ru-RU"), ". ",
+        el("a", { href: `/api/v1/access-requests/${r.id}.html`, target: "_blank" }, "Открыть ответ для печати"));
+    } catch (e) { alert(e.message); }
+  });
+  await refresh();
+}
+
+main().catch((e) => {
+  if (e.message !== "login") {
+    document.getElementById("profile").replaceChildren(el("p", { class: "error" }, e.message));
+  }
+});
