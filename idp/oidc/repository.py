@@ -103,6 +103,22 @@ def get_token(session: Session, token_hash: str) -> IssuedToken | None:
     return session.get(IssuedToken, token_hash)
 
 
+def access_token_active(session: Session, jti_hash: str, now: datetime) -> bool:
+    """One round trip: the access token row and its grant, neither revoked, not expired."""
+    stmt = (
+        select(IssuedToken.token_hash)
+        .join(Grant, Grant.id == IssuedToken.grant_id)
+        .where(
+            IssuedToken.token_hash == jti_hash,
+            IssuedToken.kind == "access",
+            IssuedToken.revoked_at.is_(None),
+            IssuedToken.expires_at > now,
+            Grant.revoked_at.is_(None),
+        )
+    )
+    return session.scalar(stmt) is not None
+
+
 def claim_refresh(session: Session, token_hash: str, now: datetime) -> bool:
     """Atomically mark a refresh token used (rotation); False if it was used already."""
     result = session.execute(

@@ -423,11 +423,7 @@ def revoke_grant(session: Session, grant_id: uuid.UUID, reason: str, *, actor: s
 
 def user_token_active(session: Session, jti: str) -> bool:
     """A person's access token is active while its row and its grant are not revoked."""
-    row = repo.get_token(session, token_hash(jti))
-    if row is None or row.kind != "access" or row.revoked_at is not None:
-        return False
-    grant = repo.get_grant(session, row.grant_id)
-    return grant is not None and grant.revoked_at is None
+    return repo.access_token_active(session, token_hash(jti), utcnow())
 
 
 def client_token_active(session: Session, jti: str) -> bool:
