@@ -287,8 +287,31 @@ def upgrade() -> None:
     )
     op.create_index("ix_consent_gate", "consent", ["subject_id", "operator_id", "purpose_key"])
     op.create_index("ix_consent_transfer_subject", "consent_transfer", ["subject_id", "at"])
+    _append_only("consent_event")
+
+
+def _append_only(table: str) -> None:
+    """The consent event log is append-only in the database too (UPDATE/DELETE refused)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION consent_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION consent_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS consent_append_only() CASCADE")
     for table in reversed(TABLES):
         op.drop_table(table)

@@ -165,6 +165,9 @@ def test_suspend_refuses_transfers_at_once(world: World):
 
 
 def test_event_chain_detects_tampering(world: World, runtime):
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
     h = world.h
     adult, _ = h.person(years_ago(30))
     c = h.request(world.op_h, world.tpl["id"], adult)
@@ -173,11 +176,31 @@ def test_event_chain_detects_tampering(world: World, runtime):
     cid = uuid.UUID(c["id"])
     with session_scope(runtime.sessionmaker) as s:
         assert service.verify_chain(s, cid)
+    pg = runtime.engine.dialect.name == "postgresql"
+    key = cid if pg else cid.hex
+    forge = text("UPDATE consent_event SET reason = 'forged' WHERE consent_id = :c AND seq = 2")
+    # the database refuses to change the log …
+    delete = text("DELETE FROM consent_event WHERE consent_id = :c")
+    for stmt in (forge, delete):
+        with (
+            pytest.raises(DBAPIError, match="append-only"),
+            session_scope(runtime.sessionmaker) as s,
+        ):
+            s.execute(stmt, {"c": key})
+    # … and a change made behind its back (triggers bypassed) breaks the chain
     with session_scope(runtime.sessionmaker) as s:
-        s.execute(
-            text("UPDATE consent_event SET reason = 'forged' WHERE consent_id = :c AND seq = 2"),
-            {"c": cid.hex if s.bind.dialect.name == "sqlite" else cid},
-        )
+        if pg:
+            s.execute(text("SET LOCAL session_replication_role = replica"))
+            s.execute(forge, {"c": key})
+        else:
+            s.execute(text("DROP TRIGGER consent_event_no_update"))
+            s.execute(forge, {"c": key})
+            s.execute(
+                text(
+                    "CREATE TRIGGER consent_event_no_update BEFORE UPDATE ON consent_event "
+                    "BEGIN SELECT RAISE(ABORT, 'consent_event is append-only'); END"
+                )
+            )
     with session_scope(runtime.sessionmaker) as s:
         assert not service.verify_chain(s, cid)
 
