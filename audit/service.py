@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
 from audit.models import AuditEvent
-from propusk.db import new_id, utcnow
+from propusk.db import utcnow
 from propusk.errors import NotFound, Problem
 from propusk.settings import Settings, get_settings
 
@@ -97,7 +98,7 @@ def canonical_leaf(
     event_type: str,
     actor: str,
     subject: str | None,
-    time: datetime,
+    time: datetime | str,
     body: Mapping[str, Any],
 ) -> bytes:
     """The exact bytes that are hashed: sorted-key compact JSON, UTF-8."""
@@ -107,17 +108,17 @@ def canonical_leaf(
         "type": event_type,
         "actor": actor,
         "subject": subject,
-        "time": format_time(time),
+        "time": time if isinstance(time, str) else format_time(time),
         "body": body,
     }
-    return json.dumps(
-        doc,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_jsonable,
-    ).encode()
+    return _ENCODER.encode(doc).encode()
+
+
+def _new_ids(n: int) -> Iterator[uuid.UUID]:
+    """n random (version 4) UUIDs from one urandom call: a batch needs many."""
+    raw = os.urandom(16 * n)
+    for i in range(0, 16 * n, 16):
+        yield uuid.UUID(bytes=raw[i : i + 16], version=4)
 
 
 def _jsonable(value: Any) -> Any:
@@ -133,6 +134,12 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value)
     raise TypeError(f"audit body value of type {type(value).__name__} is not JSON")
+
+
+# One encoder for all leaves (json.dumps with options builds a new encoder on every call).
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_jsonable
+)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -193,12 +200,14 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
     size, blob = repository.read_head(session)
     frontier = merkle.Frontier.from_bytes(size, blob)
     now = utcnow()
+    now_text = format_time(now)
+    ids = _new_ids(len(batch))
     stored: list[Event] = []
     event_rows: list[tuple[Any, ...]] = []
     node_rows: list[tuple[int, int, bytes]] = []
     for ev in batch:
-        index, event_id, body = frontier.size, new_id(), dict(ev.body or {})
-        leaf = canonical_leaf(index, event_id, ev.event_type, ev.actor, ev.subject, now, body)
+        index, event_id, body = frontier.size, next(ids), dict(ev.body or {})
+        leaf = canonical_leaf(index, event_id, ev.event_type, ev.actor, ev.subject, now_text, body)
         lh = merkle.leaf_hash(leaf)
         node_rows.extend(frontier.append(lh))
         event_rows.append((index, event_id, ev.event_type, ev.actor, ev.subject, now, leaf, lh))
