@@ -99,6 +99,8 @@ def create_key(session: Session, settings: Settings, alg: str) -> SigningKey:
     if alg not in SUPPORTED_ALGS:
         raise ValueError(f"unsupported alg {alg}")
     jwk = _generate(alg)
+    while jwk.thumbprint().startswith("-"):  # a leading "-" would read as a CLI option
+        jwk = _generate(alg)
     kid = jwk.thumbprint()
     public = dict(jwk.as_dict(private=False), kid=kid, alg=alg, use="sig")
     pem = jwk.as_pem(private=True)
