@@ -46,9 +46,17 @@ async def _too_large(send, limit: int) -> None:
 
 
 def install(app: FastAPI) -> None:
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    from biometrics.pages import router as pages
     from biometrics.routes import router
     from biometrics.service import install_withdrawal_hook
 
     app.include_router(router)
+    app.include_router(pages)
+    static = Path(__file__).parent / "static"
+    app.mount("/static/biometrics", StaticFiles(directory=str(static)), name="biometrics-static")
     app.add_middleware(UploadLimit)
     install_withdrawal_hook()

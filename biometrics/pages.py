@@ -1,0 +1,38 @@
+"""Web pages (Russian) of the biometrics package: the taker's exam page and the proctor view.
+
+Shells only: every piece of data is fetched by the page's script from the JSON API, where the
+policy engine guards it; an anonymous visitor is sent to the ESIA login first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from propusk.deps import PrincipalDep
+
+HERE = Path(__file__).parent
+WEB_TEMPLATES = HERE.parent / "propusk" / "web" / "templates"
+templates = Jinja2Templates(directory=[str(HERE / "templates"), str(WEB_TEMPLATES)])
+router = APIRouter(include_in_schema=False)
+PUBLIC = {"x-public": True}
+
+
+def _page(request: Request, principal, name: str, exam_id: uuid.UUID) -> Response:
+    if principal.kind != "person":
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=302)
+    return templates.TemplateResponse(request, name, {"exam_id": str(exam_id)})
+
+
+@router.get("/exams/{exam_id}/take", openapi_extra=PUBLIC)
+def take_page(exam_id: uuid.UUID, request: Request, principal: PrincipalDep) -> Response:
+    return _page(request, principal, "exam_take.html", exam_id)
+
+
+@router.get("/exams/{exam_id}/proctor", openapi_extra=PUBLIC)
+def proctor_page(exam_id: uuid.UUID, request: Request, principal: PrincipalDep) -> Response:
+    return _page(request, principal, "exam_proctor.html", exam_id)

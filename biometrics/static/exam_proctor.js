@@ -1,0 +1,86 @@
+// Proctor view: takers, liveness, timelines, flags and the decision form (JSON API only).
+"use strict";
+
+const RESULT_COLOURS = {
+  match: "#2e7d32", mismatch: "#c62828", no_face: "#9e9e9e", several_faces: "#ef6c00",
+};
+const RU = {
+  biometric: "биометрия", manual: "по документу", no_biometric_consent: "нет согласия на биометрию",
+  not_enrolled: "нет шаблона", consistent_match: "совпадение устойчивое", review: "требует внимания",
+  manual_check: "ручная проверка", verified: "личность подтверждена", rejected: "отклонено",
+  mismatch: "несовпадение", no_face: "нет лица", several_faces: "несколько лиц",
+};
+const root = document.getElementById("session");
+const examId = root.dataset.examId;
+const base = `/api/v1/exams/sessions/${examId}`;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+  return body;
+}
+
+function timeline(events) {
+  return el("div", { class: "timeline" }, ...events.map((e) => el("span", {
+    title: `${e.seq}: ${RU[e.result] || e.result}${e.distance != null ? ` (${e.distance})` : ""}`,
+    style: `display:inline-block;width:10px;height:18px;margin:1px;background:${RESULT_COLOURS[e.result] || "#000"}`,
+  })));
+}
+
+function decisionForm(taker) {
+  const select = el("select", { name: "decision" },
+    ...["verified", "rejected", "manual_check"].map((d) => el("option", { value: d }, RU[d])));
+  const note = el("input", { name: "note", placeholder: "Основание решения", maxlength: "1000" });
+  const doc = el("select", { name: "document" }, el("option", { value: "" }, "документ не проверялся"),
+    el("option", { value: "passport" }, "паспорт"), el("option", { value: "birth_certificate" }, "свидетельство о рождении"),
+    el("option", { value: "student_card" }, "ученический билет"), el("option", { value: "other" }, "другой документ"));
+  const last4 = el("input", { name: "last4", placeholder: "4 последних символа номера", maxlength: "4", size: "6" });
+  const out = el("span", { class: "muted" });
+  const submit = async (event) => {
+    event.preventDefault();
+    const body = { decision: select.value, note: note.value || null };
+    if (doc.value) body.identity_document = { type: doc.value, number_last4: last4.value || null };
+    try {
+      await api(`${base}/takers/${taker.person_id}/decision`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      });
+      out.textContent = "Решение записано.";
+      load();
+    } catch (e) { out.textContent = e.message; }
+  };
+  return el("form", { onsubmit: submit }, select, " ", note, " ", doc, " ", last4, " ",
+    el("button", { type: "submit" }, "Записать решение"), " ", out);
+}
+
+async function load() {
+  try {
+    const s = await api(base);
+    root.replaceChildren(
+      el("p", {}, `${s.course} — ${s.title}. Окно: ${new Date(s.opens_at).toLocaleString("ru-RU")} — ${new Date(s.closes_at).toLocaleString("ru-RU")}. Порог: ${s.threshold}.`),
+      ...s.takers.map((t) => el("section", { class: "taker" },
+        el("h2", {}, `Участник ${t.person_id.slice(0, 8)}`),
+        el("p", {}, `Путь: ${RU[t.path] || "не начинал"}${t.path_reason ? ` (${RU[t.path_reason] || t.path_reason})` : ""}; `,
+          `живость: ${t.liveness.passed ? "пройдена" : `нет (попыток ${t.liveness.attempts})`}; `,
+          `кадров: ${t.summary.frames}, совпадений: ${t.summary.match}; оценка: ${RU[t.summary.suggestion]}.`),
+        timeline(t.timeline),
+        el("p", {}, t.flags.length ? `Флаги: ${t.flags.map((f) => `${RU[f.kind] || f.kind} ×${f.frames}`).join(", ")}` : "Флагов нет."),
+        t.decision ? el("p", {}, `Решение: ${RU[t.decision.decision]} (${new Date(t.decision.decided_at).toLocaleString("ru-RU")})`) : "",
+        decisionForm(t))),
+    );
+  } catch (e) {
+    root.replaceChildren(el("p", { class: "error" }, e.message));
+  }
+}
+
+load();
+setInterval(load, 10000);
