@@ -206,6 +206,10 @@ def test_cli_verify_exit_codes(log_url, monkeypatch):
         assert "OK: 20 events, 3 signed checkpoints" in ok.output
         proof = runner.invoke(app, ["audit", "proof", "4"])
         assert proof.exit_code == 0 and '"tree_size": 20' in proof.output
+        assert runner.invoke(app, ["audit", "proof", "99"]).exit_code == 2
+        vkey = runner.invoke(app, ["audit", "key"]).output.strip()
+        note = runner.invoke(app, ["audit", "checkpoint"]).output
+        assert checkpoint.open_note(note, checkpoint.parse_vkey(vkey)).size == 20
         tamper(log_url, "DELETE FROM audit_event WHERE idx = 12")
         bad = runner.invoke(app, ["audit", "verify"])
         assert bad.exit_code == 1
