@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -468,11 +468,12 @@ def receipt(
     consent_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
+    event: Literal["given", "withdrawn"] | None = Query(None),
     principal: Principal = require("consent", "read"),
 ) -> dict:
     consent = service.consent_for_person(session, consent_id, _person(principal))
     _authorize(session, principal, "consent", "read", consent.subject_id)
-    event = service.receipt_event(session, consent)
+    event = service.receipt_event(session, consent, event)
     template = repo.get_template(session, consent.template_id)
     operator = repo.get_organization(session, consent.operator_id)
     payload = receipts.receipt_payload(settings, consent, event, template, operator)

@@ -815,9 +815,10 @@ def feed(session: Session, operator: Organization, since: int, limit: int) -> li
     return repo.feed(session, operator.id, since, limit)
 
 
-def receipt_event(session: Session, consent: Consent) -> ConsentEvent:
-    """The latest grant or withdrawal event (the one a receipt is for)."""
-    events = [e for e in repo.events_of(session, consent.id) if e.type in ("given", "withdrawn")]
+def receipt_event(session: Session, consent: Consent, kind: str | None = None) -> ConsentEvent:
+    """The grant or withdrawal event a receipt is for (the latest one unless ``kind`` says)."""
+    kinds = (kind,) if kind else ("given", "withdrawn")
+    events = [e for e in repo.events_of(session, consent.id) if e.type in kinds]
     if not events:
         raise Conflict("no grant or withdrawal to give a receipt for", type="no-receipt")
     return events[-1]

@@ -351,6 +351,12 @@ def test_receipts_verify_with_the_jwks(world: World):
     ).json()["receipt"]
     claims = json.loads(jose.verify(token, jwks, algorithms=["ES256", "RS256"]))
     assert claims["event"] == "withdrawn" and claims["state"] == "withdrawn"
+    first = h.client.get(
+        f"/api/v1/consents/{c['id']}/receipt",
+        params={"event": "given"},
+        headers=h.person_headers(subject),
+    ).json()["receipt"]
+    assert json.loads(jose.verify(first, jwks, algorithms=["ES256"]))["event"] == "given"
     # a receipt is the subject's: a stranger gets 403
     stranger, _ = h.person(years_ago(30))
     r = h.client.get(f"/api/v1/consents/{c['id']}/receipt", headers=h.person_headers(stranger))
