@@ -153,3 +153,53 @@ def test_bad_exam_sessions_are_refused(bio, db_url):
     assert r.status_code == 409 and r.json()["type"].endswith("/exam-not-open")
     r = bio.client.get(f"/api/v1/exams/sessions/{uuid.uuid4()}", headers=bio.headers(proctor))
     assert r.status_code == 404
+
+
+def test_bad_taker_input_gets_4xx_never_500(bio, db_url):
+    school = bio.school()
+    proctor = bio.proctor(school)
+    student = bio.student(school)
+    body = {
+        "school_id": str(school),
+        "course": "История",
+        "title": "Тест",
+        "opens_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+        "closes_at": (utcnow() + timedelta(hours=1)).isoformat(),
+        "takers": [str(student)],
+    }
+    exam = bio.client.post(
+        "/api/v1/exams/sessions", json=body, headers=bio.headers(proctor)
+    ).json()["id"]
+    h = bio.headers(student)
+    base = f"/api/v1/exams/sessions/{exam}"
+    assert bio.client.post(f"{base}/liveness", headers=h).status_code == 422
+    r = bio.client.post(
+        f"{base}/liveness",
+        data={"nonce": "x" * 20},
+        files=[("frames", ("a.jpg", b"junk", "image/jpeg"))] * 3,
+        headers=h,
+    )
+    assert r.status_code == 409  # not started: no biometric path yet
+    assert bio.client.post(f"{base}/frames", headers=h).status_code == 422
+    assert bio.client.post(f"{base}/start", headers=h).json()["path"] == "manual"
+    r = bio.client.post(
+        f"{base}/takers/{uuid.uuid4()}/decision",
+        json={"decision": "rejected"},
+        headers=bio.headers(proctor),
+    )
+    assert r.status_code == 404
+    r = bio.client.post(
+        f"{base}/takers/{student}/decision",
+        json={"decision": "rejected", "identity_document": {"type": "driving_licence"}},
+        headers=bio.headers(proctor),
+    )
+    assert r.status_code == 422
+    r = bio.client.post(
+        f"{base}/takers/{student}/decision",
+        json={"decision": "manual_check", "note": "камера не работала"},
+        headers=bio.headers(proctor),
+    )
+    assert r.status_code == 200 and r.json()["basis"]["path_reason"] == "no_biometric_consent"
+    r = bio.client.get(f"{base}/takers/{student}/attestation", headers=bio.headers(proctor))
+    assert r.status_code == 403
+    assert bio.client.get(f"{base}/takers/{student}/attestation", headers=h).status_code == 403
