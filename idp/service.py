@@ -471,8 +471,7 @@ def grant_status(
             "role": role,
             "source": source,
             "domain": status_domain(status),
-            "class": class_name,
-        },
+        },  # no names or classes: the log is append-only, keep personal data out of it
     )
     if publish:
         _publish_roles(session, person_id)
