@@ -568,7 +568,8 @@ _withdrawal_hooks: list[tuple[str, WithdrawalHook]] = []
 
 
 def on_withdrawal(category_prefix: str, callback: WithdrawalHook) -> Callable[[], None]:
-    """Register a hook run in the withdrawing transaction; returns an unregister function."""
+    """Register a hook run in the transaction that ends a consent covering ``category_prefix``
+    (withdrawal, revocation or lapse of its term); returns an unregister function."""
     entry = (category_prefix, callback)
     _withdrawal_hooks.append(entry)
     return lambda: _withdrawal_hooks.remove(entry) if entry in _withdrawal_hooks else None
@@ -725,6 +726,7 @@ def expire_due(session: Session, now: datetime, subject_id: uuid.UUID | None = N
         )
         consent.ended_at = now
         _start_destruction(session, consent, "expired", now)
+        _run_withdrawal_hooks(session, consent)  # a lapsed consent ends processing too
         count += 1
     return count
 
