@@ -268,3 +268,21 @@ def test_failed_esia_login_writes_nothing(stack, parent_known, failure):
             assert done.status_code == 302, done.text
             assert done.headers["location"].startswith(REDIRECT + "?error=")
     assert _snapshot(stack) == before
+
+
+def test_first_party_login_then_own_profile_by_cookie(stack):
+    """The web UI's own login (no OAuth client): /login → simulator → back; /api/v1/me works."""
+    with httpx.Client(timeout=60, base_url=stack.url) as browser:
+        r = browser.get("/login", params={"next": "/cabinet"})
+        assert r.status_code in (302, 303) and "/esia-sim/" in r.headers["location"]
+        back = _choose(browser, r.headers["location"], PARENT)
+        done = browser.get(back.headers["location"])
+        assert done.status_code in (302, 303), done.text
+        assert done.headers["location"].endswith("/cabinet")
+        me = browser.get("/api/v1/me")
+        assert me.status_code == 200, me.text
+        body = me.json()
+        assert [(s["role"], s["school_id"]) for s in body["statuses"]] == [
+            ("parent", stack.school_id)
+        ]
+        assert [c["name"] for c in body["children"]] == ["Смирнов Артём Дмитриевич"]
