@@ -143,8 +143,15 @@ def test_lapsed_consent_expires_and_starts_destruction(world: World, runtime):
     c = h.request(world.op_h, tpl["id"], adult)
     h.act(adult, c["id"], "approve")
     later = utcnow() + timedelta(days=11)
+    ended = []
+    undo = service.on_withdrawal("person.", lambda s, cid, sid, cats: ended.append(cid))
+    try:
+        with session_scope(runtime.sessionmaker) as s:
+            assert service.expire_due(s, later, subject_id=adult) == 1
+    finally:
+        undo()
+    assert ended == [uuid.UUID(c["id"])]
     with session_scope(runtime.sessionmaker) as s:
-        assert service.expire_due(s, later, subject_id=adult) == 1
         tasks = [
             t
             for t in service.overdue(s, (later + timedelta(days=40)).date())
