@@ -1,7 +1,8 @@
 """Demo seed for the identity provider, from the ESIA simulator's fixture.
 
 Registers the fixture's school(s) and operator organisation(s), imports the school roster
-(``roster.csv``, confirmed by the seed) and makes the fixture's platform administrator one.
+(``roster.csv``, confirmed by the seed; only into an empty roster, so an admin's later imports
+survive restarts) and makes the fixture's platform administrator one.
 Idempotent: ``make run`` calls it on every start, tests call it on shared databases.
 """
 
@@ -46,7 +47,7 @@ def seed(session: Session, settings: Settings) -> dict[str, uuid.UUID]:
                 actor=DEMO_ACTOR,
             )
     roster_csv = FIXTURES / "roster.csv"
-    if schools and roster_csv.exists():
+    if schools and roster_csv.exists() and not roster.roster_of(session, schools[0].id):
         roster.import_roster(
             session,
             schools[0].id,
