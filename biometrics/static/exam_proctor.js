@@ -54,7 +54,7 @@ function decisionForm(taker) {
       await api(`${base}/takers/${taker.person_id}/decision`, {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
       });
-      out.textContent = "Решение записано.";
+      document.getElementById("notice").textContent = "Решение записано.";
       load();
     } catch (e) { out.textContent = e.message; }
   };

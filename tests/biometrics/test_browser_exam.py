@@ -1,0 +1,129 @@
+"""The taker page and proctor view in a real browser (Debian Chromium, fake camera device).
+
+Chromium's fake camera plays a Y4M file made from one real photo: a still picture fed as a
+webcam, which is what a photo held up or a virtual camera looks like. The taker page captures
+the liveness frames and the server refuses them (identical frames); the proctor view then shows
+the failed attempt and records a decision through its form.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from propusk.db import utcnow
+from tests.biometrics import photos
+from tests.biometrics.conftest import Bio
+
+CHROMIUM = "/usr/bin/chromium"
+
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make system-deps)"
+)
+
+
+def still_video(path: Path) -> Path:
+    """A 640×480 YUV4MPEG2 (4:2:0) clip of one real photo, repeated."""
+    img = Image.fromarray(photos.image("obama/obama_480p.jpg"))
+    img.thumbnail((640, 480))
+    canvas = Image.new("RGB", (640, 480))
+    canvas.paste(img, ((640 - img.width) // 2, (480 - img.height) // 2))
+    y, cb, cr = canvas.convert("YCbCr").split()
+    planes = [np.asarray(y), np.asarray(cb.resize((320, 240))), np.asarray(cr.resize((320, 240)))]
+    with path.open("wb") as fh:
+        fh.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            fh.write(b"FRAME\n")
+            for plane in planes:
+                fh.write(np.ascontiguousarray(plane, dtype=np.uint8).tobytes())
+    return path
+
+
+@pytest.fixture
+def live(sqlite_database):
+    import httpx
+
+    from tests.conftest import start_live_server
+
+    server, rt = start_live_server(sqlite_database)
+    http = httpx.Client(base_url=server.url, timeout=60)
+    bio = Bio(client=http, runtime=rt)
+    server.server.config.app.state.principal_resolver = bio.resolve
+    yield server.url, bio
+    http.close()
+    server.stop()
+    rt.dispose()
+
+
+def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, bio = live
+    school = bio.school()
+    proctor = bio.proctor(school)
+    student = bio.student(school)
+    bio.consent(student)
+    r = bio.client.post(
+        "/api/v1/biometrics/enrolments",
+        files=[("photos", ("a.jpg", photos.raw("obama/obama_1.jpg"), "image/jpeg"))],
+        headers=bio.headers(student),
+    )
+    assert r.status_code == 201, r.text
+    body = {
+        "school_id": str(school),
+        "course": "Информатика",
+        "title": "Итоговый тест",
+        "opens_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+        "closes_at": (utcnow() + timedelta(hours=1)).isoformat(),
+        "takers": [str(student)],
+    }
+    exam = bio.client.post("/api/v1/exams/sessions", json=body, headers=bio.headers(proctor))
+    exam_id = exam.json()["id"]
+    video = still_video(tmp_path / "still.y4m")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
+        try:
+            taker = browser.new_page()
+            taker.set_extra_http_headers(bio.headers(student))
+            taker.goto(f"{url}/exams/{exam_id}/take")
+            taker.click("#start")
+            taker.wait_for_function(
+                "document.getElementById('status').textContent.includes('Не получилось')",
+                timeout=60_000,
+            )
+            assert "replayed_frames" in taker.inner_text("#status")
+            taker.close()
+
+            view = browser.new_page()
+            view.set_extra_http_headers(bio.headers(proctor))
+            view.goto(f"{url}/exams/{exam_id}/proctor")
+            view.wait_for_selector("section.taker form")
+            text = view.inner_text("#session")
+            assert "биометрия" in text and "живость: нет" in text
+            view.select_option("section.taker select[name=decision]", "manual_check")
+            view.fill("section.taker input[name=note]", "кадры с камеры одинаковые")
+            view.click("section.taker button[type=submit]")
+            view.wait_for_function(
+                "document.getElementById('notice').textContent.includes('Решение записано')"
+            )
+            view.wait_for_selector("text=Решение: ручная проверка")
+        finally:
+            browser.close()
+    state = bio.client.get(f"/api/v1/exams/sessions/{exam_id}", headers=bio.headers(proctor))
+    (t,) = state.json()["takers"]
+    assert t["liveness"]["last_reason"] == "replayed_frames"
+    assert t["decision"]["decision"] == "manual_check"
+    assert t["decision"]["basis"]["note"] == "кадры с камеры одинаковые"
