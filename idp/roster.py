@@ -202,7 +202,7 @@ def _check_duplicate(row: RosterRow, seen: dict[str, int], errors: _Errors) -> N
     """One person appears once: by SNILS, and by full name + birth date."""
     keys = [
         "name:"
-        + "|".join(service._norm_name(v) for v in (row.last_name, row.first_name, row.middle_name))
+        + "|".join(service.norm_name(v) for v in (row.last_name, row.first_name, row.middle_name))
         + "|"
         + row.birth_date.isoformat()
     ]

@@ -68,7 +68,7 @@ def snils_lookup(kek: bytes, snils: str) -> str:
     return crypto.lookup_hash(kek, "snils", normalize_snils(snils))
 
 
-def _norm_name(value: str | None) -> str:
+def norm_name(value: str | None) -> str:
     return " ".join((value or "").replace("ё", "е").replace("Ё", "Е").split()).casefold()
 
 
@@ -76,7 +76,7 @@ def name_key(
     kek: bytes, last_name: str, first_name: str, middle_name: str | None, birth_date: date
 ) -> str:
     """Keyed hash of the normalised full name and birth date (roster matching without SNILS)."""
-    parts = (_norm_name(last_name), _norm_name(first_name), _norm_name(middle_name))
+    parts = (norm_name(last_name), norm_name(first_name), norm_name(middle_name))
     return crypto.lookup_hash(kek, "name", "|".join(parts) + "|" + birth_date.isoformat())
 
 
