@@ -69,6 +69,7 @@ def snils_lookup(kek: bytes, snils: str) -> str:
 
 
 def norm_name(value: str | None) -> str:
+    """Names as ESIA and school records both write them: case, spacing and ё/е differ."""
     return " ".join((value or "").replace("ё", "е").replace("Ё", "Е").split()).casefold()
 
 
