@@ -49,8 +49,29 @@ def policy_refusal(response, method: str, path: str) -> int | None:
     return response.status_code if "permission" in body else None
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def matrix(request):
+    """One app per database for the whole table (building an app per row is the slow part)."""
+    from fastapi.testclient import TestClient
+
+    from propusk.app import create_app
+    from propusk.runtime import build_runtime
+    from tests.conftest import make_settings
+    from tests.policies.conftest import install_test_resolver, make_world
+
+    name = "pg_database" if request.param == "postgres" else "sqlite_database"
+    runtime = build_runtime(make_settings(request.getfixturevalue(name)))
+    app = create_app(runtime=runtime)
+    world = make_world()
+    install_test_resolver(app, world)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client, app, world
+    runtime.dispose()
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r['method']} {r['path']}" for r in ROWS])
-def test_route_matrix(world_client, app, world, row) -> None:
+def test_route_matrix(matrix, row) -> None:
+    world_client, app, world = matrix
     mounted = {(m, r.path) for r in iter_routes(app) for m in r.methods}
     if (row["method"], row["path"]) not in mounted:
         pytest.skip("route not mounted yet")
