@@ -198,3 +198,15 @@ def test_oversized_requests_are_refused_before_parsing(bio, db_url):
     assert r.status_code == 413
     assert r.json()["type"].endswith("/request-too-large")
     assert bio.client.post(URL, files=_files("obama/obama_1.jpg")).status_code == 401
+
+
+def test_a_consent_not_signed_after_an_esia_login_does_not_count(bio, db_url):
+    from consent import service as consent
+    from propusk.db import utcnow
+
+    person, _ = bio.person()
+    consent_id = bio.request_consent(person)
+    with session_scope(bio.sm) as s:
+        consent.approve(s, consent_id, person, now=utcnow(), method="operator_entry")
+    r = _enrol(bio, person, "obama/obama_small.jpg")
+    assert r.status_code == 403 and r.json()["type"].endswith("/biometric-consent-required")
