@@ -164,6 +164,59 @@ def conditions_bench(samples: int, rng: random.Random) -> None:
     print(f"  ratio ABAC / functions (median): {b['median'] / f['median']:.2f}")
 
 
+def db_reload_bench(admin_url: str, links: list) -> None:
+    """Full reload from PostgreSQL (what a rule change costs every instance): a throwaway
+    database with the links, loaded the way the engine loads it."""
+    from sqlalchemy import insert, text
+    from sqlalchemy.engine import make_url
+
+    from policies.enforcer import load_snapshot
+    from policies.models import RoleLink
+    from propusk.db import make_engine, make_sessionmaker, new_id, utcnow
+    from propusk.migrate import upgrade
+
+    name = f"propusk_bench_policies_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        now = utcnow()
+        with engine.begin() as conn:
+            conn.execute(
+                insert(RoleLink),
+                [
+                    {
+                        "id": new_id(),
+                        "subject": s,
+                        "role": r,
+                        "domain": d,
+                        "source": "status",
+                        "created_at": now,
+                    }
+                    for s, r, d in links
+                ],
+            )
+        factory = make_sessionmaker(engine)
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            with factory() as session:
+                snap = load_snapshot(session)
+            times.append(time.perf_counter() - t0)
+        print(
+            f"full reload from PostgreSQL ({snap.enforcer.links.size:,} links): "
+            f"median {statistics.median(times):.2f} s over {len(times)}"
+        )
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--schools", type=int, default=1000)
@@ -172,6 +225,12 @@ def main() -> None:
     parser.add_argument("--stock-samples", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=649)
     parser.add_argument("--no-freeze", action="store_true")
+    parser.add_argument(
+        "--pg",
+        metavar="ADMIN_URL",
+        help="also time a full reload from a throwaway PostgreSQL "
+        "database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -219,6 +278,8 @@ def main() -> None:
     print(f"  ratio stock / ours cached (median):   {peer['median'] / warm['median']:.0f}x")
 
     conditions_bench(min(args.samples, 5000), rng)
+    if args.pg:
+        db_reload_bench(args.pg, links)
 
     def verdict(figures: dict[str, float], limit_us: float) -> str:
         wall = "met" if figures["p99"] <= limit_us else "MISSED"
