@@ -106,19 +106,25 @@ class KeyCache:
         self.settings = settings
         self._key: keys.LoadedKey | None = None
         self._at = 0.0
+        self._gen = -1
 
     def invalidate(self) -> None:
         self._key = None
 
     def load(self) -> keys.LoadedKey:
+        gen = keys.generation()
         with session_scope(self.sessionmaker) as session:
             key = keys.current_key(session, self.settings)
-        self._key, self._at = key, time.monotonic()
+        self._key, self._at, self._gen = key, time.monotonic(), gen
         return key
 
     async def aget(self) -> keys.LoadedKey:
         key = self._key
-        if key is not None and time.monotonic() - self._at < KEY_TTL:
+        if (
+            key is not None
+            and time.monotonic() - self._at < KEY_TTL
+            and self._gen == keys.generation()
+        ):
             return key
         return await run_in_threadpool(self.load)
 

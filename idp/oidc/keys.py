@@ -73,6 +73,18 @@ class LoadedKey:
 
 
 _loaded: dict[str, LoadedKey] = {}
+_generation = 0  # bumped by in-process key changes: caches compare it (other processes: TTL)
+
+
+def generation() -> int:
+    return _generation
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
 _lock = threading.Lock()
 
 
@@ -112,6 +124,7 @@ def create_key(session: Session, settings: Settings, alg: str) -> SigningKey:
         created_at=utcnow(),
     )
     repo.add(session, row)
+    _changed()
     return row
 
 
@@ -145,6 +158,8 @@ def retire(session: Session, kid: str, *, actor: str = "system") -> bool:
         raise ValueError(f"{kid} is the last active {row.alg} key; rotate first")
     row.retired_at = utcnow()
     _loaded.pop(kid, None)
+    _active_cache.pop(kid, None)
+    _changed()
     record(session, "keys.retired", actor=actor, body={"kid": kid})
     return True
 

@@ -107,7 +107,7 @@ def _endpoint(settings: Settings, path: str) -> str:
 
 # -- discovery and keys ---------------------------------------------------------------------
 @router.get("/.well-known/openid-configuration", openapi_extra=PUBLIC)
-def discovery(settings: SettingsDep) -> JSONResponse:
+async def discovery(settings: SettingsDep) -> JSONResponse:
     e = lambda path: _endpoint(settings, path)  # noqa: E731
     doc = {
         "issuer": settings.issuer,
@@ -141,9 +141,10 @@ def discovery(settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/jwks.json", openapi_extra=PUBLIC)
-def jwks(session: SessionDep, settings: SettingsDep) -> JSONResponse:
-    keys.ensure_keys(session, settings)
-    return JSONResponse(keys.public_jwks(session), headers={"Cache-Control": "public, max-age=60"})
+async def jwks(request: Request) -> JSONResponse:
+    """Served from memory, re-read from the database at most every ``JWKS_TTL`` seconds."""
+    doc = await request.app.state.oidc.jwks()
+    return JSONResponse(doc, headers={"Cache-Control": "public, max-age=60"})
 
 
 # -- authorization --------------------------------------------------------------------------

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
+from idp.oidc import keys
 from idp.oidc.fastpath import FastPath, TokenFastLane
+from propusk.db import session_scope
 from propusk.settings import Settings
+
+JWKS_TTL = 5.0
 
 
 def build_upstream(settings: Settings):
@@ -30,8 +36,26 @@ class OidcRuntime:
 
     def __init__(self, settings: Settings, sessionmaker) -> None:
         self.settings = settings
+        self.sessionmaker = sessionmaker
         self.fast = FastPath(sessionmaker, settings)
         self._upstream = None
+        self._jwks: tuple[float, int, dict] | None = None
+
+    def load_jwks(self) -> dict:
+        """Blocking: the published keys (created on first use)."""
+        gen = keys.generation()
+        with session_scope(self.sessionmaker) as session:
+            keys.ensure_keys(session, self.settings)
+            doc = keys.public_jwks(session)
+        self._jwks = (time.monotonic(), gen, doc)
+        return doc
+
+    async def jwks(self) -> dict:
+        """The JWKS document; a rotation by another process shows up within ``JWKS_TTL``."""
+        hit = self._jwks
+        if hit is not None and time.monotonic() - hit[0] < JWKS_TTL and hit[1] == keys.generation():
+            return hit[2]
+        return await run_in_threadpool(self.load_jwks)
 
     def upstream(self):
         """Built on first use, so an app without a login upstream still serves tokens."""
