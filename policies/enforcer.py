@@ -348,7 +348,7 @@ def _changed_subjects(
     session: Session, known: tuple[int, int], now: tuple[int, int]
 ) -> set[str] | None:
     """Subjects whose links changed since ``known``; None if a full reload is needed."""
-    changes = [c for c in repository.history(session, limit=1000) if c.version > known[0]]
+    changes = repository.changes_since(session, known[0], limit=1000)
     if now[1] - known[1] != len(changes):
         return None  # a change committed out of sequence order, or too many to replay
     if not all(c.kind.startswith("roles.") and c.subject for c in changes):

@@ -137,6 +137,17 @@ def history(session: Session, limit: int = 100) -> list[PolicyChange]:
     )
 
 
+def changes_since(session: Session, version: int, limit: int = 1000) -> list[PolicyChange]:
+    return list(
+        session.scalars(
+            select(PolicyChange)
+            .where(PolicyChange.version > version)
+            .order_by(PolicyChange.version)
+            .limit(limit)
+        )
+    )
+
+
 def notify(session: Session, payload: str) -> None:
     """Tell every instance (delivered by PostgreSQL at commit, never on rollback)."""
     if is_postgres(session):
