@@ -143,8 +143,10 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
 @router.get("/jwks.json", openapi_extra=PUBLIC)
 async def jwks(request: Request) -> JSONResponse:
     """Served from memory, re-read from the database at most every ``JWKS_TTL`` seconds."""
-    doc = await request.app.state.oidc.jwks()
-    return JSONResponse(doc, headers={"Cache-Control": "public, max-age=60"})
+    body = await request.app.state.oidc.jwks()
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "public, max-age=60"}
+    )
 
 
 # -- authorization --------------------------------------------------------------------------

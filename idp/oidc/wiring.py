@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 
+import orjson
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -39,18 +40,18 @@ class OidcRuntime:
         self.sessionmaker = sessionmaker
         self.fast = FastPath(sessionmaker, settings)
         self._upstream = None
-        self._jwks: tuple[float, int, dict] | None = None
+        self._jwks: tuple[float, int, bytes] | None = None
 
-    def load_jwks(self) -> dict:
-        """Blocking: the published keys (created on first use)."""
+    def load_jwks(self) -> bytes:
+        """Blocking: the published keys (created on first use), serialized once."""
         gen = keys.generation()
         with session_scope(self.sessionmaker) as session:
             keys.ensure_keys(session, self.settings)
-            doc = keys.public_jwks(session)
-        self._jwks = (time.monotonic(), gen, doc)
-        return doc
+            body = orjson.dumps(keys.public_jwks(session))
+        self._jwks = (time.monotonic(), gen, body)
+        return body
 
-    async def jwks(self) -> dict:
+    async def jwks(self) -> bytes:
         """The JWKS document; a rotation by another process shows up within ``JWKS_TTL``."""
         hit = self._jwks
         if hit is not None and time.monotonic() - hit[0] < JWKS_TTL and hit[1] == keys.generation():
