@@ -321,7 +321,7 @@ class PropuskOpenIDCode(OpenIDCode):
         claims.update(server.id_token_session_claims(code))
         claims.update(self.generate_user_info(request.user, token["scope"]))
         claims["at_hash"] = tok.half_hash(token["access_token"])
-        key = keys.current_key(server.session, server.settings, request.client.id_token_alg)
+        key = server.signing_key(request.client.id_token_alg)
         return tok.id_token(key, server.settings, claims)
 
 
@@ -480,6 +480,13 @@ class PropuskAuthorizationServer(AuthorizationServer):
         self.register_endpoint(Introspection)
         self.register_endpoint(Revocation)
         self._jti: str | None = None
+        self._keys: dict[str, keys.LoadedKey] = {}
+
+    def signing_key(self, alg: str) -> keys.LoadedKey:
+        """The current key of ``alg``, read once per request."""
+        if alg not in self._keys:
+            self._keys[alg] = keys.current_key(self.session, self.settings, alg)
+        return self._keys[alg]
 
     # storage
     def query_client(self, client_id: str):
@@ -497,7 +504,7 @@ class PropuskAuthorizationServer(AuthorizationServer):
         include_refresh_token=True,
     ) -> dict:
         self._jti = tok.new_jti()
-        key = keys.current_key(self.session, self.settings)
+        key = self.signing_key(self.settings.signing_alg)
         sub = str(user.id) if user is not None else client.client_id
         token = {
             "token_type": "Bearer",
