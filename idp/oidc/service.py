@@ -238,6 +238,10 @@ def get_client(session: Session, client_id: str) -> ClientInfo | None:
     return ClientInfo.of(row) if row else None
 
 
+def client_row(session: Session, client_id: str) -> OAuthClient | None:
+    return repo.get_client(session, client_id)
+
+
 def list_clients(session: Session) -> list[OAuthClient]:
     return repo.list_clients(session)
 

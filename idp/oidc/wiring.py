@@ -67,6 +67,7 @@ class OidcRuntime:
 
 def install(app: FastAPI) -> None:
     """Routers, app state and the principal resolver of idp.oidc."""
+    from idp.oidc.admin_routes import router as admin_router
     from idp.oidc.principal import resolve
     from idp.oidc.routes import router
 
@@ -76,6 +77,7 @@ def install(app: FastAPI) -> None:
     app.state.oidc = OidcRuntime(settings, app.state.sessionmaker)
     app.state.principal_resolver = resolve
     app.include_router(router)
+    app.include_router(admin_router)
     app.add_middleware(TokenFastLane, fast=app.state.oidc.fast)
 
     inner = app.router.lifespan_context
