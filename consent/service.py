@@ -590,11 +590,13 @@ def withdraw(
     now: datetime,
     reason: str | None = None,
 ) -> Consent:
-    """Withdraw (art. 9 part 2): takes ``FOR UPDATE``, so it waits for in-flight gate reads;
-    every gate decision after this commits sees ``withdrawn``. Starts the 30-day clock."""
+    """Withdraw (art. 9 part 2): row ``FOR UPDATE`` plus the subject's consent lock exclusive,
+    so it waits for in-flight gate decisions and every decision after this commits sees
+    ``withdrawn`` (see ``consent.gate``). Starts the 30-day clock."""
     consent = repo.consent_for_update(session, consent_id)
     if consent is None:
         raise NotFound("no such consent")
+    repo.lock_subject(session, consent.subject_id, shared=False)  # see consent.gate
     role = signer_role(session, person_id, consent.subject_id)
     if consent.state not in ("given", "partially_given", "suspended"):
         raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
@@ -635,6 +637,7 @@ def suspend(
     consent = repo.consent_for_update(session, consent_id)
     if consent is None:
         raise NotFound("no such consent")
+    repo.lock_subject(session, consent.subject_id, shared=False)  # see consent.gate
     role = signer_role(session, person_id, consent.subject_id)
     if consent.state != "given":
         raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
@@ -663,6 +666,7 @@ def revoke(
     consent = repo.consent_for_update(session, consent_id)
     if consent is None:
         raise NotFound("no such consent")
+    repo.lock_subject(session, consent.subject_id, shared=False)  # see consent.gate
     if consent.state in TERMINAL_STATES:
         raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
     was_given = consent.given_at is not None
