@@ -121,6 +121,21 @@ def delete(client_id: str = typer.Argument(...)) -> None:
     typer.echo(json.dumps({"deleted": client_id}))
 
 
+@clients_app.command("purge-expired")
+def purge_expired() -> None:
+    """Delete expired login transactions, sessions, codes, tokens and replay rows."""
+    from idp.oidc import service
+    from propusk.db import session_scope
+
+    rt = _runtime()
+    try:
+        with session_scope(rt.sessionmaker) as session:
+            counts = service.purge_expired(session)
+    finally:
+        rt.dispose()
+    typer.echo(json.dumps(counts))
+
+
 @keys_app.command("rotate")
 def rotate() -> None:
     """Add new ES256 and RS256 keys and make them current; old keys keep verifying."""

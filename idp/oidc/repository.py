@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -163,8 +163,20 @@ def assertion_seen(session: Session, jti_hash: str) -> bool:
     return session.get(UsedAssertion, jti_hash) is not None
 
 
-def purge_expired(session: Session, now: datetime) -> None:
-    """Housekeeping: drop expired denylist, assertion and transaction rows."""
-    session.execute(delete(RevokedJti).where(RevokedJti.expires_at < now))
-    session.execute(delete(UsedAssertion).where(UsedAssertion.expires_at < now))
-    session.execute(delete(LoginTransaction).where(LoginTransaction.expires_at < now))
+def purge_expired(session: Session, now: datetime, code_grace: timedelta) -> dict[str, int]:
+    """Housekeeping: rows that can no longer matter. Used codes are kept ``code_grace`` past
+    their expiry so that a late replay still revokes its grant."""
+    counts = {}
+    for name, stmt in (
+        ("revoked_jti", delete(RevokedJti).where(RevokedJti.expires_at < now)),
+        ("used_assertion", delete(UsedAssertion).where(UsedAssertion.expires_at < now)),
+        ("login_txn", delete(LoginTransaction).where(LoginTransaction.expires_at < now)),
+        ("login_session", delete(LoginSession).where(LoginSession.expires_at < now)),
+        (
+            "auth_code",
+            delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - code_grace),
+        ),
+        ("token", delete(IssuedToken).where(IssuedToken.expires_at < now)),
+    ):
+        counts[name] = session.execute(stmt).rowcount
+    return counts

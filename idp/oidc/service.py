@@ -436,3 +436,9 @@ def client_token_active(session: Session, jti: str) -> bool:
 
 def deny_jti(session: Session, jti: str, expires_at: datetime) -> None:
     repo.add_revoked_jti(session, token_hash(jti), expires_at)
+
+
+def purge_expired(session: Session) -> dict[str, int]:
+    """Delete expired transactions, sessions, codes (a day after expiry), tokens, denylist and
+    assertion rows; grants stay (they are the record of an authorization)."""
+    return repo.purge_expired(session, utcnow(), timedelta(days=1))

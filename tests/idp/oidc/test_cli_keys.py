@@ -156,3 +156,19 @@ def test_dev_upstream_refused_in_production(db_url):
 
     with pytest.raises(RuntimeError, match="refused in production"):
         DevUpstream(make_settings(db_url, env="production", upstream="dev"))
+
+
+def test_purge_expired(cli, http):
+    from sqlalchemy import update
+
+    from idp.oidc.models import LoginTransaction
+    from propusk.db import session_scope, utcnow
+
+    page = http.get("/login", follow_redirects=False)
+    assert page.status_code == 200
+    rt = http.app.state.runtime
+    with session_scope(rt.sessionmaker) as s:
+        s.execute(update(LoginTransaction).values(expires_at=utcnow()))
+    r = cli("clients", "purge-expired")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["login_txn"] >= 1
