@@ -141,7 +141,7 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/jwks.json", openapi_extra=PUBLIC)
-async def jwks(request: Request) -> JSONResponse:
+async def jwks(request: Request) -> Response:
     """Served from memory, re-read from the database at most every ``JWKS_TTL`` seconds."""
     body = await request.app.state.oidc.jwks()
     return Response(
