@@ -60,11 +60,16 @@ def taker(session: Session, exam_id: uuid.UUID, person_id: uuid.UUID) -> ExamTak
 def taker_for_update(
     session: Session, exam_id: uuid.UUID, person_id: uuid.UUID
 ) -> ExamTaker | None:
-    """Row lock: a taker's checks are numbered one after another (seq), never twice."""
+    """Row lock: a taker's checks are numbered one after another (seq), never twice.
+
+    ``populate_existing``: the row was usually loaded earlier in this transaction (before the
+    CPU work); the locked read must overwrite those stale attributes (nonce, counters).
+    """
     return session.scalar(
         select(ExamTaker)
         .where(ExamTaker.session_id == exam_id, ExamTaker.person_id == person_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
 
 
