@@ -53,6 +53,48 @@ NODE_COLUMNS = ("level", "idx", "hash")
 COPY_FROM = 16  # batches at least this big go through COPY on PostgreSQL
 
 
+_PG_APPEND = text(
+    "WITH ev AS (INSERT INTO audit_event "
+    "(idx, id, event_type, actor, subject, time, leaf, leaf_hash) "
+    "SELECT * FROM unnest(CAST(:idx AS bigint[]), CAST(:ids AS uuid[]), "
+    "CAST(:types AS text[]), CAST(:actors AS text[]), CAST(:subjects AS text[]), "
+    "CAST(:times AS timestamptz[]), CAST(:leaves AS bytea[]), CAST(:lhs AS bytea[]))), "
+    "nd AS (INSERT INTO audit_node (level, idx, hash) "
+    "SELECT * FROM unnest(CAST(:levels AS smallint[]), CAST(:nidx AS bigint[]), "
+    "CAST(:hashes AS bytea[]))) "
+    "UPDATE audit_head SET size = :size, frontier = :frontier WHERE id = 1"
+)
+
+
+def append(
+    session: Session,
+    events: Sequence[tuple[Any, ...]],
+    nodes: Sequence[tuple[int, int, bytes]],
+    size: int,
+    frontier: bytes,
+) -> None:
+    """Write appended events (``EVENT_COLUMNS`` tuples), the nodes they complete and the new
+    head. PostgreSQL: one statement for small appends (the common single event: the sequencer
+    lock is held for fewer round trips), COPY for batches."""
+    if is_postgres(session) and len(events) < COPY_FROM:
+        cols = list(zip(*events, strict=True))
+        ncols = list(zip(*nodes, strict=True)) if nodes else [(), (), ()]
+        params = dict(
+            zip(
+                ("idx", "ids", "types", "actors", "subjects", "times", "leaves", "lhs"),
+                map(list, cols),
+                strict=True,
+            )
+        )
+        params.update(levels=list(ncols[0]), nidx=list(ncols[1]), hashes=list(ncols[2]))
+        params.update(size=size, frontier=frontier)
+        session.execute(_PG_APPEND, params)
+        return
+    insert_events(session, events)
+    insert_nodes(session, nodes)
+    write_head(session, size, frontier)
+
+
 def insert_events(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows are tuples in ``EVENT_COLUMNS`` order."""
     _insert_rows(session, AuditEvent.__table__, EVENT_COLUMNS, rows)

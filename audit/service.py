@@ -212,9 +212,7 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
         node_rows.extend(frontier.append(lh))
         event_rows.append((index, event_id, ev.event_type, ev.actor, ev.subject, now, leaf, lh))
         stored.append(Event(index, event_id, ev.event_type, ev.actor, ev.subject, now, body, lh))
-    repository.insert_events(session, event_rows)
-    repository.insert_nodes(session, node_rows)
-    repository.write_head(session, frontier.size, frontier.to_bytes())
+    repository.append(session, event_rows, node_rows, frontier.size, frontier.to_bytes())
     return stored
 
 
