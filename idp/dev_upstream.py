@@ -105,6 +105,8 @@ class DevUpstream:
         last, first = form.get("last_name"), form.get("first_name")
         if not (txn and oid and last and first):
             raise UpstreamError("DEV-001", "txn, oid, last_name and first_name are required")
+        if any(not str(v).isprintable() or len(str(v)) > 200 for v in form.values()):
+            raise UpstreamError("DEV-003", "fields must be printable and at most 200 characters")
         birth = None
         if form.get("birth_date"):
             try:

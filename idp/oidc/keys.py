@@ -240,6 +240,8 @@ def verify_jws(session: Session, settings: Settings, token: str) -> tuple[dict, 
         raise InvalidJWS("unsupported alg or missing kid")
     key = _loaded.get(kid)
     if key is None:
+        if len(kid) > 64 or not kid.isprintable():
+            raise InvalidJWS("unknown kid")
         row = repo.get_key(session, kid)
         if row is None:
             raise InvalidJWS("unknown kid")

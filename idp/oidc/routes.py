@@ -464,12 +464,10 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, form: F
     if hinted and params.get("client_id") and params["client_id"] != hinted:
         return html_page("Ошибка выхода", "client_id не совпадает с id_token_hint.", 400)
     target = params.get("post_logout_redirect_uri")
-    if target:
-        client = service.get_client(session, client_id) if client_id else None
-        if client is None or target not in client.post_logout_redirect_uris:
-            return html_page(
-                "Ошибка выхода", "Адрес возврата после выхода не зарегистрирован.", 400
-            )
+    client = service.get_client(session, client_id) if client_id else None
+    client_id = client.client_id if client else None  # only a known client goes to audit
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        return html_page("Ошибка выхода", "Адрес возврата после выхода не зарегистрирован.", 400)
     ended = service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
     if ended is not None:
         record(

@@ -7,6 +7,7 @@ session ids, transaction ids) are random with >= 256 bits of entropy and stored 
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 import uuid
 import weakref
@@ -125,8 +126,17 @@ def _client_changed(client_id: str) -> None:
 
 
 # -- clients ---------------------------------------------------------------------------
+def _no_control_chars(value: str, what: str) -> None:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationProblem(f"{what} contains control characters")
+
+
 def _check_uri(uri: str, what: str) -> None:
-    parts = urlsplit(uri)
+    _no_control_chars(uri, what)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:
+        raise ValidationProblem(f"{what} is not a valid URI: {uri!r}") from exc
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
         raise ValidationProblem(f"{what} must be an absolute http(s) URI without fragment: {uri}")
 
@@ -142,6 +152,8 @@ def _validate_client_input(
 ) -> None:
     if not grant_types:
         raise ValidationProblem("at least one grant type is required")
+    if jwks is not None and "\\u0000" in json.dumps(jwks):
+        raise ValidationProblem("jwks contains NUL characters")
     bad = [g for g in grant_types if g not in GRANT_TYPES]
     if bad:
         raise ValidationProblem(f"unsupported grant types: {', '.join(bad)}")
@@ -164,6 +176,8 @@ def _validate_client_input(
     for uri in post_logout_redirect_uris:
         _check_uri(uri, "post-logout redirect URI")
     if jwks_uri:
+        if len(jwks_uri) > 500:
+            raise ValidationProblem("jwks_uri is longer than 500 characters")
         _check_uri(jwks_uri, "jwks_uri")
 
 
@@ -186,6 +200,14 @@ def create_client(
     """Register a client; returns (client, secret) — the secret is shown once, stored hashed."""
     from audit.service import record
 
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationProblem("name must be 1..200 characters")
+    _no_control_chars(name, "name")
+    for scope in scopes or []:
+        if not scope or len(scope) > 100 or any(c.isspace() for c in scope):
+            raise ValidationProblem(f"invalid scope: {scope!r}")
+        _no_control_chars(scope, "scope")
     redirect_uris = list(dict.fromkeys(redirect_uris or []))
     post_logout = list(dict.fromkeys(post_logout_redirect_uris or []))
     grant_types = list(dict.fromkeys(grant_types))
@@ -233,13 +255,25 @@ def new_client_id() -> str:
             return client_id
 
 
+def plausible_id(value: object, max_len: int = 64) -> bool:
+    """Worth a database lookup: a non-empty string of printable characters (PostgreSQL
+    refuses NUL in text and would turn the lookup into an error, not a miss)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= max_len
+        and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    )
+
+
 def get_client(session: Session, client_id: str) -> ClientInfo | None:
+    if not plausible_id(client_id):
+        return None
     row = repo.get_client(session, client_id)
     return ClientInfo.of(row) if row else None
 
 
 def client_row(session: Session, client_id: str) -> OAuthClient | None:
-    return repo.get_client(session, client_id)
+    return repo.get_client(session, client_id) if plausible_id(client_id) else None
 
 
 def list_clients(session: Session) -> list[OAuthClient]:
@@ -249,8 +283,8 @@ def list_clients(session: Session) -> list[OAuthClient]:
 def delete_client(session: Session, client_id: str, *, actor: str = "system") -> None:
     from audit.service import record
 
-    if not repo.delete_client(session, client_id):
-        raise NotFound(f"client {client_id} does not exist")
+    if not plausible_id(client_id) or not repo.delete_client(session, client_id):
+        raise NotFound("client does not exist")
     record(session, "client.deleted", actor=actor, subject=f"client:{client_id}")
     _client_changed(client_id)
 
@@ -268,9 +302,9 @@ def bind_client(
 
     if role is not None and role not in CLIENT_ROLES:
         raise ValidationProblem(f"role must be one of {', '.join(CLIENT_ROLES)}")
-    row = repo.get_client(session, client_id)
+    row = repo.get_client(session, client_id) if plausible_id(client_id) else None
     if row is None:
-        raise NotFound(f"client {client_id} does not exist")
+        raise NotFound("client does not exist")
     row.organization_id = organization_id
     row.role = role
     row.updated_at = utcnow()

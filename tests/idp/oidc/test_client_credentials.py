@@ -288,3 +288,25 @@ def test_login_cookie_principal(http, rt):
     assert me["kind"] == "person" and me["subject"].startswith("person:")
     http.cookies.clear()
     assert http.get("/_test/whoami").json()["kind"] == "anonymous"
+
+
+def test_nul_characters_are_clear_errors(http):
+    """PostgreSQL refuses NUL in text: such lookups must be misses, not 500s."""
+    r = http.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "s"},
+    )
+    assert r.status_code == 400 and r.json()["error"] == "invalid_client"
+    r = http.post(
+        "/oauth2/token",
+        data={"grant_type": "authorization_code", "code": "x", "client_id": "a\x00b"},
+    )
+    assert r.status_code in (400, 401) and r.json()["error"] == "invalid_client"
+    r = http.get("/oauth2/authorize", params={"response_type": "code", "client_id": "a\x00b"})
+    assert r.status_code == 400
+    header = base64.urlsafe_b64encode(b'{"alg":"ES256","kid":"a\\u0000b","typ":"at+jwt"}')
+    forged = header.rstrip(b"=").decode() + ".e30.AAAA"
+    r = http.get("/oauth2/userinfo", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    r = http.get("/oauth2/logout", params={"client_id": "a\x00b"})
+    assert r.status_code == 200
