@@ -118,6 +118,17 @@ def last_checks(session: Session, taker_id: uuid.UUID, kind: str, limit: int) ->
     return list(reversed(list(rows)))
 
 
+def checks_since(session: Session, taker_id: uuid.UUID, kind: str, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ExamCheck)
+            .where(ExamCheck.taker_id == taker_id, ExamCheck.kind == kind, ExamCheck.at >= since)
+        )
+        or 0
+    )
+
+
 def flags_of(session: Session, taker_ids: Sequence[uuid.UUID]) -> list[ExamFlag]:
     if not taker_ids:
         return []

@@ -54,6 +54,7 @@ FLAG_AFTER = 2  # consecutive non-matching frames of one kind before a flag: one
 SWEEP_EVERY = 4  # every 4th periodic frame runs the thorough detector (a second, smaller face)
 SUMMARY_WINDOW = 5
 FRAME_INTERVAL_SECONDS = 15
+FRAMES_PER_MINUTE = 20  # the page sends 4; more is a client bug or a CPU-exhaustion attempt
 DOCUMENT_TYPES = ("passport", "birth_certificate", "foreign_passport", "student_card", "other")
 
 
@@ -659,6 +660,17 @@ def check_frame(
     exam, taker, templates = _biometric_taker(session, settings, exam_id, person_id, now)
     if taker.liveness_passed_at is None:
         raise Conflict("pass the liveness challenge first", type="liveness-required")
+    if (
+        repo.checks_since(session, taker.id, "frame", now - timedelta(minutes=1))
+        >= FRAMES_PER_MINUTE
+    ):
+        raise Problem(
+            f"at most {FRAMES_PER_MINUTE} frames a minute",
+            status=429,
+            type="too-many-frames",
+            title="Too many requests",
+            headers={"Retry-After": "10"},
+        )
     frame = decode_frame(data)
     config = engine.SWEEP_CONFIG if taker.checks % SWEEP_EVERY == 0 else engine.DEFAULT_CONFIG
     analysis = engine.analyze(frame.img, config=config)

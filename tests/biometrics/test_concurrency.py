@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
+import numpy as np
 import pytest
 
 from propusk.db import utcnow
@@ -83,3 +84,11 @@ def test_concurrent_submissions_use_a_nonce_once_and_number_frames_once(live: Bi
     assert all(c.status_code == 200 for c in checks), [c.text for c in checks]
     seqs = sorted(c.json()["seq"] for c in checks)
     assert len(set(seqs)) == 3 and seqs == list(range(seqs[0], seqs[0] + 3))
+
+    # A flood of frames is cut off before any image is decoded (CPU exhaustion).
+    from biometrics.service import FRAMES_PER_MINUTE
+
+    blank = [photos.png(np.full((48, 64, 3), 100 + i, np.uint8)) for i in range(FRAMES_PER_MINUTE)]
+    codes = [frame(b).status_code for b in blank]
+    assert codes.count(429) == 3 and codes[-3:] == [429] * 3
+    assert frame(blank[0]).headers["retry-after"] == "10"
