@@ -22,6 +22,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     InvalidClientError,
+    InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
     OAuth2Payload,
@@ -241,36 +242,52 @@ class CodeGrant(oauth_grants.AuthorizationCodeGrant):
 
 
 class RefreshGrant(oauth_grants.RefreshTokenGrant):
+    """Rotation with reuse detection: presenting an already used refresh token (by its own
+    client) revokes the whole grant. The token is claimed atomically only after the client,
+    the token and the scope have been validated, right before the new tokens are issued."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ALL_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    def _validate_request_token(self, client):
+        self._presenter = client
+        return super()._validate_request_token(client)
+
     def authenticate_refresh_token(self, refresh_token: str):
-        """Rotation with reuse detection: an already used token revokes the whole grant."""
         server: PropuskAuthorizationServer = self.server
         row = repo.get_token(server.session, token_hash(refresh_token))
-        if row is None or row.kind != "refresh":
-            return None
+        if row is None or row.kind != "refresh" or row.client_id != self._presenter.client_id:
+            return None  # another client's token is simply unknown to this one
         grant = repo.get_grant(server.session, row.grant_id)
-        now = utcnow()
         if grant is None or grant.revoked_at is not None or row.revoked_at is not None:
             return None
-        if row.used_at is not None or not repo.claim_refresh(server.session, row.token_hash, now):
-            from audit.service import record
-
-            service.revoke_grant(
-                server.session, grant.id, "refresh_reuse", actor=f"client:{row.client_id}"
-            )
-            record(
-                server.session,
-                "token.refresh_reuse",
-                actor=f"client:{row.client_id}",
-                subject=f"person:{grant.person_id}",
-                body={"grant": str(grant.id)},
-            )
+        if row.used_at is not None:
+            self._reuse(row, grant)
             return None
-        if row.expires_at <= now:
+        if row.expires_at <= utcnow():
             return None
         return RefreshView(row, grant)
+
+    def _reuse(self, row: IssuedToken, grant) -> None:
+        from audit.service import record
+
+        session = self.server.session
+        actor = f"client:{row.client_id}"
+        service.revoke_grant(session, grant.id, "refresh_reuse", actor=actor)
+        record(
+            session,
+            "token.refresh_reuse",
+            actor=actor,
+            subject=f"person:{grant.person_id}",
+            body={"grant": str(grant.id)},
+        )
+
+    def create_token_response(self):
+        view: RefreshView = self.request.refresh_token
+        if not repo.claim_refresh(self.server.session, view.row.token_hash, utcnow()):
+            self._reuse(view.row, view.grant)  # a concurrent request used it first
+            raise InvalidGrantError("The refresh token was already used")
+        return super().create_token_response()
 
     def authenticate_user(self, refresh_token: RefreshView):
         from idp.service import get_person
@@ -278,7 +295,7 @@ class RefreshGrant(oauth_grants.RefreshTokenGrant):
         return get_person(self.server.session, refresh_token.grant.person_id)
 
     def revoke_old_credential(self, refresh_token: RefreshView) -> None:
-        """Already marked used by ``authenticate_refresh_token`` (atomic claim)."""
+        """Already claimed (marked used) in ``create_token_response``."""
 
 
 class CredentialsGrant(oauth_grants.ClientCredentialsGrant):

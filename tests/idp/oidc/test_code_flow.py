@@ -316,3 +316,32 @@ def test_rs256_id_tokens_for_clients_that_ask(http, rt):
     assert claims["aud"] == client_id
     doc = http.get("/.well-known/openid-configuration").json()
     assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
+
+
+def test_refresh_token_of_another_client_neither_works_nor_burns(http, rt):
+    client_id, secret = make_client(rt)
+    other_id, other_secret = make_client(rt)
+    callback, verifier, _ = code_flow(http, client_id)
+    tokens = exchange(http, client_id, secret, callback["code"], verifier).json()
+    stolen = http.post(
+        "/oauth2/token",
+        auth=(other_id, other_secret),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    bad_scope = http.post(
+        "/oauth2/token",
+        auth=(client_id, secret),
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "scope": "admin",
+        },
+    )
+    assert bad_scope.json()["error"] == "invalid_scope"
+    ok = http.post(
+        "/oauth2/token",
+        auth=(client_id, secret),
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert ok.status_code == 200, ok.text
