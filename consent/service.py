@@ -475,12 +475,15 @@ def approve(
             else "an adult participant signs for themselves"
         )
         raise Forbidden(detail, type="signer-not-allowed", age_group=age)
-    if any(s["role"] == role for s in consent.signatures):
+    signed = {s["role"] for s in consent.signatures}
+    if role in signed and not needed <= signed:
         raise Conflict(f"already signed as {role}", type="already-signed")
-    signatures = [
-        *consent.signatures,
-        {"person_id": str(person_id), "role": role, "at": now.isoformat(), "method": method},
-    ]
+    signatures = list(consent.signatures)
+    if role not in signed:
+        entry = {"person_id": str(person_id), "role": role, "at": now.isoformat()}
+        signatures.append({**entry, "method": method})
+    # else: a 14–17 subject signed, came of age before the representative did, and confirms
+    # again: as an adult their own signature completes the consent.
     consent.signatures = signatures
     consent.age_rule = age
     done = needed <= {s["role"] for s in signatures}

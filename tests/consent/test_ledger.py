@@ -304,3 +304,36 @@ def test_operator_revokes_its_consent(world: World):
     assert r.json()["refused"] == {"person.fullname": "consent_revoked"}
     tasks = h.client.get("/api/v1/consent/destruction", headers=world.op_h).json()["tasks"]
     assert any(t["consent_id"] == c["id"] and t["reason"] == "revoked" for t in tasks)
+
+
+def test_coming_of_age_between_signatures(world: World, runtime):
+    """A 17-year-old signs, turns 18 before the parent does: the parent may no longer sign,
+    and the now-adult subject's confirmation completes the consent."""
+    from idp import service as idp
+    from propusk.errors import Conflict, Forbidden
+
+    h = world.h
+    parent, (teen,) = h.person(years_ago(45), children=(years_ago(17, days=200),))
+    tpl = h.template(world.op_h, request_ttl_days=365)
+    c = h.request(world.op_h, tpl["id"], teen)
+    cid = uuid.UUID(c["id"])
+    h.act(teen, c["id"], "approve")
+    with session_scope(runtime.sessionmaker) as s:
+        birth = idp.get_person(s, teen).birth_date
+    adult_on = utcnow().replace(year=birth.year + 18, month=birth.month, day=birth.day)
+    later = adult_on + timedelta(days=2)
+
+    def refused_with(person, at):
+        try:
+            with session_scope(runtime.sessionmaker) as s:
+                service.approve(s, cid, person, now=at)
+        except (Conflict, Forbidden) as exc:
+            return type(exc)
+        return None
+
+    assert refused_with(parent, later) is Forbidden
+    assert refused_with(teen, adult_on - timedelta(days=2)) is Conflict  # still 17
+    with session_scope(runtime.sessionmaker) as s:
+        done = service.approve(s, cid, teen, now=later)
+        assert done.state == "given" and done.representative_until is None
+        assert [x["role"] for x in done.signatures] == ["subject"]
