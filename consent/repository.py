@@ -93,7 +93,7 @@ def get_consent(session: Session, consent_id: uuid.UUID) -> Consent | None:
 
 
 def consent_for_update(session: Session, consent_id: uuid.UUID) -> Consent | None:
-    """The current row, locked ``FOR UPDATE`` (waits for gate readers holding ``FOR SHARE``)."""
+    """The current row, locked ``FOR UPDATE`` (serialises the changes of one consent)."""
     stmt = (
         select(Consent)
         .where(Consent.id == consent_id)
