@@ -10,5 +10,8 @@ Public surface for other packages:
 
 Routes: ``/.well-known/openid-configuration``, ``/jwks.json``, ``/oauth2/{authorize,token,
 userinfo,introspect,revoke,logout}``, ``/login`` (first-party login for the web UI, ``?next=``)
-and ``/login/{upstream}/callback`` (GET or POST; POSTed fields are on ``request.state.form``).
+and ``/login/{upstream}/callback`` (GET or POST; POSTed fields are on ``request.state.form``;
+an ``UpstreamError`` carrying ``txn_id`` becomes the OIDC error response to the RP).
+Admin API (platform_admin): ``/api/v1/clients`` (GET, POST), ``/api/v1/clients/{id}`` (GET,
+DELETE), ``/api/v1/clients/{id}/binding`` (PUT), ``/api/v1/keys/rotate`` (POST).
 """
