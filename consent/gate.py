@@ -123,22 +123,26 @@ def decide(
 
 # Registered organisations are immutable (no update path; the registry refuses foreign
 # storage), so a positive lookup is remembered for the process: one round trip less per decision.
-_parties: dict[uuid.UUID, tuple[str, str]] = {}
+_parties: dict[uuid.UUID, tuple[str, str, str, bool]] = {}
 
 
 def _operator_refusal(session: Session, operator_id: uuid.UUID) -> str | None:
-    """Party checks: a registered operator storing data in Russia (art. 18 part 5, art. 12)."""
+    """Party checks: a registered operator whose primary storage is in Russia (art. 18 part 5);
+    a recipient abroad only with the RKN cross-border notification on file (art. 12)."""
     party = _parties.get(operator_id)
     if party is None:
         org = repo.get_organization(session, operator_id)
         if org is None:
             return OPERATOR_UNKNOWN
-        party = _parties.setdefault(operator_id, (org.kind, org.storage_country))
-    kind, country = party
+        party = (org.kind, org.storage_country, org.country, bool(org.cross_border_notice_ref))
+        party = _parties.setdefault(operator_id, party)
+    kind, storage, country, notified = party
     if kind != "operator":
         return OPERATOR_UNKNOWN
-    if country != "RU":
+    if storage != "RU":
         return OPERATOR_STORAGE_FOREIGN
+    if country != "RU" and not notified:
+        return CROSS_BORDER_NOT_NOTIFIED
     return None
 
 

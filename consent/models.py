@@ -54,6 +54,7 @@ class Organization(Base):
     inn: Mapped[str] = mapped_column(String(12))
     ogrn: Mapped[str] = mapped_column(String(15), unique=True)
     address: Mapped[str] = mapped_column(String(1000))
+    country: Mapped[str] = mapped_column(String(2), default="RU")  # where the recipient is
     storage_country: Mapped[str] = mapped_column(String(2))
     storage_location: Mapped[str] = mapped_column(String(500))
     registry_number: Mapped[str] = mapped_column(String(64))

@@ -31,6 +31,7 @@ class OrganizationIn(Strict):
     inn: str = Field(pattern=r"^\d{10}(\d{2})?$")
     ogrn: str = Field(pattern=r"^\d{13}(\d{2})?$")
     address: str = Field(min_length=1, max_length=1000)
+    country: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     storage_country: str = Field(min_length=2, max_length=2)
     storage_location: str = Field(min_length=1, max_length=500)
     registry_number: str = Field(min_length=1, max_length=64)
@@ -116,7 +117,9 @@ def organization_out(org: Organization) -> dict[str, Any]:
         "inn": org.inn,
         "ogrn": org.ogrn,
         "address": org.address,
+        "country": org.country,
         "storage_country": org.storage_country,
+        "cross_border_notice_ref": org.cross_border_notice_ref,
         "storage_location": org.storage_location,
         "registry_number": org.registry_number,
         "client_id": org.client_id,

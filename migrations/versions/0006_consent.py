@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("inn", sa.String(length=12), nullable=False),
         sa.Column("ogrn", sa.String(length=15), nullable=False),
         sa.Column("address", sa.String(length=1000), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("storage_country", sa.String(length=2), nullable=False),
         sa.Column("storage_location", sa.String(length=500), nullable=False),
         sa.Column("registry_number", sa.String(length=64), nullable=False),

@@ -409,3 +409,21 @@ def test_known_inn_and_ogrn_check_digits():
     assert inn_valid("500100732259") and not inn_valid("500100732258")  # an individual
     assert ogrn_valid("1027700132195") and not ogrn_valid("1027700132196")
     assert ogrn_valid("304500116000157") and not ogrn_valid("304500116000158")  # ОГРНИП
+
+
+def test_cross_border_recipient_needs_the_rkn_notice(harness):
+    """Art. 12: a recipient abroad (storage still in Russia) only with the notice on file."""
+    h = harness
+    results = {}
+    for notice in (None, "РКН-уведомление № 123/2026"):
+        op = h.organization("operator", country="BY", cross_border_notice_ref=notice)
+        assert op["country"] == "BY"
+        op_h = h.org_client(op["id"], "operator")
+        tpl = h.template(op_h)
+        subject, _ = h.person(years_ago(30))
+        c = h.request(op_h, tpl["id"], subject, categories=["person.fullname"])
+        h.act(subject, c["id"], "approve")
+        r = h.pull(op_h, subject, "person.fullname")
+        results[notice is not None] = (r.status_code, r.json().get("refused"))
+    assert results[False] == (403, {"person.fullname": "cross_border_not_notified"})
+    assert results[True] == (200, {})
