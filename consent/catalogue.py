@@ -32,6 +32,7 @@ class PurposeInfo:
     key: str
     title: str
     legal_basis: str
+    dissemination: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ def _load(session: Session) -> _Snapshot:
         c.key: CategoryInfo(c.key, c.title, c.special, c.biometric, c.encrypt)
         for c in repo.all_categories(session)
     }
-    purps = {p.key: PurposeInfo(p.key, p.title, p.legal_basis) for p in repo.all_purposes(session)}
+    purps = {
+        p.key: PurposeInfo(p.key, p.title, p.legal_basis, p.dissemination)
+        for p in repo.all_purposes(session)
+    }
     snap = _Snapshot(time.monotonic(), cats, purps)
     with _lock:
         _snapshot = snap

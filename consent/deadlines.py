@@ -20,6 +20,7 @@ ACCESS_ANSWER_WD = 10  # art. 14 part 3, art. 20 part 1
 ACCESS_EXTENSION_WD = 5
 STOP_PROCESSING_WD = 10  # art. 21 part 5.1
 DESTROY_AFTER_WITHDRAWAL_DAYS = 30  # art. 21 part 5 (calendar days)
+DISSEMINATION_WD = 3  # art. 10.1: publish the conditions / stop dissemination
 
 
 @lru_cache(maxsize=1)
@@ -59,3 +60,8 @@ def access_answer_due(received_at: datetime) -> date:
 def destruction_due(received_at: datetime) -> date:
     """Art. 21 part 5: destroy within 30 (calendar) days of receiving the withdrawal."""
     return receipt_date(received_at) + timedelta(days=DESTROY_AFTER_WITHDRAWAL_DAYS)
+
+
+def dissemination_due(received_at: datetime) -> date:
+    """Art. 10.1: conditions published, or dissemination stopped, within 3 working days."""
+    return add_working_days(receipt_date(received_at), DISSEMINATION_WD)

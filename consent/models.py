@@ -86,6 +86,8 @@ class Purpose(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     title: Mapped[str] = mapped_column(String(500))
     legal_basis: Mapped[str] = mapped_column(String(200))
+    # Art. 10.1: making data public needs its own consent with the subject's conditions.
+    dissemination: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Template(Base):
@@ -108,6 +110,7 @@ class Template(Base):
     actions: Mapped[list[str]] = mapped_column(JSON)
     processing_methods: Mapped[list[str]] = mapped_column(JSON)
     processor: Mapped[str | None] = mapped_column(String(500))
+    conditions: Mapped[str | None] = mapped_column(Text)  # RKN Order 18 (dissemination)
     term_days: Mapped[int] = mapped_column(Integer)
     withdrawal_method: Mapped[str] = mapped_column(Text)
     form: Mapped[str] = mapped_column(String(8))

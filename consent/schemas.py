@@ -51,6 +51,7 @@ class PurposeIn(Strict):
     key: str = Key
     title: str = Field(min_length=1, max_length=500)
     legal_basis: str = Field(min_length=1, max_length=200)
+    dissemination: bool = False
 
 
 class CatalogueIn(Strict):
@@ -67,6 +68,7 @@ class TemplateIn(Strict):
     actions: list[str] = Field(default_factory=list, max_length=20)
     processing_methods: list[str] = Field(default_factory=list, max_length=3)
     processor: str | None = Field(default=None, max_length=500)
+    conditions: str | None = Field(default=None, max_length=20_000)
     term_days: int = Field(default=0, ge=0, le=100_000)
     withdrawal_method: str = Field(default="", max_length=5000)
     form: Literal["any", "written"] = "any"
@@ -140,6 +142,7 @@ def template_out(t: Template) -> dict[str, Any]:
         "actions": t.actions,
         "processing_methods": t.processing_methods,
         "processor": t.processor,
+        "conditions": t.conditions,
         "term_days": t.term_days,
         "withdrawal_method": t.withdrawal_method,
         "form": t.form,

@@ -166,6 +166,7 @@ def upsert_purpose(session: Session, item: dict[str, Any]) -> Purpose:
     row = repo.get_purpose(session, item["key"]) or Purpose(key=item["key"])
     row.title = item["title"]
     row.legal_basis = item["legal_basis"]
+    row.dissemination = bool(item.get("dissemination", False))
     session.add(row)
     session.flush()
     return row
@@ -218,7 +219,13 @@ def publish_template(
             type="incomplete-consent",
             missing=missing,
         )
-    require_purpose(session, data["purpose"])
+    purpose = require_purpose(session, data["purpose"])
+    if purpose.dissemination and not (data.get("conditions") or "").strip():
+        raise ValidationProblem(
+            "a consent to dissemination states the subject's conditions and prohibitions "
+            "(152-FZ art. 10.1; RKN Order 18)",
+            type="dissemination-conditions-required",
+        )
     categories = require_categories(session, data["categories"])
     bad_actions = [a for a in data["actions"] if a not in ACTIONS]
     if bad_actions:
@@ -246,6 +253,7 @@ def publish_template(
         actions=list(dict.fromkeys(data["actions"])),
         processing_methods=list(data["processing_methods"]),
         processor=data.get("processor"),
+        conditions=data.get("conditions"),
         term_days=int(data["term_days"]),
         withdrawal_method=data["withdrawal_method"],
         form=form,
@@ -511,7 +519,7 @@ def approve(
         actor=f"person:{person_id}",
         role=role,
         at=now,
-        payload={"method": method, "valid_until": consent.valid_until.isoformat()},
+        payload=_grant_payload(session, consent, method, now),
     )
     audit(
         session,
@@ -521,6 +529,15 @@ def approve(
         body={"consent_id": str(consent.id)},
     )
     return consent
+
+
+def _grant_payload(session: Session, consent: Consent, method: str, now: datetime) -> dict:
+    payload = {"method": method, "valid_until": consent.valid_until.isoformat()}
+    purpose = catalogue.purpose(session, consent.purpose_key)
+    if purpose is not None and purpose.dissemination:
+        # art. 10.1 part 9: the operator publishes the subject's conditions within 3 WD
+        payload["conditions_publish_due"] = deadlines.dissemination_due(now).isoformat()
+    return payload
 
 
 def _representative_until(subject, signatures: list[dict[str, Any]]) -> date | None:
@@ -691,6 +708,12 @@ def revoke(
 
 
 def _start_destruction(session: Session, consent: Consent, reason: str, now: datetime) -> None:
+    """The operator's clock: destroy within 30 days (art. 21 part 5); a withdrawn consent to
+    dissemination is a demand to stop disseminating within 3 working days (art. 10.1)."""
+    due = deadlines.destruction_due(now)
+    purpose = catalogue.purpose(session, consent.purpose_key)
+    if reason == "withdrawn" and purpose is not None and purpose.dissemination:
+        reason, due = "dissemination_stop", deadlines.dissemination_due(now)
     task = DestructionTask(
         consent_id=consent.id,
         operator_id=consent.operator_id,
@@ -698,7 +721,7 @@ def _start_destruction(session: Session, consent: Consent, reason: str, now: dat
         categories=list(consent.categories),
         reason=reason,
         started_at=now,
-        due_date=deadlines.destruction_due(now),
+        due_date=due,
     )
     repo.add(session, task)
 

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("legal_basis", sa.String(length=200), nullable=False),
+        sa.Column("dissemination", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_consent_purpose")),
     )
     op.create_table(
@@ -80,6 +81,7 @@ def upgrade() -> None:
         sa.Column("actions", sa.JSON(), nullable=False),
         sa.Column("processing_methods", sa.JSON(), nullable=False),
         sa.Column("processor", sa.String(length=500), nullable=True),
+        sa.Column("conditions", sa.Text(), nullable=True),
         sa.Column("term_days", sa.Integer(), nullable=False),
         sa.Column("withdrawal_method", sa.Text(), nullable=False),
         sa.Column("form", sa.String(length=8), nullable=False),

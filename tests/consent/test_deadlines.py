@@ -117,7 +117,7 @@ def test_cli_catalogue_expire_overdue(db_url, monkeypatch):
     try:
         runner = CliRunner()
         r = runner.invoke(app, ["consent", "catalogue", "load"])
-        assert r.exit_code == 0 and "10 categories, 4 purposes" in r.output, r.output
+        assert r.exit_code == 0 and "10 categories, 5 purposes" in r.output, r.output
         r = runner.invoke(app, ["consent", "expire"])
         assert r.exit_code == 0 and r.output.startswith("expired:"), r.output
         r = runner.invoke(app, ["consent", "overdue", "--on", "2000-01-01"])
@@ -126,3 +126,32 @@ def test_cli_catalogue_expire_overdue(db_url, monkeypatch):
         assert r.exit_code != 0
     finally:
         get_settings.cache_clear()
+
+
+def test_dissemination_consent_and_stop(world: World, runtime):
+    """Art. 10.1: a separate consent with the subject's conditions; withdrawing it is a demand to
+    stop dissemination within 3 working days."""
+    h = world.h
+    body = dict(
+        key="publish.consent",
+        purpose="achievements.publication",
+        categories=["education.achievements"],
+    )
+    r = h.client.post("/api/v1/consent/templates", json=h.template_body(**body), headers=world.op_h)
+    assert r.status_code == 422 and r.json()["type"].endswith("dissemination-conditions-required")
+    tpl = h.template(world.op_h, conditions="Только ФИО и награды; без фотографий.", **body)
+    assert tpl["conditions"].startswith("Только")
+    subject, _ = h.person(years_ago(30))
+    c = h.request(world.op_h, tpl["id"], subject)
+    h.act(subject, c["id"], "approve")
+    detail = h.client.get(f"/api/v1/consents/{c['id']}", headers=h.person_headers(subject)).json()
+    given_at = datetime.fromisoformat(detail["given_at"])
+    h.act(subject, c["id"], "withdraw")
+    tasks = h.client.get("/api/v1/consent/destruction", headers=world.op_h).json()["tasks"]
+    task = next(t for t in tasks if t["consent_id"] == c["id"])
+    assert task["reason"] == "dissemination_stop"
+    started = datetime.fromisoformat(task["started_at"])
+    assert task["due_date"] == deadlines.dissemination_due(started).isoformat()
+    assert deadlines.dissemination_due(given_at) == deadlines.add_working_days(
+        deadlines.receipt_date(given_at), 3
+    )
