@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from consent.models import (
     AccessRequest,
@@ -21,8 +21,30 @@ from consent.models import (
 Key = Field(min_length=3, max_length=120, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
+def _no_nul(value: Any, path: str = "body") -> None:
+    """PostgreSQL text cannot hold NUL: refuse it up front (422), never fail at the INSERT."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path}: NUL characters are not allowed")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k, path)
+            _no_nul(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _no_nul(v, f"{path}[{i}]")
+
+
 class Strict(BaseModel):
+    """Unknown fields are refused; so is NUL anywhere in the body."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class OrganizationIn(Strict):

@@ -16,6 +16,8 @@ NASTY_BODIES = [
     b'{"reason": ' + b'"' + b"x" * 600 + b'"}',
     b'{"key": "A", "term_days": -1, "categories": "x"}',
     b'{"operator_id": "00000000-0000-0000-0000-000000000000", "subject_id": "x"}',
+    b'{"kind": "operator", "name": "a\\u0000b",'
+    b' "categories": [{"key": "a.b", "title": "\\u0000"}]}',
 ]
 NASTY_IDS = ["x"]
 
@@ -70,3 +72,28 @@ def test_malformed_input_never_500(world: World):
                     assert r.status_code < 500, (method, path, body, r.status_code, r.text)
                     seen += 1
     assert seen > 500
+
+
+def test_nul_characters_are_refused_before_the_database(harness):
+    """PostgreSQL text cannot hold NUL: a 422, not a failing INSERT."""
+    from tests.consent.conftest import inn10, ogrn13
+
+    h = harness
+    org = {
+        "kind": "operator",
+        "name": "ООО\x00",
+        "inn": inn10(),
+        "ogrn": ogrn13(),
+        "address": "Москва",
+        "storage_country": "RU",
+        "storage_location": "ЦОД",
+        "registry_number": "77-1",
+    }
+    r = h.client.post("/api/v1/organizations", json=org, headers=h.admin())
+    assert r.status_code == 422, r.text
+    cat = {"categories": [{"key": "nul.test", "title": "bad\x00title"}]}
+    r = h.client.put("/api/v1/consent/catalogue", json=cat, headers=h.admin())
+    assert r.status_code == 422, r.text
+    purp = {"purposes": [{"key": "nul.test", "title": "t", "legal_basis": "\x00"}]}
+    r = h.client.put("/api/v1/consent/catalogue", json=purp, headers=h.admin())
+    assert r.status_code == 422, r.text
