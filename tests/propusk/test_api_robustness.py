@@ -73,26 +73,25 @@ HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/logout")  # browser-facing: Ru
 # (caller or "*", METHOD, path template) -> "<owner package>: <what>"; see the module docstring.
 PG_NUL = "PostgreSQL refuses NUL (0x00) in text: psycopg DataError escapes as a 500"
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {
-    ("admin", "PUT", "/api/v1/consent/catalogue"): (
-        f"consent: catalogue title/legal_basis with NUL -> 500 (service.upsert_purpose); {PG_NUL}"
+    ("school", "GET", "/api/v1/schools/{school_id}/statuses"): (
+        f"idp: ?role= with NUL (repository.school_statuses); {PG_NUL}"
     ),
 }
+# Known defects whose fuzz cases do not fail on every run (the random writes of the other
+# cases change what reaches the database): the operation still runs, fails on anything else,
+# and is reported as xfail when only this defect (an exception whose text contains the first
+# string) shows up. Each one has a strict xfail in test_nasty_input.
+KNOWN_INTERMITTENT: dict[tuple[str, str, str], tuple[str, str]] = {}
 # test_nasty_input ids -> "<owner package>: <what>"
 KNOWN_NASTY: dict[str, str] = {
     "idp-admin-POST-/api/v1/schools-13": (
         f"idp: school name NUL (service.register_school); {PG_NUL}"
-    ),
-    "idp-admin-POST-/api/v1/organizations-11": (
-        f"consent: organisation fields NUL (service.register_organization); {PG_NUL}"
     ),
     "idp-school-GET-/api/v1/schools/{school}/statuses-1": (
         f"idp: ?role= with NUL (repository.school_statuses); {PG_NUL}"
     ),
     "idp-school-GET-/api/v1/schools/{school}/statuses-2": (
         f"idp: ?role= with NUL (repository.school_statuses); {PG_NUL}"
-    ),
-    "consent-admin-PUT-/api/v1/consent/catalogue-4": (
-        f"consent: catalogue category title NUL (service.upsert_category); {PG_NUL}"
     ),
 }
 
@@ -136,7 +135,7 @@ def escaped_error() -> str:
         for f in traceback.extract_tb(exc.__traceback__)
         if "/lib/python3" not in f.filename and "/tests/" not in f.filename
     ]
-    message = traceback.format_exception_only(exc)[-1].strip()[:600]
+    message = f"{type(exc).__module__}.{type(exc).__name__}: {exc}"[:600]
     return message + "\n  at " + "\n  at ".join(frames[-6:])
 
 
@@ -376,6 +375,42 @@ def _fuzz_plan() -> list:
     return params
 
 
+def _string_leaves(value, path=()) -> list[tuple]:
+    if isinstance(value, str):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _string_leaves(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _string_leaves(v, (*path, i))]
+    return []
+
+
+def _put_nul(value, path: tuple):
+    if not path:
+        return value[: len(value) // 2] + "\x00" + value[len(value) // 2 :]
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {k: _put_nul(v, rest) if k == head else v for k, v in value.items()}
+    return [_put_nul(v, rest) if i == head else v for i, v in enumerate(value)]
+
+
+def _nul_in_one_string(case):
+    """The case, valid per the schema except for a NUL in one string of its query or JSON body
+    (PostgreSQL refuses NUL in text; the route must answer 4xx, not pass it on)."""
+    leaves = [("query", p) for p in _string_leaves(case.query or {})]
+    if case.media_type == "application/json" and isinstance(case.body, dict | list):
+        leaves += [("body", p) for p in _string_leaves(case.body)]
+    if not leaves:
+        return st.just(case)
+
+    def inject(i: int):
+        where, leaf = leaves[i]
+        setattr(case, where, _put_nul(getattr(case, where), leaf))
+        return case
+
+    return st.integers(0, len(leaves) - 1).map(inject)
+
+
 def _settings(examples: int):
     return settings(
         max_examples=examples,
@@ -394,7 +429,8 @@ def test_fuzz_operation(target, api_schema, caller, method, path, examples) -> N
     fixed = {}
     if caller == "school" and "{school_id}" in path:
         fixed["path_parameters"] = {"school_id": str(target.school_id)}
-    strategies = [operation.as_strategy(GenerationMode.POSITIVE, **fixed)]
+    positive = operation.as_strategy(GenerationMode.POSITIVE, **fixed)
+    strategies = [positive, positive.flatmap(_nul_in_one_string)]
     with contextlib.suppress(Exception):  # nothing in this operation can be made invalid
         strategies.append(operation.as_strategy(GenerationMode.NEGATIVE, **fixed))
     client = st_asgi.get_client(target.app)  # not entered: the module's TestClient ran startup
@@ -410,14 +446,22 @@ def test_fuzz_operation(target, api_schema, caller, method, path, examples) -> N
         try:
             response = case.call(session=client, headers=headers)
         except Exception:  # an exception escaping the app is a 500
-            pytest.fail(f"{method} {path}: exception escaped the app\n{repro}\n{escaped_error()}")
+            error = escaped_error()
+            if known and known[0] in error:
+                seen_known.append(f"{repro}\n{error}")
+                return
+            pytest.fail(f"{method} {path}: exception escaped the app\n{repro}\n{error}")
         ctype = (response.headers.get("content-type") or [""])[0]
         try:
             check_response(method, path, response.status_code, ctype, response.content)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{repro}") from None
 
+    known = KNOWN_INTERMITTENT.get((caller, method, path))
+    seen_known: list[str] = []
     run()
+    if seen_known:  # only the known defect, and nothing else, went wrong
+        pytest.xfail(f"{known[1]}\n{seen_known[0]}")
 
 
 # -- hand-written nasty inputs ------------------------------------------------------------------
