@@ -150,6 +150,7 @@ class Target:
     supplier_id: uuid.UUID
     school_id: uuid.UUID
     client: object = None
+    exam_id: uuid.UUID | None = None
 
 
 def _ogrn13(rng: random.Random) -> str:
@@ -223,6 +224,73 @@ def build_target(database_url: str) -> Target:
     return Target(app, runtime, principals, person_id, org_id, supplier_id, uuid.uuid4())
 
 
+def _school_staff(t: Target, client) -> None:
+    """A real school; the person becomes its school admin (ESIA organisation role, through
+    ``idp.service.on_login``) and proctor (appointed through the API), and opens a real exam
+    session with themself as the taker. The "school" caller carries the person's real role
+    grants (``idp.service.role_grants``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from idp import service as idp
+    from idp.upstream import UpstreamIdentity, UpstreamOrgRole
+
+    ogrn, oid = _ogrn13(random.Random()), "77" + uuid.uuid4().hex[:8]
+    admin = {CALLER_HEADER: "admin"}
+    r = client.post(
+        "/api/v1/schools",
+        json={"ogrn": ogrn, "name": "МБОУ СОШ № 1 (robustness)", "org_oid": oid},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    t.school_id = uuid.UUID(r.json()["id"])
+
+    def refresh_roles() -> None:
+        with session_scope(t.runtime.sessionmaker) as s:
+            roles = tuple(RoleGrant(role, dom) for role, dom in idp.role_grants(s, t.person_id))
+        t.principals["school"] = Principal(
+            kind="person", subject=f"person:{t.person_id}", person_id=t.person_id, roles=roles
+        )
+
+    with session_scope(t.runtime.sessionmaker) as s:
+        person = idp.get_person(s, t.person_id)
+        idp.on_login(
+            s,
+            UpstreamIdentity(
+                esia_oid=person.esia_oid,
+                last_name="Админова",
+                first_name="Ольга",
+                birth_date=date(1980, 5, 17),
+                trusted=True,
+                organizations=(UpstreamOrgRole(org_oid=oid, ogrn=ogrn, name="x", admin=True),),
+            ),
+            settings=t.runtime.settings,
+        )
+    refresh_roles()
+    school = {CALLER_HEADER: "school"}
+    r = client.post(
+        f"/api/v1/schools/{t.school_id}/proctors",
+        json={"person_id": str(t.person_id)},
+        headers=school,
+    )
+    assert r.status_code == 201, r.text
+    refresh_roles()
+    now = datetime.now(UTC)
+    r = client.post(
+        "/api/v1/exams/sessions",
+        json={
+            "school_id": str(t.school_id),
+            "course": "Алгебра",
+            "title": "Аттестация",
+            "opens_at": now.isoformat(),
+            "closes_at": (now + timedelta(hours=3)).isoformat(),
+            "takers": [str(t.person_id)],
+        },
+        headers=school,
+    )
+    assert r.status_code == 201, r.text
+    t.exam_id = uuid.UUID(r.json()["id"])
+
+
 @pytest.fixture(scope="module")
 def robust_db(pg_database) -> Iterator[str]:
     """A fresh migrated PostgreSQL database for this module (the fuzzer writes at random)."""
@@ -247,20 +315,7 @@ def target(robust_db) -> Iterator[Target]:
     t = build_target(robust_db)
     with TestClient(t.app, base_url="http://testserver") as client:  # runs startup/shutdown
         t.client = client
-        r = client.post(  # a real school, whose school admin and proctor the "school" caller is
-            "/api/v1/schools",
-            json={"ogrn": _ogrn13(random.Random()), "name": "МБОУ СОШ № 1 (robustness)"},
-            headers={CALLER_HEADER: "admin"},
-        )
-        assert r.status_code == 201, r.text
-        t.school_id = uuid.UUID(r.json()["id"])
-        domain = f"school:{t.school_id}"
-        t.principals["school"] = Principal(
-            kind="person",
-            subject=f"person:{t.person_id}",
-            person_id=t.person_id,
-            roles=(RoleGrant("school_admin", domain), RoleGrant("proctor", domain)),
-        )
+        _school_staff(t, client)
         yield t
     t.runtime.dispose()
 
@@ -337,7 +392,7 @@ def _granted(role: str) -> set[tuple[str, str]]:
     return out
 
 
-SCHOOL_OBJECTS = {"school", "roster", "status", "exam.session"}
+SCHOOL_OBJECTS = {"school", "roster", "status", "exam.session", "exam.attempt"}
 
 
 def _fuzz_plan() -> list:
@@ -427,8 +482,10 @@ def _settings(examples: int):
 def test_fuzz_operation(target, api_schema, caller, method, path, examples) -> None:
     operation = api_schema[path][method]
     fixed = {}
-    if caller == "school" and "{school_id}" in path:
-        fixed["path_parameters"] = {"school_id": str(target.school_id)}
+    if caller == "school":  # the real school, exam session and taker
+        real = {"school_id": target.school_id, "exam_id": target.exam_id}
+        real["person_id"] = target.person_id
+        fixed["path_parameters"] = {k: str(v) for k, v in real.items() if f"{{{k}}}" in path}
     positive = operation.as_strategy(GenerationMode.POSITIVE, **fixed)
     strategies = [positive, positive.flatmap(_nul_in_one_string)]
     with contextlib.suppress(Exception):  # nothing in this operation can be made invalid
@@ -476,6 +533,37 @@ BAD_UUIDS = ("not-a-uuid", "%00", "1", U[:-1] + "g", U + "0")
 JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jws(header: bytes, payload: bytes = b"{}", signature: bytes = b"x" * 64) -> str:
+    return f"{_b64(header)}.{_b64(payload)}.{_b64(signature)}"
+
+
+HOSTILE_JWS = (
+    "..",
+    "a.b",
+    "a.b.c.d.e",
+    _jws(b"[1]"),
+    _jws(b'"x"'),
+    _jws(b"null"),
+    _jws(b"{bad json"),
+    _jws(b"\xff\xfe"),
+    _jws(b'{"alg":"none"}', b'{"iss":"x"}', b""),
+    _jws(b'{"alg":"ES256","kid":[1],"typ":"at+jwt"}'),
+    _jws(b'{"alg":"ES256","kid":"\\u0000"}'),
+    _jws(b'{"alg":"ES256","kid":"' + b"k" * 10_000 + b'"}'),
+    _jws(b'{"alg":"RS256","kid":{"a":1},"crit":["exp"]}'),
+    _jws(b'{"alg":"ES256","kid":"x"}', b"[]"),
+    _jws(b'{"alg":"ES256","kid":"x"}', b'{"exp":"tomorrow","iss":1,"aud":[null]}'),
+    _jws(b'{"alg":"HS256","kid":"x"}', b'{"iss":"robustness-client","sub":"robustness-client"}'),
+    _jws(b'{"alg":"ES256","jwk":{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}}'),
+)
 
 
 def _broken_json(path: str) -> list:
@@ -802,6 +890,26 @@ def _nasty_cases() -> list[tuple[str, str, str, str, dict]]:
         ),
         ("POST", "/oauth2/logout", {"content": b"id_token_hint=\xff", "headers": FORM}),
     ]
+    # hostile compact JWS/JWT: as bearer tokens, token hints and client assertions
+    for token in HOSTILE_JWS:
+        oauth += [
+            ("GET", "/oauth2/userinfo", {"headers": {"authorization": f"Bearer {token}"}}),
+            ("POST", "/oauth2/introspect", {"data": {"token": token}, "headers": basic_bad}),
+            ("GET", "/oauth2/logout", {"params": {"id_token_hint": token}}),
+            (
+                "POST",
+                "/oauth2/token",
+                {
+                    "data": {
+                        "grant_type": "client_credentials",
+                        "client_id": "robustness-client",
+                        "client_assertion_type": JWT_BEARER,
+                        "client_assertion": token,
+                    }
+                },
+            ),
+            ("GET", "/api/v1/me", {"headers": {"authorization": f"Bearer {token}"}}),
+        ]
     add("oauth2", "anonymous", oauth)
     add(
         "login",
@@ -1050,6 +1158,52 @@ def _nasty_cases() -> list[tuple[str, str, str, str, dict]]:
         "biometrics",
         "school",
         [
+            ("POST", "/api/v1/exams/sessions/{exam}/start", {"json": {"x": NUL}}),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/frames",
+                {"files": {"frame": ("f.jpg", INVALID_UTF8, "image/jpeg")}},
+            ),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/frames",
+                {"files": {"frame": ("f.png", bomb, "image/png")}},
+            ),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/liveness",
+                {"data": {"nonce": CTRL}, "files": {"frames": ("f.png", tiny, "image/png")}},
+            ),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/liveness",
+                {
+                    "data": {"nonce": "x" * 100_000},
+                    "files": {"frames": ("f.png", bomb, "image/png")},
+                },
+            ),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/takers/{person}/decision",
+                {"json": {"decision": "manual_check", "note": CTRL}},
+            ),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/takers/{person}/decision",
+                {
+                    "json": {
+                        "decision": "verified",
+                        "identity_document": {"type": NUL, "number_last4": "١٢٣٤"},
+                    }
+                },
+            ),
+            (
+                "POST",
+                "/api/v1/exams/sessions/{exam}/takers/{person}/decision",
+                {"content": b'{"decision": "verified"' + b" " * HUGE, "headers": JSON},
+            ),
+            ("GET", "/api/v1/exams/sessions/{exam}/takers/{person}/attestation", {}),
+            ("GET", "/api/v1/exams/sessions/{exam}/takers/" + U + "/attestation", {}),
             *_broken_json("/api/v1/exams/sessions"),
             (
                 "POST",
@@ -1137,7 +1291,11 @@ def _nasty_params() -> list:
 
 def _fill(value, target: Target):
     if isinstance(value, str):
-        return value.replace("{school}", str(target.school_id))
+        return (
+            value.replace("{school}", str(target.school_id))
+            .replace("{exam}", str(target.exam_id))
+            .replace("{person}", str(target.person_id))
+        )
     if isinstance(value, dict):
         return {k: _fill(v, target) for k, v in value.items()}
     if isinstance(value, list):
