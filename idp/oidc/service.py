@@ -237,6 +237,7 @@ def create_client(
         organization_id=organization_id,
     )
     repo.add(session, row)
+    _publish_client_roles(session, row.client_id, role, organization_id)
     record(
         session,
         "client.created",
@@ -248,10 +249,11 @@ def create_client(
 
 
 def new_client_id() -> str:
-    """128 random bits, URL-safe, never starting with ``-`` (it would read as a CLI option)."""
+    """128 random bits, URL-safe, starting with a letter or digit (``-`` would read as a CLI
+    option; policy subjects start alphanumeric)."""
     while True:
         client_id = secrets.token_urlsafe(16)
-        if not client_id.startswith("-"):
+        if client_id[0].isalnum():
             return client_id
 
 
@@ -285,6 +287,7 @@ def delete_client(session: Session, client_id: str, *, actor: str = "system") ->
 
     if not plausible_id(client_id) or not repo.delete_client(session, client_id):
         raise NotFound("client does not exist")
+    _publish_client_roles(session, client_id, None, None)
     record(session, "client.deleted", actor=actor, subject=f"client:{client_id}")
     _client_changed(client_id)
 
@@ -309,6 +312,7 @@ def bind_client(
     row.role = role
     row.updated_at = utcnow()
     session.flush()
+    _publish_client_roles(session, client_id, role, organization_id)
     record(
         session,
         "client.bound",
@@ -318,6 +322,17 @@ def bind_client(
     )
     _client_changed(client_id)
     return row
+
+
+def _publish_client_roles(
+    session: Session, client_id: str, role: str | None, organization_id: uuid.UUID | None
+) -> None:
+    """Store the client's role link too, so ``policy explain client:<id> ...`` sees what its
+    tokens carry (enforcement itself uses the grant resolved from the token)."""
+    from policies.service import set_subject_roles
+
+    grants = [(role, f"org:{organization_id}")] if role and organization_id else []
+    set_subject_roles(session, f"client:{client_id}", grants, actor="system:idp")
 
 
 def client_json(row: OAuthClient) -> dict:
