@@ -10,5 +10,8 @@ where a frontier-only store would have to rehash whole subtrees per proof.
 
 Sequencing: ``pg_advisory_xact_lock`` on PostgreSQL, the database write lock on SQLite, held
 until the caller's transaction ends, so positions are contiguous and an event commits or
-rolls back with the change it records. Checkpoints are C2SP signed notes (Ed25519).
+rolls back with the change it records. Hot paths use the outbox instead (``record_deferred``
+writes ``audit_pending`` with no lock; ``audit.sequencer`` integrates it in batches, keeping
+event ids), so audited transactions no longer run one at a time. Checkpoints are C2SP signed
+notes (Ed25519).
 """

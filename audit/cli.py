@@ -25,10 +25,12 @@ def verify(
     reordered or had rows deleted or inserted.
     """
     from audit import checkpoint
+    from audit.sequencer import run_once
     from audit.verify import verify_log
 
     runtime = build_runtime(get_settings())
     try:
+        run_once(runtime.sessionmaker)  # committed first: verify the log with every event in it
         with session_scope(runtime.sessionmaker) as session:
             verifier = (
                 checkpoint.parse_vkey(vkey)
@@ -54,16 +56,33 @@ def verify(
 
 @app.command("checkpoint")
 def sign_checkpoint() -> None:
-    """Sign a checkpoint of the current tree now and print it."""
-    from audit import checkpoint
+    """Sign a checkpoint of the current tree (outbox integrated first) now and print it."""
+    from audit import checkpoint, service
 
     runtime = build_runtime(get_settings())
     try:
         with session_scope(runtime.sessionmaker) as session:
+            service.integrate_all(session)
             note = checkpoint.sign_checkpoint(session, runtime.settings).note
     finally:
         runtime.dispose()
     typer.echo(note, nl=False)
+
+
+@app.command()
+def sequence() -> None:
+    """Integrate every pending (outbox) event into the log now and print how many."""
+    from audit import service
+    from audit.sequencer import run_once
+
+    runtime = build_runtime(get_settings())
+    try:
+        count = run_once(runtime.sessionmaker)
+        with session_scope(runtime.sessionmaker) as session:
+            size, left = service.tree_size(session), service.pending_count(session)
+    finally:
+        runtime.dispose()
+    typer.echo(f"OK: {count} events sequenced; tree size {size}; {left} pending")
 
 
 @app.command()

@@ -66,3 +66,21 @@ class AuditKey(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     private_enc: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+
+
+class AuditPending(Base):
+    """The outbox: events recorded by ``record_deferred`` in their change's transaction and not
+    yet sequenced into the log. The sequencer moves them into ``audit_event`` in ``seq`` order
+    and deletes them in the same transaction; ``id`` becomes the event id."""
+
+    __tablename__ = "audit_pending"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    time: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+    body: Mapped[str] = mapped_column(Text)  # the canonical JSON of the body

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from audit.merkle import Node
-from audit.models import AuditCheckpoint, AuditEvent, AuditHead, AuditKey, AuditNode
+from audit.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    AuditHead,
+    AuditKey,
+    AuditNode,
+    AuditPending,
+)
 from propusk.db import is_postgres
 
 HEAD_ID = 1
@@ -235,3 +242,60 @@ def _insert_ignore(
     dialect = postgresql if is_postgres(session) else sqlite
     stmt = dialect.insert(model).values(rows).on_conflict_do_nothing(index_elements=keys)
     session.execute(stmt)
+
+
+# --- the outbox (deferred events) ---
+
+_PENDING_INSERT = insert(AuditPending.__table__)
+
+
+def insert_pending(session: Session, row: dict[str, Any]) -> None:
+    """One outbox row (Core insert: no ORM unit of work on the hot path)."""
+    session.execute(_PENDING_INSERT, row)
+
+
+def has_pending(session: Session) -> bool:
+    """Cheap check before taking the sequencer lock (a plain read: no lock, no write)."""
+    return bool(session.scalar(select(exists().select_from(AuditPending))))
+
+
+def pending_batch(session: Session, limit: int) -> list[Any]:
+    """The oldest committed (or own) outbox rows, in ``seq`` order (call under the lock).
+
+    A row committed after a higher ``seq`` was integrated is simply taken by a later batch:
+    integrated rows are deleted, so nothing is skipped."""
+    stmt = (
+        select(
+            AuditPending.id,
+            AuditPending.event_type,
+            AuditPending.actor,
+            AuditPending.subject,
+            AuditPending.time,
+            AuditPending.body,
+        )
+        .order_by(AuditPending.seq)
+        .limit(limit)
+    )
+    return list(session.execute(stmt))
+
+
+def delete_pending(session: Session, ids: Sequence[Any]) -> None:
+    session.execute(delete(AuditPending).where(AuditPending.id.in_(list(ids))))
+
+
+def pending_ids(session: Session, ids: Sequence[Any]) -> set[Any]:
+    """Which of these event ids are still in the outbox."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(AuditPending.id).where(AuditPending.id.in_(list(ids)))))
+
+
+def count_pending(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditPending)) or 0)
+
+
+def events_by_ids(session: Session, ids: Sequence[Any]) -> dict[Any, AuditEvent]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.id.in_(list(ids))))
+    return {r.id: r for r in rows}

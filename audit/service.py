@@ -3,6 +3,11 @@
 Other packages call ``record`` (one event) or ``record_many`` (a batch) inside the same
 transaction as the change the event describes, so a rollback removes both. The sequencer lock
 is held until that transaction ends: record as late in the transaction as practical.
+
+Hot paths call ``record_deferred`` instead (integration split from sequencing, as in
+Trillian/Tessera): the event goes to the ``audit_pending`` outbox in the caller's transaction,
+with no lock, and keeps its id; the sequencer (``audit.sequencer`` thread, ``propusk audit
+sequence``, or ``integrate_pending`` before any proof/checkpoint) later gives it a position.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
 from audit.models import AuditEvent
-from propusk.db import utcnow
+from propusk.db import is_postgres, utcnow
 from propusk.errors import NotFound, Problem
 from propusk.settings import Settings, get_settings
 
@@ -197,23 +202,121 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
     if not batch:
         return []
     repository.lock_sequencer(session)
+    now = utcnow()
+    return _append(
+        session,
+        [
+            (i, ev, now, dict(ev.body or {}))
+            for i, ev in zip(_new_ids(len(batch)), batch, strict=True)
+        ],
+    )
+
+
+def _append(
+    session: Session, items: list[tuple[uuid.UUID, NewEvent, datetime, dict[str, Any]]]
+) -> list[Event]:
+    """Hash ``(id, event, time, body)`` items onto the right edge and write them (call under
+    the sequencer lock)."""
     size, blob = repository.read_head(session)
     frontier = merkle.Frontier.from_bytes(size, blob)
-    now = utcnow()
-    now_text = format_time(now)
-    ids = _new_ids(len(batch))
     stored: list[Event] = []
     event_rows: list[tuple[Any, ...]] = []
     node_rows: list[tuple[int, int, bytes]] = []
-    for ev in batch:
-        index, event_id, body = frontier.size, next(ids), dict(ev.body or {})
-        leaf = canonical_leaf(index, event_id, ev.event_type, ev.actor, ev.subject, now_text, body)
+    for event_id, ev, when, body in items:
+        index = frontier.size
+        leaf = canonical_leaf(
+            index, event_id, ev.event_type, ev.actor, ev.subject, format_time(when), body
+        )
         lh = merkle.leaf_hash(leaf)
         node_rows.extend(frontier.append(lh))
-        event_rows.append((index, event_id, ev.event_type, ev.actor, ev.subject, now, leaf, lh))
-        stored.append(Event(index, event_id, ev.event_type, ev.actor, ev.subject, now, body, lh))
+        event_rows.append((index, event_id, ev.event_type, ev.actor, ev.subject, when, leaf, lh))
+        stored.append(Event(index, event_id, ev.event_type, ev.actor, ev.subject, when, body, lh))
     repository.append(session, event_rows, node_rows, frontier.size, frontier.to_bytes())
     return stored
+
+
+# --- deferred append (outbox) ---
+
+# Session.info key set by ``record_deferred``: the sequencer thread is woken after the commit.
+PENDING_FLAG = "audit_pending"
+INTEGRATE_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event recorded in the outbox: its id is the event id it keeps in the log."""
+
+    id: uuid.UUID
+    time: datetime
+
+
+def record_deferred(
+    session: Session,
+    event_type: str,
+    *,
+    actor: str,
+    subject: str | None = None,
+    body: dict[str, Any] | None = None,
+) -> PendingEvent:
+    """Record one event in the caller's transaction without taking the sequencer lock.
+
+    The outbox row commits or rolls back with the change (no change without its event, no event
+    without its change); the sequencer gives it a log position later, in ``seq`` order, keeping
+    ``id``. Use ``record`` when the caller needs the position at once. On SQLite, which
+    serialises writers anyway, the event is appended at once (same id semantics)."""
+    if not is_postgres(session):  # SQLite serialises writers anyway: no lock to keep short
+        done = record(session, event_type, actor=actor, subject=subject, body=body)
+        return PendingEvent(done.id, done.time)
+    ev = NewEvent(event_type, actor, subject, body)
+    _check_event(ev)
+    event_id = next(_new_ids(1))
+    now = utcnow()
+    repository.insert_pending(
+        session,
+        {
+            "id": event_id,
+            "event_type": event_type,
+            "actor": actor,
+            "subject": subject,
+            "time": now,
+            "body": _ENCODER.encode(body or {}),
+        },
+    )
+    session.info[PENDING_FLAG] = True
+    return PendingEvent(event_id, now)
+
+
+def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:
+    """Sequence up to ``limit`` outbox rows into the log (in the caller's transaction, under the
+    sequencer lock) and delete them; returns how many. Rows committed later are taken by a later
+    call, whatever their ``seq``: integrated rows leave the outbox, so none is skipped."""
+    if not repository.has_pending(session):
+        return 0
+    repository.lock_sequencer(session)
+    rows = repository.pending_batch(session, limit)
+    if not rows:
+        return 0
+    items = [
+        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, json.loads(r.body)) for r in rows
+    ]
+    _append(session, items)
+    repository.delete_pending(session, [r.id for r in rows])
+    return len(rows)
+
+
+def integrate_all(session: Session) -> int:
+    """Drain the outbox in this transaction (proof and checkpoint paths: a fresh event is
+    provable)."""
+    total = 0
+    while n := integrate_pending(session):
+        total += n
+        if n < INTEGRATE_BATCH:
+            break
+    return total
+
+
+def pending_count(session: Session) -> int:
+    return repository.count_pending(session)
 
 
 # --- proofs ---
@@ -362,6 +465,7 @@ def inclusion_proofs_for(
     """``inclusion_proof_for`` for a list (e.g. a transfer history), all against one checkpoint;
     unknown events raise NotFound."""
     settings = settings or get_settings()
+    integrate_all(session)
     rows = []
     for key in events_ids_or_indexes:
         row = _find(session, key)
@@ -386,4 +490,39 @@ def inclusion_proofs_for(
                 "checkpoint": cp.note,
             }
         )
+    return out
+
+
+def proofs_for_events(
+    session: Session, event_ids: Iterable[uuid.UUID], settings: Settings | None = None
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Inclusion proofs keyed by event id for a participant's history (one checkpoint for all).
+
+    Integrates the outbox first; an id still pending (e.g. committed after that) maps to
+    ``{"event_id", "pending": True}``; an unknown id is left out."""
+    settings = settings or get_settings()
+    ids = list(dict.fromkeys(event_ids))
+    if not ids:
+        return {}
+    integrate_all(session)
+    rows = repository.events_by_ids(session, ids)
+    out: dict[uuid.UUID, dict[str, Any]] = {
+        i: {"event_id": str(i), "pending": True} for i in repository.pending_ids(session, ids)
+    }
+    if not rows:
+        return out
+    cp = checkpoint.latest(session, settings, min_size=max(r.index for r in rows.values()) + 1)
+    for event_id, row in rows.items():
+        proof = inclusion(session, row.index, cp.tree_size).hashes
+        out[event_id] = {
+            "event_id": str(event_id),
+            "pending": False,
+            "index": row.index,
+            "leaf": row.leaf.decode(),
+            "leaf_hash": b64(bytes(row.leaf_hash)),
+            "tree_size": cp.tree_size,
+            "root_hash": b64(bytes(cp.root_hash)),
+            "hashes": [b64(h) for h in proof],
+            "checkpoint": cp.note,
+        }
     return out

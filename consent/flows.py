@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from audit.service import record as audit
+from audit.service import proofs_for_events, record_deferred
 from consent import catalogue, receipts, vault
 from consent import repository as repo
 from consent.gate import Decision, decide
@@ -56,13 +56,15 @@ def gated_transfer(
     now: datetime,
     supplier_id: uuid.UUID | None = None,
     ticket_id: uuid.UUID | None = None,
+    ticket_if_allowed: uuid.UUID | None = None,
     load: Callable[[Decision], Any] | None = None,
 ) -> tuple[Decision, Transfer, Any]:
     """Decide and record one transfer (the decision and its record share the transaction).
 
-    ``load`` (e.g. the vault read) runs between the decision and the audit append, because the
-    audit log serialises its writers until commit: keeping work out of that window keeps
-    concurrent gated reads from queueing behind each other.
+    The ``gate.decision`` event goes to the audit outbox (``record_deferred``: no sequencer
+    lock, so concurrent gated reads do not queue behind each other); its id is stored on the
+    transfer record, which is how the participant's history finds its inclusion proof.
+    ``ticket_if_allowed`` is the id of the ticket the caller issues when something is allowed.
     """
     decision = decide(
         session,
@@ -77,7 +79,28 @@ def gated_transfer(
     if decision.allowed:
         purpose_row = catalogue.purpose(session, purpose)
         basis = purpose_row.legal_basis if purpose_row else None
+        ticket_id = ticket_id or ticket_if_allowed
+    transfer_id = uuid.uuid4()
+    consent_ids = [str(c) for c in decision.consent_ids]
+    allowed, refused = list(decision.allowed), dict(decision.refused)
+    event = record_deferred(
+        session,
+        "gate.decision",
+        actor=actor,
+        subject=f"person:{subject_id}",
+        body={
+            "transfer_id": str(transfer_id),
+            "channel": channel,
+            "operator_id": str(operator_id),
+            "purpose": purpose,
+            "decision": decision.outcome,
+            "allowed": allowed,
+            "refused": refused,
+            "consent_ids": consent_ids,
+        },
+    )
     transfer = Transfer(
+        id=transfer_id,
         at=now,
         channel=channel,
         actor=actor,
@@ -86,30 +109,15 @@ def gated_transfer(
         subject_id=subject_id,
         purpose_key=purpose,
         requested=decision.requested,
-        allowed=list(decision.allowed),
-        refused=dict(decision.refused),
-        consent_ids=[str(c) for c in decision.consent_ids],
+        allowed=allowed,
+        refused=refused,
+        consent_ids=consent_ids,
         decision=decision.outcome,
         legal_basis=basis,
         ticket_id=ticket_id,
+        audit_event_id=event.id,
     )
-    repo.add(session, transfer)
-    audit(
-        session,
-        "gate.decision",
-        actor=actor,
-        subject=f"person:{subject_id}",
-        body={
-            "transfer_id": str(transfer.id),
-            "channel": channel,
-            "operator_id": str(operator_id),
-            "purpose": purpose,
-            "decision": decision.outcome,
-            "allowed": list(decision.allowed),
-            "refused": dict(decision.refused),
-            "consent_ids": transfer.consent_ids,
-        },
-    )
+    repo.insert_transfer(session, transfer)
     return decision, transfer, loaded
 
 
@@ -165,6 +173,7 @@ def issue_ticket(
         actor=actor,
         now=now,
         supplier_id=supplier.id,
+        ticket_if_allowed=ticket_id,
     )
     if not decision.allowed:
         return Outcome(decision, transfer)
@@ -180,7 +189,6 @@ def issue_ticket(
         expires_at=now + TICKET_TTL,
     )
     repo.add(session, ticket)
-    transfer.ticket_id = ticket.id
     payload = receipts.ticket_payload(
         settings,
         ticket_id=ticket.id,
@@ -235,3 +243,14 @@ def redeem(
         ticket_id=ticket.id,
     )
     return Outcome(decision, transfer)
+
+
+def history_proofs(
+    session: Session, settings: Settings, transfers: list[Transfer]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Transfer id → the inclusion proof of its ``gate.decision`` event against one signed
+    checkpoint (``{"event_id", "pending": True}`` while not yet sequenced). Records made before
+    transfers kept their event id have none."""
+    by_event = {t.audit_event_id: t.id for t in transfers if t.audit_event_id is not None}
+    proofs = proofs_for_events(session, list(by_event), settings)
+    return {by_event[e]: p for e, p in proofs.items()}

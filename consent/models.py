@@ -201,6 +201,7 @@ class Transfer(Base):
     decision: Mapped[str] = mapped_column(String(10))  # allowed | partial | refused
     legal_basis: Mapped[str | None] = mapped_column(String(200))
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    audit_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # its gate.decision event
 
 
 class VaultItem(Base):

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -205,6 +205,16 @@ def feed(session: Session, operator_id: uuid.UUID, since: int, limit: int) -> li
 
 
 # --- transfers, vault, tickets ------------------------------------------------------------
+
+
+_TRANSFER_COLUMNS = tuple(c.key for c in Transfer.__table__.columns)
+
+
+def insert_transfer(session: Session, transfer: Transfer) -> None:
+    """Write a transfer record with one Core INSERT (the gate's hot path: no unit of work, no
+    flush); ``transfer`` stays a plain transient object the caller can read."""
+    values = {k: getattr(transfer, k) for k in _TRANSFER_COLUMNS}
+    session.execute(insert(Transfer), values)
 
 
 def transfers_of_subject(session: Session, subject_id: uuid.UUID, limit: int) -> list[Transfer]:

@@ -484,13 +484,16 @@ def receipt(
 @router.get("/me/transfers")
 def my_transfers(
     session: SessionDep,
+    settings: SettingsDep,
     subject: uuid.UUID | None = SubjectQuery,
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = require("transfer", "read"),
 ) -> dict:
     subject_id = _for_subject(session, principal, "transfer", "read", subject)
     rows = repo.transfers_of_subject(session, subject_id, limit)
-    return {"subject_id": str(subject_id), "transfers": [schemas.transfer_out(t) for t in rows]}
+    proofs = flows.history_proofs(session, settings, rows)  # each entry's audit inclusion proof
+    transfers = [{**schemas.transfer_out(t), "audit": proofs.get(t.id)} for t in rows]
+    return {"subject_id": str(subject_id), "transfers": transfers}
 
 
 @router.get("/me/data")

@@ -2,10 +2,17 @@
 
 Revision ID: 0008
 Revises: 0007
+
+The audit outbox (``audit_pending``): events recorded in their change's transaction without
+taking the sequencer lock, integrated into the Merkle log later in ``seq`` order. Plus the id
+of the ``gate.decision`` event on each transfer record, so a participant's history entry can
+carry its inclusion proof.
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+
+from propusk.db import UTCDateTime
 
 revision = "0008"
 down_revision = "0007"
@@ -14,8 +21,28 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "audit_pending",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=True),
+        sa.Column("time", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_pending")),
+        sa.UniqueConstraint("id", name=op.f("uq_audit_pending_id")),
+    )
+    with op.batch_alter_table("consent_transfer") as batch:
+        batch.add_column(sa.Column("audit_event_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("consent_transfer") as batch:
+        batch.drop_column("audit_event_id")
+    op.drop_table("audit_pending")
