@@ -54,24 +54,28 @@ def expire() -> None:
 
 @app.command("overdue")
 def overdue(
-    on: str | None = typer.Option(None, help="the date to check, YYYY-MM-DD (default: today)"),
+    on: str | None = typer.Option(None, help="the date to check, YYYY-MM-DD (default: now)"),
 ) -> None:
-    """List destruction tasks (art. 21 part 5) past their due date; exit 1 if any."""
-    from consent import deadlines, service
+    """List every missed 152-FZ deadline (destruction tasks, demands, requests, incidents,
+    RKN requests: consent.obligations); exit 1 if any."""
+    from datetime import datetime, time
+
+    from consent import deadlines, obligations
     from propusk.db import session_scope, utcnow
 
-    today = date.fromisoformat(on) if on else deadlines.receipt_date(utcnow())
+    now = datetime.combine(date.fromisoformat(on), time(0), deadlines.MOSCOW) if on else utcnow()
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            tasks = service.overdue(session, today)
-            for t in tasks:
+            rows = obligations.overdue(session, now)
+            for row in rows:
+                ref = row.get("obligation_id") or row.get("task_id")
                 typer.echo(
-                    f"{t.id}\toperator={t.operator_id}\tconsent={t.consent_id}\t"
-                    f"due={t.due_date.isoformat()}\treason={t.reason}"
+                    f"{ref}\tkind={row['kind']}\tclock={row['clock']}\t"
+                    f"due={row['due_date'] or row['due_at']}\toperator={row['operator_id']}"
                 )
     finally:
         rt.dispose()
-    typer.echo(f"overdue: {len(tasks)}")
-    if tasks:
+    typer.echo(f"overdue: {len(rows)}")
+    if rows:
         raise typer.Exit(1)

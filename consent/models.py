@@ -250,6 +250,9 @@ class AccessRequest(Base):
     due_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Check 10: one +5 WD extension with a reasoned notice, or a reasoned refusal.
+    extended_due_date: Mapped[date | None] = mapped_column(Date)
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class DestructionTask(Base):
@@ -267,3 +270,107 @@ class DestructionTask(Base):
     due_date: Mapped[date] = mapped_column(Date)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+# --- 152-FZ obligations (checks 9–15; consent.obligations) --------------------------------
+
+OBLIGATION_KINDS = (
+    "stop_processing",  # 9: art. 21 part 5.1
+    "access",  # 10: art. 14
+    "rectification",  # 11: art. 20 part 3, art. 21 parts 1–2
+    "unlawful",  # 12: art. 21 parts 1 and 3
+    "destruction_deferred",  # 13: art. 21 part 6 (destruction impossible in 30 days)
+    "incident",  # 14: art. 21 part 3.1
+    "rkn_request",  # 15: art. 20 part 4
+)
+
+
+class Obligation(Base):
+    """One statutory obligation (a demand, a request, an incident …) and its current status.
+
+    The row is the current state; every change is an append-only ``ObligationEvent`` written in
+    the same transaction, and every deadline is an ``ObligationClock``."""
+
+    __tablename__ = "consent_obligation"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"), index=True)
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)  # None: the platform
+    consent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    access_request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    destruction_task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    filed_by: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ObligationEvent(Base):
+    """An append-only change of an obligation: who, when, why."""
+
+    __tablename__ = "consent_obligation_event"
+    __table_args__ = (UniqueConstraint("obligation_id", "seq", name="uq_consent_obl_event_seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_obligation.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ObligationClock(Base):
+    """One deadline of an obligation; overdue ⇔ ``met_at`` is null and ``due_at`` has passed.
+
+    ``due_date`` is the last (Moscow) day for working-day clocks; ``due_at`` the instant it is
+    missed (the end of that day, or detection + 24/72 h for incidents)."""
+
+    __tablename__ = "consent_obligation_clock"
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "name", name="uq_consent_obl_clock"),
+        Index("ix_consent_obl_clock_open", "met_at", "due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_obligation.id"))
+    name: Mapped[str] = mapped_column(String(24))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Block(Base):
+    """Art. 21 parts 1–3 and 6: the subject's categories are blocked (no transfer) while set.
+
+    ``operator_id`` None blocks them for every operator."""
+
+    __tablename__ = "consent_block"
+    __table_args__ = (Index("ix_consent_block_subject", "subject_id", "lifted_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    operator_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_obligation.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SubjectNotice(Base):
+    """A notice to the participant (art. 21 part 3: unlawful processing remedied or data
+    destroyed), shown in their API."""
+
+    __tablename__ = "consent_subject_notice"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_obligation.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from consent import flows, receipts, schemas, service
+from consent import flows, obligations, receipts, schemas, service
 from consent import repository as repo
 from consent.gate import Decision
 from policies.deps import require
@@ -541,6 +541,8 @@ def access_answer_html(
     row = service.access_request_for_person(session, request_id, _person(principal))
     _authorize(session, principal, "access_request", "read", row.subject_id)
     answer = service.access_answer(session, row, now=utcnow())
+    if answer.get("refused"):
+        return templates.TemplateResponse(request, "access_refusal.html", {"a": answer})
     return templates.TemplateResponse(
         request, "access_answer.html", {"a": answer, "states": STATE_RU, "methods": METHOD_RU}
     )
@@ -555,6 +557,186 @@ def access_answer_json(
     row = service.access_request_for_person(session, request_id, _person(principal))
     _authorize(session, principal, "access_request", "read", row.subject_id)
     return service.access_answer(session, row, now=utcnow())
+
+
+# --- 152-FZ obligations (checks 9–15; consent.obligations) ---------------------------------
+
+
+def _registrar(session, principal: Principal) -> obligations.Registrar:
+    """The platform (all obligations) or an operator client (its own organisation's)."""
+    if principal.kind == "platform_admin" or any(
+        r.role == "platform_admin" for r in principal.roles
+    ):
+        return obligations.Registrar(_actor(principal), None)
+    org = service.organization_of(session, principal.organization_id, "operator")
+    return obligations.Registrar(_actor(principal), org.id)
+
+
+@router.post("/me/obligations/stop-processing", status_code=201)
+def file_stop_processing(
+    body: schemas.StopProcessingIn,
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("obligation", "create"),
+) -> dict:
+    """Check 9: demand to stop processing (a named given consent is suspended at once)."""
+    subject_id = _for_subject(session, principal, "obligation", "create", subject)
+    row = obligations.file_stop_processing(
+        session,
+        subject_id,
+        _person(principal),
+        consent_id=body.consent_id,
+        operator_id=body.operator_id,
+        reason=body.reason,
+        now=utcnow(),
+    )
+    return obligations.view(session, row)
+
+
+@router.post("/me/obligations/rectification", status_code=201)
+def file_rectification(
+    body: schemas.RectificationIn,
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("obligation", "create"),
+) -> dict:
+    """Check 11: rectification with proof; the categories are blocked during the check."""
+    subject_id = _for_subject(session, principal, "obligation", "create", subject)
+    row = obligations.file_rectification(
+        session,
+        subject_id,
+        _person(principal),
+        categories=body.categories,
+        operator_id=body.operator_id,
+        correction=body.correction,
+        proof=body.proof,
+        now=utcnow(),
+    )
+    return obligations.view(session, row)
+
+
+@router.get("/me/obligations")
+def my_obligations(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("obligation", "read"),
+) -> dict:
+    """The participant's demands (with clocks and events) and the notices sent to them."""
+    subject_id = _for_subject(session, principal, "obligation", "read", subject)
+    return obligations.of_subject(session, subject_id)
+
+
+@router.post("/obligations/unlawful", status_code=201)
+def record_unlawful(
+    body: schemas.UnlawfulIn,
+    session: SessionDep,
+    principal: Principal = require("obligation.register", "write"),
+) -> dict:
+    """Check 12: unlawful processing found — block at once, stop 3 WD, destroy 10 WD."""
+    row = obligations.record_unlawful(
+        session,
+        _registrar(session, principal),
+        subject_id=body.subject_id,
+        categories=body.categories,
+        operator_id=body.operator_id,
+        reason=body.reason,
+        now=utcnow(),
+    )
+    return obligations.view(session, row)
+
+
+@router.post("/obligations/incidents", status_code=201)
+def record_incident(
+    body: schemas.IncidentIn,
+    session: SessionDep,
+    principal: Principal = require("obligation.register", "write"),
+) -> dict:
+    """Check 14: an incident — RKN within 24 h, investigation results within 72 h."""
+    row = obligations.record_incident(
+        session,
+        _registrar(session, principal),
+        detected_at=body.detected_at,
+        description=body.description,
+        subjects_affected=body.subjects_affected,
+        categories=body.categories,
+        operator_id=body.operator_id,
+        now=utcnow(),
+    )
+    return obligations.view(session, row)
+
+
+@router.post("/obligations/rkn-requests", status_code=201)
+def record_rkn_request(
+    body: schemas.RknRequestIn,
+    session: SessionDep,
+    principal: Principal = require("obligation.register", "write"),
+) -> dict:
+    """Check 15: an RKN request — answer within 10 WD (+5 with a reasoned notice)."""
+    row = obligations.record_rkn_request(
+        session,
+        _registrar(session, principal),
+        received_at=body.received_at,
+        rkn_ref=body.rkn_ref,
+        summary=body.summary,
+        operator_id=body.operator_id,
+        now=utcnow(),
+    )
+    return obligations.view(session, row)
+
+
+@router.post("/destruction/{task_id}/impossible", status_code=201)
+def defer_destruction(
+    task_id: uuid.UUID,
+    body: schemas.DeferIn,
+    session: SessionDep,
+    principal: Principal = require("obligation.register", "write"),
+) -> dict:
+    """Check 13: destruction within 30 days impossible — block, destroy within 6 months."""
+    row = obligations.defer_destruction(
+        session, _registrar(session, principal), task_id, reason=body.reason, now=utcnow()
+    )
+    return obligations.view(session, row)
+
+
+@router.get("/obligations/overdue")
+def overdue_obligations(
+    session: SessionDep, principal: Principal = require("obligation.register", "read")
+) -> dict:
+    """Every missed deadline (obligation clocks and 30-day destruction tasks)."""
+    registrar = _registrar(session, principal)
+    return {"overdue": obligations.overdue(session, utcnow(), registrar.org_id)}
+
+
+@router.get("/obligations/{obligation_id}")
+def get_obligation(
+    obligation_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("obligation.register", "read"),
+) -> dict:
+    row = obligations.obligation_for(session, _registrar(session, principal), obligation_id)
+    return obligations.view(session, row)
+
+
+@router.post("/obligations/{obligation_id}/actions")
+def resolve_obligation(
+    obligation_id: uuid.UUID,
+    body: schemas.ObligationActionIn,
+    session: SessionDep,
+    principal: Principal = require("obligation.register", "write"),
+) -> dict:
+    """One step: extend (reasoned), stopped, refuse, rectified, rejected, remedied, destroyed
+    (with the Order 179 act when deferred), rkn_notified, results_sent, answered."""
+    row = obligations.resolve(
+        session,
+        _registrar(session, principal),
+        obligation_id,
+        body.action,
+        reason=body.reason,
+        ref=body.ref,
+        act=body.act.model_dump(mode="json") if body.act else None,
+        now=utcnow(),
+    )
+    return obligations.view(session, row)
 
 
 STATE_RU = {

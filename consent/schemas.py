@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -58,6 +58,7 @@ class OrganizationIn(Strict):
     storage_location: str = Field(min_length=1, max_length=500)
     registry_number: str = Field(min_length=1, max_length=64)
     cross_border_notice_ref: str | None = Field(default=None, max_length=200)
+    esia_org_oid: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^\d+$")
     client_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -255,4 +256,88 @@ def access_request_out(r: AccessRequest) -> dict[str, Any]:
         "due_date": r.due_date.isoformat(),
         "status": r.status,
         "answered_at": _iso(r.answered_at),
+        "extended_due_date": r.extended_due_date.isoformat() if r.extended_due_date else None,
+        "refusal_reason": r.refusal_reason,
     }
+
+
+# --- 152-FZ obligations (consent.obligations) ---------------------------------------------
+
+Text = Field(min_length=1, max_length=4000)
+Ref = Field(min_length=1, max_length=500)
+
+
+class StopProcessingIn(Strict):
+    """Check 9: a demand to stop processing (of one consent's data or by one operator)."""
+
+    consent_id: uuid.UUID | None = None
+    operator_id: uuid.UUID | None = None
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class RectificationIn(Strict):
+    """Check 11: what is wrong, and the proof (a document reference or description)."""
+
+    categories: list[str] = Field(min_length=1, max_length=50)
+    operator_id: uuid.UUID | None = None
+    correction: str = Text
+    proof: str = Text
+
+
+class UnlawfulIn(Strict):
+    subject_id: uuid.UUID
+    categories: list[str] = Field(min_length=1, max_length=50)
+    operator_id: uuid.UUID | None = None
+    reason: str = Text
+
+
+class IncidentIn(Strict):
+    detected_at: AwareDatetime
+    description: str = Text
+    subjects_affected: int | None = Field(default=None, ge=0, le=10**9)
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    operator_id: uuid.UUID | None = None
+
+
+class RknRequestIn(Strict):
+    received_at: AwareDatetime
+    rkn_ref: str = Ref
+    summary: str = Text
+    operator_id: uuid.UUID | None = None
+
+
+class DeferIn(Strict):
+    reason: str = Text
+
+
+class Performer(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    position: str = Field(min_length=1, max_length=300)
+
+
+class DestructionActIn(Strict):
+    """RKN Order 179: who destroyed what, how, when, with the processing-log extract."""
+
+    destroyed_on: date
+    method: str = Text
+    performed_by: list[Performer] = Field(min_length=1, max_length=20)
+    carriers: str = Text
+    log_extract_ref: str = Ref
+
+
+class ObligationActionIn(Strict):
+    action: Literal[
+        "extend",
+        "stopped",
+        "refuse",
+        "rectified",
+        "rejected",
+        "remedied",
+        "destroyed",
+        "rkn_notified",
+        "results_sent",
+        "answered",
+    ]
+    reason: str | None = Field(default=None, max_length=4000)
+    ref: str | None = Field(default=None, max_length=500)
+    act: DestructionActIn | None = None

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import catalogue, deadlines
+from consent import catalogue, deadlines, obligations
 from consent import repository as repo
 from consent.catalogue import CategoryInfo, PurposeInfo
 from consent.models import (
@@ -107,8 +107,10 @@ def register_organization(session: Session, data: dict[str, Any], *, actor: str)
     client_id = data.get("client_id")
     if client_id and repo.organization_by_client(session, client_id) is not None:
         raise Conflict("this client is bound to another organisation", type="client-bound")
+    esia_org_oid = data.pop("esia_org_oid", None)
     org = Organization(**{**data, "storage_country": "RU"})
     repo.add(session, org)
+    _register_in_idp(session, org, esia_org_oid, actor)
     if client_id:
         _bind_client(session, client_id, org, actor)
     audit(
@@ -118,6 +120,24 @@ def register_organization(session: Session, data: dict[str, Any], *, actor: str)
         body={"organization_id": str(org.id), "kind": org.kind},
     )
     return org
+
+
+def _register_in_idp(
+    session: Session, org: Organization, esia_org_oid: str | None, actor: str
+) -> None:
+    """One registry: the idp organisation shares this id, so operator staff (ESIA employees →
+    ``operator_staff`` in ``org:<id>``) and the operator's OAuth clients share one domain."""
+    from idp import service as idp
+
+    idp.register_operator_org(
+        session,
+        esia_org_oid,
+        org.ogrn,
+        org.name,
+        kind=org.kind,
+        organization_id=org.id,
+        actor=actor,
+    )
 
 
 def _bind_client(session: Session, client_id: str, org: Organization, actor: str) -> None:
@@ -868,6 +888,7 @@ def create_access_request(
         status="open",
     )
     repo.add(session, row)
+    obligations.open_access(session, row, now=now)
     audit(
         session,
         "consent.access_request",
@@ -894,6 +915,8 @@ def access_answer(
     """The art. 14 part 7 answer, built from the ledger, the vault and the transfer log."""
     from idp import service as idp
 
+    if request.status == "refused":
+        return _access_refusal(request)
     subject_id = request.subject_id
     consents = repo.consents_of_subject(session, subject_id)
     templates = repo.templates_by_ids(session, [c.template_id for c in consents])
@@ -911,6 +934,7 @@ def access_answer(
         request.status = "answered"
         request.answered_at = now
         session.flush()
+        obligations.access_answered(session, request, now=now)
     return {
         "request": {
             "id": str(request.id),
@@ -980,6 +1004,20 @@ def access_answer(
             if o.cross_border_notice_ref
         ],
         "processors": sorted({t.processor for t in templates.values() if t.processor}),
+    }
+
+
+def _access_refusal(request: AccessRequest) -> dict[str, Any]:
+    """A reasoned refusal (art. 14 part 8, art. 20 part 2) instead of the answer."""
+    return {
+        "request": {
+            "id": str(request.id),
+            "received_at": request.received_at.isoformat(),
+            "due_date": request.due_date.isoformat(),
+            "answered_at": request.answered_at.isoformat() if request.answered_at else None,
+        },
+        "refused": True,
+        "refusal_reason": request.refusal_reason,
     }
 
 
