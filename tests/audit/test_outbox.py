@@ -1,0 +1,151 @@
+"""The deferred (outbox) append: atomic with the change, sequenced later in a stable order,
+nothing skipped, event ids kept, concurrent writers never serialised on the sequencer lock."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+
+import pytest
+
+from audit import checkpoint, merkle, repository, service
+from audit.sequencer import Sequencer, run_once
+from audit.verify import verify_log
+from propusk.db import session_scope
+from propusk.runtime import build_runtime
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def rt(fresh_pg):
+    runtime = build_runtime(make_settings(fresh_pg()))
+    yield runtime
+    runtime.dispose()
+
+
+def _verified(runtime) -> int:
+    with session_scope(runtime.sessionmaker) as s:
+        checkpoint.sign_checkpoint(s, runtime.settings)
+        report = verify_log(s, checkpoint.trusted_verifier(s, runtime.settings))
+    assert report.ok, report.divergence
+    return report.size
+
+
+def test_rolled_back_change_leaves_no_pending_row(rt):
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), session_scope(rt.sessionmaker) as s:
+        service.record_deferred(s, "gate.decision", actor="client:x", body={"n": 1})
+        assert service.pending_count(s) == 1  # visible to its own transaction
+        raise Boom
+    with session_scope(rt.sessionmaker) as s:
+        assert service.pending_count(s) == 0
+        assert run_once(rt.sessionmaker) == 0
+        assert service.tree_size(s) == 0
+
+
+def test_committed_event_keeps_its_id_and_gets_a_position(rt):
+    with session_scope(rt.sessionmaker) as s:
+        pending = service.record_deferred(
+            s, "gate.decision", actor="client:x", subject="person:p", body={"id": uuid.UUID(int=7)}
+        )
+    with session_scope(rt.sessionmaker) as s:
+        assert service.tree_size(s) == 0 and service.pending_count(s) == 1
+    assert run_once(rt.sessionmaker) == 1
+    with session_scope(rt.sessionmaker) as s:
+        event = service.get_event(s, pending.id)
+        assert service.pending_count(s) == 0
+    assert (event.index, event.id, event.time) == (0, pending.id, pending.time)
+    assert event.body == {"id": str(uuid.UUID(int=7))}
+    assert _verified(rt) == 1
+
+
+def test_late_commit_with_a_lower_seq_is_not_skipped(rt):
+    early = rt.sessionmaker()  # inserts first (lower seq), commits last
+    try:
+        first = service.record_deferred(early, "gate.decision", actor="client:early")
+        with session_scope(rt.sessionmaker) as s:
+            second = service.record_deferred(s, "gate.decision", actor="client:late")
+        assert run_once(rt.sessionmaker) == 1  # only what is committed
+        early.commit()
+    finally:
+        early.close()
+    assert run_once(rt.sessionmaker) == 1
+    with session_scope(rt.sessionmaker) as s:
+        assert service.get_event(s, second.id).index == 0
+        assert service.get_event(s, first.id).index == 1
+        assert service.pending_count(s) == 0
+    assert _verified(rt) == 2
+
+
+def test_concurrent_deferred_appends_with_a_running_sequencer(rt):
+    """Threads commit deferred (and some synchronous) events while the sequencer thread runs:
+    every event lands exactly once, positions are contiguous, the log verifies."""
+    sequencer = Sequencer(rt.sessionmaker, interval=0.01, gather=0.001)
+    ids: list[uuid.UUID] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(w: int) -> None:
+        try:
+            for i in range(20):
+                with session_scope(rt.sessionmaker) as s:
+                    if i % 5 == 4:
+                        got = service.record(s, "login.success", actor=f"person:{w}").id
+                    else:
+                        got = service.record_deferred(
+                            s, "gate.decision", actor=f"client:{w}", body={"i": i}
+                        ).id
+                with lock:
+                    ids.append(got)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    sequencer.start()
+    try:
+        threads = [threading.Thread(target=worker, args=(w,)) for w in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sequencer.stop()
+    assert not errors, errors
+    run_once(rt.sessionmaker)
+    with session_scope(rt.sessionmaker) as s:
+        assert service.pending_count(s) == 0
+        assert repository.count_events(s) == len(ids) == 120
+        assert service.tree_size(s) == 120
+        indexes = sorted(service.get_event(s, i).index for i in ids)
+    assert indexes == list(range(120))
+    assert _verified(rt) == 120
+
+
+@pytest.mark.parametrize("body", [{"password": "x"}, {"nested": {"snils": "1"}}])
+def test_deferred_refuses_secrets_before_writing(rt, body):
+    with session_scope(rt.sessionmaker) as s:
+        with pytest.raises(ValueError):
+            service.record_deferred(s, "login.failure", actor="person:x", body=body)
+        assert service.pending_count(s) == 0
+
+
+def test_a_fresh_deferred_event_is_provable_at_once(db_url):
+    """The proof path integrates the outbox first (SQLite appends at once)."""
+    runtime = build_runtime(make_settings(db_url))
+    try:
+        with session_scope(runtime.sessionmaker) as s:
+            pending = service.record_deferred(s, "gate.decision", actor="client:p")
+        with session_scope(runtime.sessionmaker) as s:
+            proof = service.proofs_for_events(s, [pending.id], runtime.settings)[pending.id]
+    finally:
+        runtime.dispose()
+    assert proof["pending"] is False and proof["event_id"] == str(pending.id)
+    b64 = base64.b64decode
+    leaf_hash = merkle.leaf_hash(proof["leaf"].encode())
+    assert leaf_hash == b64(proof["leaf_hash"])
+    hashes = [b64(h) for h in proof["hashes"]]
+    assert merkle.verify_inclusion(
+        proof["index"], proof["tree_size"], leaf_hash, hashes, b64(proof["root_hash"])
+    )
