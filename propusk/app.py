@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from propusk import __version__
 from propusk.errors import install_error_handlers
+from propusk.guards import NulGuard
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.engine = runtime.engine
     app.state.sessionmaker = runtime.sessionmaker
     install_error_handlers(app)
+    app.add_middleware(NulGuard)
     app.include_router(health_router)
 
     # Dependency order: audit <- policies <- idp <- consent <- biometrics.

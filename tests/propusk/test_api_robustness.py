@@ -71,14 +71,10 @@ SLOW_OPERATIONS = {"/login"}  # each call signs a request to the ESIA simulator 
 HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/logout")  # browser-facing: Russian HTML page
 
 # (caller or "*", METHOD, path template) -> "<owner package>: <what>"; see the module docstring.
-PG_NUL = "PostgreSQL refuses NUL (0x00) in text: psycopg DataError escapes as a 500"
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {
     ("operator", "GET", "/api/v1/consent/feed"): (
         "consent: ?since= above 2**31-1 -> 500 NumericValueOutOfRange (routes.consent_feed has "
         "no upper bound; consent_event.pos is a 32-bit integer)"
-    ),
-    ("school", "GET", "/api/v1/schools/{school_id}/statuses"): (
-        f"idp: ?role= with NUL (repository.school_statuses); {PG_NUL}"
     ),
 }
 # Known defects whose fuzz cases do not fail on every run (the random writes of the other
@@ -91,15 +87,6 @@ KNOWN_NASTY: dict[str, str] = {
     "consent-operator-GET-/api/v1/consent/feed-2": (
         "consent: ?since=2**63 -> 500 NumericValueOutOfRange (routes.consent_feed has no upper "
         "bound; consent_event.pos is a 32-bit integer)"
-    ),
-    "idp-admin-POST-/api/v1/schools-13": (
-        f"idp: school name NUL (service.register_school); {PG_NUL}"
-    ),
-    "idp-school-GET-/api/v1/schools/{school}/statuses-1": (
-        f"idp: ?role= with NUL (repository.school_statuses); {PG_NUL}"
-    ),
-    "idp-school-GET-/api/v1/schools/{school}/statuses-2": (
-        f"idp: ?role= with NUL (repository.school_statuses); {PG_NUL}"
     ),
 }
 
