@@ -43,18 +43,24 @@ def start_peer() -> tuple[subprocess.Popen, str]:
     subprocess.run(["bash", str(ROOT / "bench" / "peer_setup.sh")], check=True)
     jwk = subprocess.run(
         [
-            "node", "-e",
+            "node",
+            "-e",
             "const {generateKeyPairSync}=require('crypto');"
             "const {privateKey}=generateKeyPairSync('ec',{namedCurve:'P-256'});"
             "const j=privateKey.export({format:'jwk'});j.alg='ES256';j.use='sig';j.kid='k1';"
             "console.log(JSON.stringify(j))",
         ],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     env = dict(os.environ, JWK=jwk, NODE_ENV="production")
     proc = subprocess.Popen(
-        ["node", "server.mjs"], cwd=PEER_DIR, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["node", "server.mjs"],
+        cwd=PEER_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_http("http://127.0.0.1:3000/.well-known/openid-configuration")
     return proc, "http://127.0.0.1:3000/token"
@@ -70,17 +76,33 @@ def start_propusk(db_url: str) -> tuple[subprocess.Popen, str, str]:
     )
     created = subprocess.run(
         [
-            str(VENV_BIN / "propusk"), "clients", "create", "--name", "bench",
-            "--grant", "client_credentials", "--auth-method", "client_secret_post",
+            str(VENV_BIN / "propusk"),
+            "clients",
+            "create",
+            "--name",
+            "bench",
+            "--grant",
+            "client_credentials",
+            "--auth-method",
+            "client_secret_post",
         ],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     client = json.loads(created)
     proc = subprocess.Popen(
         [
-            str(VENV_BIN / "propusk"), "serve", "--port", str(port), "--no-access-log",
+            str(VENV_BIN / "propusk"),
+            "serve",
+            "--port",
+            str(port),
+            "--no-access-log",
         ],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/healthz")

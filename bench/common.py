@@ -46,15 +46,16 @@ def wrk(url: str, body: str, *, connections: int = 16, seconds: int = 10) -> flo
         raise SystemExit("wrk is missing: run `make system-deps`")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(
-            'wrk.method = "POST"\n'
-            f"wrk.body = {body!r}\n".replace("'", '"')
+            f'wrk.method = "POST"\nwrk.body = {body!r}\n'.replace("'", '"')
             + 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
         )
         script = f.name
     try:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, url],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(script)
