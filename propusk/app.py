@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from propusk import __version__
 from propusk.errors import install_error_handlers
 from propusk.guards import NulGuard
+from propusk.logs import install_log_redaction
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings)
     settings = runtime.settings
     settings.check_production()
+    install_log_redaction()
 
     app = FastAPI(
         title="Propusk",
