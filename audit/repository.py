@@ -259,13 +259,18 @@ def has_pending(session: Session) -> bool:
     return bool(session.scalar(select(exists().select_from(AuditPending))))
 
 
-def pending_batch(session: Session, limit: int) -> list[Any]:
-    """The oldest committed (or own) outbox rows, in ``seq`` order (call under the lock).
+def take_pending(session: Session, limit: int) -> list[Any]:
+    """Remove and return the oldest committed (or own) outbox rows, in ``seq`` order, in one
+    statement (call under the sequencer lock; the caller appends them in this transaction).
 
     A row committed after a higher ``seq`` was integrated is simply taken by a later batch:
     integrated rows are deleted, so nothing is skipped."""
+    oldest = select(AuditPending.seq).order_by(AuditPending.seq).limit(limit)
     stmt = (
-        select(
+        delete(AuditPending)
+        .where(AuditPending.seq.in_(oldest.scalar_subquery()))
+        .returning(
+            AuditPending.seq,
             AuditPending.id,
             AuditPending.event_type,
             AuditPending.actor,
@@ -273,14 +278,8 @@ def pending_batch(session: Session, limit: int) -> list[Any]:
             AuditPending.time,
             AuditPending.body,
         )
-        .order_by(AuditPending.seq)
-        .limit(limit)
     )
-    return list(session.execute(stmt))
-
-
-def delete_pending(session: Session, ids: Sequence[Any]) -> None:
-    session.execute(delete(AuditPending).where(AuditPending.id.in_(list(ids))))
+    return sorted(session.execute(stmt), key=lambda r: r.seq)
 
 
 def pending_ids(session: Session, ids: Sequence[Any]) -> set[Any]:

@@ -293,14 +293,13 @@ def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:
     if not repository.has_pending(session):
         return 0
     repository.lock_sequencer(session)
-    rows = repository.pending_batch(session, limit)
+    rows = repository.take_pending(session, limit)  # removed from the outbox in this transaction
     if not rows:
         return 0
     items = [
         (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, json.loads(r.body)) for r in rows
     ]
     _append(session, items)
-    repository.delete_pending(session, [r.id for r in rows])
     return len(rows)
 
 

@@ -108,6 +108,11 @@ def consent_for_update(session: Session, consent_id: uuid.UUID) -> Consent | Non
 SUBJECT_LOCK_CLASS = 0x636F6E  # "con"
 
 
+def _subject_key(subject_id: uuid.UUID) -> int:
+    key = zlib.crc32(subject_id.bytes)
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
 def lock_subject(session: Session, subject_id: uuid.UUID, *, shared: bool) -> None:
     """Transaction-scoped advisory lock on a subject's consents (PostgreSQL; no-op on SQLite).
 
@@ -115,10 +120,31 @@ def lock_subject(session: Session, subject_id: uuid.UUID, *, shared: bool) -> No
     gate decision costs no extra I/O (measured ~4× cheaper than the row lock)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = zlib.crc32(subject_id.bytes)
-    key = key - (1 << 32) if key >= 1 << 31 else key
+    key = _subject_key(subject_id)
     fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     session.execute(text(f"SELECT {fn}(:c, :k)"), {"c": SUBJECT_LOCK_CLASS, "k": key})
+
+
+_GATE_ROWS = text("SELECT * FROM consent_gate_rows(:s, :o, :p, :c, :k)")
+
+
+def locked_consents_for_gate(
+    session: Session, subject_id: uuid.UUID, operator_id: uuid.UUID, purpose_key: str
+) -> list[Consent]:
+    """``lock_subject(shared=True)`` then ``consents_for_gate``: on PostgreSQL one round trip
+    through the ``consent_gate_rows`` function (migration 0008), whose SELECT takes its
+    snapshot after the lock is granted, exactly like the two separate statements."""
+    if session.get_bind().dialect.name != "postgresql":
+        return consents_for_gate(session, subject_id, operator_id, purpose_key)
+    params = {
+        "s": subject_id,
+        "o": operator_id,
+        "p": purpose_key,
+        "c": SUBJECT_LOCK_CLASS,
+        "k": _subject_key(subject_id),
+    }
+    stmt = select(Consent).from_statement(_GATE_ROWS).execution_options(populate_existing=True)
+    return list(session.scalars(stmt, params))
 
 
 def consents_for_gate(

@@ -6,7 +6,8 @@ Revises: 0007
 The audit outbox (``audit_pending``): events recorded in their change's transaction without
 taking the sequencer lock, integrated into the Merkle log later in ``seq`` order. Plus the id
 of the ``gate.decision`` event on each transfer record, so a participant's history entry can
-carry its inclusion proof.
+carry its inclusion proof. On PostgreSQL, ``consent_gate_rows``: the gate's shared subject
+lock and its read of the consent rows in one round trip (see ``consent.gate``).
 """
 
 import sqlalchemy as sa
@@ -18,6 +19,23 @@ revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+
+
+# A VOLATILE plpgsql function runs each statement with a fresh READ COMMITTED snapshot, so the
+# SELECT below sees everything committed before the lock was granted: the same guarantee as the
+# two separate statements, one round trip instead of two.
+GATE_ROWS = """
+CREATE OR REPLACE FUNCTION consent_gate_rows(
+    p_subject uuid, p_operator uuid, p_purpose text, p_class integer, p_key integer
+) RETURNS SETOF consent LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(p_class, p_key);
+    RETURN QUERY SELECT * FROM consent
+        WHERE subject_id = p_subject AND operator_id = p_operator AND purpose_key = p_purpose
+        ORDER BY requested_at DESC;
+END
+$$
+"""
 
 
 def upgrade() -> None:
@@ -40,9 +58,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("consent_transfer") as batch:
         batch.add_column(sa.Column("audit_event_id", sa.Uuid(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(GATE_ROWS)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS consent_gate_rows(uuid, uuid, text, integer, integer)")
     with op.batch_alter_table("consent_transfer") as batch:
         batch.drop_column("audit_event_id")
     op.drop_table("audit_pending")
