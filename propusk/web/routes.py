@@ -7,6 +7,8 @@ its own; for an anonymous visitor the cabinet redirects to the ESIA login first.
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -28,3 +30,11 @@ def cabinet(request: Request, principal: PrincipalDep) -> Response:
     if principal.kind != "person":
         return RedirectResponse("/login?next=/cabinet", status_code=302)
     return templates.TemplateResponse(request, "cabinet.html", {})
+
+
+@router.get("/school/{school_id}", openapi_extra=PUBLIC)
+def school_console(school_id: uuid.UUID, request: Request, principal: PrincipalDep) -> Response:
+    """The school admin's console: roster import, statuses, proctors (data via the API)."""
+    if principal.kind != "person":
+        return RedirectResponse(f"/login?next=/school/{school_id}", status_code=302)
+    return templates.TemplateResponse(request, "school.html", {})

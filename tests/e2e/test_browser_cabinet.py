@@ -77,3 +77,31 @@ def test_anonymous_cabinet_redirects_to_esia_login(server_url, browser):
     page.goto(server_url + "/cabinet")
     page.wait_for_selector("form button[name=oid]")
     assert "/esia-sim/" in page.url
+
+
+DIRECTOR = "1000400001"  # chief of school No. 17 in ESIA /roles → school_admin
+
+
+def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_path: Path):
+    page = browser.new_page()
+    page.goto(server_url + "/cabinet")
+    page.click(f'button[data-oid="{DIRECTOR}"]')
+    page.wait_for_url(server_url + "/cabinet")
+    page.click("text=консоль школы")
+    page.wait_for_selector("#roster table")
+    assert "ОГРН" in page.inner_text("#school-meta")
+    rows_before = page.locator("#roster table tr").count()
+
+    bad = tmp_path / "roster.csv"
+    bad.write_text(
+        "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+        "student,Иванов,Иван,,2014-02-30,,5А\n"
+        "pupil,Петров,Пётр,,2013-01-01,,6Б\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("#roster-file", str(bad))
+    page.click("#roster-form button")
+    page.wait_for_selector("#roster-result .error")
+    lines = page.locator("#roster-result table tr td:first-child").all_inner_texts()
+    assert {"2", "3"} <= set(lines), lines  # both bad lines are named
+    assert page.locator("#roster table tr").count() == rows_before  # nothing imported

@@ -92,11 +92,15 @@ async function refresh() {
 
 async function main() {
   const me = await api("/api/v1/me");
-  const statuses = me.statuses.map((s) =>
-    `${ROLES[s.role] || s.role}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`);
+  const statuses = me.statuses.map((s) => {
+    const text = `${ROLES[s.role] || s.role}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`;
+    return s.role === "school_admin"
+      ? el("li", {}, text, " ", el("a", { href: `/school/${s.school_id}` }, "консоль школы"))
+      : el("li", {}, text);
+  });
   document.getElementById("profile").replaceChildren(
     el("p", {}, el("strong", {}, [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(" "))),
-    el("p", {}, "Статусы: ", statuses.length ? statuses.join("; ") : "нет"),
+    statuses.length ? el("ul", { class: "statuses" }, ...statuses) : el("p", {}, "Статусов нет"),
   );
   const select = document.getElementById("subject");
   select.append(el("option", { value: "" }, "Мои данные"),
