@@ -344,6 +344,7 @@ def access_answered(session: Session, request: AccessRequest, *, now: datetime) 
     obligation.status = "answered"
     obligation.closed_at = now
     _event(session, obligation, "answered", "system", now)
+    _audit(session, obligation, "answered", "system")
 
 
 def file_rectification(
@@ -573,8 +574,8 @@ def resolve(
     payload: dict[str, Any] = {"ref": ref} if ref else {}
     if step.extends:
         payload |= _extend(session, obligation, step.extends, now)
-        if obligation.subject_id is not None:
-            _notify(session, obligation, "Срок ответа продлён: " + (reason or ""), now)
+        due = date.fromisoformat(payload["new_due"]).strftime("%d.%m.%Y")
+        _notify(session, obligation, f"Срок продлён до {due} включительно. Причина: {reason}", now)
     if step.act:
         payload["act"] = _destruction_act(session, obligation, act or {}, now)
         obligation.details = {**obligation.details, "act": payload["act"]}

@@ -823,7 +823,8 @@ def has_active_consent(
     purpose: str | None = None,
     now: datetime | None = None,
 ) -> ConsentRef | None:
-    """A given, in-term consent of the subject covering ``category`` (biometrics uses this)."""
+    """A given, in-term, unblocked consent of the subject covering ``category`` (biometrics
+    uses this)."""
     from consent.gate import consent_refusal
     from propusk.db import utcnow
 
@@ -834,6 +835,8 @@ def has_active_consent(
     for c in repo.given_consents_of_subject(session, subject_id):
         if category not in c.categories or (purpose and c.purpose_key != purpose):
             continue
+        if category in obligations.blocked_categories(session, subject_id, now, c.operator_id):
+            continue  # blocked (art. 21 parts 1–3, 6): no processing while the block holds
         if consent_refusal(c, cat, now, transfer=False) is None:
             return ConsentRef(c.id, c.form, c.given_at, list(c.signatures))
     return None

@@ -38,6 +38,13 @@ def _blocked(h, subject) -> set[str]:
         return obligations.blocked_categories(s, subject, utcnow())
 
 
+def _active(h, subject, category) -> bool:
+    from consent import service
+
+    with session_scope(h.runtime.sessionmaker) as s:
+        return service.has_active_consent(s, subject, category) is not None
+
+
 def _audit_types(h, subject) -> list[str]:
     with session_scope(h.runtime.sessionmaker) as s:
         return [e.event_type for e in events_for_subject(s, f"person:{subject}")]
@@ -100,7 +107,7 @@ def test_stop_processing_demand_extension_and_stop(world: World):
     # the participant sees the demand and the extension notice
     mine = h.client.get(f"{API}/me/obligations", headers=me).json()
     assert [o["id"] for o in mine["obligations"]] == [ob["id"]]
-    assert any("продлён" in n["text"] for n in mine["notices"])
+    assert any("Срок продлён до" in n["text"] for n in mine["notices"])
     types = _audit_types(h, subject)
     assert {"consent.obligation.opened", "consent.obligation.extend"} <= set(types)
     assert "consent.obligation.stopped" in types
@@ -116,7 +123,7 @@ def test_stop_processing_bad_input_writes_nothing(world: World):
     r = h.client.post(url, json={"operator_id": world.sup["id"]}, headers=me)
     assert r.status_code == 422 and r.json()["type"].endswith("unknown-operator")
     assert h.client.post(url, json={"bogus": 1}, headers=me).status_code == 422
-    assert h.client.post(url, json={"reason": "a\x00b"}, headers=me).status_code == 422
+    assert h.client.post(url, json={"reason": "a\x00b"}, headers=me).status_code == 400
     # someone else's consent, or for someone else
     r = h.client.post(url, json={"consent_id": c["id"]}, headers=h.person_headers(stranger))
     assert r.status_code == 404
@@ -204,11 +211,18 @@ def test_rectification_blocks_during_the_check(world: World):
     assert done["status"] == "rejected" and _clock(done, "check")["met_at"]
     assert _blocked(h, child) == set()
 
+    # a block also stops the subject's own processing under a given consent (has_active_consent)
+    c = h.request(world.op_h, world.tpl["id"], child, categories=["education.grades"])
+    h.act(parent, c["id"], "approve")
+    h.act(child, c["id"], "approve")
+    assert _active(h, child, "education.grades")
     r = h.client.post(url, json=body, params={"subject": str(child)}, headers=ph)
     ob = r.json()
     assert _blocked(h, child) == {"education.grades"}
+    assert not _active(h, child, "education.grades")
     assert _act(h, h.admin(), ob["id"], action="rectified")["status"] == "rectified"
     assert _blocked(h, child) == set()
+    assert _active(h, child, "education.grades")
 
 
 def test_unlawful_processing_block_stop_destroy_notify(world: World):
