@@ -758,6 +758,11 @@ def of_subject(session: Session, subject_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
+def open_for(session: Session, registrar: Registrar, limit: int = 200) -> list[dict[str, Any]]:
+    """The registrar's work list: unclosed obligations (an operator sees its own)."""
+    return [view(session, o) for o in orepo.open_obligations(session, registrar.org_id, limit)]
+
+
 def overdue(
     session: Session, now: datetime, operator_id: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:

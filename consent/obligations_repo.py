@@ -94,3 +94,13 @@ def blocks_of(session: Session, obligation_id: uuid.UUID) -> list[Block]:
 def notices_of(session: Session, subject_id: uuid.UUID) -> list[SubjectNotice]:
     stmt = select(SubjectNotice).where(SubjectNotice.subject_id == subject_id)
     return list(session.scalars(stmt.order_by(SubjectNotice.at)))
+
+
+def open_obligations(
+    session: Session, operator_id: uuid.UUID | None, limit: int
+) -> list[Obligation]:
+    """Unclosed obligations, oldest first (of one operator, or all for the platform)."""
+    stmt = select(Obligation).where(Obligation.closed_at.is_(None))
+    if operator_id is not None:
+        stmt = stmt.where(Obligation.operator_id == operator_id)
+    return list(session.scalars(stmt.order_by(Obligation.received_at).limit(limit)))

@@ -707,6 +707,16 @@ def overdue_obligations(
     return {"overdue": obligations.overdue(session, utcnow(), registrar.org_id)}
 
 
+@router.get("/obligations")
+def open_obligations(
+    session: SessionDep,
+    limit: int = Query(200, ge=1, le=1000),
+    principal: Principal = require("obligation.register", "read"),
+) -> dict:
+    """The work list: unclosed obligations with their clocks (operator: its own)."""
+    return {"obligations": obligations.open_for(session, _registrar(session, principal), limit)}
+
+
 @router.get("/obligations/{obligation_id}")
 def get_obligation(
     obligation_id: uuid.UUID,

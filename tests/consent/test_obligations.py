@@ -83,9 +83,14 @@ def test_stop_processing_demand_extension_and_stop(world: World):
     assert pulled.status_code == 403 and pulled.json()["refused"]["person.fullname"] == (
         "consent_suspended"
     )
-    # an extension needs a reason; another operator cannot see it
-    _act(h, world.op_h, ob["id"], 422, action="extend")
+    # the operator finds the demand in its work list; another operator does not
+    work = h.client.get(f"{API}/obligations", headers=world.op_h).json()["obligations"]
+    assert ob["id"] in [o["id"] for o in work]
     other = h.org_client(h.organization("operator")["id"], "operator")
+    theirs = h.client.get(f"{API}/obligations", headers=other).json()["obligations"]
+    assert ob["id"] not in [o["id"] for o in theirs]
+    # an extension needs a reason; another operator cannot act on it
+    _act(h, world.op_h, ob["id"], 422, action="extend")
     _act(h, other, ob["id"], 404, action="extend", reason="x")
     ext = _act(h, world.op_h, ob["id"], action="extend", reason="нужна проверка архивов")
     stop = _clock(ext, "stop")
@@ -101,6 +106,8 @@ def test_stop_processing_demand_extension_and_stop(world: World):
     assert done["status"] == "stopped" and done["closed_at"]
     assert _clock(done, "stop")["met_at"]
     _act(h, world.op_h, ob["id"], 409, action="stopped")
+    work = h.client.get(f"{API}/obligations", headers=world.op_h).json()["obligations"]
+    assert ob["id"] not in [o["id"] for o in work]
     assert [e["type"] for e in done["events"]] == ["opened", "extend", "stopped"]
     assert done["events"][1]["reason"] == "нужна проверка архивов"
     assert done["events"][1]["actor"].startswith("client:")
