@@ -200,3 +200,65 @@ def test_extension_and_refusal_need_a_timely_reason(world: World):
             )
         assert not _clocks(s, rkn)["answer"].extended
         assert _clocks(s, rkn)["answer"].due_at - timedelta(days=1) == msk(2025, 11, 14)
+
+
+def test_concurrent_resolutions_serialise_on_the_row(world: World):
+    """Two operators' staff close the same RKN request at once: one wins, the other gets a
+    clear conflict (FOR UPDATE on the obligation; no duplicate event)."""
+    import threading
+
+    from consent import obligations_repo
+    from propusk.db import utcnow
+
+    sm = world.h.runtime.sessionmaker
+    with session_scope(sm) as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("row locks are a PostgreSQL matter (SQLite serialises writers)")
+        now = utcnow()
+        ob_id = obligations.record_rkn_request(
+            s,
+            PLATFORM,
+            received_at=now,
+            rkn_ref="РКН-4",
+            summary="запрос",
+            operator_id=None,
+            now=now,
+        ).id
+    first = sm()
+    obligations.resolve(first, PLATFORM, ob_id, "answered", ref="исх. 1", now=utcnow())
+    outcome: list[str] = []
+
+    def second() -> None:
+        with session_scope(sm) as s2:
+            try:
+                obligations.resolve(s2, PLATFORM, ob_id, "answered", ref="исх. 2", now=utcnow())
+                outcome.append("answered")
+            except Conflict:
+                outcome.append("conflict")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    _wait_until_someone_waits_on_a_lock(sm)
+    first.commit()
+    first.close()
+    thread.join()
+    assert outcome == ["conflict"]
+    with session_scope(sm) as s:
+        assert [e.type for e in obligations_repo.events(s, ob_id)] == ["opened", "answered"]
+
+
+def _wait_until_someone_waits_on_a_lock(sm) -> None:
+    """Synchronise (not a timing assertion): the second transaction is blocked on a lock."""
+    import time
+
+    from sqlalchemy import text
+
+    query = text(
+        "select count(*) from pg_stat_activity "
+        "where wait_event_type = 'Lock' and datname = current_database()"
+    )
+    for _ in range(500):
+        with session_scope(sm) as s:
+            if s.scalar(query):
+                return
+        time.sleep(0.01)
