@@ -671,6 +671,8 @@ def _destruction_act(
             type="incomplete-act",
             missing=missing,
         )
+    if date.fromisoformat(str(act["destroyed_on"])) > deadlines.receipt_date(now):
+        raise ValidationProblem("the destruction date is in the future", type="time-in-future")
     operator = repo.get_organization(session, obligation.operator_id)
     person = idp.get_person(session, obligation.subject_id)
     task = repo.get_destruction_task(session, obligation.destruction_task_id)

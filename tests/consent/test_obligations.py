@@ -305,6 +305,15 @@ def test_destruction_impossible_blocks_and_needs_the_order_179_act(world: World)
     _act(h, world.op_h, ob["id"], 422, action="destroyed")
     partial = {k: v for k, v in _act_body().items() if k != "log_extract_ref"}
     _act(h, world.op_h, ob["id"], 422, action="destroyed", act=partial)
+    tomorrow = (utcnow() + timedelta(days=2)).date().isoformat()
+    _act(
+        h,
+        world.op_h,
+        ob["id"],
+        422,
+        action="destroyed",
+        act={**_act_body(), "destroyed_on": tomorrow},
+    )
     assert _blocked(h, subject) == set(c["categories"])
     done = _act(h, world.op_h, ob["id"], action="destroyed", act=_act_body())
     act = done["details"]["act"]
