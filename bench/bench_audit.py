@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_audit.py            # 1,000,000 events (a few minutes)
     AUDIT_BENCH_EVENTS=100000 .venv/bin/python bench/bench_audit.py   # quicker
 
-Prints medians: single appends (one event per transaction, as a request records it), batched
+Prints medians: single appends (one event per transaction, as a request records it; ``record``
+under the sequencer lock and ``record_deferred`` through the outbox), batched
 appends (``record_many``, 1,000 per transaction), the time to fill the log, then at the full size:
 inclusion and consistency proof latency in the service (stored-subtree lookups) and over HTTP
 (a real uvicorn on loopback), the latest checkpoint over HTTP, and a full ``verify``.
@@ -51,6 +52,23 @@ def bench_single(rt, count: int) -> float:
     return median(times)
 
 
+def bench_single_deferred(rt, count: int) -> float:
+    """The gate's path: ``record_deferred`` (outbox row, no sequencer lock), the sequencer
+    thread integrating meanwhile as in the app."""
+    from audit import service
+
+    times = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        with session_scope(rt.sessionmaker) as s:
+            ev = event(i)
+            service.record_deferred(
+                s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body
+            )
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
 def bench_plain_insert(rt, count: int) -> float:
     """The peer: one plain JSON row inserted and committed per transaction (same database), so
     the audit's own cost is visible apart from the commit (fsync) every transaction pays."""
@@ -69,15 +87,18 @@ def bench_plain_insert(rt, count: int) -> float:
     return median(times)
 
 
-def bench_concurrent(rt, writers: int, per_writer: int) -> float:
-    """Single-event transactions from several threads: the sequencer lock is held to commit."""
+def bench_concurrent(rt, writers: int, per_writer: int, deferred: bool = False) -> float:
+    """Single-event transactions from several threads: ``record`` holds the sequencer lock to
+    commit; ``record_deferred`` takes no lock (the sequencer thread integrates)."""
     from audit import service
+
+    append = service.record_deferred if deferred else service.record
 
     def work(w: int) -> None:
         for i in range(per_writer):
             with session_scope(rt.sessionmaker) as s:
                 ev = event(w * per_writer + i)
-                service.record(s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body)
+                append(s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(writers)]
     t0 = time.perf_counter()
@@ -86,6 +107,29 @@ def bench_concurrent(rt, writers: int, per_writer: int) -> float:
     for t in threads:
         t.join()
     return writers * per_writer / (time.perf_counter() - t0)
+
+
+def bench_deferred(rt, count: int) -> tuple[float, float, float]:
+    """Deferred appends, one writer then 8, with the app's sequencer thread; then how long the
+    outbox takes to drain after the last commit."""
+    from audit import service
+    from audit.sequencer import Sequencer
+
+    sequencer = Sequencer(rt.sessionmaker)
+    sequencer.start()
+    try:
+        single = bench_single_deferred(rt, count)
+        rate = bench_concurrent(rt, 8, max(count // 8, 10), deferred=True)
+        t0 = time.perf_counter()
+        while True:
+            with session_scope(rt.sessionmaker) as s:
+                if service.pending_count(s) == 0:
+                    break
+            time.sleep(0.005)
+        lag = time.perf_counter() - t0
+    finally:
+        sequencer.stop()
+    return single, rate, lag
 
 
 def fill_batched(rt, total: int, batch: int) -> tuple[list[float], float]:
@@ -215,6 +259,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--single", type=int, default=2000)
     ap.add_argument("--proofs", type=int, default=2000)
+    ap.add_argument(
+        "--appends-only", action="store_true", help="single/concurrent appends only (no fill)"
+    )
     args = ap.parse_args()
 
     url, drop = create_pg_database("propusk_bench_audit")
@@ -230,6 +277,15 @@ def main() -> None:
         )
         rate = bench_concurrent(rt, 8, max(args.single // 8, 10))
         print(f"single appends from 8 concurrent writers: {rate:,.0f} appends/s")
+        deferred_single, deferred_rate, lag = bench_deferred(rt, args.single)
+        print(
+            f"deferred append (outbox, sequencer thread running): median "
+            f"{deferred_single * 1e3:.2f} ms (ratio to the peer {deferred_single / plain:.2f}); "
+            f"8 concurrent writers: {deferred_rate:,.0f} appends/s; outbox drained {lag:.2f} s "
+            "after the last commit"
+        )
+        if args.appends_only:
+            return
         rates, elapsed = fill_batched(rt, args.events, args.batch)
         print(
             f"batched append ({args.batch}/transaction): median {median(rates):,.0f} appends/s "

@@ -58,6 +58,7 @@ def gated_transfer(
     ticket_id: uuid.UUID | None = None,
     ticket_if_allowed: uuid.UUID | None = None,
     load: Callable[[Decision], Any] | None = None,
+    vault_settings: Settings | None = None,
 ) -> tuple[Decision, Transfer, Any]:
     """Decide and record one transfer (the decision and its record share the transaction).
 
@@ -65,6 +66,8 @@ def gated_transfer(
     lock, so concurrent gated reads do not queue behind each other); its id is stored on the
     transfer record, which is how the participant's history finds its inclusion proof.
     ``ticket_if_allowed`` is the id of the ticket the caller issues when something is allowed.
+    ``vault_settings`` given: the vault values of the allowed categories are read with the
+    record (one statement on PostgreSQL) and returned as the third element.
     """
     decision = decide(
         session,
@@ -117,7 +120,10 @@ def gated_transfer(
         ticket_id=ticket_id,
         audit_event_id=event.id,
     )
-    repo.insert_transfer(session, transfer)
+    read = allowed if vault_settings is not None else None
+    rows = repo.insert_transfer(session, transfer, read_vault=read)
+    if vault_settings is not None:
+        loaded = vault.values(vault_settings, rows)
     return decision, transfer, loaded
 
 
@@ -143,7 +149,7 @@ def pull(
         channel="pull",
         actor=actor,
         now=now,
-        load=lambda d: vault.read(session, settings, subject_id, list(d.allowed)),
+        vault_settings=settings,
     )
     return Outcome(decision, transfer, data=data)
 

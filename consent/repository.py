@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -125,7 +125,11 @@ def lock_subject(session: Session, subject_id: uuid.UUID, *, shared: bool) -> No
     session.execute(text(f"SELECT {fn}(:c, :k)"), {"c": SUBJECT_LOCK_CLASS, "k": key})
 
 
-_GATE_ROWS = text("SELECT * FROM consent_gate_rows(:s, :o, :p, :c, :k)")
+# The fields the gate reads (``gate.consent_refusal``), as plain rows: no ORM hydration.
+_GATE_ROWS = text(
+    "SELECT id, state, categories, valid_from, valid_until, actions, form, representative_until "
+    "FROM consent_gate_rows(:s, :o, :p, :c, :k)"
+)
 
 
 def locked_consents_for_gate(
@@ -133,7 +137,9 @@ def locked_consents_for_gate(
 ) -> list[Consent]:
     """``lock_subject(shared=True)`` then ``consents_for_gate``: on PostgreSQL one round trip
     through the ``consent_gate_rows`` function (migration 0008), whose SELECT takes its
-    snapshot after the lock is granted, exactly like the two separate statements."""
+    snapshot after the lock is granted, exactly like the two separate statements. PostgreSQL
+    returns plain rows with the fields the gate reads (psycopg converts the types), SQLite
+    ``Consent`` objects."""
     if session.get_bind().dialect.name != "postgresql":
         return consents_for_gate(session, subject_id, operator_id, purpose_key)
     params = {
@@ -143,8 +149,7 @@ def locked_consents_for_gate(
         "c": SUBJECT_LOCK_CLASS,
         "k": _subject_key(subject_id),
     }
-    stmt = select(Consent).from_statement(_GATE_ROWS).execution_options(populate_existing=True)
-    return list(session.scalars(stmt, params))
+    return list(session.execute(_GATE_ROWS, params))
 
 
 def consents_for_gate(
@@ -236,11 +241,24 @@ def feed(session: Session, operator_id: uuid.UUID, since: int, limit: int) -> li
 _TRANSFER_COLUMNS = tuple(c.key for c in Transfer.__table__.columns)
 
 
-def insert_transfer(session: Session, transfer: Transfer) -> None:
+def insert_transfer(
+    session: Session, transfer: Transfer, read_vault: Sequence[str] | None = None
+) -> list:
     """Write a transfer record with one Core INSERT (the gate's hot path: no unit of work, no
-    flush); ``transfer`` stays a plain transient object the caller can read."""
+    flush); ``transfer`` stays a plain transient object the caller can read.
+
+    ``read_vault``: also return the subject's vault rows of these (allowed) categories, as
+    ``vault_values`` does — on PostgreSQL in the same statement (a writable CTE), one round trip
+    for the record and the read."""
     values = {k: getattr(transfer, k) for k in _TRANSFER_COLUMNS}
-    session.execute(insert(Transfer), values)
+    if not read_vault:
+        session.execute(insert(Transfer.__table__), values)
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(Transfer.__table__), values)
+        return vault_values(session, transfer.subject_id, read_vault)
+    values.update(vault_subject=transfer.subject_id, vault_categories=list(read_vault))
+    return list(session.execute(_RECORD_AND_READ, values))
 
 
 def transfers_of_subject(session: Session, subject_id: uuid.UUID, limit: int) -> list[Transfer]:
@@ -280,6 +298,47 @@ def vault_items(
             return []
         stmt = stmt.where(VaultItem.category_key.in_(categories))
     return list(session.scalars(stmt.order_by(VaultItem.updated_at)))
+
+
+_VAULT_VALUE_COLUMNS = (
+    VaultItem.subject_id,
+    VaultItem.category_key,
+    VaultItem.supplier_id,
+    VaultItem.value_json,
+    VaultItem.value_enc,
+)
+
+
+def vault_values(session: Session, subject_id: uuid.UUID, categories: Sequence[str]) -> list:
+    """``vault_items`` for the gate's read: plain rows with the fields ``vault.value_of`` needs
+    (no ORM identity map on the hot path), oldest first."""
+    if not categories:
+        return []
+    return list(session.execute(_vault_select(subject_id, categories)))
+
+
+# Built once (bound parameters): the per-call statement construction cost more than its round trip.
+_RECORD_AND_READ = (
+    select(*_VAULT_VALUE_COLUMNS)
+    .where(
+        VaultItem.subject_id == bindparam("vault_subject"),
+        VaultItem.category_key.in_(bindparam("vault_categories", expanding=True)),
+    )
+    .order_by(VaultItem.updated_at)
+    .add_cte(
+        insert(Transfer.__table__)
+        .values({k: bindparam(k, type_=Transfer.__table__.c[k].type) for k in _TRANSFER_COLUMNS})
+        .cte("recorded")
+    )
+)
+
+
+def _vault_select(subject_id: uuid.UUID, categories: Sequence[str]):
+    return (
+        select(*_VAULT_VALUE_COLUMNS)
+        .where(VaultItem.subject_id == subject_id, VaultItem.category_key.in_(list(categories)))
+        .order_by(VaultItem.updated_at)
+    )
 
 
 def ticket_for_update(session: Session, ticket_id: uuid.UUID) -> Ticket | None:

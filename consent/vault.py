@@ -72,7 +72,8 @@ def _set_value(settings: Settings, item: VaultItem, category: CategoryInfo, valu
         item.value_enc = None
 
 
-def value_of(settings: Settings, item: VaultItem) -> Any:
+def value_of(settings: Settings, item: Any) -> Any:
+    """The stored value of a ``VaultItem`` (or a row with its fields), decrypted if sealed."""
     if item.value_enc is None:
         return item.value_json
     aad = _aad(item.subject_id, item.category_key, item.supplier_id)
@@ -83,7 +84,14 @@ def read(
     session: Session, settings: Settings, subject_id: uuid.UUID, categories: list[str] | None
 ) -> dict[str, Any]:
     """The newest value per category (only the categories asked for: field minimisation)."""
-    out: dict[str, Any] = {}
-    for item in repo.vault_items(session, subject_id, categories):
-        out[item.category_key] = value_of(settings, item)  # ordered oldest → newest
-    return out
+    rows = (
+        repo.vault_items(session, subject_id)
+        if categories is None
+        else repo.vault_values(session, subject_id, categories)
+    )
+    return values(settings, rows)
+
+
+def values(settings: Settings, rows: Any) -> dict[str, Any]:
+    """Category → newest value, from vault rows ordered oldest → newest."""
+    return {item.category_key: value_of(settings, item) for item in rows}
