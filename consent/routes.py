@@ -246,7 +246,7 @@ def revoke_consent(
 @router.get("/consent/feed")
 def consent_feed(
     session: SessionDep,
-    since: int = Query(0, ge=0),
+    since: int = Query(0, ge=0, le=2**31 - 1),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = require("consent.feed", "read"),
 ) -> dict:

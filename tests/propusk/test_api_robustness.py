@@ -72,10 +72,6 @@ HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/logout")  # browser-facing: Ru
 
 # (caller or "*", METHOD, path template) -> "<owner package>: <what>"; see the module docstring.
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {
-    ("operator", "GET", "/api/v1/consent/feed"): (
-        "consent: ?since= above 2**31-1 -> 500 NumericValueOutOfRange (routes.consent_feed has "
-        "no upper bound; consent_event.pos is a 32-bit integer)"
-    ),
 }
 # Known defects whose fuzz cases do not fail on every run (the random writes of the other
 # cases change what reaches the database): the operation still runs, fails on anything else,
@@ -84,10 +80,6 @@ KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {
 KNOWN_INTERMITTENT: dict[tuple[str, str, str], tuple[str, str]] = {}
 # test_nasty_input ids -> "<owner package>: <what>"
 KNOWN_NASTY: dict[str, str] = {
-    "consent-operator-GET-/api/v1/consent/feed-2": (
-        "consent: ?since=2**63 -> 500 NumericValueOutOfRange (routes.consent_feed has no upper "
-        "bound; consent_event.pos is a 32-bit integer)"
-    ),
 }
 
 
