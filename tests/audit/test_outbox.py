@@ -149,3 +149,59 @@ def test_a_fresh_deferred_event_is_provable_at_once(db_url):
     assert merkle.verify_inclusion(
         proof["index"], proof["tree_size"], leaf_hash, hashes, b64(proof["root_hash"])
     )
+
+
+def test_cli_sequence_integrates_the_outbox(fresh_pg, monkeypatch):
+    from typer.testing import CliRunner
+
+    from propusk.cli import app
+    from propusk.settings import get_settings
+
+    url = fresh_pg()
+    runtime = build_runtime(make_settings(url))
+    try:
+        with session_scope(runtime.sessionmaker) as s:
+            ids = [service.record_deferred(s, "gate.decision", actor="client:c").id for _ in "abc"]
+    finally:
+        runtime.dispose()
+    monkeypatch.setenv("PROPUSK_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(app, ["audit", "sequence"])
+        assert out.exit_code == 0, out.output
+        assert "OK: 3 events sequenced; tree size 3; 0 pending" in out.output
+        again = CliRunner().invoke(app, ["audit", "sequence"])
+        assert "OK: 0 events sequenced; tree size 3; 0 pending" in again.output
+    finally:
+        get_settings.cache_clear()
+    runtime = build_runtime(make_settings(url))
+    try:
+        with session_scope(runtime.sessionmaker) as s:
+            assert [service.get_event(s, i).index for i in ids] == [0, 1, 2]
+    finally:
+        runtime.dispose()
+
+
+def test_the_app_runs_the_sequencer_thread(rt):
+    """On PostgreSQL the app's lifespan starts the sequencer: a committed outbox row gets its
+    position with nobody asking for a proof, and the thread stops with the app."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from propusk.app import create_app
+
+    app = create_app(runtime=rt)
+    with TestClient(app):
+        thread = app.state.audit_sequencer._thread
+        assert thread is not None and thread.is_alive()
+        with session_scope(rt.sessionmaker) as s:
+            pending = service.record_deferred(s, "gate.decision", actor="client:app")
+        for _ in range(500):  # the thread is woken by the commit; poll, do not time it
+            with session_scope(rt.sessionmaker) as s:
+                if service.pending_count(s) == 0:
+                    break
+            time.sleep(0.01)
+        with session_scope(rt.sessionmaker) as s:
+            assert service.get_event(s, pending.id).index == 0
+    assert not thread.is_alive()
