@@ -493,17 +493,23 @@ def inclusion_proofs_for(
 
 
 def proofs_for_events(
-    session: Session, event_ids: Iterable[uuid.UUID], settings: Settings | None = None
+    session: Session,
+    event_ids: Iterable[uuid.UUID],
+    settings: Settings | None = None,
+    *,
+    integrate: bool = True,
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """Inclusion proofs keyed by event id for a participant's history (one checkpoint for all).
 
-    Integrates the outbox first; an id still pending (e.g. committed after that) maps to
+    Integrates the outbox first (``integrate=False``: leave it to the sequencer, e.g. on a path
+    that must not wait for the sequencer lock); an id still pending maps to
     ``{"event_id", "pending": True}``; an unknown id is left out."""
     settings = settings or get_settings()
     ids = list(dict.fromkeys(event_ids))
     if not ids:
         return {}
-    integrate_all(session)
+    if integrate:
+        integrate_all(session)
     rows = repository.events_by_ids(session, ids)
     out: dict[uuid.UUID, dict[str, Any]] = {
         i: {"event_id": str(i), "pending": True} for i in repository.pending_ids(session, ids)

@@ -205,3 +205,19 @@ def test_the_app_runs_the_sequencer_thread(rt):
         with session_scope(rt.sessionmaker) as s:
             assert service.get_event(s, pending.id).index == 0
     assert not thread.is_alive()
+
+
+def test_a_pending_event_says_so_until_sequenced(rt):
+    with session_scope(rt.sessionmaker) as s:
+        early = service.record(s, "login.success", actor="person:x")
+        pending = service.record_deferred(s, "gate.decision", actor="client:p")
+    ids = [early.id, pending.id, uuid.uuid4()]
+    with session_scope(rt.sessionmaker) as s:
+        got = service.proofs_for_events(s, ids, rt.settings, integrate=False)
+    assert got[pending.id] == {"event_id": str(pending.id), "pending": True}
+    assert got[early.id]["pending"] is False and got[early.id]["index"] == 0
+    assert set(got) == {early.id, pending.id}  # an unknown id is left out
+    with session_scope(rt.sessionmaker) as s:
+        got = service.proofs_for_events(s, ids, rt.settings)
+    assert got[pending.id]["pending"] is False and got[pending.id]["index"] == 1
+    assert got[pending.id]["tree_size"] == 2
