@@ -4,7 +4,9 @@ Rule (consent notes §1): a category may go to an operator for a purpose only if
 that subject exists in state ``given``, for that operator and purpose, whose categories cover it,
 whose term covers ``now``, whose actions include transfer, whose representative's authority has
 not ended (a representative-only consent ends at the subject's 18th birthday), whose form is
-written when the category is special or biometric, and the operator stores data in Russia.
+written when the category is special or biometric, and the operator stores data in Russia;
+and no block of ``consent.obligations`` (rectification, unlawful processing, art. 20–21) covers
+the category.
 
 Race safety ("a withdrawal that commits first always wins"): ``decide`` runs inside the
 transaction that writes the transfer record and, before reading the consent rows, takes the
@@ -32,7 +34,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from consent import catalogue
+from consent import catalogue, obligations
 from consent import repository as repo
 from consent.catalogue import CategoryInfo
 from consent.models import Consent
@@ -56,6 +58,7 @@ CONSENT_NOT_YET_VALID = "consent_not_yet_valid"
 TRANSFER_NOT_PERMITTED = "transfer_not_permitted"
 WRITTEN_FORM_REQUIRED = "written_form_required"
 REPRESENTATIVE_AUTHORITY_ENDED = "representative_authority_ended"
+PROCESSING_BLOCKED = "processing_blocked"  # an obligation's block (consent.obligations)
 
 _STATE_REASONS = {
     "requested": CONSENT_PENDING,
@@ -119,6 +122,11 @@ def decide(
             decision.allowed[key] = consent_id
         else:
             decision.refused[key] = reason
+    if decision.allowed:  # art. 21: a blocked category goes nowhere, whatever the consent says
+        blocked = obligations.blocked_categories(session, subject_id, now, operator_id)
+        for key in blocked.intersection(decision.allowed):
+            del decision.allowed[key]
+            decision.refused[key] = PROCESSING_BLOCKED
     return decision
 
 

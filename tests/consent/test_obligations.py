@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from audit.service import events_for_subject
@@ -405,11 +404,6 @@ def test_rkn_request_10_plus_5_working_days(world: World):
     assert r.status_code == 422
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="consent.gate.decide does not read obligations.blocked_categories yet (gate.py is "
-    "owned by another engineer; wiring requested from the lead) — remove this mark once wired",
-)
 def test_the_gate_refuses_blocked_categories(world: World):
     """Checks 11/12: while a block holds, the gate refuses the blocked categories."""
     h = world.h
