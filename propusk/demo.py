@@ -11,8 +11,10 @@ def seed(settings: Settings) -> None:
     runtime = build_runtime(settings)
     try:
         with session_scope(runtime.sessionmaker) as session:
+            from consent.demo import seed as seed_consent
             from idp.demo import seed as seed_idp
 
-            seed_idp(session, settings)
+            ids = seed_idp(session, settings)
+            seed_consent(session, ids)
     finally:
         runtime.dispose()

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from idp import demo
-from propusk.db import session_scope
+from propusk.demo import seed as seed_demo
 from tests.conftest import start_live_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,8 +29,7 @@ pytestmark = pytest.mark.skipif(
 def server_url(sqlite_database) -> Iterator[str]:
     server, rt = start_live_server(sqlite_database, upstream="simulator", demo=True)
     try:
-        with session_scope(rt.sessionmaker) as s:
-            demo.seed(s, rt.settings)
+        seed_demo(rt.settings)  # what `make run` seeds: idp and consent demo data
         yield server.url
     finally:
         server.stop()
@@ -65,10 +63,19 @@ def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):
     page.wait_for_selector("#requests p, #requests table")
     assert page.locator("#profile .error").count() == 0
 
-    # The child's view is a guardian's right: switching shows the child's (empty) ledger.
+    # The child's view is a guardian's right: the demo operator's request waits there; the
+    # parent signs it (under 14: a representative alone) and downloads the receipt.
     child_value = page.locator("#subject option").nth(1).get_attribute("value")
     page.select_option("#subject", child_value)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("#requests table")
+    assert "attestation.online" in page.inner_text("#requests")
+    page.click("#requests button:has-text('Подписать')")
+    page.wait_for_selector("#consents table")
+    assert "действует" in page.inner_text("#consents")
+    with page.expect_download() as download:
+        page.click("#consents button:has-text('Квитанция')")
+    receipt = Path(download.value.path()).read_text()
+    assert receipt.count(".") == 2  # a compact JWS
     assert page.locator("#profile .error").count() == 0
 
 
@@ -105,3 +112,20 @@ def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_p
     lines = page.locator("#roster-result table tr td:first-child").all_inner_texts()
     assert {"2", "3"} <= set(lines), lines  # both bad lines are named
     assert page.locator("#roster table tr").count() == rows_before  # nothing imported
+
+
+def test_participant_files_a_rectification_demand(server_url, browser):
+    page = browser.new_page()
+    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(d.message)))
+    page.goto(server_url + "/cabinet")
+    page.click(f'button[data-oid="{PARENT}"]')
+    page.wait_for_url(server_url + "/cabinet")
+    page.wait_for_selector("#obligations p, #obligations table")
+    page.click("text=Сообщить о неверных данных")
+    page.fill("#rect-categories", "person.fullname")
+    page.fill("#rect-correction", "Смирнов Дмитрий Александрович")
+    page.fill("#rect-proof", "паспорт 2815 123456 от 01.02.2020")
+    page.click("#rectification-form button")
+    page.wait_for_selector("#obligations table")
+    row = page.inner_text("#obligations table")
+    assert "уточнение данных" in row and "в работе" in row

@@ -47,6 +47,25 @@ async function act(id, action) {
   } catch (e) { alert(e.message); }
 }
 
+const KINDS = {
+  stop_processing: "прекращение обработки", rectification: "уточнение данных",
+  access: "запрос сведений", unlawful: "неправомерная обработка",
+  destruction_deferred: "уничтожение отложено",
+};
+const OBLIGATION_STATES = { open: "в работе", answered: "дан ответ", refused: "отказ", closed: "закрыто" };
+
+async function post(path, body) {
+  return api(path + query(), {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+}
+
+async function stopProcessing(consentId) {
+  const reason = prompt("Причина требования (необязательно):") ?? null;
+  try { await post("/api/v1/me/obligations/stop-processing", { consent_id: consentId, reason }); await refresh(); }
+  catch (e) { alert(e.message); }
+}
+
 async function receipt(id) {
   const r = await api(`/api/v1/consents/${id}/receipt`);
   const blob = new Blob([r.receipt], { type: "application/jose" });
@@ -63,6 +82,9 @@ function consentRow(c, pending) {
     if (["given", "partially_given", "suspended"].includes(c.state)) {
       actions.append(el("button", { onclick: () => act(c.id, "withdraw") }, "Отозвать"), " ");
     }
+    if (c.state === "given") {
+      actions.append(el("button", { onclick: () => stopProcessing(c.id) }, "Прекратить обработку"), " ");
+    }
     actions.append(el("button", { onclick: () => receipt(c.id) }, "Квитанция"));
   }
   return [c.purpose, c.categories.join(", "), STATES[c.state] || c.state,
@@ -71,10 +93,16 @@ function consentRow(c, pending) {
 
 async function refresh() {
   const q = query();
-  const [requests, consents, transfers, data] = await Promise.all([
+  const [requests, consents, transfers, data, obligations] = await Promise.all([
     api(`/api/v1/me/requests${q}`), api(`/api/v1/me/consents${q}`),
-    api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`),
+    api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`), api(`/api/v1/me/obligations${q}`),
   ]);
+  document.getElementById("obligations").replaceChildren(table(
+    ["Обращение", "Состояние", "Получено", "Срок"],
+    obligations.obligations.map((o) => [KINDS[o.kind] || o.kind, OBLIGATION_STATES[o.status] || o.status, date(o.received_at),
+      o.clocks.filter((c) => !c.met_at).map((c) => new Date(c.due_at).toLocaleDateString("ru-RU")).join(", ") || "—"])));
+  document.getElementById("notices").replaceChildren(...obligations.notices.map((n) =>
+    el("p", { class: "notice" }, `${date(n.at)}: ${n.text}`)));
   document.getElementById("requests").replaceChildren(table(
     ["Цель", "Данные", "Состояние", "Ответить до", ""],
     requests.requests.map((c) => consentRow(c, true))));
@@ -106,6 +134,18 @@ async function main() {
   select.append(el("option", { value: "" }, "Мои данные"),
     ...me.children.map((c) => el("option", { value: c.id }, `Ребёнок: ${c.name}`)));
   select.addEventListener("change", () => { subject = select.value || null; refresh(); });
+  document.getElementById("rectification-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (id) => document.getElementById(id).value.trim();
+    try {
+      await post("/api/v1/me/obligations/rectification", {
+        categories: value("rect-categories").split(",").map((c) => c.trim()).filter(Boolean),
+        correction: value("rect-correction"), proof: value("rect-proof"),
+      });
+      event.target.reset();
+      await refresh();
+    } catch (e) { alert(e.message); }
+  });
   document.getElementById("access-request").addEventListener("click", async () => {
     try {
       const r = await api(`/api/v1/me/access-requests${query()}`, { method: "POST" });
