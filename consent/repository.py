@@ -392,3 +392,12 @@ def purposes_by_keys(session: Session, keys: Iterable[str]) -> dict[str, Purpose
     if not keys:
         return {}
     return {p.key: p for p in session.scalars(select(Purpose).where(Purpose.key.in_(keys)))}
+
+
+def latest_template(session: Session, operator_id: uuid.UUID, key: str) -> Template | None:
+    return session.scalar(
+        select(Template)
+        .where(Template.operator_id == operator_id, Template.key == key)
+        .order_by(Template.version.desc())
+        .limit(1)
+    )
