@@ -1,9 +1,11 @@
-"""Edge guards that hold for every route: text never contains NUL.
+"""Edge guard of the JSON API: text never contains NUL.
 
 PostgreSQL refuses U+0000 in text, so a NUL that reached a query would surface as a database
-error (a 500) instead of a 4xx. No field of this API can legitimately hold one, so requests
-carrying NUL in the query string or in a JSON body are refused here, once, for all routes:
-problem+json on the JSON API, an OAuth error body on ``/oauth2/`` endpoints.
+error (a 500) instead of a 4xx. No field of the JSON API can legitimately hold one, so requests
+to ``/api/`` carrying NUL in the query string or in a JSON body are refused here, once, as
+problem+json. The protocol endpoints (``/oauth2/``, ``/login``, the ESIA simulator) answer in
+their own protocol's error shapes (OAuth errors, HTML pages, ESIA codes) and check input
+themselves, so the guard leaves them alone.
 """
 
 from __future__ import annotations
@@ -41,18 +43,14 @@ def _json_has_nul(body: bytes) -> bool:
 
 
 async def _refuse(scope: Scope, send: Send) -> None:
-    if scope["path"].startswith("/oauth2/"):
-        body = {"error": "invalid_request", "error_description": "NUL character in request"}
-        media = "application/json"
-    else:
-        body = {
-            "type": "https://propusk.dev/problems/nul-character",
-            "title": "Invalid request",
-            "status": 400,
-            "detail": "text must not contain the NUL character (U+0000)",
-            "instance": scope["path"],
-        }
-        media = "application/problem+json"
+    body = {
+        "type": "https://propusk.dev/problems/nul-character",
+        "title": "Invalid request",
+        "status": 400,
+        "detail": "text must not contain the NUL character (U+0000)",
+        "instance": scope["path"],
+    }
+    media = "application/problem+json"
     payload = json.dumps(body).encode()
     await send(
         {
@@ -74,7 +72,7 @@ class NulGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
         if _query_has_nul(scope.get("query_string", b"")):

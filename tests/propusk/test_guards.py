@@ -1,4 +1,4 @@
-"""The NUL guard: NUL in a query string or JSON body is a 400, never a database error."""
+"""The JSON API's NUL guard: NUL in a query string or JSON body is a 400, not a database error."""
 
 from __future__ import annotations
 
@@ -24,10 +24,13 @@ def test_nul_is_refused_as_problem_json(client, method, path, kwargs):
     assert r.json()["type"].endswith("/nul-character")
 
 
-def test_nul_on_oauth_endpoints_is_an_oauth_error(client):
-    r = client.post("/oauth2/introspect?x=%00", data={"token": "t"})
-    assert r.status_code == 400
-    assert r.json()["error"] == "invalid_request"
+def test_protocol_endpoints_keep_their_own_error_shapes(client):
+    # OAuth endpoints answer OAuth errors themselves (the guard covers /api/ only)
+    r = client.post(
+        "/oauth2/token", data={"grant_type": "client_credentials", "client_id": "a\x00"}
+    )
+    assert r.status_code in (400, 401)
+    assert r.json()["error"] == "invalid_client"
 
 
 def test_escaped_backslash_u0000_text_passes(client):
