@@ -111,7 +111,7 @@ def decide(
         decision.refused = dict.fromkeys(wanted, party_reason)
         return decision
     known = catalogue.categories(session, wanted)
-    candidates = repo.locked_consents_for_gate(session, subject_id, operator_id, purpose)
+    candidates, blocked = repo.gate_read(session, subject_id, operator_id, purpose, now)
     for key in wanted:
         category = known.get(key)
         if category is None:
@@ -123,7 +123,8 @@ def decide(
         else:
             decision.refused[key] = reason
     if decision.allowed:  # art. 21: a blocked category goes nowhere, whatever the consent says
-        blocked = obligations.blocked_categories(session, subject_id, now, operator_id)
+        if blocked is None:
+            blocked = obligations.blocked_categories(session, subject_id, now, operator_id)
         for key in blocked.intersection(decision.allowed):
             del decision.allowed[key]
             decision.refused[key] = PROCESSING_BLOCKED

@@ -125,31 +125,46 @@ def lock_subject(session: Session, subject_id: uuid.UUID, *, shared: bool) -> No
     session.execute(text(f"SELECT {fn}(:c, :k)"), {"c": SUBJECT_LOCK_CLASS, "k": key})
 
 
-# The fields the gate reads (``gate.consent_refusal``), as plain rows: no ORM hydration.
+# The fields the gate reads (``gate.consent_refusal``), as plain rows: no ORM hydration; plus,
+# on each row, the categories of the blocks in force (the rule of ``obligations_repo.
+# active_blocks``; an uncorrelated subquery, evaluated once), so the read stays one round trip.
 _GATE_ROWS = text(
-    "SELECT id, state, categories, valid_from, valid_until, actions, form, representative_until "
+    "SELECT id, state, categories, valid_from, valid_until, actions, form, representative_until, "
+    "(SELECT json_agg(b.categories) FROM consent_block b WHERE b.subject_id = :s "
+    "AND b.lifted_at IS NULL AND b.started_at <= :now "
+    "AND (b.operator_id IS NULL OR b.operator_id = :o)) AS blocked "
     "FROM consent_gate_rows(:s, :o, :p, :c, :k)"
 )
 
 
-def locked_consents_for_gate(
-    session: Session, subject_id: uuid.UUID, operator_id: uuid.UUID, purpose_key: str
-) -> list[Consent]:
-    """``lock_subject(shared=True)`` then ``consents_for_gate``: on PostgreSQL one round trip
-    through the ``consent_gate_rows`` function (migration 0008), whose SELECT takes its
-    snapshot after the lock is granted, exactly like the two separate statements. PostgreSQL
-    returns plain rows with the fields the gate reads (psycopg converts the types), SQLite
-    ``Consent`` objects."""
+def gate_read(
+    session: Session,
+    subject_id: uuid.UUID,
+    operator_id: uuid.UUID,
+    purpose_key: str,
+    now: datetime,
+) -> tuple[list, set[str] | None]:
+    """``lock_subject(shared=True)`` then ``consents_for_gate``, with the blocked categories.
+
+    PostgreSQL: one round trip through the ``consent_gate_rows`` function (migration 0008),
+    whose SELECT takes its snapshot after the lock is granted, exactly like the two separate
+    statements; plain rows with the fields the gate reads (psycopg converts the types) and the
+    blocked categories (``None`` when there are no consent rows: nothing to allow anyway).
+    SQLite: ``Consent`` objects and ``None`` (the caller asks ``obligations``)."""
     if session.get_bind().dialect.name != "postgresql":
-        return consents_for_gate(session, subject_id, operator_id, purpose_key)
+        return consents_for_gate(session, subject_id, operator_id, purpose_key), None
     params = {
         "s": subject_id,
         "o": operator_id,
         "p": purpose_key,
         "c": SUBJECT_LOCK_CLASS,
         "k": _subject_key(subject_id),
+        "now": now,
     }
-    return list(session.execute(_GATE_ROWS, params))
+    rows = list(session.execute(_GATE_ROWS, params))
+    if not rows:
+        return rows, None
+    return rows, {c for block in rows[0].blocked or () for c in block}
 
 
 def consents_for_gate(
