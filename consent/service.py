@@ -746,35 +746,29 @@ def _start_destruction(session: Session, consent: Consent, reason: str, now: dat
     repo.add(session, task)
 
 
+def _expire(session: Session, consent: Consent, now: datetime, reason: str) -> None:
+    _transition(
+        session,
+        consent,
+        type="expired",
+        to_state="expired",
+        actor="system",
+        role="system",
+        at=now,
+        reason=reason,
+    )
+    consent.ended_at = now
+
+
 def expire_due(session: Session, now: datetime, subject_id: uuid.UUID | None = None) -> int:
     """Silence is never consent: unanswered requests expire; lapsed consents expire too
     (check 13: their data must then be destroyed within 30 days)."""
     count = 0
     for consent in repo.unanswered_due(session, now, subject_id):
-        _transition(
-            session,
-            consent,
-            type="expired",
-            to_state="expired",
-            actor="system",
-            role="system",
-            at=now,
-            reason="request unanswered (silence is not consent)",
-        )
-        consent.ended_at = now
+        _expire(session, consent, now, "request unanswered (silence is not consent)")
         count += 1
     for consent in repo.lapsed_given(session, now, subject_id):
-        _transition(
-            session,
-            consent,
-            type="expired",
-            to_state="expired",
-            actor="system",
-            role="system",
-            at=now,
-            reason="consent term ended",
-        )
-        consent.ended_at = now
+        _expire(session, consent, now, "consent term ended")
         _start_destruction(session, consent, "expired", now)
         _run_withdrawal_hooks(session, consent)  # a lapsed consent ends processing too
         count += 1
