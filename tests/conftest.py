@@ -34,6 +34,12 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 FACES = Path(os.environ.get("PROPUSK_FACES_DIR", SHARED / "faces"))
 
 
+def needs_tool(available: bool, what: str):
+    """Skip a test whose system tool is missing on a developer's machine; on CI (which installs
+    every tool through `make system-deps`) run it anyway, so a missing install step fails."""
+    return pytest.mark.skipif(not available and not IN_CI, reason=f"{what} (make system-deps)")
+
+
 def _postgres_available() -> str | None:
     try:
         engine = make_engine(PG_URL)

@@ -19,12 +19,11 @@ from PIL import Image
 from propusk.db import utcnow
 from tests.biometrics import photos
 from tests.biometrics.conftest import Bio
+from tests.conftest import needs_tool
 
 CHROMIUM = "/usr/bin/chromium"
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make system-deps)"
-)
+pytestmark = needs_tool(bool(shutil.which(CHROMIUM)), "Debian chromium is not installed")
 
 
 def still_video(path: Path) -> Path:

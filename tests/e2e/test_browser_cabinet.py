@@ -14,15 +14,13 @@ from pathlib import Path
 import pytest
 
 from propusk.demo import seed as seed_demo
-from tests.conftest import start_live_server
+from tests.conftest import needs_tool, start_live_server
 
 CHROMIUM = "/usr/bin/chromium"
 PARENT = "1000400016"  # Смирнов Дмитрий; ESIA /kids: Смирнов Артём (7А)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM), reason="Debian chromium is not installed (make system-deps)"
-)
+pytestmark = needs_tool(bool(shutil.which(CHROMIUM)), "Debian chromium is not installed")
 
 
 @pytest.fixture(scope="module")

@@ -213,10 +213,6 @@ def test_upstream_error_is_the_shared_contract(flow):
 
 
 def test_openssl_signer_plugs_into_the_connector(flow, key_dir):
-    import shutil
-
-    if not shutil.which("openssl"):
-        pytest.skip("openssl missing")
     key, cert = client_paths(make_settings("sqlite://"), key_dir)
     response = flow(signer=gost.OpenSSLSigner(key, cert)).login(PARENT_OID)
     assert response.status_code == 200, response.text

@@ -9,6 +9,7 @@ import pytest
 from gostcrypto import gostsignature
 
 from idp.esia import gost, gostfast
+from tests.conftest import needs_tool
 
 PARAMSETS = sorted(set(gost.PARAMSET_CURVES.values()))
 
@@ -60,13 +61,16 @@ def test_backend_switch_is_validated_and_restorable():
         gost.set_backend(before)
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl missing")
+@needs_tool(
+    bool(shutil.which("openssl"))
+    and subprocess.run(["openssl", "engine", "gost"], capture_output=True, check=False).returncode
+    == 0,
+    "OpenSSL gost engine (libengine-gost-openssl)",
+)
 def test_openssl_verifies_fast_signatures(tmp_path):
     key = gost.generate_private_key()
     cert = gost.make_self_signed_certificate(key, "fast")
     gost.write_key_pair(key, cert, tmp_path / "k.pem", tmp_path / "c.pem")
-    if subprocess.run(["openssl", "engine", "gost"], capture_output=True, check=False).returncode:
-        pytest.skip("OpenSSL gost engine missing")
     data = b"client_id+scope+timestamp+state+redirect_uri"
     (tmp_path / "d").write_bytes(data)
     (tmp_path / "s").write_bytes(gost.sign(key, data, backend="fast"))

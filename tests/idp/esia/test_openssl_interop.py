@@ -14,6 +14,7 @@ import pytest
 
 from idp.esia import gost
 from idp.esia.connector import secret_payload
+from tests.conftest import needs_tool
 
 
 def _gost_engine_available() -> bool:
@@ -23,10 +24,7 @@ def _gost_engine_available() -> bool:
     return done.returncode == 0
 
 
-pytestmark = pytest.mark.skipif(
-    not _gost_engine_available(),
-    reason="OpenSSL gost engine missing: apt-get install libengine-gost-openssl",
-)
+pytestmark = needs_tool(_gost_engine_available(), "OpenSSL gost engine (libengine-gost-openssl)")
 
 
 def openssl(*args: str, data: bytes | None = None) -> bytes:
