@@ -12,12 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alembic.autogenerate import produce_migrations, render_python_code  # noqa: E402
-from alembic.migration import MigrationContext  # noqa: E402
+from alembic.autogenerate import produce_migrations, render_python_code
+from alembic.migration import MigrationContext
 
-from propusk.db import make_engine  # noqa: E402
-from propusk.migrate import upgrade  # noqa: E402
-from propusk.models import metadata  # noqa: E402
+from propusk.db import make_engine
+from propusk.migrate import upgrade
+from propusk.models import metadata
 
 
 def main() -> None:
