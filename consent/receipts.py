@@ -82,11 +82,11 @@ def sign(session: Session, settings: Settings, payload: dict[str, Any], typ: str
 
 def verify(session: Session, settings: Settings, token: str, typ: str) -> dict[str, Any]:
     """Verify a JWS we issued; a bad, foreign or wrong-typed token is a 4xx."""
-    from idp.oidc.keys import verify_jws
+    from idp.oidc.keys import InvalidJWS, verify_jws
 
     try:
         header, payload = verify_jws(session, settings, token)
-    except Exception as exc:  # InvalidJWS and friends: never a 500
+    except InvalidJWS as exc:  # a bad, foreign or retired signature: the caller's fault
         raise Problem("the ticket signature is invalid", status=400, type="invalid-ticket") from exc
     if header.get("typ") != typ:
         raise Problem("not a transfer ticket", status=400, type="invalid-ticket")

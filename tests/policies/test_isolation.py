@@ -12,7 +12,7 @@ from policies.deps import iter_routes
 from policies.enforcer import PolicyEngine, build_snapshot, read_file_policy
 from policies.service import decide
 from propusk.errors import Forbidden
-from tests.policies.conftest import CALLER_HEADER, World, install_test_resolver, make_world
+from tests.policies.conftest import World, install_test_resolver, make_world
 from tests.policies.test_access_matrix import call
 
 # Everything but what every caller may do anywhere (audit proofs: public-interest data).
@@ -140,4 +140,3 @@ def test_school_scoped_routes_refuse_school_b_over_http(app, schools_world) -> N
                     if response.status_code != 403:
                         leaks.append((method, route.path, column, response.status_code))
     assert leaks == []
-    assert CALLER_HEADER

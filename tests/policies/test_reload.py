@@ -21,6 +21,7 @@ def test_no_window_without_roles_during_reloads(app, runtime) -> None:
     bare = Principal(kind="person", subject=subject)
     done = threading.Event()
     denials: list[int] = []
+    errors: list[BaseException] = []
     checked = [0]
 
     def reloader() -> None:
@@ -31,18 +32,22 @@ def test_no_window_without_roles_during_reloads(app, runtime) -> None:
             done.set()
 
     def checker() -> None:
-        while not done.is_set():
-            engine.clear_cache()
-            decision = service.decide(bare, "roster", "import", domain=school, engine=engine)
-            checked[0] += 1
-            if not decision.allowed:
-                denials.append(decision.version)
+        try:
+            while not done.is_set():
+                engine.clear_cache()
+                decision = service.decide(bare, "roster", "import", domain=school, engine=engine)
+                checked[0] += 1
+                if not decision.allowed:
+                    denials.append(decision.version)
+        except BaseException as exc:  # a failure mid-reload is the bug under test
+            errors.append(exc)
 
     threads = [threading.Thread(target=reloader), threading.Thread(target=checker)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=120)
+    assert errors == []
     assert engine.reloads == before + 15
     assert checked[0] > 0
     assert denials == []

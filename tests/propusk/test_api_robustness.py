@@ -43,9 +43,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
-pytest.importorskip("schemathesis")
-
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -71,16 +68,14 @@ SLOW_OPERATIONS = {"/login"}  # each call signs a request to the ESIA simulator 
 HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/logout")  # browser-facing: Russian HTML page
 
 # (caller or "*", METHOD, path template) -> "<owner package>: <what>"; see the module docstring.
-KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {
-}
+KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {}
 # Known defects whose fuzz cases do not fail on every run (the random writes of the other
 # cases change what reaches the database): the operation still runs, fails on anything else,
 # and is reported as xfail when only this defect (an exception whose text contains the first
 # string) shows up. Each one has a strict xfail in test_nasty_input.
 KNOWN_INTERMITTENT: dict[tuple[str, str, str], tuple[str, str]] = {}
 # test_nasty_input ids -> "<owner package>: <what>"
-KNOWN_NASTY: dict[str, str] = {
-}
+KNOWN_NASTY: dict[str, str] = {}
 
 
 # -- the assertions -------------------------------------------------------------------------
