@@ -192,6 +192,23 @@ def roles_batch(session: Session) -> Iterator[None]:
         _publish_roles(session, person_id)
 
 
+def _upsert_reported(
+    session: Session, reported: UpstreamIdentity | UpstreamChild, kek: bytes
+) -> tuple[Person, bool]:
+    """Upsert a person (or a child) exactly as ESIA reported them."""
+    return _upsert_person(
+        session,
+        reported.esia_oid,
+        last_name=reported.last_name,
+        first_name=reported.first_name,
+        middle_name=reported.middle_name,
+        birth_date=reported.birth_date,
+        gender=reported.gender,
+        snils=reported.snils,
+        kek=kek,
+    )
+
+
 def _upsert_person(
     session: Session,
     esia_oid: str,
@@ -271,17 +288,7 @@ def on_login(
     Runs in the caller's transaction: a login that fails later changes nothing.
     """
     kek = _kek(settings)
-    person, created = _upsert_person(
-        session,
-        identity.esia_oid,
-        last_name=identity.last_name,
-        first_name=identity.first_name,
-        middle_name=identity.middle_name,
-        birth_date=identity.birth_date,
-        gender=identity.gender,
-        snils=identity.snils,
-        kek=kek,
-    )
+    person, created = _upsert_reported(session, identity, kek)
     person.email = identity.email
     person.phone = identity.phone
     person.trusted = identity.trusted
@@ -324,17 +331,7 @@ def _sync_children(
     children: list[Person] = []
     unique = {k.esia_oid: k for k in reported if k.esia_oid and k.esia_oid != guardian.esia_oid}
     for kid in unique.values():
-        child, _ = _upsert_person(
-            session,
-            kid.esia_oid,
-            last_name=kid.last_name,
-            first_name=kid.first_name,
-            middle_name=kid.middle_name,
-            birth_date=kid.birth_date,
-            gender=kid.gender,
-            snils=kid.snils,
-            kek=kek,
-        )
+        child, _ = _upsert_reported(session, kid, kek)
         session.flush()
         children.append(child)
         link = links.pop(child.id, None)
