@@ -837,11 +837,22 @@ def has_active_consent(
 
 
 def subjects_for(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID | None) -> uuid.UUID:
-    """The subject a person may act for: themselves or a child they are the guardian of."""
+    """The subject a person may act for: themselves or a child they are the guardian of.
+
+    Acting for themselves needs their person row: a principal whose person is gone (e.g. a
+    token that outlived it) gets a 404 here, before any ``/me`` write references the id."""
     if subject_id is None or subject_id == person_id:
+        _require_subject(session, person_id)
         return person_id
     signer_role(session, person_id, subject_id)
     return subject_id
+
+
+def _require_subject(session: Session, person_id: uuid.UUID) -> None:
+    from idp import service as idp
+
+    if idp.get_person(session, person_id) is None:
+        raise NotFound("no such participant", type="unknown-subject")
 
 
 def consent_for_person(session: Session, consent_id: uuid.UUID, person_id: uuid.UUID) -> Consent:
@@ -877,6 +888,7 @@ def create_access_request(
     session: Session, subject_id: uuid.UUID, person_id: uuid.UUID, *, now: datetime
 ) -> AccessRequest:
     """Art. 14 access request: due in 10 working days from receipt (check 10)."""
+    _require_subject(session, subject_id)
     row = AccessRequest(
         subject_id=subject_id,
         requested_by=person_id,

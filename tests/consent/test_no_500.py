@@ -107,3 +107,41 @@ def test_nul_characters_are_refused_before_the_database(harness):
     r = h.client.put("/api/v1/consent/catalogue", json=purp, headers=h.admin())
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_me_writes_for_a_person_without_a_row_are_404_and_write_nothing(world: World):
+    """A principal whose person row does not exist (a token that outlived its person): the
+    ``/me`` writes that insert rows referencing the id answer 404 ``unknown-subject``, and no
+    row or audit event mentions the id (was an FK IntegrityError, a 500)."""
+    import uuid
+
+    from sqlalchemy import func, or_, select
+
+    from audit.models import AuditEvent
+    from consent.models import AccessRequest, Block, Obligation
+    from propusk.db import session_scope
+
+    h = world.h
+    ghost = uuid.uuid4()
+    headers = h.person_headers(ghost)
+    writes = [
+        ("/api/v1/me/access-requests", None),
+        ("/api/v1/me/obligations/stop-processing", {"reason": "stop"}),
+        (
+            "/api/v1/me/obligations/rectification",
+            {"categories": ["person.fullname"], "correction": "Иванова", "proof": "паспорт"},
+        ),
+    ]
+    for path, body in writes:
+        for params in ({}, {"subject": str(ghost)}):
+            r = h.client.post(path, json=body, params=params, headers=headers)
+            assert r.status_code == 404, (path, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["type"].endswith("unknown-subject"), r.json()
+    with session_scope(h.runtime.sessionmaker) as s:
+        for model in (AccessRequest, Obligation, Block):
+            n = s.scalar(select(func.count()).where(model.subject_id == ghost))
+            assert n == 0, model.__tablename__
+        label = f"person:{ghost}"
+        cond = or_(AuditEvent.subject == label, AuditEvent.actor == label)
+        assert s.scalar(select(func.count()).where(cond)) == 0
