@@ -249,9 +249,9 @@ def _insert_ignore(
 _PENDING_INSERT = insert(AuditPending.__table__)
 
 
-def insert_pending(session: Session, row: dict[str, Any]) -> None:
-    """One outbox row (Core insert: no ORM unit of work on the hot path)."""
-    session.execute(_PENDING_INSERT, row)
+def insert_pending(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Outbox rows (Core insert, one executemany: no ORM unit of work on the hot path)."""
+    session.execute(_PENDING_INSERT, rows)
 
 
 def has_pending(session: Session) -> bool:

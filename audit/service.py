@@ -264,26 +264,33 @@ def record_deferred(
     without its change); the sequencer gives it a log position later, in ``seq`` order, keeping
     ``id``. Use ``record`` when the caller needs the position at once. On SQLite, which
     serialises writers anyway, the event is appended at once (same id semantics)."""
+    return record_deferred_many(session, [NewEvent(event_type, actor, subject, body)])[0]
+
+
+def record_deferred_many(session: Session, events: Iterable[NewEvent]) -> list[PendingEvent]:
+    """``record_deferred`` for a batch (one executemany), in order."""
+    batch = list(events)
     if not is_postgres(session):  # SQLite serialises writers anyway: no lock to keep short
-        done = record(session, event_type, actor=actor, subject=subject, body=body)
-        return PendingEvent(done.id, done.time)
-    ev = NewEvent(event_type, actor, subject, body)
-    _check_event(ev)
-    event_id = next(_new_ids(1))
+        return [PendingEvent(e.id, e.time) for e in record_many(session, batch)]
+    for ev in batch:
+        _check_event(ev)
+    if not batch:
+        return []
     now = utcnow()
-    repository.insert_pending(
-        session,
+    rows = [
         {
             "id": event_id,
-            "event_type": event_type,
-            "actor": actor,
-            "subject": subject,
+            "event_type": ev.event_type,
+            "actor": ev.actor,
+            "subject": ev.subject,
             "time": now,
-            "body": _ENCODER.encode(body or {}),
-        },
-    )
+            "body": _ENCODER.encode(ev.body or {}),
+        }
+        for event_id, ev in zip(_new_ids(len(batch)), batch, strict=True)
+    ]
+    repository.insert_pending(session, rows)
     session.info[PENDING_FLAG] = True
-    return PendingEvent(event_id, now)
+    return [PendingEvent(row["id"], now) for row in rows]
 
 
 def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:

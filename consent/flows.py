@@ -8,17 +8,16 @@ decision commit too (routes return the 403 body instead of raising).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from audit.service import proofs_for_events, record_deferred
+from audit.service import NewEvent, proofs_for_events, record_deferred_many
 from consent import catalogue, receipts, vault
 from consent import repository as repo
-from consent.gate import Decision, decide
+from consent.gate import Ask, Decision, decide_many
 from consent.models import Organization, Ticket, Transfer
 from consent.service import require_categories, require_purpose
 from propusk.errors import Conflict, Forbidden, Problem, ValidationProblem
@@ -44,6 +43,18 @@ def _validate(session: Session, purpose: str, categories: list[str]) -> None:
     require_categories(session, categories)
 
 
+@dataclass(frozen=True)
+class TransferAsk:
+    """One transfer to decide and record: the gate's question plus who asks, by which channel."""
+
+    ask: Ask
+    channel: str
+    actor: str
+    supplier_id: uuid.UUID | None = None
+    ticket_id: uuid.UUID | None = None
+    ticket_if_allowed: uuid.UUID | None = None
+
+
 def gated_transfer(
     session: Session,
     *,
@@ -57,74 +68,115 @@ def gated_transfer(
     supplier_id: uuid.UUID | None = None,
     ticket_id: uuid.UUID | None = None,
     ticket_if_allowed: uuid.UUID | None = None,
-    load: Callable[[Decision], Any] | None = None,
     vault_settings: Settings | None = None,
 ) -> tuple[Decision, Transfer, Any]:
     """Decide and record one transfer (the decision and its record share the transaction).
 
-    The ``gate.decision`` event goes to the audit outbox (``record_deferred``: no sequencer
-    lock, so concurrent gated reads do not queue behind each other); its id is stored on the
-    transfer record, which is how the participant's history finds its inclusion proof.
     ``ticket_if_allowed`` is the id of the ticket the caller issues when something is allowed.
     ``vault_settings`` given: the vault values of the allowed categories are read with the
-    record (one statement on PostgreSQL) and returned as the third element.
-    """
-    decision = decide(
-        session,
-        operator_id=operator_id,
-        subject_id=subject_id,
-        purpose=purpose,
-        categories=categories,
-        now=now,
+    record and returned as the third element."""
+    ask = TransferAsk(
+        Ask(operator_id, subject_id, purpose, categories),
+        channel,
+        actor,
+        supplier_id,
+        ticket_id,
+        ticket_if_allowed,
     )
-    loaded = load(decision) if load is not None else None
-    basis = None
-    if decision.allowed:
-        purpose_row = catalogue.purpose(session, purpose)
+    return gated_transfers(session, [ask], now, vault_settings)[0]
+
+
+def gated_transfers(
+    session: Session,
+    asks: list[TransferAsk],
+    now: datetime,
+    vault_settings: Settings | None = None,
+) -> list[tuple[Decision, Transfer, Any]]:
+    """Decide and record a batch of transfers in the caller's transaction, in order.
+
+    A constant number of statements per batch: one gate read (every subject's shared lock and
+    consent rows), one executemany of ``gate.decision`` events into the audit outbox
+    (``record_deferred_many``: no sequencer lock, so concurrent gated reads do not queue behind
+    each other; each event id is stored on its transfer record, which is how the participant's
+    history finds its inclusion proof), and one statement writing the transfer records and
+    reading the vault values of the allowed categories (when ``vault_settings`` is given)."""
+    decisions = decide_many(session, [a.ask for a in asks], now)
+    transfer_ids = [uuid.uuid4() for _ in asks]
+    events = record_deferred_many(
+        session,
+        [
+            NewEvent(
+                "gate.decision",
+                a.actor,
+                f"person:{d.subject_id}",
+                {
+                    "transfer_id": str(tid),
+                    "channel": a.channel,
+                    "operator_id": str(d.operator_id),
+                    "purpose": d.purpose,
+                    "decision": d.outcome,
+                    "allowed": list(d.allowed),
+                    "refused": dict(d.refused),
+                    "consent_ids": [str(c) for c in d.consent_ids],
+                },
+            )
+            for a, d, tid in zip(asks, decisions, transfer_ids, strict=True)
+        ],
+    )
+    transfers = [
+        _transfer_record(a, d, tid, event.id, session, now)
+        for a, d, tid, event in zip(asks, decisions, transfer_ids, events, strict=True)
+    ]
+    reads = None if vault_settings is None else [list(d.allowed) for d in decisions]
+    rows = repo.insert_transfers(session, transfers, reads)
+    loaded: list[Any] = [None] * len(asks)
+    if vault_settings is not None:
+        loaded = [vault.values(vault_settings, r) for r in rows]
+    return list(zip(decisions, transfers, loaded, strict=True))
+
+
+def _transfer_record(
+    a: TransferAsk,
+    d: Decision,
+    transfer_id: uuid.UUID,
+    event_id: uuid.UUID,
+    session: Session,
+    now: datetime,
+) -> Transfer:
+    basis, ticket_id = None, a.ticket_id
+    if d.allowed:
+        purpose_row = catalogue.purpose(session, d.purpose)
         basis = purpose_row.legal_basis if purpose_row else None
-        ticket_id = ticket_id or ticket_if_allowed
-    transfer_id = uuid.uuid4()
-    consent_ids = [str(c) for c in decision.consent_ids]
-    allowed, refused = list(decision.allowed), dict(decision.refused)
-    event = record_deferred(
-        session,
-        "gate.decision",
-        actor=actor,
-        subject=f"person:{subject_id}",
-        body={
-            "transfer_id": str(transfer_id),
-            "channel": channel,
-            "operator_id": str(operator_id),
-            "purpose": purpose,
-            "decision": decision.outcome,
-            "allowed": allowed,
-            "refused": refused,
-            "consent_ids": consent_ids,
-        },
-    )
-    transfer = Transfer(
+        ticket_id = ticket_id or a.ticket_if_allowed
+    return Transfer(
         id=transfer_id,
         at=now,
-        channel=channel,
-        actor=actor,
-        operator_id=operator_id,
-        supplier_id=supplier_id,
-        subject_id=subject_id,
-        purpose_key=purpose,
-        requested=decision.requested,
-        allowed=allowed,
-        refused=refused,
-        consent_ids=consent_ids,
-        decision=decision.outcome,
+        channel=a.channel,
+        actor=a.actor,
+        operator_id=d.operator_id,
+        supplier_id=a.supplier_id,
+        subject_id=d.subject_id,
+        purpose_key=d.purpose,
+        requested=d.requested,
+        allowed=list(d.allowed),
+        refused=dict(d.refused),
+        consent_ids=[str(c) for c in d.consent_ids],
+        decision=d.outcome,
         legal_basis=basis,
         ticket_id=ticket_id,
-        audit_event_id=event.id,
+        audit_event_id=event_id,
     )
-    read = allowed if vault_settings is not None else None
-    rows = repo.insert_transfer(session, transfer, read_vault=read)
-    if vault_settings is not None:
-        loaded = vault.values(vault_settings, rows)
-    return decision, transfer, loaded
+
+
+@dataclass(frozen=True)
+class PullAsk:
+    """An operator's read of a subject's vault data (``GET …/subjects/{id}/data``)."""
+
+    operator: Organization
+    subject_id: uuid.UUID
+    purpose: str
+    categories: list[str]
+    actor: str
 
 
 def pull(
@@ -139,19 +191,38 @@ def pull(
     now: datetime,
 ) -> Outcome:
     """An operator reads vault data: only the categories the gate allows are returned."""
-    _validate(session, purpose, categories)
-    decision, transfer, data = gated_transfer(
-        session,
-        operator_id=operator.id,
-        subject_id=subject_id,
-        purpose=purpose,
-        categories=categories,
-        channel="pull",
-        actor=actor,
-        now=now,
-        vault_settings=settings,
-    )
-    return Outcome(decision, transfer, data=data)
+    ask = PullAsk(operator, subject_id, purpose, categories, actor)
+    result = pull_many(session, settings, [ask], now)[0]
+    if isinstance(result, Problem):
+        raise result
+    return result
+
+
+def pull_many(
+    session: Session, settings: Settings, asks: list[PullAsk], now: datetime
+) -> list[Outcome | Problem]:
+    """``pull`` for a batch, in order, in the caller's transaction: bad input is that ask's
+    ``Problem`` (nothing recorded for it), the others are decided and recorded together."""
+    results: list[Outcome | Problem | None] = []
+    valid: list[TransferAsk] = []
+    for a in asks:
+        try:
+            _validate(session, a.purpose, a.categories)
+        except Problem as problem:
+            results.append(problem)
+            continue
+        results.append(None)
+        valid.append(
+            TransferAsk(Ask(a.operator.id, a.subject_id, a.purpose, a.categories), "pull", a.actor)
+        )
+    done = iter(gated_transfers(session, valid, now, vault_settings=settings) if valid else ())
+    out: list[Outcome | Problem] = []
+    for r in results:
+        if r is None:
+            decision, transfer, data = next(done)
+            r = Outcome(decision, transfer, data=data)
+        out.append(r)
+    return out
 
 
 def issue_ticket(

@@ -93,6 +93,16 @@ class Decision:
         return "partial" if self.refused else "allowed"
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One transfer to decide: which operator wants which categories of whom, for what."""
+
+    operator_id: uuid.UUID
+    subject_id: uuid.UUID
+    purpose: str
+    categories: Sequence[str]
+
+
 def decide(
     session: Session,
     *,
@@ -104,15 +114,44 @@ def decide(
 ) -> Decision:
     """Decide one transfer over the current rows (under the subject's shared lock); writes
     nothing."""
-    wanted = list(dict.fromkeys(categories))
-    decision = Decision(operator_id, subject_id, purpose, wanted)
-    party_reason = _operator_refusal(session, operator_id)
-    if party_reason:
-        decision.refused = dict.fromkeys(wanted, party_reason)
-        return decision
-    known = catalogue.categories(session, wanted)
-    candidates, blocked = repo.gate_read(session, subject_id, operator_id, purpose, now)
-    for key in wanted:
+    return decide_many(session, [Ask(operator_id, subject_id, purpose, categories)], now)[0]
+
+
+def decide_many(session: Session, asks: Sequence[Ask], now: datetime) -> list[Decision]:
+    """Decide a batch of transfers, in order, with one read of the current rows (PostgreSQL:
+    one round trip for every subject's shared lock and consents); writes nothing.
+
+    Each decision is exactly the one-transfer rule: batching changes only how the rows are
+    fetched, and every subject's lock is held until the caller's transaction ends."""
+    decisions = [
+        Decision(a.operator_id, a.subject_id, a.purpose, list(dict.fromkeys(a.categories)))
+        for a in asks
+    ]
+    reading: list[int] = []
+    for i, decision in enumerate(decisions):
+        party_reason = _operator_refusal(session, decision.operator_id)
+        if party_reason:
+            decision.refused = dict.fromkeys(decision.requested, party_reason)
+        else:
+            reading.append(i)
+    triples = [(asks[i].subject_id, asks[i].operator_id, asks[i].purpose) for i in reading]
+    for i, (candidates, blocked) in zip(
+        reading, repo.gate_read_many(session, triples, now), strict=True
+    ):
+        _decide_over(session, decisions[i], candidates, blocked, now)
+    return decisions
+
+
+def _decide_over(
+    session: Session,
+    decision: Decision,
+    candidates: list,
+    blocked: set[str] | None,
+    now: datetime,
+) -> None:
+    """Fill ``decision`` from the subject's consent rows for (operator, purpose)."""
+    known = catalogue.categories(session, decision.requested)
+    for key in decision.requested:
         category = known.get(key)
         if category is None:
             decision.refused[key] = UNKNOWN_CATEGORY
@@ -124,11 +163,12 @@ def decide(
             decision.refused[key] = reason
     if decision.allowed:  # art. 21: a blocked category goes nowhere, whatever the consent says
         if blocked is None:
-            blocked = obligations.blocked_categories(session, subject_id, now, operator_id)
+            blocked = obligations.blocked_categories(
+                session, decision.subject_id, now, decision.operator_id
+            )
         for key in blocked.intersection(decision.allowed):
             del decision.allowed[key]
             decision.refused[key] = PROCESSING_BLOCKED
-    return decision
 
 
 # Registered organisations are immutable (no update path; the registry refuses foreign

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -167,6 +167,40 @@ def gate_read(
     return rows, {c for block in rows[0].blocked or () for c in block}
 
 
+_GATE_ROWS_MANY = text(
+    "SELECT ord, id, state, categories, valid_from, valid_until, actions, form, "
+    "representative_until, blocked FROM consent_gate_rows_many(:s, :o, :p, :c, :k, :now)"
+)
+
+
+def gate_read_many(
+    session: Session,
+    triples: Sequence[tuple[uuid.UUID, uuid.UUID, str]],
+    now: datetime,
+) -> list[tuple[list, set[str] | None]]:
+    """``gate_read`` for many (subject, operator, purpose) triples, in their order.
+
+    PostgreSQL: one round trip through ``consent_gate_rows_many`` (migration 0010): every
+    subject's shared lock, then one snapshot for all the reads. SQLite: one ``gate_read`` each."""
+    if session.get_bind().dialect.name != "postgresql":
+        return [gate_read(session, s, o, p, now) for s, o, p in triples]
+    params = {
+        "s": [t[0] for t in triples],
+        "o": [t[1] for t in triples],
+        "p": [t[2] for t in triples],
+        "c": SUBJECT_LOCK_CLASS,
+        "k": [_subject_key(t[0]) for t in triples],
+        "now": now,
+    }
+    found: list[list] = [[] for _ in triples]
+    for row in session.execute(_GATE_ROWS_MANY, params):
+        found[row.ord - 1].append(row)
+    return [
+        (rows, {c for block in rows[0].blocked or () for c in block} if rows else None)
+        for rows in found
+    ]
+
+
 def consents_for_gate(
     session: Session, subject_id: uuid.UUID, operator_id: uuid.UUID, purpose_key: str
 ) -> list[Consent]:
@@ -256,24 +290,47 @@ def feed(session: Session, operator_id: uuid.UUID, since: int, limit: int) -> li
 _TRANSFER_COLUMNS = tuple(c.key for c in Transfer.__table__.columns)
 
 
-def insert_transfer(
-    session: Session, transfer: Transfer, read_vault: Sequence[str] | None = None
-) -> list:
-    """Write a transfer record with one Core INSERT (the gate's hot path: no unit of work, no
-    flush); ``transfer`` stays a plain transient object the caller can read.
+def insert_transfers(
+    session: Session, transfers: Sequence[Transfer], reads: Sequence[Sequence[str]] | None = None
+) -> list[list]:
+    """Write transfer records with one Core INSERT (the gate's hot path: no unit of work, no
+    flush); the ``Transfer`` objects stay plain transient objects the caller can read.
 
-    ``read_vault``: also return the subject's vault rows of these (allowed) categories, as
-    ``vault_values`` does — on PostgreSQL in the same statement (a writable CTE), one round trip
-    for the record and the read."""
-    values = {k: getattr(transfer, k) for k in _TRANSFER_COLUMNS}
-    if not read_vault:
-        session.execute(insert(Transfer.__table__), values)
+    ``reads`` (one list of allowed categories per transfer): also return, per transfer, the
+    subject's vault rows of those categories, as ``vault_values`` does — on PostgreSQL in the
+    same statement (a writable CTE), one round trip for all the records and reads."""
+    values = [{k: getattr(t, k) for k in _TRANSFER_COLUMNS} for t in transfers]
+    wanted = (
+        []
+        if reads is None
+        else [(t.subject_id, c) for t, r in zip(transfers, reads, strict=True) for c in r]
+    )
+    if not values:
         return []
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(Transfer.__table__), values)
-        return vault_values(session, transfer.subject_id, read_vault)
-    values.update(vault_subject=transfer.subject_id, vault_categories=list(read_vault))
-    return list(session.execute(_RECORD_AND_READ, values))
+        if reads is None:
+            return [[] for _ in transfers]
+        return [
+            vault_values(session, t.subject_id, r) for t, r in zip(transfers, reads, strict=True)
+        ]
+    if not wanted:
+        session.execute(insert(Transfer.__table__).values(values))
+        return [[] for _ in transfers]
+    recorded = insert(Transfer.__table__).values(values).cte("recorded")
+    stmt = (
+        select(*_VAULT_VALUE_COLUMNS)
+        .where(tuple_(VaultItem.subject_id, VaultItem.category_key).in_(wanted))
+        .order_by(VaultItem.updated_at)
+        .add_cte(recorded)
+    )
+    by_subject: dict[uuid.UUID, list] = {}
+    for row in session.execute(stmt):
+        by_subject.setdefault(row.subject_id, []).append(row)
+    return [
+        [row for row in by_subject.get(t.subject_id, ()) if row.category_key in r]
+        for t, r in zip(transfers, reads, strict=True)
+    ]
 
 
 def transfers_of_subject(session: Session, subject_id: uuid.UUID, limit: int) -> list[Transfer]:
@@ -330,22 +387,6 @@ def vault_values(session: Session, subject_id: uuid.UUID, categories: Sequence[s
     if not categories:
         return []
     return list(session.execute(_vault_select(subject_id, categories)))
-
-
-# Built once (bound parameters): the per-call statement construction cost more than its round trip.
-_RECORD_AND_READ = (
-    select(*_VAULT_VALUE_COLUMNS)
-    .where(
-        VaultItem.subject_id == bindparam("vault_subject"),
-        VaultItem.category_key.in_(bindparam("vault_categories", expanding=True)),
-    )
-    .order_by(VaultItem.updated_at)
-    .add_cte(
-        insert(Transfer.__table__)
-        .values({k: bindparam(k, type_=Transfer.__table__.c[k].type) for k in _TRANSFER_COLUMNS})
-        .cte("recorded")
-    )
-)
 
 
 def _vault_select(subject_id: uuid.UUID, categories: Sequence[str]):
