@@ -15,12 +15,13 @@ from typing import Annotated
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from idp.oidc import keys, service
-from idp.oidc.fastpath import oauth_error, parse_form, to_response
+from idp.oidc.fastpath import BASIC, oauth_error, parse_form, to_response
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
 from idp.oidc.server import (
     ALL_AUTH_METHODS,
@@ -345,17 +346,29 @@ def login_callback(
 
 
 # -- token, introspection, revocation -------------------------------------------------------
+def _malformed_basic(request: Request) -> Response | None:
+    """The one step of Authlib's request handling that raises on hostile input: it decodes
+    ``Authorization: Basic`` credentials as base64 (non-ASCII → ValueError) and then UTF-8
+    (other bytes → UnicodeDecodeError). Parse them here first and answer such a header with
+    invalid_client, so that the Authlib call itself runs without a catch-all."""
+    try:
+        extract_basic_authorization(request.headers)
+    except ValueError as exc:
+        log.info("malformed Basic credentials: %s", type(exc).__name__)
+        return oauth_error("invalid_client", "Malformed Basic credentials", 401, BASIC)
+    return None
+
+
 def _token_slow(request: Request, pairs: list[tuple[str, str]]) -> Response:
     """Authlib's token endpoint in one transaction (committed also for OAuth errors, so that
     reuse detection's revocations stick)."""
+    refused = _malformed_basic(request)
+    if refused is not None:
+        return refused
     app = request.app
-    try:
-        with session_scope(app.state.sessionmaker) as session:
-            server = make_server(request, session, app.state.settings)
-            return server.create_token_response(oauth_request(request, [], pairs))
-    except (ValueError, TypeError, UnicodeError) as exc:
-        log.info("malformed token request: %s", type(exc).__name__)
-        return oauth_error("invalid_request", "Malformed token request")
+    with session_scope(app.state.sessionmaker) as session:
+        server = make_server(request, session, app.state.settings)
+        return server.create_token_response(oauth_request(request, [], pairs))
 
 
 @router.post("/oauth2/token", openapi_extra=PUBLIC)
@@ -380,11 +393,11 @@ async def token(request: Request) -> Response:
 def _token_endpoint(name: str, request: Request, session, settings, form) -> Response:
     if form is None:
         return oauth_error("invalid_request", "Use application/x-www-form-urlencoded")
+    refused = _malformed_basic(request)
+    if refused is not None:
+        return refused
     server = make_server(request, session, settings)
-    try:
-        return server.create_endpoint_response(name, oauth_request(request, [], form))
-    except (ValueError, TypeError, UnicodeError):
-        return oauth_error("invalid_request", "Malformed request")
+    return server.create_endpoint_response(name, oauth_request(request, [], form))
 
 
 @router.post("/oauth2/introspect", openapi_extra=PUBLIC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import urlencode
 
@@ -213,6 +214,77 @@ def test_token_errors(http, rt):
         )
         assert r.status_code in (400, 401), (body, r.text)
         assert r.json()["error"] in ("invalid_request", "unsupported_grant_type"), r.text
+
+
+NUL = "\x00"
+CTRL = "a\x00b\x01\x1b[31m\u202etxt\u200b\ufeff"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _oauth_error(r, statuses: tuple[int, ...] = (400,)) -> str:
+    assert r.status_code in statuses, (r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/json"), r.text
+    body = r.json()
+    assert set(body) <= {"error", "error_description", "error_uri"} and body["error"], body
+    return body["error"]
+
+
+def test_hostile_basic_credentials_are_invalid_client_on_every_endpoint(http, rt):
+    """Authlib decodes Basic credentials as base64 and UTF-8 and raises on anything else: that
+    one parsing step is answered with invalid_client (401, RFC 6749 5.2), the rest of the
+    token path runs without a catch-all that would turn our own bugs into invalid_request."""
+    client_id, secret = make_client(rt)
+    callback, verifier, _ = code_flow(http, client_id)
+    hostile = [
+        b"Basic " + base64.b64encode(b"\xff\xfe:secret"),  # not UTF-8
+        b"Basic " + base64.b64encode(client_id.encode() + b":\xc3\x28"),
+        b"Basic \xe9\xff==",  # not ASCII: base64 refuses it
+    ]
+    grants = [
+        {"grant_type": "authorization_code", "code": callback["code"], "code_verifier": verifier},
+        {"grant_type": "refresh_token", "refresh_token": "x"},
+        {"grant_type": "client_credentials", "client_assertion_type": "x"},
+    ]
+    for header in hostile:
+        for endpoint, data in [
+            *[("/oauth2/token", g) for g in grants],
+            ("/oauth2/introspect", {"token": "x"}),
+            ("/oauth2/revoke", {"token": "x"}),
+        ]:
+            r = http.post(endpoint, data=data, headers={"Authorization": header})
+            assert _oauth_error(r, (401,)) == "invalid_client", (endpoint, header)
+            assert r.headers["www-authenticate"].startswith("Basic")
+    # the code was never looked at: it still works
+    assert exchange(http, client_id, secret, callback["code"], verifier).status_code == 200
+
+
+def test_hostile_token_requests_get_oauth_errors_never_500(http, rt):
+    """NUL and control characters, non-UTF-8 bodies and huge values on the Authlib (slow)
+    path: an OAuth error body with a 4xx; a 500 would raise here (TestClient)."""
+    client_id, secret = make_client(rt)
+    huge = "x" * 200_000
+    bodies = [
+        {"grant_type": "authorization_code", "code": NUL, "redirect_uri": CTRL},
+        {"grant_type": "authorization_code", "code": huge, "code_verifier": CTRL},
+        {"grant_type": "authorization_code", "code": "c", "redirect_uri": huge},
+        {"grant_type": "refresh_token", "refresh_token": CTRL, "scope": NUL},
+        {"grant_type": "refresh_token", "refresh_token": huge, "scope": huge},
+        {"grant_type": CTRL, "scope": NUL},
+        {"grant_type": huge},
+    ]
+    for data in bodies:
+        for auth in ((client_id, secret), None):
+            extra = {} if auth else {"client_id": client_id}
+            r = http.post("/oauth2/token", data={**data, **extra}, auth=auth)
+            _oauth_error(r, (400, 401))
+    for raw in (b"grant_type=\xff\xfe", b"grant_type=%00%ff%c3%28", b"a=" + b"x" * 200_000):
+        r = http.post("/oauth2/token", content=raw, headers=FORM, auth=(client_id, secret))
+        _oauth_error(r, (400, 401))
+    for endpoint in ("/oauth2/introspect", "/oauth2/revoke"):
+        for data in ({"token": NUL}, {"token": CTRL, "token_type_hint": NUL}, {"token": huge}):
+            r = http.post(endpoint, data=data, auth=(client_id, secret))
+            # an unknown token_type_hint is Authlib's unsupported_token_type (a ForbiddenError)
+            assert r.status_code == 200 or _oauth_error(r, (400, 401)), (endpoint, r.text)
 
 
 def test_expired_code(http, rt):
