@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -249,9 +250,21 @@ def _insert_ignore(
 _PENDING_INSERT = insert(AuditPending.__table__)
 
 
+# PostgreSQL: a batch travels as one JSON array (one statement whatever its size; an
+# executemany runs one INSERT per row on the server).
+_PENDING_INSERT_JSON = text(
+    "INSERT INTO audit_pending (id, event_type, actor, subject, time, body) "
+    "SELECT id, event_type, actor, subject, time, body "
+    "FROM json_populate_recordset(NULL::audit_pending, CAST(:rows AS json))"
+)
+
+
 def insert_pending(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Outbox rows (Core insert, one executemany: no ORM unit of work on the hot path)."""
-    session.execute(_PENDING_INSERT, rows)
+    """Outbox rows, in order (Core, one statement: no ORM unit of work on the hot path)."""
+    if is_postgres(session):
+        session.execute(_PENDING_INSERT_JSON, {"rows": orjson.dumps(rows).decode()})
+    else:
+        session.execute(_PENDING_INSERT, rows)
 
 
 def has_pending(session: Session) -> bool:

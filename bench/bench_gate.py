@@ -1,14 +1,19 @@
 """Transfer gate on PostgreSQL: decisions per second and p50/p99 latency, against an ungated
 read of the same vault data in the same run.
 
-Seeds a fresh database with ``bench/seed_gate.py`` (COPY), then, in one process and one
-thread, with real transactions:
-- ``decide``: the gate decision alone (locking read of the consent rows, rolled back);
-- ``gated pull``: what ``GET /api/v1/subjects/{id}/data`` does — decision + transfer record +
-  audit event + vault read of the allowed categories, committed;
-- ``ungated read``: the same vault read with no gate, no record (the peer).
-Then the same gated pull and ungated read over HTTP (uvicorn in this process, wrk, 8
-connections) — the per-process figure for the ≥1,500 gated reads/s target.
+Seeds a fresh database with ``bench/seed_gate.py`` (COPY), then, with real transactions:
+- in process, one thread: ``decide`` (the gate decision alone, rolled back), ``gated pull``
+  (what ``GET /api/v1/subjects/{id}/data`` does — decision + transfer record + audit outbox
+  event + vault read of the allowed categories — in its own committed transaction) and the
+  ``ungated read`` peer (the same vault read, no gate, no record);
+- in process, concurrent: gated pulls through the ``PullBatcher`` (group commit; what the
+  fast lane uses) from ``CALLERS`` threads, against ungated reads from ``THREADS`` threads;
+- over HTTP (uvicorn in this process, wrk, real client_credentials access tokens): the gated
+  pull (fast lane + batcher), the same route with the lane off (``consent_pull_workers=0``:
+  one transaction per request in the threadpool) and the ungated peer — a bench-only ASGI
+  endpoint in the same server with the same token verification and revocation check that
+  reads the same vault rows without gate or record. The gated HTTP figure is the
+  per-process figure for the >= 1,500 gated reads/s target.
 
     .venv/bin/python bench/bench_gate.py                       # 20k subjects, 200k consents
     .venv/bin/python bench/bench_gate.py --subjects 1000000    # the full size: 10M consents
@@ -62,28 +67,30 @@ def _timed(n: int, fn) -> tuple[list[float], float]:
     return lat, time.perf_counter() - start
 
 
-THREADS = 4
+THREADS = 4  # ungated readers: more only add contention on 2 cores
+CALLERS = 16  # concurrent gated pulls (as many connections as the HTTP part)
+CONNECTIONS = 16
 
 
-def _threaded(n: int, fn) -> tuple[list[float], float]:
-    """``fn(0..n-1)`` spread over ``THREADS`` threads; per-call latencies and the elapsed time."""
+def _threaded(n: int, fn, threads: int) -> tuple[list[float], float]:
+    """``fn(0..n-1)`` spread over ``threads`` threads; per-call latencies and the elapsed time."""
     lat: list[float] = []
     lock = threading.Lock()
 
     def work(k: int) -> None:
         mine = []
-        for i in range(k, n, THREADS):
+        for i in range(k, n, threads):
             t = time.perf_counter()
             fn(i)
             mine.append(time.perf_counter() - t)
         with lock:
             lat.extend(mine)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(THREADS)]
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
     start = time.perf_counter()
-    for t in threads:
+    for t in workers:
         t.start()
-    for t in threads:
+    for t in workers:
         t.join()
     return lat, time.perf_counter() - start
 
@@ -136,60 +143,100 @@ def in_process(rt, info: dict, n: int) -> tuple[float, float]:
 
     from audit import service as audit
     from audit.sequencer import Sequencer, run_once
+    from consent.batcher import PullBatcher
+    from consent.flows import PullAsk
+
+    batcher = PullBatcher(rt.sessionmaker, rt.settings)
+
+    def batched(i: int) -> None:
+        subj, op, purpose = picks[i]
+        ask = PullAsk(uuid.UUID(op), uuid.UUID(subj), purpose, CATEGORIES, "client:bench")
+        out = batcher.submit(ask).result()
+        assert out.data, out.decision.refused
 
     sequencer = Sequencer(rt.sessionmaker)  # as in the app: the outbox is drained meanwhile
     sequencer.start()
+    batcher.start()
     try:
-        for fn in (decide, pull, ungated):  # warm up caches and the pool
+        for fn in (decide, pull, ungated, batched):  # warm up caches and the pool
             _timed(min(200, n), fn)
         print("in-process, one thread (audit sequencer thread running):")
         _report("decide", *_timed(n, decide))
         gated = _report("gated pull", *_timed(n, pull))
         plain = _report("ungated read", *_timed(n, ungated))
-        print(f"in-process, {THREADS} threads (gated pulls no longer queue on the audit lock):")
-        gated_mt = _report("gated pull", *_threaded(n, pull))
-        plain_mt = _report("ungated read", *_threaded(n, ungated))
-        print(f"  ratio gated/ungated throughput ({THREADS} threads): {gated_mt / plain_mt:.2f}")
+        print(f"  ratio gated/ungated throughput (one thread): {gated / plain:.2f}")
+        print(
+            f"in-process, concurrent: gated pulls from {CALLERS} threads through the batcher "
+            f"({batcher.workers} workers), ungated reads from {THREADS} threads:"
+        )
+        before = (batcher.batches, batcher.pulls)
+        gated_mt = _report("gated pull", *_threaded(n, batched, CALLERS))
+        batches, pulls = batcher.batches - before[0], batcher.pulls - before[1]
+        plain_mt = _report("ungated read", *_threaded(n, ungated, THREADS))
+        print(f"  mean batch: {pulls / max(1, batches):.1f} pulls")
+        print(f"  ratio gated/ungated throughput (concurrent): {gated_mt / plain_mt:.2f}")
     finally:
+        batcher.stop()
         sequencer.stop()
     run_once(rt.sessionmaker)
     with session_scope(rt.sessionmaker) as s:
         print(f"  audit log: {audit.tree_size(s):,} events, {audit.pending_count(s)} pending")
-    print(f"  ratio gated/ungated throughput: {gated / plain:.2f}")
-    return gated, plain
+    return gated_mt, plain_mt
 
 
-def _serve(rt, info: dict):
-    """Uvicorn in a thread, with a bench principal resolver (operator clients, persons)."""
+class PlainRead:
+    """The HTTP peer (bench only): ``GET /bench/plain/{subject}?categories=…`` answers the same
+    vault rows as the gated pull, with the same bearer verification (the verified-token cache,
+    the policy check) and the revocation check in its transaction — but no gate and no record."""
+
+    def __init__(self, app, fastapi_app) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/bench/plain/"):
+            return await self.app(scope, receive, send)
+        import orjson
+        from starlette.concurrency import run_in_threadpool
+
+        from consent.fastpath import _bearer
+        from idp.oidc.principal import client_bearers
+        from policies import service as policies
+
+        bearers = client_bearers(self.fastapi_app)
+        token = _bearer(scope)
+        bearer = bearers.peek(token) or await run_in_threadpool(bearers.load, token)
+        engine = self.fastapi_app.state.policy_engine
+        assert policies.decide(bearer.principal, "vault", "read", engine=engine).allowed
+        subject = uuid.UUID(scope["path"].rsplit("/", 1)[1])
+        cats = scope["query_string"].decode().partition("=")[2].split(",")
+        body = orjson.dumps(await run_in_threadpool(self._read, subject, cats, bearer.jti))
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _read(self, subject: uuid.UUID, cats: list[str], jti: str) -> dict:
+        from consent import vault
+        from idp.oidc.service import revoked_client_jtis
+        from propusk.db import session_scope
+
+        state = self.fastapi_app.state
+        with session_scope(state.sessionmaker) as session:
+            assert not revoked_client_jtis(session, [jti])
+            return {
+                "subject_id": str(subject),
+                "data": vault.read(session, state.settings, subject, cats),
+            }
+
+
+def _serve(rt):
+    """Uvicorn in a thread serving ``create_app(runtime=rt)`` plus the bench's plain-read peer."""
     import uvicorn
 
     from propusk.app import create_app
-    from propusk.security import ANONYMOUS, Principal, RoleGrant
 
     app = create_app(runtime=rt)
-
-    def resolve(request, session):
-        token = request.headers.get("authorization", "")[7:]
-        kind, _, ident = token.partition("-")
-        if kind == "op":
-            org = uuid.UUID(ident)
-            return Principal(
-                kind="client",
-                subject=f"client:bench-{ident[:8]}",
-                client_id=f"bench-{ident[:8]}",
-                organization_id=org,
-                roles=(RoleGrant("operator", f"org:{org}"),),
-            )
-        if kind == "p":
-            return Principal(
-                kind="person",
-                subject=f"person:{ident}",
-                person_id=uuid.UUID(ident),
-                roles=(RoleGrant("student", "*"),),
-            )
-        return ANONYMOUS
-
-    app.state.principal_resolver = resolve
+    app.add_middleware(PlainRead, fastapi_app=app)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -198,6 +245,37 @@ def _serve(rt, info: dict):
     thread.start()
     wait_http(f"http://127.0.0.1:{port}/healthz")
     return server, thread, port
+
+
+def _operator_tokens(rt, port: int, operators: list[str]) -> dict[str, str]:
+    """One real client_credentials access token per operator (a client bound to its org)."""
+    import httpx
+
+    from idp.oidc import service as oidc
+    from propusk.db import session_scope
+
+    creds = {}
+    with session_scope(rt.sessionmaker) as s:
+        for op in operators:
+            row, secret = oidc.create_client(
+                s,
+                name=f"bench-{op[:8]}-{uuid.uuid4().hex[:4]}",
+                grant_types=["client_credentials"],
+                role="operator",
+                organization_id=uuid.UUID(op),
+            )
+            creds[op] = (row.client_id, secret)
+    tokens = {}
+    for op, (cid, secret) in creds.items():
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/oauth2/token",
+            auth=(cid, secret),
+            data={"grant_type": "client_credentials"},
+            timeout=30,
+        )
+        r.raise_for_status()
+        tokens[op] = r.json()["access_token"]
+    return tokens
 
 
 def _wrk(port: int, lines: list[str], seconds: int) -> tuple[float, str, str]:
@@ -213,7 +291,7 @@ def _wrk(port: int, lines: list[str], seconds: int) -> tuple[float, str, str]:
             [
                 "wrk",
                 "-t1",
-                "-c8",
+                f"-c{CONNECTIONS}",
                 f"-d{seconds}s",
                 "--latency",
                 "-s",
@@ -247,31 +325,37 @@ end
 """
 
 
-def over_http(rt, info: dict, seconds: int) -> None:
+def over_http(rt, lane_off_rt, info: dict, seconds: int) -> None:
     if not shutil.which("wrk"):
         print("wrk missing: HTTP part skipped (make system-deps)")
         return
-    server, thread, port = _serve(rt, info)
     rnd = random.Random(2)
     picks = [rnd.choice(info["sample"]) for _ in range(20_000)]
     cats = ",".join(CATEGORIES)
-    gated = [
-        f"/api/v1/subjects/{s}/data?purpose={p}&categories={cats}\top-{o}" for s, o, p in picks
-    ]
-    # the peer: the participant's own read of the same vault rows, with no gate and no record
-    plain = [f"/api/v1/me/data\tp-{s}" for s, _, _ in picks]
-    try:
-        _wrk(port, gated[:2000], 2)  # warm up
-        _wrk(port, plain[:2000], 2)
-        g = _wrk(port, gated, seconds)
-        u = _wrk(port, plain, seconds)
-        print(f"HTTP (uvicorn, 1 process, wrk -t1 -c8 {seconds}s):")
-        print(f"  gated pull     {g[0]:8.0f} req/s  p50={g[1]}  p99={g[2]}")
-        print(f"  ungated read   {u[0]:8.0f} req/s  p50={u[1]}  p99={u[2]}")
-        print(f"  ratio gated/ungated throughput: {g[0] / u[0]:.2f}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    results = {}
+    for name, runtime in (("gated pull", rt), ("lane off", lane_off_rt)):
+        server, thread, port = _serve(runtime)
+        try:
+            tokens = _operator_tokens(runtime, port, [str(o) for o in info["operators"]])
+            gated = [
+                f"/api/v1/subjects/{s}/data?purpose={p}&categories={cats}\t{tokens[o]}"
+                for s, o, p in picks
+            ]
+            plain = [f"/bench/plain/{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks]
+            _wrk(port, gated[:2000], 2)  # warm up
+            results[name] = _wrk(port, gated, seconds)
+            if name == "gated pull":
+                _wrk(port, plain[:2000], 2)
+                results["ungated read"] = _wrk(port, plain, seconds)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+    print(f"HTTP (uvicorn, 1 process, wrk -t1 -c{CONNECTIONS} {seconds}s, real access tokens):")
+    for name in ("gated pull", "lane off", "ungated read"):
+        rate, p50, p99 = results[name]
+        print(f"  {name:<14} {rate:8.0f} req/s  p50={p50}  p99={p99}")
+    g, u = results["gated pull"][0], results["ungated read"][0]
+    print(f"  ratio gated/ungated throughput: {g / u:.2f}")
 
 
 def main() -> None:
@@ -297,12 +381,17 @@ def main() -> None:
             f"seeded {info['subjects']:,} subjects, {info['consents']:,} consents in "
             f"{info['total_seconds']:.1f} s (COPY {info['load_seconds']:.1f} s)"
         )
-        rt = build_runtime(Settings(database_url=url, env="test", issuer="http://bench"))
+        settings = Settings(
+            database_url=url, env="test", issuer="http://bench", access_token_ttl=3600
+        )
+        rt = build_runtime(settings)
+        lane_off = build_runtime(settings.model_copy(update={"consent_pull_workers": 0}))
         try:
             in_process(rt, info, args.n)
-            over_http(rt, info, args.seconds)
+            over_http(rt, lane_off, info, args.seconds)
         finally:
             rt.dispose()
+            lane_off.dispose()
     finally:
         if args.keep:
             print(f"kept {url}")

@@ -11,8 +11,10 @@ import uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, text, tuple_, update
+import orjson
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -290,11 +292,27 @@ def feed(session: Session, operator_id: uuid.UUID, since: int, limit: int) -> li
 _TRANSFER_COLUMNS = tuple(c.key for c in Transfer.__table__.columns)
 
 
+# One statement per batch whatever its size (a multi-row VALUES would be compiled anew for each
+# size): the records travel as one JSON array that PostgreSQL turns into table rows.
+_INSERT_RECORDS = (
+    "INSERT INTO consent_transfer "
+    "SELECT * FROM json_populate_recordset(NULL::consent_transfer, CAST(:rows AS json))"
+)
+_RECORD = text(_INSERT_RECORDS)
+_RECORD_AND_READ = text(
+    f"WITH recorded AS ({_INSERT_RECORDS}) "
+    "SELECT subject_id, category_key, supplier_id, value_json, value_enc FROM consent_vault_item "
+    "WHERE (subject_id, category_key) IN "
+    "(SELECT * FROM unnest(CAST(:subjects AS uuid[]), CAST(:categories AS text[]))) "
+    "ORDER BY updated_at"
+)
+
+
 def insert_transfers(
-    session: Session, transfers: Sequence[Transfer], reads: Sequence[Sequence[str]] | None = None
+    session: Session, transfers: Sequence[Any], reads: Sequence[Sequence[str]] | None = None
 ) -> list[list]:
-    """Write transfer records with one Core INSERT (the gate's hot path: no unit of work, no
-    flush); the ``Transfer`` objects stay plain transient objects the caller can read.
+    """Write transfer records (objects with the ``consent_transfer`` columns as attributes)
+    with one INSERT: the gate's hot path, no unit of work, no flush.
 
     ``reads`` (one list of allowed categories per transfer): also return, per transfer, the
     subject's vault rows of those categories, as ``vault_values`` does — on PostgreSQL in the
@@ -314,18 +332,16 @@ def insert_transfers(
         return [
             vault_values(session, t.subject_id, r) for t, r in zip(transfers, reads, strict=True)
         ]
+    params = {
+        "rows": orjson.dumps(values).decode(),
+        "subjects": [w[0] for w in wanted],
+        "categories": [w[1] for w in wanted],
+    }
     if not wanted:
-        session.execute(insert(Transfer.__table__).values(values))
+        session.execute(_RECORD, params)
         return [[] for _ in transfers]
-    recorded = insert(Transfer.__table__).values(values).cte("recorded")
-    stmt = (
-        select(*_VAULT_VALUE_COLUMNS)
-        .where(tuple_(VaultItem.subject_id, VaultItem.category_key).in_(wanted))
-        .order_by(VaultItem.updated_at)
-        .add_cte(recorded)
-    )
     by_subject: dict[uuid.UUID, list] = {}
-    for row in session.execute(stmt):
+    for row in session.execute(_RECORD_AND_READ, params):
         by_subject.setdefault(row.subject_id, []).append(row)
     return [
         [row for row in by_subject.get(t.subject_id, ()) if row.category_key in r]

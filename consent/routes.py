@@ -17,11 +17,11 @@ from fastapi.templating import Jinja2Templates
 
 from consent import flows, obligations, receipts, schemas, service
 from consent import repository as repo
-from consent.gate import Decision
+from consent.answers import decision_body, pull_answer, refused_problem
 from policies.deps import require
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
-from propusk.errors import PROBLEM_JSON, TYPE_BASE, Forbidden, NotFound, ValidationProblem
+from propusk.errors import PROBLEM_JSON, Forbidden, NotFound, ValidationProblem
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -82,30 +82,11 @@ def _categories(raw: str) -> list[str]:
     return keys
 
 
-def _decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "transfer_id": str(transfer_id),
-        "decision": decision.outcome,
-        "subject_id": str(decision.subject_id),
-        "purpose": decision.purpose,
-        "allowed": list(decision.allowed),
-        "consent_ids": [str(c) for c in decision.consent_ids],
-        "allowed_by": {k: str(v) for k, v in decision.allowed.items()},
-        "refused": decision.refused,
-    }
-
-
 def _refused(request: Request, body: dict[str, Any]) -> JSONResponse:
     """403 problem+json for a refused transfer; returned, not raised, so the record commits."""
-    problem = {
-        "type": TYPE_BASE + "transfer-refused",
-        "title": "Transfer refused",
-        "status": 403,
-        "detail": "no valid consent covers the requested categories",
-        "instance": request.url.path,
-        **body,
-    }
-    return JSONResponse(problem, status_code=403, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        refused_problem(request.url.path, body), status_code=403, media_type=PROBLEM_JSON
+    )
 
 
 # --- platform admin: registry and catalogue -----------------------------------------------
@@ -299,10 +280,10 @@ def pull_data(
         actor=_actor(principal),
         now=utcnow(),
     )
-    body = _decision_body(outcome.decision, outcome.transfer.id)
-    if not outcome.decision.allowed:
-        return _refused(request, body)
-    return {**body, "data": outcome.data}
+    status, body = pull_answer(outcome, request.url.path)
+    if status != 200:
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return body
 
 
 @router.post("/transfers/redeem")
@@ -317,7 +298,7 @@ def redeem_ticket(
     outcome = flows.redeem(
         session, settings, operator, body.ticket, actor=_actor(principal), now=utcnow()
     )
-    result = _decision_body(outcome.decision, outcome.transfer.id)
+    result = decision_body(outcome.decision, outcome.transfer.id)
     if not outcome.decision.allowed:
         return _refused(request, result)
     return result
@@ -369,7 +350,7 @@ def issue_ticket(
         actor=_actor(principal),
         now=utcnow(),
     )
-    result = _decision_body(outcome.decision, outcome.transfer.id)
+    result = decision_body(outcome.decision, outcome.transfer.id)
     if outcome.ticket is None:
         return _refused(request, result)
     return {**result, "ticket": outcome.ticket}

@@ -1,4 +1,4 @@
-"""Wire the consent package into an app: routers, app state, startup work."""
+"""Wire the consent package into an app: routers, the gated pull fast lane and its batcher."""
 
 from __future__ import annotations
 
@@ -6,6 +6,19 @@ from fastapi import FastAPI
 
 
 def install(app: FastAPI) -> None:
+    from consent.batcher import PullBatcher
+    from consent.fastpath import GatedPullLane
     from consent.routes import router
 
     app.include_router(router)
+    workers = app.state.settings.consent_pull_workers
+    app.state.consent_pulls = None
+    if workers == 0:
+        return
+    batcher = PullBatcher(app.state.sessionmaker, app.state.settings, workers=workers)
+    app.state.consent_pulls = batcher
+    app.router.on_startup.append(batcher.start)
+    # first on shutdown: its last records' audit events are then sequenced before the sequencer
+    # thread stops
+    app.router.on_shutdown.insert(0, batcher.stop)
+    app.add_middleware(GatedPullLane, fastapi_app=app, batcher=batcher)

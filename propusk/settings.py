@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # GOST arithmetic: gostcrypto (reference) or "fast" (idp/esia/gostfast.py, ~10x faster)
     esia_gost_backend: Literal["gostcrypto", "fast"] = "gostcrypto"
 
+    # Consent: worker threads that group-commit gated pulls (consent/batcher.py); 0 turns the
+    # pull fast lane off (every pull then runs in its own request transaction).
+    consent_pull_workers: int = Field(default=2, ge=0, le=16)
+
     # Biometrics
     # Max encoding distance for "same person". 0.6 from the developer face set (docs/biometrics.md,
     # bench/bench_faces.py): genuine pairs <= 0.544, impostors >= 0.680 over photos and 640x480

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -123,3 +124,73 @@ def resolve(request: Request, session: Session) -> Principal:
     if login is not None:
         return person_principal(session, login.person_id)
     return ANONYMOUS
+
+
+@dataclass(frozen=True)
+class ClientBearer:
+    """A verified client access token: who it speaks for and its ``jti`` (for the denylist)."""
+
+    principal: Principal
+    jti: str
+    until: float  # monotonic deadline of this verification
+
+
+class ClientBearers:
+    """Verified client (``client_credentials``) access tokens, for hot paths such as the gated
+    pull lane (``consent.fastpath``).
+
+    Signature, claims, key retirement and the client's current role and organisation are
+    re-verified after ``TTL`` seconds (the key and client caches' own windows); the revocation
+    denylist is *not* cached here: the caller checks the ``jti`` in the transaction that uses the
+    token (``service.revoked_client_jtis``), so a revoked token is refused on its next use.
+    Person tokens and invalid tokens are never cached: the ordinary resolver handles them.
+    """
+
+    TTL = 5.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, sessionmaker, settings: Settings, clients) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.clients = clients
+        self._entries: dict[str, ClientBearer] = {}
+
+    def peek(self, token: str) -> ClientBearer | None:
+        hit = self._entries.get(token)
+        if hit is None or hit.until <= time.monotonic():
+            return None
+        return hit
+
+    def load(self, token: str) -> ClientBearer | None:
+        """Blocking: verify ``token`` as a client access token (threadpool or sync code only)."""
+        from propusk.db import session_scope
+
+        with session_scope(self.sessionmaker) as session:
+            try:
+                claims = verify_access_token(session, self.settings, token, self.clients)
+            except InvalidToken:
+                return None
+            if claims["sub"] != claims.get("client_id"):
+                return None
+            client = self.clients.get(session, claims["sub"]) if self.clients else None
+            client = client or service.get_client(session, claims["sub"])
+        if client is None:
+            return None
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        ttl = min(self.TTL, float(claims["exp"]) - time.time())
+        entry = ClientBearer(
+            client_principal(client, scopes), claims["jti"], time.monotonic() + ttl
+        )
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()  # simple bound: a burst of distinct tokens re-verifies
+        self._entries[token] = entry
+        return entry
+
+
+def client_bearers(app) -> ClientBearers | None:
+    """The app's verified-client-token cache, only while this module's resolver is the one
+    installed (a test or tool that installs its own resolver gets no shortcut around it)."""
+    oidc = getattr(app.state, "oidc", None)
+    if oidc is None or getattr(app.state, "principal_resolver", None) is not resolve:
+        return None
+    return oidc.bearers

@@ -154,6 +154,14 @@ def jti_revoked(session: Session, jti_hash: str) -> bool:
     return session.get(RevokedJti, jti_hash) is not None
 
 
+def revoked_jti_hashes(session: Session, jti_hashes: list[str]) -> set[str]:
+    """The hashes among ``jti_hashes`` on the denylist (one query for a batch)."""
+    if not jti_hashes:
+        return set()
+    stmt = select(RevokedJti.jti_hash).where(RevokedJti.jti_hash.in_(jti_hashes))
+    return set(session.scalars(stmt))
+
+
 def add_revoked_jti(session: Session, jti_hash: str, expires_at: datetime) -> None:
     if session.get(RevokedJti, jti_hash) is None:
         add(session, RevokedJti(jti_hash=jti_hash, expires_at=expires_at))

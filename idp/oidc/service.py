@@ -483,6 +483,12 @@ def client_token_active(session: Session, jti: str) -> bool:
     return not repo.jti_revoked(session, token_hash(jti))
 
 
+def revoked_client_jtis(session: Session, jtis: list[str]) -> set[str]:
+    """``client_token_active`` for a batch: the jtis among ``jtis`` that are revoked."""
+    by_hash = {token_hash(j): j for j in jtis}
+    return {by_hash[h] for h in repo.revoked_jti_hashes(session, list(by_hash))}
+
+
 def deny_jti(session: Session, jti: str, expires_at: datetime) -> None:
     repo.add_revoked_jti(session, token_hash(jti), expires_at)
 

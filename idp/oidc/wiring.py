@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from idp.oidc import keys
 from idp.oidc.fastpath import FastPath, TokenFastLane
+from idp.oidc.principal import ClientBearers
 from propusk.db import session_scope
 from propusk.settings import Settings
 
@@ -39,6 +40,7 @@ class OidcRuntime:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.fast = FastPath(sessionmaker, settings)
+        self.bearers = ClientBearers(sessionmaker, settings, self.fast.clients)
         self._upstream = None
         self._jwks: tuple[float, int, bytes] | None = None
 

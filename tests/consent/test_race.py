@@ -153,6 +153,86 @@ def test_withdrawal_wins_every_race(pg_url):
     assert totals["allowed"] > 0 and totals["refused"] > 0, totals
 
 
+BATCH_ROUNDS = 10
+BATCH_SUBJECTS = 4
+CALLERS = 4
+PULLS_PER_CALLER = 12
+
+
+def test_withdrawal_wins_against_batched_pulls(pg_url):
+    """The same invariant when pulls are group-committed by the ``PullBatcher``: several
+    subjects share each batch transaction while their withdrawals race it."""
+    from consent.batcher import PullBatcher
+    from consent.flows import PullAsk
+
+    rt = build_runtime(make_settings(pg_url))
+    org_id, tpl_id = _setup(rt)
+    seen_in_withdrawal: dict[uuid.UUID, int] = {}
+
+    def hook(session, consent_id, subject_id, categories):
+        seen_in_withdrawal[consent_id] = repo.count_allowed_transfers(session, subject_id)
+
+    undo = service.on_withdrawal("person.", hook)
+    batcher = PullBatcher(rt.sessionmaker, rt.settings, workers=2, max_batch=8)
+    batcher.start()
+    totals = {"allowed": 0, "refused": 0}
+    errors: list[BaseException] = []
+    try:
+        for _ in range(BATCH_ROUNDS):
+            people = [_given_consent(rt, org_id, tpl_id) for _ in range(BATCH_SUBJECTS)]
+            barrier = threading.Barrier(CALLERS + len(people))
+
+            def withdraw(subject, consent_id, barrier=barrier):
+                try:
+                    barrier.wait()
+                    with session_scope(rt.sessionmaker) as s:
+                        service.withdraw(s, consent_id, subject, now=utcnow())
+                except BaseException as exc:
+                    errors.append(exc)
+
+            def pull(k: int, barrier=barrier, people=people):
+                try:
+                    barrier.wait()
+                    futures = [
+                        batcher.submit(
+                            PullAsk(
+                                org_id,
+                                people[(k + i) % len(people)][0],
+                                "attestation.online",
+                                ["person.fullname"],
+                                "test",
+                            )
+                        )
+                        for i in range(PULLS_PER_CALLER)
+                    ]
+                    for f in futures:
+                        f.result(timeout=60)
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=withdraw, args=p) for p in people]
+            threads += [threading.Thread(target=pull, args=(k,)) for k in range(CALLERS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not errors, errors
+            for subject, consent_id in people:
+                with session_scope(rt.sessionmaker) as s:
+                    allowed = repo.count_allowed_transfers(s, subject)
+                    total = len(repo.transfers_of_subject(s, subject, 10_000))
+                assert allowed == seen_in_withdrawal[consent_id], "a transfer won after withdrawal"
+                totals["allowed"] += allowed
+                totals["refused"] += total - allowed
+    finally:
+        batcher.stop()
+        undo()
+        rt.dispose()
+    assert totals["allowed"] > 0 and totals["refused"] > 0, totals
+    assert batcher.pulls == BATCH_ROUNDS * CALLERS * PULLS_PER_CALLER
+    assert batcher.batches < batcher.pulls  # pulls really shared transactions
+
+
 def test_feed_positions_follow_commit_order(pg_url):
     """A change that commits late never lands behind a poller's cursor.
 

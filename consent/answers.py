@@ -1,0 +1,45 @@
+"""Response bodies of gated transfers, shared by the routes and the pull fast lane
+(``consent.fastpath``), so both answer byte-for-byte the same shapes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from consent.flows import Outcome
+from consent.gate import Decision
+from propusk.errors import TYPE_BASE
+
+
+def decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "transfer_id": str(transfer_id),
+        "decision": decision.outcome,
+        "subject_id": str(decision.subject_id),
+        "purpose": decision.purpose,
+        "allowed": list(decision.allowed),
+        "consent_ids": [str(c) for c in decision.consent_ids],
+        "allowed_by": {k: str(v) for k, v in decision.allowed.items()},
+        "refused": decision.refused,
+    }
+
+
+def refused_problem(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The 403 problem+json body of a refused transfer (returned, not raised, so the record
+    commits)."""
+    return {
+        "type": TYPE_BASE + "transfer-refused",
+        "title": "Transfer refused",
+        "status": 403,
+        "detail": "no valid consent covers the requested categories",
+        "instance": path,
+        **body,
+    }
+
+
+def pull_answer(outcome: Outcome, path: str) -> tuple[int, dict[str, Any]]:
+    """(status, body) of ``GET …/subjects/{id}/data``: 200 with the allowed data, or 403."""
+    body = decision_body(outcome.decision, outcome.transfer.id)
+    if not outcome.decision.allowed:
+        return 403, refused_problem(path, body)
+    return 200, {**body, "data": outcome.data}

@@ -1,0 +1,171 @@
+"""The gated pull fast lane: ``GET /api/v1/subjects/{id}/data`` without routing or a threadpool
+hop, its transfer group-committed with concurrent pulls (``consent.batcher``).
+
+A pure ASGI middleware in front of the app (like ``idp.oidc.fastpath.TokenFastLane``). It answers
+only the ordinary case — a well-formed request with a client access token verified within the
+last few seconds (``idp.oidc.principal.ClientBearers``; its revocation is checked in the batch's
+transaction), a policy that allows ``vault:read``, a registered operator — and hands everything
+else, untouched, to the route, which then answers (401, 403, 404, 422, …) as always. The
+decision, the records and the response bodies are the route's own: ``flows.pull_many`` and
+``consent.answers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from urllib.parse import unquote
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from consent import service
+from consent.answers import pull_answer
+from consent.batcher import PullBatcher
+from consent.flows import PullAsk
+from propusk.db import session_scope
+from propusk.errors import PROBLEM_JSON, Problem
+
+PREFIX, SUFFIX = "/api/v1/subjects/", "/data"
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+KEYS_RE = re.compile(r"[a-z0-9_.-]+(,[a-z0-9_.-]+)*")
+MAX_PURPOSE, MAX_CATEGORIES = 120, 2000  # the route's Query limits
+
+Answer = tuple[int, bytes, bytes, dict[str, str]]
+
+
+def parse_query(raw: bytes) -> tuple[str, str] | None:
+    """(purpose, categories) from exactly ``purpose=…&categories=…`` in either order, each once,
+    with plain catalogue keys; ``None`` for anything else (the route will judge it)."""
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    found: dict[str, str] = {}
+    for pair in text.split("&"):
+        name, sep, value = pair.partition("=")
+        if not sep or name not in ("purpose", "categories") or name in found:
+            return None
+        found[name] = unquote(value)
+    purpose, categories = found.get("purpose"), found.get("categories")
+    if purpose is None or categories is None:
+        return None
+    if len(purpose) > MAX_PURPOSE or len(categories) > MAX_CATEGORIES:
+        return None
+    if not KEYS_RE.fullmatch(purpose) or not KEYS_RE.fullmatch(categories):
+        return None
+    return purpose, categories
+
+
+class GatedPullLane:
+    """ASGI middleware serving ordinary gated pulls through the ``PullBatcher``."""
+
+    def __init__(self, app, fastapi_app, batcher: PullBatcher) -> None:
+        self.app = app
+        self.state = fastapi_app.state
+        self.fastapi_app = fastapi_app
+        self.batcher = batcher
+        self._operators: set[uuid.UUID] = set()  # registered operators (registrations are final)
+
+    async def __call__(self, scope, receive, send) -> None:
+        answer = None
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"].startswith(PREFIX)
+            and self.batcher.running
+        ):
+            answer = await self._try(scope)
+        if answer is None:
+            return await self.app(scope, receive, send)
+        status, ctype, body, headers = answer
+        raw = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+        raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _try(self, scope) -> Answer | None:
+        path: str = scope["path"]
+        subject = path[len(PREFIX) : -len(SUFFIX)]
+        if not path.endswith(SUFFIX) or not UUID_RE.fullmatch(subject):
+            return None
+        query = parse_query(scope.get("query_string", b""))
+        token = _bearer(scope)
+        if query is None or token is None:
+            return None
+        bearer = await self._bearer(token)
+        if bearer is None or not self._allowed(bearer.principal):
+            return None
+        org_id = bearer.principal.organization_id
+        if org_id is None or not await self._is_operator(org_id):
+            return None
+        purpose, categories = query
+        ask = PullAsk(
+            org_id,
+            uuid.UUID(subject),
+            purpose,
+            categories.split(","),
+            bearer.principal.subject,
+        )
+        try:
+            future = self.batcher.submit(ask, jti=bearer.jti)
+        except RuntimeError:  # stopping: the route serves it
+            return None
+        try:
+            result = await asyncio.wrap_future(future)
+        except Exception:  # logged by the batcher; nothing was committed for this pull
+            problem = Problem("the transfer could not be recorded; retry", status=503)
+            return _problem(problem, path)
+        if isinstance(result, Problem):
+            return _problem(result, path)
+        status, body = pull_answer(result, path)
+        ctype = b"application/json" if status == 200 else PROBLEM_JSON.encode()
+        return status, ctype, orjson.dumps(body), {}
+
+    async def _bearer(self, token: str):
+        from idp.oidc.principal import client_bearers
+
+        bearers = client_bearers(self.fastapi_app)
+        if bearers is None:
+            return None
+        hit = bearers.peek(token)
+        return hit if hit is not None else await run_in_threadpool(bearers.load, token)
+
+    def _allowed(self, principal) -> bool:
+        from policies import service as policies
+
+        engine = getattr(self.state, "policy_engine", None)
+        if engine is None:
+            return False
+        return policies.decide(principal, "vault", "read", domain="*", engine=engine).allowed
+
+    async def _is_operator(self, org_id: uuid.UUID) -> bool:
+        if org_id in self._operators:
+            return True
+        if await run_in_threadpool(self._load_operator, org_id):
+            self._operators.add(org_id)
+            return True
+        return False
+
+    def _load_operator(self, org_id: uuid.UUID) -> bool:
+        with session_scope(self.state.sessionmaker) as session:
+            try:
+                service.organization_of(session, org_id, "operator")
+            except Problem:
+                return False
+        return True
+
+
+def _bearer(scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+def _problem(problem: Problem, path: str) -> Answer:
+    body = orjson.dumps(problem.body(path))
+    return problem.status, PROBLEM_JSON.encode(), body, dict(problem.headers or {})

@@ -1,0 +1,183 @@
+"""The gated pull fast lane and its batcher, over real HTTP with real client access tokens.
+
+The same requests go to a server with the lane (``consent_pull_workers=2``) and to one without
+(``0``: every pull runs in the route's own transaction); both must answer the same statuses and
+bodies, and the lane's answers must really come from the batcher. A revoked token is refused on
+its next use although the lane caches verified tokens.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from consent import repository as repo
+from consent import service, vault
+from idp.oidc import service as oidc
+from propusk.db import session_scope, utcnow
+from tests.conftest import start_live_server
+from tests.consent.conftest import inn10, ogrn13
+from tests.consent.test_race import _given_consent, _setup
+
+CATS = "person.fullname,education.grades"
+
+
+@pytest.fixture
+def servers(db_url):
+    lane, rt = start_live_server(db_url)
+    plain, rt_plain = start_live_server(db_url, consent_pull_workers=0)
+    try:
+        yield lane, plain, rt
+    finally:
+        lane.stop()
+        plain.stop()
+        rt.dispose()
+        rt_plain.dispose()
+
+
+def _world(rt) -> dict:
+    """An operator with a client, a supplier, a subject with a given consent (ФИО only) and
+    vault values of two categories."""
+    org_id, tpl_id = _setup(rt)
+    subject, consent_id = _given_consent(rt, org_id, tpl_id)
+    with session_scope(rt.sessionmaker) as s:
+        client, secret = oidc.create_client(
+            s,
+            name="lane-" + uuid.uuid4().hex[:6],
+            grant_types=["client_credentials"],
+            role="operator",
+            organization_id=org_id,
+        )
+        supplier = service.register_organization(
+            s,
+            {
+                "kind": "supplier",
+                "name": "Школа",
+                "inn": inn10(),
+                "ogrn": ogrn13(),
+                "address": "Москва",
+                "storage_country": "RU",
+                "storage_location": "ЦОД",
+                "registry_number": "77-1",
+            },
+            actor="system",
+        )
+        now = utcnow()
+        vault.put(
+            s, rt.settings, supplier, subject, "person.fullname", "Гонкин Пётр", actor="t", now=now
+        )
+        vault.put(
+            s, rt.settings, supplier, subject, "education.grades", {"math": 5}, actor="t", now=now
+        )
+    return {
+        "org": org_id,
+        "tpl": tpl_id,
+        "subject": subject,
+        "consent": consent_id,
+        "client": (client.client_id, secret),
+    }
+
+
+def _token(url: str, client: tuple[str, str]) -> dict[str, str]:
+    r = httpx.post(
+        url + "/oauth2/token", auth=client, data={"grant_type": "client_credentials"}, timeout=30
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": "Bearer " + r.json()["access_token"]}
+
+
+def _pull(url: str, headers: dict, subject, query: str | None = None) -> httpx.Response:
+    q = query if query is not None else f"purpose=attestation.online&categories={CATS}"
+    return httpx.get(f"{url}/api/v1/subjects/{subject}/data?{q}", headers=headers, timeout=30)
+
+
+def _same_shape(a: dict, b: dict) -> None:
+    """Equal up to the per-transfer id."""
+    assert a.pop("transfer_id") != b.pop("transfer_id")
+    assert a == b
+
+
+def test_lane_answers_like_the_route_and_through_the_batcher(servers):
+    lane, plain, rt = servers
+    w = _world(rt)
+    h_lane, h_plain = _token(lane.url, w["client"]), _token(plain.url, w["client"])
+
+    a, b = _pull(lane.url, h_lane, w["subject"]), _pull(plain.url, h_plain, w["subject"])
+    assert a.status_code == b.status_code == 200, (a.text, b.text)
+    assert a.headers["content-type"] == b.headers["content-type"] == "application/json"
+    body = a.json()
+    assert body["data"] == {"person.fullname": "Гонкин Пётр"}  # minimisation: grades refused
+    assert body["refused"] == {"education.grades": "category_not_covered"}
+    assert body["allowed_by"] == {"person.fullname": str(w["consent"])}
+    _same_shape(body, b.json())
+
+    # bad input: the same problem from both (the lane hands odd requests to the route)
+    for query in (
+        f"purpose=attestation.online&categories={CATS}&extra=1",  # unknown parameter: route
+        "purpose=attestation.online&categories=person.fullname,%20education.grades",
+        "purpose=attestation.online&categories=no.such.category",  # the lane's own Problem
+        "purpose=no.such.purpose&categories=person.fullname",
+        "purpose=attestation.online",
+    ):
+        a, b = (
+            _pull(lane.url, h_lane, w["subject"], query),
+            _pull(plain.url, h_plain, w["subject"], query),
+        )
+        assert a.status_code == b.status_code, (query, a.text, b.text)
+        assert a.headers["content-type"] == b.headers["content-type"], query
+        if a.status_code >= 400 and a.status_code != 422:
+            assert a.json()["type"] == b.json()["type"], query
+
+    # withdrawn: 403 problem+json from both, and recorded
+    with session_scope(rt.sessionmaker) as s:
+        service.withdraw(s, w["consent"], w["subject"], now=utcnow())
+    a, b = _pull(lane.url, h_lane, w["subject"]), _pull(plain.url, h_plain, w["subject"])
+    assert a.status_code == b.status_code == 403
+    assert a.headers["content-type"] == "application/problem+json"
+    assert a.json()["refused"]["person.fullname"] == "consent_withdrawn"
+    pa, pb = a.json(), b.json()
+    _same_shape(pa, pb)
+    with session_scope(rt.sessionmaker) as s:
+        records = repo.transfers_of_subject(s, w["subject"], 100)
+    assert [t.decision for t in records].count("refused") >= 2
+
+
+def test_lane_serves_from_the_batcher(servers):
+    lane, _, rt = servers
+    w = _world(rt)
+    headers = _token(lane.url, w["client"])
+    app = lane.server.config.app
+    before = app.state.consent_pulls.pulls
+    for _ in range(5):
+        assert _pull(lane.url, headers, w["subject"]).status_code == 200
+    assert app.state.consent_pulls.pulls == before + 5
+
+
+def test_revoked_token_refused_on_next_use(servers):
+    lane, _, rt = servers
+    w = _world(rt)
+    headers = _token(lane.url, w["client"])
+    assert _pull(lane.url, headers, w["subject"]).status_code == 200  # now cached as verified
+    token = headers["Authorization"].removeprefix("Bearer ")
+    r = httpx.post(lane.url + "/oauth2/revoke", auth=w["client"], data={"token": token})
+    assert r.status_code == 200
+    r = _pull(lane.url, headers, w["subject"])
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "invalid_token" in r.headers["www-authenticate"]
+    with session_scope(rt.sessionmaker) as s:  # refused before the gate: nothing recorded
+        assert len(repo.transfers_of_subject(s, w["subject"], 100)) == 1
+
+
+def test_lane_leaves_other_callers_to_the_route(servers):
+    lane, _, rt = servers
+    w = _world(rt)
+    app = lane.server.config.app
+    before = app.state.consent_pulls.pulls
+    assert _pull(lane.url, {}, w["subject"]).status_code == 401  # no token
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert _pull(lane.url, bad, w["subject"]).status_code == 401
+    assert _pull(lane.url, bad, str(w["subject"]).upper()).status_code == 401
+    assert app.state.consent_pulls.pulls == before
