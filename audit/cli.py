@@ -71,18 +71,23 @@ def sign_checkpoint() -> None:
 
 @app.command()
 def sequence() -> None:
-    """Integrate every pending (outbox) event into the log now and print how many."""
+    """Integrate every pending (outbox) event into the log, sign a checkpoint of the tree (what
+    the app's sequencer thread does; for deployments that run it from cron) and print both."""
     from audit import service
-    from audit.sequencer import run_once
+    from audit.sequencer import run_once, sign_due
 
     runtime = build_runtime(get_settings())
     try:
         count = run_once(runtime.sessionmaker)
+        signed = sign_due(runtime.sessionmaker, runtime.settings, now=True)
         with session_scope(runtime.sessionmaker) as session:
             size, left = service.tree_size(session), service.pending_count(session)
     finally:
         runtime.dispose()
-    typer.echo(f"OK: {count} events sequenced; tree size {size}; {left} pending")
+    typer.echo(
+        f"OK: {count} events sequenced; tree size {size}; {left} pending; "
+        f"checkpoint at size {signed.tree_size}"
+    )
 
 
 @app.command()

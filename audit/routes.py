@@ -15,8 +15,8 @@ from audit.schemas import ConsistencyProofOut, EventOut, InclusionProofOut
 from policies.deps import require
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep
+from propusk.errors import NotFound, Problem
 from propusk.security import Principal
-from propusk.settings import Settings
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 PUBLIC = {"x-public": True}
@@ -24,32 +24,43 @@ TEXT = "text/plain; charset=utf-8"
 MAX_SIZE = 2**62  # larger numbers are rejected as validation errors, never overflow the DB
 
 
+class NoCheckpoint(Problem):
+    status, type, title = 404, "audit-no-checkpoint", "No signed checkpoint yet"
+
+
 @router.get("/checkpoint", response_class=PlainTextResponse, openapi_extra=PUBLIC)
 async def get_checkpoint(request: Request) -> PlainTextResponse:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note).
 
-    Cheap by design: served from memory for ``audit_checkpoint_every`` seconds (the signing
-    cadence, so no fresher checkpoint could exist), without a database round trip.
+    Signs nothing: the audit sequencer signs one at start-up and then on its cadence
+    (``audit.sequencer``); 404 before the first. Cheap by design: served from memory for
+    ``audit_checkpoint_every`` seconds (the signing cadence), without a database round trip.
     """
     settings = request.app.state.settings
     cached: tuple[float, str] | None = getattr(request.app.state, "audit_checkpoint", None)
     now = time.monotonic()
     if cached is None or now - cached[0] >= settings.audit_checkpoint_every:
-        note = await run_in_threadpool(_latest_note, request.app.state.sessionmaker, settings)
+        note = await run_in_threadpool(_latest_note, request.app.state.sessionmaker)
+        if note is None:
+            raise NoCheckpoint("the log has not signed a checkpoint yet")
         cached = (now, note)
         request.app.state.audit_checkpoint = cached
     return PlainTextResponse(cached[1], media_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
-def _latest_note(factory: sessionmaker[Session], settings: Settings) -> str:
+def _latest_note(factory: sessionmaker[Session]) -> str | None:
     with session_scope(factory) as session:
-        return checkpoint.latest(session, settings).note
+        cp = checkpoint.latest_signed(session)
+        return None if cp is None else cp.note
 
 
 @router.get("/key", response_class=PlainTextResponse, openapi_extra=PUBLIC)
 def get_key(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
-    """The checkpoint verifier key (C2SP vkey) to pin."""
-    return PlainTextResponse(checkpoint.verifier_key(session, settings) + "\n", media_type=TEXT)
+    """The checkpoint verifier key (C2SP vkey) to pin; 404 before the first checkpoint."""
+    vkey = checkpoint.published_verifier_key(session, settings)
+    if vkey is None:
+        raise NotFound("the log has no signing key yet", type="audit-no-key")
+    return PlainTextResponse(vkey + "\n", media_type=TEXT)
 
 
 @router.get("/proofs/inclusion", response_model=InclusionProofOut)

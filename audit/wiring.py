@@ -1,4 +1,5 @@
-"""Wire the audit package into an app: routers, app state, the outbox sequencer thread."""
+"""Wire the audit package into an app: routers, app state, the sequencer thread (outbox and
+checkpoint signing)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ def install(app: FastAPI) -> None:
     from audit.routes import router
     from audit.sequencer import Sequencer
 
-    app.state.audit_sequencer = None
-    if app.state.settings.database_url.startswith("postgresql"):  # SQLite appends at once
-        sequencer = Sequencer(app.state.sessionmaker, interval=SEQUENCE_INTERVAL_SECONDS)
-        app.state.audit_sequencer = sequencer
-        app.router.on_startup.append(sequencer.start)
-        app.router.on_shutdown.append(sequencer.stop)
+    settings = app.state.settings
+    sequencer = Sequencer(
+        app.state.sessionmaker,
+        interval=SEQUENCE_INTERVAL_SECONDS,
+        settings=settings,
+        # SQLite appends at once (no outbox): there the thread only signs checkpoints
+        integrate=settings.database_url.startswith("postgresql"),
+    )
+    app.state.audit_sequencer = sequencer
+    app.router.on_startup.append(sequencer.start)
+    app.router.on_shutdown.append(sequencer.stop)
     app.include_router(router)

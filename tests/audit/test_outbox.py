@@ -170,6 +170,7 @@ def test_cli_sequence_integrates_the_outbox(fresh_pg, monkeypatch):
         out = CliRunner().invoke(app, ["audit", "sequence"])
         assert out.exit_code == 0, out.output
         assert "OK: 3 events sequenced; tree size 3; 0 pending" in out.output
+        assert "checkpoint at size 3" in out.output  # the CLI signs, like the app's thread
         again = CliRunner().invoke(app, ["audit", "sequence"])
         assert "OK: 0 events sequenced; tree size 3; 0 pending" in again.output
     finally:
@@ -178,8 +179,12 @@ def test_cli_sequence_integrates_the_outbox(fresh_pg, monkeypatch):
     try:
         with session_scope(runtime.sessionmaker) as s:
             assert [service.get_event(s, i).index for i in ids] == [0, 1, 2]
+            signed = [c.tree_size for c in repository.all_checkpoints(s)]
+            assert signed == [3]  # once: signing is idempotent per tree size
+            report = verify_log(s, checkpoint.trusted_verifier(s, runtime.settings))
     finally:
         runtime.dispose()
+    assert report.ok and report.signed_size == 3, report.divergence
 
 
 def test_the_app_runs_the_sequencer_thread(rt):
