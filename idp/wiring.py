@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+KEYS_RETRY_MAX_SECONDS = 30.0
 
 
 def install(app: FastAPI) -> None:
@@ -13,3 +18,35 @@ def install(app: FastAPI) -> None:
     install_oidc(app)
     install_esia(app)
     app.include_router(router)
+    _provision_keys_at_startup(app)
+
+
+def _provision_keys_at_startup(app: FastAPI) -> None:
+    """The service signing keys exist before the first request (the JWKS and the token lanes
+    only read them). If the database is not reachable yet, retry in the background."""
+    from idp.oidc import keys
+
+    app.state.keys_provisioning = None
+
+    def provision() -> bool:
+        return keys.provision(app.state.sessionmaker, app.state.settings)
+
+    async def retry() -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            if await run_in_threadpool(provision):
+                return
+            delay = min(delay * 2, KEYS_RETRY_MAX_SECONDS)
+
+    async def start() -> None:
+        if not await run_in_threadpool(provision):
+            app.state.keys_provisioning = asyncio.get_running_loop().create_task(retry())
+
+    async def stop() -> None:
+        task = app.state.keys_provisioning
+        if task is not None:
+            task.cancel()
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop)

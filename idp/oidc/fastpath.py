@@ -3,11 +3,11 @@
 For ``grant_type=client_credentials`` with ``client_secret_basic``/``client_secret_post`` the
 token route answers from memory: clients come from a per-app cache (invalidated in-process on
 every client change, re-checked against the database after ``CLIENT_TTL`` seconds, which is
-how changes made by the CLI or another instance arrive), the signing key object is cached and
-re-read every ``KEY_TTL`` seconds (rotation by another process shows up then; old keys keep
-verifying). Issuing such a token writes no row: its ``token.issued`` audit event is buffered
-here and appended in batches by a background task (``AuditBuffer``), at most ``FLUSH_EVERY``
-seconds later, and on shutdown.
+how changes made by the CLI or another instance arrive), the signing key object (provisioned
+at app start-up, never created here) is cached and re-read every ``KEY_TTL`` seconds
+(rotation by another process shows up then; old keys keep verifying). Issuing such a token
+writes no row: its ``token.issued`` audit event is buffered here and appended in batches by a
+background task (``AuditBuffer``), at most ``FLUSH_EVERY`` seconds later, and on shutdown.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ KEY_TTL = 30.0
 FLUSH_EVERY = 1.0
 HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 BASIC = {"WWW-Authenticate": 'Basic realm="propusk"'}
+RETRY = {"Retry-After": "5"}
 
 
 Answer = tuple[int, bytes, dict[str, str]]
@@ -270,7 +271,10 @@ class FastPath:
         scope = client.get_allowed_scope(form.get("scope"))
         if scope is None:
             return error_answer("invalid_scope", "A requested scope is not allowed")
-        key = await self.keys.aget()
+        try:
+            key = await self.keys.aget()
+        except keys.NoSigningKey:  # provisioned at start-up; never created by a request
+            return error_answer("temporarily_unavailable", "No signing key yet", 503, RETRY)
         now = int(time.time())
         token = tok.access_token(
             key,

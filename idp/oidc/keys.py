@@ -4,12 +4,17 @@
 process by ``kid`` (a thumbprint cannot collide across databases), so signing costs one ECDSA
 operation and no decryption. Compact JWS are built directly with ``cryptography``: the hot path
 (client_credentials) signs one token per request and every microsecond counts there.
+
+Keys are provisioned when the app starts (``provision``: idempotent, under a lock, so two
+processes starting at once create one key per algorithm) or by ``propusk keys rotate``; no
+request creates one (``current_key`` answers 503 ``signing-keys-missing`` until then).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -29,8 +34,11 @@ from sqlalchemy.orm import Session
 from idp.oidc import repository as repo
 from idp.oidc.models import SigningKey
 from propusk import crypto
-from propusk.db import utcnow
+from propusk.db import session_scope, utcnow
+from propusk.errors import Problem
 from propusk.settings import Settings
+
+log = logging.getLogger("propusk.oidc")
 
 SUPPORTED_ALGS = ("ES256", "RS256")
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -38,6 +46,13 @@ _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 class InvalidJWS(Exception):
     """A token names an unknown or retired key, or its signature does not verify."""
+
+
+class NoSigningKey(Problem):
+    """No active key of an algorithm: keys are provisioned at app start-up (``provision``) or
+    by ``propusk keys rotate``, never by the request that needs one."""
+
+    status, type, title = 503, "signing-keys-missing", "Signing keys are not provisioned"
 
 
 @dataclass(frozen=True)
@@ -128,13 +143,27 @@ def create_key(session: Session, settings: Settings, alg: str) -> SigningKey:
     return row
 
 
-def ensure_keys(session: Session, settings: Settings) -> None:
-    """On first use: one ES256 and one RS256 key."""
-    active = repo.active_keys(session)
-    have = {k.alg for k in active}
-    for alg in SUPPORTED_ALGS:
-        if alg not in have:
-            create_key(session, settings, alg)
+def ensure_keys(session: Session, settings: Settings) -> list[str]:
+    """One active ES256 and one RS256 key; creates the missing ones and returns their kids.
+
+    Idempotent and safe when several processes start at once: the check runs under a lock
+    held until the caller's transaction ends, so a second provisioner sees the first's keys."""
+    repo.lock_keys(session)
+    have = {k.alg for k in repo.active_keys(session)}
+    return [create_key(session, settings, alg).kid for alg in SUPPORTED_ALGS if alg not in have]
+
+
+def provision(sessionmaker, settings: Settings) -> bool:
+    """App start-up: ``ensure_keys`` in its own transaction; False (logged) if it failed."""
+    try:
+        with session_scope(sessionmaker) as session:
+            created = ensure_keys(session, settings)
+    except Exception:  # e.g. the database is down or unmigrated: the caller retries
+        log.warning("signing keys not provisioned; retrying", exc_info=True)
+        return False
+    if created:
+        log.info("signing keys provisioned: %s", ", ".join(created))
+    return True
 
 
 def rotate(session: Session, settings: Settings, *, actor: str = "system") -> list[str]:
@@ -182,8 +211,7 @@ def current_key(session: Session, settings: Settings, alg: str | None = None) ->
     alg = alg or settings.signing_alg
     rows = [k for k in repo.active_keys(session) if k.alg == alg]
     if not rows:
-        ensure_keys(session, settings)
-        rows = [k for k in repo.active_keys(session) if k.alg == alg]
+        raise NoSigningKey(f"no active {alg} signing key; run `propusk keys rotate`")
     return load(settings, max(rows, key=lambda k: (k.created_at, k.kid)))
 
 

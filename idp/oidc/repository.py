@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, false, select, text, update
 from sqlalchemy.orm import Session
 
 from idp.oidc.models import (
@@ -19,6 +19,7 @@ from idp.oidc.models import (
     SigningKey,
     UsedAssertion,
 )
+from propusk.db import is_postgres
 
 
 def add(session: Session, row) -> None:
@@ -27,6 +28,20 @@ def add(session: Session, row) -> None:
 
 
 # keys
+# pg_advisory_xact_lock key of key provisioning: b"propkeys" as a signed 64-bit integer.
+KEYS_LOCK = int.from_bytes(b"propkeys", "big", signed=True)
+
+
+def lock_keys(session: Session) -> None:
+    """Serialise key provisioning until the end of the caller's transaction (two processes
+    starting at once). PostgreSQL: a transaction-scoped advisory lock. SQLite: a no-op write to
+    the key table takes the database write lock, so the read that follows is not stale."""
+    if is_postgres(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": KEYS_LOCK})
+    else:
+        session.execute(update(SigningKey).where(false()).values(kid=SigningKey.kid))
+
+
 def active_keys(session: Session) -> list[SigningKey]:
     stmt = select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at)
     return list(session.scalars(stmt))

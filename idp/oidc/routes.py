@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from idp.oidc import keys, service
-from idp.oidc.fastpath import BASIC, oauth_error, parse_form, to_response
+from idp.oidc.fastpath import BASIC, RETRY, oauth_error, parse_form, to_response
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
 from idp.oidc.server import (
     ALL_AUTH_METHODS,
@@ -366,9 +366,12 @@ def _token_slow(request: Request, pairs: list[tuple[str, str]]) -> Response:
     if refused is not None:
         return refused
     app = request.app
-    with session_scope(app.state.sessionmaker) as session:
-        server = make_server(request, session, app.state.settings)
-        return server.create_token_response(oauth_request(request, [], pairs))
+    try:
+        with session_scope(app.state.sessionmaker) as session:
+            server = make_server(request, session, app.state.settings)
+            return server.create_token_response(oauth_request(request, [], pairs))
+    except keys.NoSigningKey:  # rolled back: the code or refresh token is not spent
+        return oauth_error("temporarily_unavailable", "No signing key yet", 503, RETRY)
 
 
 @router.post("/oauth2/token", openapi_extra=PUBLIC)

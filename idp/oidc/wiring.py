@@ -45,10 +45,9 @@ class OidcRuntime:
         self._jwks: tuple[float, int, bytes] | None = None
 
     def load_jwks(self) -> bytes:
-        """Blocking: the published keys (created on first use), serialized once."""
+        """Blocking: the published keys (provisioned at start-up; read only), serialized once."""
         gen = keys.generation()
         with session_scope(self.sessionmaker) as session:
-            keys.ensure_keys(session, self.settings)
             body = orjson.dumps(keys.public_jwks(session))
         self._jwks = (time.monotonic(), gen, body)
         return body
