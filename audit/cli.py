@@ -70,13 +70,23 @@ def sign_checkpoint() -> None:
 
 
 @app.command()
-def sequence() -> None:
+def sequence(
+    follow: bool = typer.Option(
+        False,
+        "--follow",
+        help="keep running: the sequencer thread in the foreground, until interrupted "
+        "(with PROPUSK_AUDIT_SEQUENCER=external on the app processes)",
+    ),
+) -> None:
     """Integrate every pending (outbox) event into the log, sign a checkpoint of the tree (what
     the app's sequencer thread does; for deployments that run it from cron) and print both."""
     from audit import service
-    from audit.sequencer import run_once, sign_due
+    from audit.sequencer import Sequencer, run_once, sign_due
 
     runtime = build_runtime(get_settings())
+    if follow:
+        _follow(Sequencer(runtime.sessionmaker, settings=runtime.settings), runtime)
+        return
     try:
         count = run_once(runtime.sessionmaker)
         signed = sign_due(runtime.sessionmaker, runtime.settings, now=True)
@@ -88,6 +98,26 @@ def sequence() -> None:
         f"OK: {count} events sequenced; tree size {size}; {left} pending; "
         f"checkpoint at size {signed.tree_size}"
     )
+
+
+def _follow(sequencer, runtime) -> None:
+    """Run ``sequencer`` until SIGINT/SIGTERM, then drain once more."""
+    import signal
+    import threading
+
+    from audit.sequencer import run_once
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sequencer.start()
+    typer.echo("audit sequencer running; Ctrl-C stops it")
+    try:
+        stop.wait()
+    finally:
+        sequencer.stop()
+        run_once(runtime.sessionmaker)
+        runtime.dispose()
 
 
 @app.command()

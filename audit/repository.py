@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -278,21 +279,14 @@ def take_pending(session: Session, limit: int) -> list[Any]:
 
     A row committed after a higher ``seq`` was integrated is simply taken by a later batch:
     integrated rows are deleted, so nothing is skipped."""
-    oldest = select(AuditPending.seq).order_by(AuditPending.seq).limit(limit)
+    t = AuditPending.__table__  # Core: an ORM delete would synchronise the session per row
+    oldest = select(t.c.seq).order_by(t.c.seq).limit(limit)
     stmt = (
-        delete(AuditPending)
-        .where(AuditPending.seq.in_(oldest.scalar_subquery()))
-        .returning(
-            AuditPending.seq,
-            AuditPending.id,
-            AuditPending.event_type,
-            AuditPending.actor,
-            AuditPending.subject,
-            AuditPending.time,
-            AuditPending.body,
-        )
+        delete(t)
+        .where(t.c.seq.in_(oldest.scalar_subquery()))
+        .returning(t.c.seq, t.c.id, t.c.event_type, t.c.actor, t.c.subject, t.c.time, t.c.body)
     )
-    return sorted(session.execute(stmt), key=lambda r: r.seq)
+    return sorted(session.execute(stmt).all(), key=attrgetter("seq"))
 
 
 def pending_ids(session: Session, ids: Sequence[Any]) -> set[Any]:

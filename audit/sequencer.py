@@ -30,6 +30,8 @@ from propusk.settings import Settings
 log = logging.getLogger("propusk.audit")
 
 _wake = threading.Event()
+BUSY_BATCH = 100  # events in one run that mean "busy"
+BUSY_GATHER = 0.2  # seconds to gather while busy
 
 
 def _after_commit(session: Session) -> None:
@@ -82,6 +84,7 @@ class Sequencer:
         # after a wake-up, let more commits join the batch: under load one sequencer transaction
         # per ~20 ms, not one per audited commit
         self.gather = gather
+        self.busy_gather = max(gather, BUSY_GATHER)
         self.settings = settings  # None: integrate only, sign nothing
         self.integrate = integrate
         self._stop = threading.Event()
@@ -125,13 +128,17 @@ class Sequencer:
 
     def _run(self) -> None:
         failing = False
+        gather = self.gather
         while not self._stop.is_set():
             if _wake.wait(self.interval):
                 _wake.clear()
-                self._stop.wait(self.gather)
+                self._stop.wait(gather)
             try:
                 if self.integrate:
-                    run_once(self.factory)
+                    n = run_once(self.factory)
+                    # busy (a steady stream of audited commits): gather longer, so the fixed
+                    # cost of a sequencer transaction is shared by more events
+                    gather = self.busy_gather if n >= BUSY_BATCH else self.gather
                 self._sign_if_due()
                 failing = False
             except Exception:  # e.g. an unmigrated database; logged once per failure streak

@@ -23,6 +23,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
@@ -304,7 +305,8 @@ def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:
     if not rows:
         return 0
     items = [
-        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, json.loads(r.body)) for r in rows
+        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, orjson.loads(r.body))
+        for r in rows
     ]
     _append(session, items)
     return len(rows)

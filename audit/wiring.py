@@ -18,7 +18,9 @@ def install(app: FastAPI) -> None:
         interval=SEQUENCE_INTERVAL_SECONDS,
         settings=settings,
         # SQLite appends at once (no outbox): there the thread only signs checkpoints
-        integrate=settings.database_url.startswith("postgresql"),
+        # and with an external sequencer process the thread leaves the outbox to it
+        integrate=settings.database_url.startswith("postgresql")
+        and settings.audit_sequencer == "thread",
     )
     app.state.audit_sequencer = sequencer
     app.router.on_startup.append(sequencer.start)

@@ -68,8 +68,9 @@ def _timed(n: int, fn) -> tuple[list[float], float]:
 
 
 THREADS = 4  # ungated readers: more only add contention on 2 cores
-CALLERS = 16  # concurrent gated pulls (as many connections as the HTTP part)
-CONNECTIONS = 16
+CALLERS = 64  # concurrent in-process gated pulls
+CONNECTIONS = 16  # HTTP: a moderate load …
+HIGH = int(os.environ.get("BENCH_GATE_CONNECTIONS", "64"))  # … and many operators at once
 
 
 def _threaded(n: int, fn, threads: int) -> tuple[list[float], float]:
@@ -184,69 +185,6 @@ def in_process(rt, info: dict, n: int) -> tuple[float, float]:
     return gated_mt, plain_mt
 
 
-class PlainRead:
-    """The HTTP peer (bench only): ``GET /bench/plain/{subject}?categories=…`` answers the same
-    vault rows as the gated pull, with the same bearer verification (the verified-token cache,
-    the policy check) and the revocation check in its transaction — but no gate and no record."""
-
-    def __init__(self, app, fastapi_app) -> None:
-        self.app = app
-        self.fastapi_app = fastapi_app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/bench/plain/"):
-            return await self.app(scope, receive, send)
-        import orjson
-        from starlette.concurrency import run_in_threadpool
-
-        from consent.fastpath import _bearer
-        from idp.oidc.principal import client_bearers
-        from policies import service as policies
-
-        bearers = client_bearers(self.fastapi_app)
-        token = _bearer(scope)
-        bearer = bearers.peek(token) or await run_in_threadpool(bearers.load, token)
-        engine = self.fastapi_app.state.policy_engine
-        assert policies.decide(bearer.principal, "vault", "read", engine=engine).allowed
-        subject = uuid.UUID(scope["path"].rsplit("/", 1)[1])
-        cats = scope["query_string"].decode().partition("=")[2].split(",")
-        body = orjson.dumps(await run_in_threadpool(self._read, subject, cats, bearer.jti))
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    def _read(self, subject: uuid.UUID, cats: list[str], jti: str) -> dict:
-        from consent import vault
-        from idp.oidc.service import revoked_client_jtis
-        from propusk.db import session_scope
-
-        state = self.fastapi_app.state
-        with session_scope(state.sessionmaker) as session:
-            assert not revoked_client_jtis(session, [jti])
-            return {
-                "subject_id": str(subject),
-                "data": vault.read(session, state.settings, subject, cats),
-            }
-
-
-def _serve(rt):
-    """Uvicorn in a thread serving ``create_app(runtime=rt)`` plus the bench's plain-read peer."""
-    import uvicorn
-
-    from propusk.app import create_app
-
-    app = create_app(runtime=rt)
-    app.add_middleware(PlainRead, fastapi_app=app)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_http(f"http://127.0.0.1:{port}/healthz")
-    return server, thread, port
-
-
 def _operator_tokens(rt, port: int, operators: list[str]) -> dict[str, str]:
     """One real client_credentials access token per operator (a client bound to its org)."""
     import httpx
@@ -278,7 +216,9 @@ def _operator_tokens(rt, port: int, operators: list[str]) -> dict[str, str]:
     return tokens
 
 
-def _wrk(port: int, lines: list[str], seconds: int) -> tuple[float, str, str]:
+def _wrk(
+    port: int, lines: list[str], seconds: int, connections: int = CONNECTIONS
+) -> tuple[float, str, str]:
     """wrk over a list of 'path<TAB>token' lines; returns (req/s, p50, p99)."""
     import re
 
@@ -291,7 +231,7 @@ def _wrk(port: int, lines: list[str], seconds: int) -> tuple[float, str, str]:
             [
                 "wrk",
                 "-t1",
-                f"-c{CONNECTIONS}",
+                f"-c{connections}",
                 f"-d{seconds}s",
                 "--latency",
                 "-s",
@@ -325,37 +265,94 @@ end
 """
 
 
-def over_http(rt, lane_off_rt, info: dict, seconds: int) -> None:
+class _Server:
+    """``bench/gate_server.py`` in its own process (one uvicorn process, as in production)."""
+
+    def __init__(self, url: str, *args: str) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.gate_server", url, str(self.port), *args],
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        wait_http(f"http://127.0.0.1:{self.port}/healthz", timeout=60)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
+    """Alternating rounds over server processes; medians per configuration."""
     if not shutil.which("wrk"):
         print("wrk missing: HTTP part skipped (make system-deps)")
         return
     rnd = random.Random(2)
     picks = [rnd.choice(info["sample"]) for _ in range(20_000)]
     cats = ",".join(CATEGORIES)
-    results = {}
-    for name, runtime in (("gated pull", rt), ("lane off", lane_off_rt)):
-        server, thread, port = _serve(runtime)
-        try:
-            tokens = _operator_tokens(runtime, port, [str(o) for o in info["operators"]])
-            gated = [
+    env = {**os.environ, "PROPUSK_DATABASE_URL": url, "PROPUSK_ENV": "test"}
+    sequencer = subprocess.Popen(
+        [str(Path(sys.executable).parent / "propusk"), "audit", "sequence", "--follow"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    servers = {
+        "lane": _Server(url),
+        "lane, ext. sequencer": _Server(url, "--sequencer", "external"),
+        "lane off": _Server(url, "--workers", "0"),
+    }
+    try:
+        lines = {}
+        for name, server in servers.items():
+            tokens = _operator_tokens(rt, server.port, [str(o) for o in info["operators"]])
+            lines[name] = [
                 f"/api/v1/subjects/{s}/data?purpose={p}&categories={cats}\t{tokens[o]}"
                 for s, o, p in picks
             ]
-            plain = [f"/bench/plain/{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks]
-            _wrk(port, gated[:2000], 2)  # warm up
-            results[name] = _wrk(port, gated, seconds)
-            if name == "gated pull":
-                _wrk(port, plain[:2000], 2)
-                results["ungated read"] = _wrk(port, plain, seconds)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
-    print(f"HTTP (uvicorn, 1 process, wrk -t1 -c{CONNECTIONS} {seconds}s, real access tokens):")
-    for name in ("gated pull", "lane off", "ungated read"):
-        rate, p50, p99 = results[name]
-        print(f"  {name:<14} {rate:8.0f} req/s  p50={p50}  p99={p99}")
-    g, u = results["gated pull"][0], results["ungated read"][0]
-    print(f"  ratio gated/ungated throughput: {g / u:.2f}")
+            if name == "lane":
+                lines["plain"] = [
+                    f"/bench/plain/{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks
+                ]
+        runs = [  # (label, server, lines, connections)
+            ("gated pull", "lane", "lane", HIGH),
+            (
+                "gated pull, external sequencer",
+                "lane, ext. sequencer",
+                "lane, ext. sequencer",
+                HIGH,
+            ),
+            ("ungated read", "lane", "plain", HIGH),
+            ("gated pull", "lane", "lane", CONNECTIONS),
+            ("ungated read", "lane", "plain", CONNECTIONS),
+            ("gated pull, lane off", "lane off", "lane off", CONNECTIONS),
+        ]
+        for _, server, key, conns in runs:  # warm up (caches, pools, JIT of plans)
+            _wrk(servers[server].port, lines[key][:3000], 2, conns)
+        results: dict[tuple[str, int], list[tuple[float, str, str]]] = {}
+        for _ in range(rounds):
+            for label, server, key, conns in runs:
+                out = _wrk(servers[server].port, lines[key], seconds, conns)
+                results.setdefault((label, conns), []).append(out)
+    finally:
+        for server in servers.values():
+            server.stop()
+        sequencer.terminate()
+        sequencer.wait(timeout=60)
+    print(
+        f"HTTP (one uvicorn process per configuration, wrk -t1 {seconds}s, real access "
+        f"tokens; median of {rounds} alternating rounds; p50/p99 of the median round):"
+    )
+    medians = {}
+    for (label, conns), outs in results.items():
+        outs.sort(key=lambda o: o[0])
+        rate, p50, p99 = outs[len(outs) // 2]
+        medians[(label, conns)] = rate
+        spread = ", ".join(f"{o[0]:.0f}" for o in outs)
+        print(
+            f"  -c{conns:<3} {label:<32} {rate:7.0f} req/s  p50={p50:>8}  p99={p99:>8}  ({spread})"
+        )
+    for conns in (HIGH, CONNECTIONS):
+        ratio = medians[("gated pull", conns)] / medians[("ungated read", conns)]
+        print(f"  ratio gated/ungated throughput, -c{conns}: {ratio:.2f}")
 
 
 def main() -> None:
@@ -365,7 +362,8 @@ def main() -> None:
     )
     ap.add_argument("--per-subject", type=int, default=10)
     ap.add_argument("-n", type=int, default=int(os.environ.get("BENCH_GATE_N", "3000")))
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = ap.parse_args()
 
@@ -385,13 +383,11 @@ def main() -> None:
             database_url=url, env="test", issuer="http://bench", access_token_ttl=3600
         )
         rt = build_runtime(settings)
-        lane_off = build_runtime(settings.model_copy(update={"consent_pull_workers": 0}))
         try:
             in_process(rt, info, args.n)
-            over_http(rt, lane_off, info, args.seconds)
+            over_http(rt, url, info, args.seconds, args.rounds)
         finally:
             rt.dispose()
-            lane_off.dispose()
     finally:
         if args.keep:
             print(f"kept {url}")

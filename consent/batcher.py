@@ -17,11 +17,12 @@ This is a transaction boundary like a request (it commits); services stay commit
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from consent import flows
 from consent.flows import Outcome, PullAsk
@@ -38,7 +39,19 @@ Result = Outcome | Problem
 class _Job:
     ask: PullAsk
     jti: str | None  # the caller's client token, checked against the denylist in the batch
-    future: Future = field(default_factory=Future)
+    future: Future | asyncio.Future
+    loop: asyncio.AbstractEventLoop | None = None  # set for asyncio futures
+
+
+def _settle(jobs: list[tuple[_Job, Result | None, BaseException | None]]) -> None:
+    """Resolve futures (on their loop's thread for asyncio ones); a cancelled caller is gone."""
+    for job, result, exc in jobs:
+        if job.future.done():
+            continue
+        if exc is not None:
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
 
 
 def _revoked(jti: str) -> Unauthorized:
@@ -86,11 +99,22 @@ class PullBatcher:
 
     def submit(self, ask: PullAsk, jti: str | None = None) -> Future:
         """Queue one pull; the future gets its ``Outcome`` or ``Problem`` after the commit."""
+        job = _Job(ask, jti, Future())
+        self._put(job)
+        return job.future
+
+    def submit_async(self, ask: PullAsk, jti: str | None = None) -> asyncio.Future:
+        """``submit`` for the event loop: an asyncio future, resolved on the loop's thread
+        (one wake-up of the loop per batch, not per pull)."""
+        loop = asyncio.get_running_loop()
+        job = _Job(ask, jti, loop.create_future(), loop)
+        self._put(job)
+        return job.future
+
+    def _put(self, job: _Job) -> None:
         if not self._threads:
             raise RuntimeError("the pull batcher is not running")
-        job = _Job(ask, jti)
         self._queue.put(job)
-        return job.future
 
     def _loop(self) -> None:
         while True:
@@ -122,13 +146,26 @@ class PullBatcher:
                     self._run([job])
                 return
             log.exception("gated pull failed")
-            batch[0].future.set_exception(exc)
+            self._finish([(batch[0], None, exc)])
             return
         with self._count_lock:
             self.batches += 1
             self.pulls += len(batch)
-        for job, result in zip(batch, results, strict=True):
-            job.future.set_result(result)
+        self._finish([(job, result, None) for job, result in zip(batch, results, strict=True)])
+
+    @staticmethod
+    def _finish(done: list[tuple[_Job, Result | None, BaseException | None]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop | None, list] = {}
+        for item in done:
+            by_loop.setdefault(item[0].loop, []).append(item)
+        for loop, items in by_loop.items():
+            if loop is None:
+                _settle(items)
+            else:
+                try:
+                    loop.call_soon_threadsafe(_settle, items)
+                except RuntimeError:  # the loop closed: nobody is waiting any more
+                    log.warning("%d pull answers dropped: their event loop is closed", len(items))
 
     def _transaction(self, batch: list[_Job]) -> list[Result]:
         from idp.oidc.service import revoked_client_jtis

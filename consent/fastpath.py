@@ -13,6 +13,7 @@ decision, the records and the response bodies are the route's own: ``flows.pull_
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 from urllib.parse import unquote
@@ -33,6 +34,9 @@ KEYS_RE = re.compile(r"[a-z0-9_.-]+(,[a-z0-9_.-]+)*")
 MAX_PURPOSE, MAX_CATEGORIES = 120, 2000  # the route's Query limits
 
 Answer = tuple[int, bytes, bytes, dict[str, str]]
+UNAVAILABLE = Problem("the transfer could not be recorded; retry", status=503, type="retry")
+SERVER_ERROR = Problem("internal error", status=500, type="internal-error")
+log = logging.getLogger("propusk.consent")
 
 
 def parse_query(raw: bytes) -> tuple[str, str] | None:
@@ -67,25 +71,34 @@ class GatedPullLane:
         self.fastapi_app = fastapi_app
         self.batcher = batcher
         self._operators: set[uuid.UUID] = set()  # registered operators (registrations are final)
+        self._loading: dict[str, asyncio.Future] = {}  # token → its verification in progress
 
     async def __call__(self, scope, receive, send) -> None:
-        answer = None
+        admitted = None
         if (
             scope["type"] == "http"
             and scope["method"] == "GET"
             and scope["path"].startswith(PREFIX)
             and self.batcher.running
         ):
-            answer = await self._try(scope)
-        if answer is None:
+            try:
+                admitted = await self._admit(scope)
+            except Exception:  # a bug here must not cost the caller the ordinary route
+                log.exception("gated pull lane: admission failed; the route serves it")
+        if admitted is None:
             return await self.app(scope, receive, send)
-        status, ctype, body, headers = answer
+        try:
+            status, ctype, body, headers = await self._serve(admitted, scope["path"])
+        except Exception:  # outside the app's error middleware: answer problem+json ourselves
+            log.exception("gated pull lane failed")
+            status, ctype, body, headers = _problem(SERVER_ERROR, scope["path"])
         raw = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
         raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    async def _try(self, scope) -> Answer | None:
+    async def _admit(self, scope) -> tuple[PullAsk, str] | None:
+        """The pull and its token's jti, when this lane may serve the request."""
         path: str = scope["path"]
         subject = path[len(PREFIX) : -len(SUFFIX)]
         if not path.endswith(SUFFIX) or not UUID_RE.fullmatch(subject):
@@ -101,22 +114,18 @@ class GatedPullLane:
         if org_id is None or not await self._is_operator(org_id):
             return None
         purpose, categories = query
-        ask = PullAsk(
-            org_id,
-            uuid.UUID(subject),
-            purpose,
-            categories.split(","),
-            bearer.principal.subject,
-        )
+        principal = bearer.principal
+        ask = PullAsk(org_id, uuid.UUID(subject), purpose, categories.split(","), principal.subject)
+        return ask, bearer.jti
+
+    async def _serve(self, admitted: tuple[PullAsk, str], path: str) -> Answer:
+        ask, jti = admitted
         try:
-            future = self.batcher.submit(ask, jti=bearer.jti)
-        except RuntimeError:  # stopping: the route serves it
-            return None
-        try:
-            result = await asyncio.wrap_future(future)
+            result = await self.batcher.submit_async(ask, jti=jti)
+        except RuntimeError:  # the batcher stopped meanwhile: nothing was recorded
+            return _problem(UNAVAILABLE, path)
         except Exception:  # logged by the batcher; nothing was committed for this pull
-            problem = Problem("the transfer could not be recorded; retry", status=503)
-            return _problem(problem, path)
+            return _problem(UNAVAILABLE, path)
         if isinstance(result, Problem):
             return _problem(result, path)
         status, body = pull_answer(result, path)
@@ -130,7 +139,16 @@ class GatedPullLane:
         if bearers is None:
             return None
         hit = bearers.peek(token)
-        return hit if hit is not None else await run_in_threadpool(bearers.load, token)
+        if hit is not None:
+            return hit
+        # one verification per token at a time: when a cached token expires under load, every
+        # request carrying it would otherwise verify it again in the threadpool
+        loading = self._loading.get(token)
+        if loading is None:
+            loading = asyncio.ensure_future(run_in_threadpool(bearers.load, token))
+            self._loading[token] = loading
+            loading.add_done_callback(lambda _f: self._loading.pop(token, None))
+        return await asyncio.shield(loading)
 
     def _allowed(self, principal) -> bool:
         from policies import service as policies

@@ -7,6 +7,7 @@ it *exclusive* — see ``consent.gate`` for why this makes a committed withdrawa
 
 from __future__ import annotations
 
+import re
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
@@ -108,6 +109,7 @@ def consent_for_update(session: Session, consent_id: uuid.UUID) -> Consent | Non
 # Advisory-lock class of the consent package (the two-int4 key space; the audit sequencer uses
 # the single-int8 space, which PostgreSQL keeps apart).
 SUBJECT_LOCK_CLASS = 0x636F6E  # "con"
+_PLAIN_KEY = re.compile(r"[a-z0-9_.-]+")
 
 
 def _subject_key(subject_id: uuid.UUID) -> int:
@@ -169,10 +171,17 @@ def gate_read(
     return rows, {c for block in rows[0].blocked or () for c in block}
 
 
+# Arrays travel as text literals (``{a,b}``; UUIDs and catalogue keys need no quoting): dumping
+# Python lists element by element cost more than the statement itself.
 _GATE_ROWS_MANY = text(
     "SELECT ord, id, state, categories, valid_from, valid_until, actions, form, "
-    "representative_until, blocked FROM consent_gate_rows_many(:s, :o, :p, :c, :k, :now)"
+    "representative_until, blocked FROM consent_gate_rows_many(CAST(:s AS uuid[]), "
+    "CAST(:o AS uuid[]), CAST(:p AS text[]), :c, CAST(:k AS integer[]), :now)"
 )
+
+
+def _array(values) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def gate_read_many(
@@ -186,16 +195,18 @@ def gate_read_many(
     subject's shared lock, then one snapshot for all the reads. SQLite: one ``gate_read`` each."""
     if session.get_bind().dialect.name != "postgresql":
         return [gate_read(session, s, o, p, now) for s, o, p in triples]
+    if any(not _PLAIN_KEY.fullmatch(t[2]) for t in triples):
+        raise ValueError("purpose keys are plain catalogue keys")
     params = {
-        "s": [t[0] for t in triples],
-        "o": [t[1] for t in triples],
-        "p": [t[2] for t in triples],
+        "s": _array(t[0] for t in triples),
+        "o": _array(t[1] for t in triples),
+        "p": _array(t[2] for t in triples),
         "c": SUBJECT_LOCK_CLASS,
-        "k": [_subject_key(t[0]) for t in triples],
+        "k": _array(_subject_key(t[0]) for t in triples),
         "now": now,
     }
     found: list[list] = [[] for _ in triples]
-    for row in session.execute(_GATE_ROWS_MANY, params):
+    for row in session.execute(_GATE_ROWS_MANY, params).all():
         found[row.ord - 1].append(row)
     return [
         (rows, {c for block in rows[0].blocked or () for c in block} if rows else None)

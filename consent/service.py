@@ -183,6 +183,8 @@ def upsert_category(session: Session, item: dict[str, Any]) -> Category:
 
 
 def upsert_purpose(session: Session, item: dict[str, Any]) -> Purpose:
+    if not CATEGORY_KEY.match(item["key"]):
+        raise ValidationProblem("a purpose key is dotted lower-case, e.g. attestation.online")
     row = repo.get_purpose(session, item["key"]) or Purpose(key=item["key"])
     row.title = item["title"]
     row.legal_basis = item["legal_basis"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from propusk.app import PropuskApp
 
 
-def install(app: FastAPI) -> None:
+def install(app: PropuskApp) -> None:
     from consent.batcher import PullBatcher
     from consent.fastpath import GatedPullLane
     from consent.routes import router
@@ -21,4 +21,4 @@ def install(app: FastAPI) -> None:
     # first on shutdown: its last records' audit events are then sequenced before the sequencer
     # thread stops
     app.router.on_shutdown.insert(0, batcher.stop)
-    app.add_middleware(GatedPullLane, fastapi_app=app, batcher=batcher)
+    app.add_outer_lane(GatedPullLane, fastapi_app=app, batcher=batcher)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from propusk import __version__
 from propusk.errors import install_error_handlers
@@ -17,6 +19,26 @@ from propusk.settings import Settings
 log = logging.getLogger("propusk")
 
 
+class PropuskApp(FastAPI):
+    """FastAPI with *outer lanes*: pure ASGI hot paths placed in front of the whole middleware
+    stack, error and telemetry layers included (measured: those layers cost a gated pull about
+    a fifth of its event-loop time). A lane answers the ordinary case of one endpoint itself
+    and passes everything else on unchanged; it must catch its own failures."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outer_lanes: list[tuple[type, dict[str, Any]]] = []
+
+    def add_outer_lane(self, lane: type, **options: Any) -> None:
+        self._outer_lanes.append((lane, options))
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        for lane, options in self._outer_lanes:
+            app = lane(app, **options)
+        return app
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build one app instance; several may share a database (multi-instance tests)."""
     runtime = runtime or build_runtime(settings)
@@ -24,7 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings.check_production()
     install_log_redaction()
 
-    app = FastAPI(
+    app = PropuskApp(
         title="Propusk",
         version=__version__,
         description="Identity, consent and personal-data governance for a school ЦОС.",

@@ -50,8 +50,13 @@ def serve(
 
     get_settings().check_production()
     uvicorn.run(
-        "propusk.asgi:app", host=host, port=port, workers=workers, log_level="info",
-        proxy_headers=True, access_log=access_log,
+        "propusk.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+        access_log=access_log,
     )
 
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -47,6 +48,8 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:  # PostgreSQL sessions run in UTC (make_engine): as returned
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -82,7 +85,15 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # sessions in UTC whatever the server's default: timestamps come back as UTC datetimes
+    # (no per-value zone conversion; every time Propusk stores is UTC)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args.setdefault("options", "-c TimeZone=UTC")
+    kwargs["connect_args"] = connect_args
     kwargs.setdefault("hide_parameters", True)  # errors never log row values (names, SNILS …)
+    # JSON columns are read on every gate decision: orjson parses the same documents to the
+    # same Python values, several times faster than the json module
+    kwargs.setdefault("json_deserializer", orjson.loads)
     return create_engine(url, **kwargs)
 
 

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
 
     # Audit
     audit_checkpoint_every: int = 1
+    # Who integrates the audit outbox into the Merkle log: a thread in every app process
+    # ("thread"), or a separate `propusk audit sequence --follow` process ("external"), which
+    # takes that work off the serving processes (the threads then only sign checkpoints).
+    audit_sequencer: Literal["thread", "external"] = "thread"
 
     def check_production(self) -> None:
         """Refuse to run in production with development secrets or dev-only upstreams."""

@@ -169,10 +169,16 @@ def jti_revoked(session: Session, jti_hash: str) -> bool:
     return session.get(RevokedJti, jti_hash) is not None
 
 
+# Core text on the gated pull's hot path (once per batch); ``= ANY`` binds one array.
+_REVOKED_AMONG = text("SELECT jti_hash FROM oidc_revoked_jti WHERE jti_hash = ANY(:h)")
+
+
 def revoked_jti_hashes(session: Session, jti_hashes: list[str]) -> set[str]:
     """The hashes among ``jti_hashes`` on the denylist (one query for a batch)."""
     if not jti_hashes:
         return set()
+    if is_postgres(session):
+        return set(session.scalars(_REVOKED_AMONG, {"h": jti_hashes}))
     stmt = select(RevokedJti.jti_hash).where(RevokedJti.jti_hash.in_(jti_hashes))
     return set(session.scalars(stmt))
 

@@ -78,7 +78,9 @@ def latest(client: httpx.Client, covering: int = 0) -> checkpoint.Checkpoint:
 def test_public_checkpoint_is_signed_by_the_sequencer_and_covers_new_events(rt, anonymous):
     events = record(rt, 3)
     cp = latest(anonymous, covering=events[-1].index + 1)
-    assert cp.origin == "testserver/propusk/audit"
+    # signed by whichever app process on this database was due (live servers of other tests
+    # share it, with their own issuers): the origin names an issuer's log
+    assert cp.origin.endswith("/propusk/audit")
     assert cp.time is not None
 
 
