@@ -185,10 +185,8 @@ def in_process(rt, info: dict, n: int) -> tuple[float, float]:
     return gated_mt, plain_mt
 
 
-def _operator_tokens(rt, port: int, operators: list[str]) -> dict[str, str]:
-    """One real client_credentials access token per operator (a client bound to its org)."""
-    import httpx
-
+def _operator_clients(rt, operators: list[str]) -> dict[str, tuple[str, str]]:
+    """One client_credentials client per operator, bound to its organisation."""
     from idp.oidc import service as oidc
     from propusk.db import session_scope
 
@@ -203,6 +201,13 @@ def _operator_tokens(rt, port: int, operators: list[str]) -> dict[str, str]:
                 organization_id=uuid.UUID(op),
             )
             creds[op] = (row.client_id, secret)
+    return creds
+
+
+def _tokens(port: int, creds: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """A real access token per operator from the server on ``port`` (its own issuer)."""
+    import httpx
+
     tokens = {}
     for op, (cid, secret) in creds.items():
         r = httpx.post(
@@ -266,80 +271,73 @@ end
 
 
 class _Server:
-    """``bench/gate_server.py`` in its own process (one uvicorn process, as in production)."""
+    """``bench/gate_server.py`` in its own process (one uvicorn process, as in production),
+    plus, for ``--sequencer external``, a ``propusk audit sequence --follow`` process."""
 
     def __init__(self, url: str, *args: str) -> None:
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.gate_server", url, str(self.port), *args],
-            cwd=Path(__file__).resolve().parent.parent,
-        )
+        root = Path(__file__).resolve().parent.parent
+        self.procs = []
+        if "external" in args:
+            env = {**os.environ, "PROPUSK_DATABASE_URL": url, "PROPUSK_ENV": "test"}
+            cmd = [str(Path(sys.executable).parent / "propusk"), "audit", "sequence", "--follow"]
+            self.procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL))
+        cmd = [sys.executable, "-m", "bench.gate_server", url, str(self.port), *args]
+        self.procs.append(subprocess.Popen(cmd, cwd=root))
         wait_http(f"http://127.0.0.1:{self.port}/healthz", timeout=60)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        for proc in reversed(self.procs):
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+# (label, gate_server arguments, path kind, connections)
+HTTP_RUNS = [
+    ("gated pull", (), "gated", "HIGH"),
+    ("gated pull, external sequencer", ("--sequencer", "external"), "gated", "HIGH"),
+    ("ungated read", (), "plain", "HIGH"),
+    ("gated pull", (), "gated", "LOW"),
+    ("ungated read", (), "plain", "LOW"),
+    ("gated pull, lane off", ("--workers", "0"), "gated", "LOW"),
+]
 
 
 def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
-    """Alternating rounds over server processes; medians per configuration."""
+    """Alternating rounds; each run starts its own server (so no idle server's sequencer works
+    meanwhile), warms it up and measures it; medians per configuration."""
     if not shutil.which("wrk"):
         print("wrk missing: HTTP part skipped (make system-deps)")
         return
     rnd = random.Random(2)
     picks = [rnd.choice(info["sample"]) for _ in range(20_000)]
     cats = ",".join(CATEGORIES)
-    env = {**os.environ, "PROPUSK_DATABASE_URL": url, "PROPUSK_ENV": "test"}
-    sequencer = subprocess.Popen(
-        [str(Path(sys.executable).parent / "propusk"), "audit", "sequence", "--follow"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    servers = {
-        "lane": _Server(url),
-        "lane, ext. sequencer": _Server(url, "--sequencer", "external"),
-        "lane off": _Server(url, "--workers", "0"),
-    }
-    try:
-        lines = {}
-        for name, server in servers.items():
-            tokens = _operator_tokens(rt, server.port, [str(o) for o in info["operators"]])
-            lines[name] = [
-                f"/api/v1/subjects/{s}/data?purpose={p}&categories={cats}\t{tokens[o]}"
-                for s, o, p in picks
-            ]
-            if name == "lane":
-                lines["plain"] = [
-                    f"/bench/plain/{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks
-                ]
-        runs = [  # (label, server, lines, connections)
-            ("gated pull", "lane", "lane", HIGH),
-            (
-                "gated pull, external sequencer",
-                "lane, ext. sequencer",
-                "lane, ext. sequencer",
-                HIGH,
-            ),
-            ("ungated read", "lane", "plain", HIGH),
-            ("gated pull", "lane", "lane", CONNECTIONS),
-            ("ungated read", "lane", "plain", CONNECTIONS),
-            ("gated pull, lane off", "lane off", "lane off", CONNECTIONS),
-        ]
-        for _, server, key, conns in runs:  # warm up (caches, pools, JIT of plans)
-            _wrk(servers[server].port, lines[key][:3000], 2, conns)
-        results: dict[tuple[str, int], list[tuple[float, str, str]]] = {}
-        for _ in range(rounds):
-            for label, server, key, conns in runs:
-                out = _wrk(servers[server].port, lines[key], seconds, conns)
-                results.setdefault((label, conns), []).append(out)
-    finally:
-        for server in servers.values():
-            server.stop()
-        sequencer.terminate()
-        sequencer.wait(timeout=60)
+    creds = _operator_clients(rt, [str(o) for o in info["operators"]])
+    conns_of = {"HIGH": HIGH, "LOW": CONNECTIONS}
+    results: dict[tuple[str, int], list[tuple[float, str, str]]] = {}
+    for _ in range(rounds):
+        for label, args, kind, level in HTTP_RUNS:
+            conns = conns_of[level]
+            server = _Server(url, *args)
+            try:
+                tokens = _tokens(server.port, creds)
+                if kind == "gated":
+                    lines = [
+                        f"/api/v1/subjects/{s}/data?purpose={p}&categories={cats}\t{tokens[o]}"
+                        for s, o, p in picks
+                    ]
+                else:
+                    lines = [
+                        f"/bench/plain/{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks
+                    ]
+                _wrk(server.port, lines[-3000:], 3, conns)  # warm up: pools, caches, plans
+                out = _wrk(server.port, lines, seconds, conns)
+            finally:
+                server.stop()
+            results.setdefault((label, conns), []).append(out)
     print(
-        f"HTTP (one uvicorn process per configuration, wrk -t1 {seconds}s, real access "
-        f"tokens; median of {rounds} alternating rounds; p50/p99 of the median round):"
+        f"HTTP (one uvicorn process, wrk -t1 {seconds}s, real access tokens; median of "
+        f"{rounds} alternating rounds, p50/p99 of that round; all rounds in brackets):"
     )
     medians = {}
     for (label, conns), outs in results.items():
@@ -348,7 +346,7 @@ def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
         medians[(label, conns)] = rate
         spread = ", ".join(f"{o[0]:.0f}" for o in outs)
         print(
-            f"  -c{conns:<3} {label:<32} {rate:7.0f} req/s  p50={p50:>8}  p99={p99:>8}  ({spread})"
+            f"  -c{conns:<3} {label:<31} {rate:7.0f} req/s  p50={p50:>8}  p99={p99:>8}  ({spread})"
         )
     for conns in (HIGH, CONNECTIONS):
         ratio = medians[("gated pull", conns)] / medians[("ungated read", conns)]

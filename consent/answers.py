@@ -18,7 +18,7 @@ def decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
         "subject_id": str(decision.subject_id),
         "purpose": decision.purpose,
         "allowed": list(decision.allowed),
-        "consent_ids": [str(c) for c in decision.consent_ids],
+        "consent_ids": decision.consent_id_strings(),
         "allowed_by": {k: str(v) for k, v in decision.allowed.items()},
         "refused": decision.refused,
     }

@@ -140,7 +140,7 @@ def gated_transfers(
                     "decision": d.outcome,
                     "allowed": list(d.allowed),
                     "refused": dict(d.refused),
-                    "consent_ids": [str(c) for c in d.consent_ids],
+                    "consent_ids": d.consent_id_strings(),
                 },
             )
             for a, d, tid in zip(asks, decisions, transfer_ids, strict=True)
@@ -183,7 +183,7 @@ def _transfer_record(
         requested=d.requested,
         allowed=list(d.allowed),
         refused=dict(d.refused),
-        consent_ids=[str(c) for c in d.consent_ids],
+        consent_ids=d.consent_id_strings(),
         decision=d.outcome,
         legal_basis=basis,
         ticket_id=ticket_id,

@@ -86,6 +86,10 @@ class Decision:
     def consent_ids(self) -> list[uuid.UUID]:
         return sorted(set(self.allowed.values()), key=str)
 
+    def consent_id_strings(self) -> list[str]:
+        """``consent_ids`` as strings (what records, events and answers carry)."""
+        return sorted({str(c) for c in self.allowed.values()})
+
     @property
     def outcome(self) -> str:
         if not self.allowed:

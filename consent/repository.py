@@ -345,8 +345,8 @@ def insert_transfers(
         ]
     params = {
         "rows": orjson.dumps(values).decode(),
-        "subjects": [w[0] for w in wanted],
-        "categories": [w[1] for w in wanted],
+        "subjects": _array(w[0] for w in wanted),
+        "categories": _array(w[1] for w in wanted),
     }
     if not wanted:
         session.execute(_RECORD, params)

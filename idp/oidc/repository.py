@@ -170,7 +170,9 @@ def jti_revoked(session: Session, jti_hash: str) -> bool:
 
 
 # Core text on the gated pull's hot path (once per batch); ``= ANY`` binds one array.
-_REVOKED_AMONG = text("SELECT jti_hash FROM oidc_revoked_jti WHERE jti_hash = ANY(:h)")
+_REVOKED_AMONG = text(
+    "SELECT jti_hash FROM oidc_revoked_jti WHERE jti_hash = ANY(CAST(:h AS text[]))"
+)
 
 
 def revoked_jti_hashes(session: Session, jti_hashes: list[str]) -> set[str]:
@@ -178,7 +180,10 @@ def revoked_jti_hashes(session: Session, jti_hashes: list[str]) -> set[str]:
     if not jti_hashes:
         return set()
     if is_postgres(session):
-        return set(session.scalars(_REVOKED_AMONG, {"h": jti_hashes}))
+        # hex digests: a text array literal needs no quoting (and is cheaper to send than a
+        # list the driver dumps element by element)
+        literal = "{" + ",".join(jti_hashes) + "}"
+        return set(session.scalars(_REVOKED_AMONG, {"h": literal}))
     stmt = select(RevokedJti.jti_hash).where(RevokedJti.jti_hash.in_(jti_hashes))
     return set(session.scalars(stmt))
 

@@ -13,8 +13,11 @@ def test_client_role_follows_create_bind_and_delete(runtime):
     org = uuid.uuid4()
     with session_scope(runtime.sessionmaker) as s:
         row, _ = service.create_client(
-            s, name="Региональный оператор", grant_types=["client_credentials"],
-            role="operator", organization_id=org,
+            s,
+            name="Региональный оператор",
+            grant_types=["client_credentials"],
+            role="operator",
+            organization_id=org,
         )
         client_id = row.client_id
     subject = f"client:{client_id}"
