@@ -4,14 +4,22 @@ nothing skipped, event ids kept, concurrent writers never serialised on the sequ
 from __future__ import annotations
 
 import base64
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from audit import checkpoint, merkle, repository, service
 from audit.sequencer import Sequencer, run_once
 from audit.verify import verify_log
+from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
 from tests.conftest import make_settings
@@ -226,3 +234,42 @@ def test_a_pending_event_says_so_until_sequenced(rt):
         got = service.proofs_for_events(s, ids, rt.settings)
     assert got[pending.id]["pending"] is False and got[pending.id]["index"] == 1
     assert got[pending.id]["tree_size"] == 2
+
+
+def test_external_sequencer_process_follows_the_outbox(fresh_pg):
+    """``PROPUSK_AUDIT_SEQUENCER=external``: the app's thread leaves the outbox alone and a
+    ``propusk audit sequence --follow`` process integrates it, until SIGTERM."""
+    url = fresh_pg()
+    runtime = build_runtime(make_settings(url, audit_sequencer="external"))
+    try:
+        with TestClient(create_app(runtime=runtime)):  # the app's sequencer thread runs
+            with session_scope(runtime.sessionmaker) as s:
+                for _ in "abc":
+                    service.record_deferred(s, "gate.decision", actor="client:c")
+            time.sleep(0.5)
+            with session_scope(runtime.sessionmaker) as s:
+                assert service.pending_count(s) == 3  # not the app thread's job
+            env = {**os.environ, "PROPUSK_DATABASE_URL": url, "PROPUSK_ENV": "test"}
+            cli = Path(sys.executable).parent / "propusk"
+            proc = subprocess.Popen(
+                [str(cli), "audit", "sequence", "--follow"],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    with session_scope(runtime.sessionmaker) as s:
+                        if service.pending_count(s) == 0 and service.tree_size(s) == 3:
+                            break
+                    time.sleep(0.1)
+                else:
+                    raise AssertionError("the follower did not integrate the outbox")
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                out, _ = proc.communicate(timeout=60)
+            assert proc.returncode == 0, out
+            assert "audit sequencer running" in out
+    finally:
+        runtime.dispose()
