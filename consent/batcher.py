@@ -90,12 +90,22 @@ class PullBatcher:
             self._threads.append(t)
 
     def stop(self) -> None:
-        """Finish what is queued, then stop the workers."""
+        """Finish what is queued, then stop the workers; a pull that slipped in behind the
+        stop markers is failed (nothing was recorded for it), never left waiting."""
         threads, self._threads = self._threads, []
         for _ in threads:
             self._queue.put(None)
         for t in threads:
             t.join(timeout=30)
+        left = []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                left.append((job, None, RuntimeError("the pull batcher stopped")))
+        self._finish(left)
 
     def submit(self, ask: PullAsk, jti: str | None = None) -> Future:
         """Queue one pull; the future gets its ``Outcome`` or ``Problem`` after the commit."""
