@@ -23,7 +23,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
@@ -305,7 +304,7 @@ def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:
     if not rows:
         return 0
     items = [
-        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, orjson.loads(r.body))
+        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, json.loads(r.body))
         for r in rows
     ]
     _append(session, items)

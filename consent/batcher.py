@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from consent import flows
 from consent.flows import Outcome, PullAsk
-from propusk.db import session_scope, utcnow
+from propusk.db import utcnow
 from propusk.errors import Problem, Unauthorized
 from propusk.settings import Settings
 
@@ -44,20 +44,26 @@ class _Job:
 
 
 def _settle(jobs: list[tuple[_Job, Result | None, BaseException | None]]) -> None:
-    """Resolve futures (on their loop's thread for asyncio ones); a cancelled caller is gone."""
+    """Resolve futures (on their loop's thread for asyncio ones); a cancelled caller is gone,
+    and one future that cannot be resolved never keeps the others waiting."""
     for job, result, exc in jobs:
-        if job.future.done():
-            continue
-        if exc is not None:
-            job.future.set_exception(exc)
-        else:
-            job.future.set_result(result)
+        try:
+            if job.future.done():
+                continue
+            if exc is not None:
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
+        except Exception:  # e.g. cancelled between done() and set_*()
+            log.debug("a pull answer could not be delivered", exc_info=True)
 
 
-def _revoked(jti: str) -> Unauthorized:
+def _revoked() -> Unauthorized:
+    """The same 401 the principal resolver gives a revoked token."""
+    reason = "token revoked"
     return Unauthorized(
-        "token revoked",
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="revoked"'},
+        reason,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
     )
 
 
@@ -149,13 +155,18 @@ class PullBatcher:
     def _run(self, batch: list[_Job]) -> None:
         try:
             results = self._transaction(batch)
-        except Exception as exc:  # the batch rolled back: retry each pull alone
+        except CommitUncertain as exc:  # it may have committed: a retry could record twice
+            log.error("commit of a pull batch of %d failed: %s", len(batch), exc.__cause__)
+            self._finish([(job, None, exc) for job in batch])
+            return
+        except Exception as exc:  # rolled back before its commit: retry each pull alone
             if len(batch) > 1:
                 log.warning("pull batch of %d failed (%s); retrying one by one", len(batch), exc)
                 for job in batch:
                     self._run([job])
                 return
-            log.exception("gated pull failed")
+            if not isinstance(exc, Problem):
+                log.exception("gated pull failed")
             self._finish([(batch[0], None, exc)])
             return
         with self._count_lock:
@@ -181,8 +192,24 @@ class PullBatcher:
         from idp.oidc.service import revoked_client_jtis
 
         now = utcnow()
-        with session_scope(self.sessionmaker) as session:
-            revoked = revoked_client_jtis(session, [j.jti for j in batch if j.jti])
-            live = [j for j in batch if j.jti not in revoked]
-            outcomes = iter(flows.pull_many(session, self.settings, [j.ask for j in live], now))
-        return [_revoked(j.jti) if j.jti in revoked else next(outcomes) for j in batch]
+        session = self.sessionmaker()
+        try:
+            try:
+                revoked = revoked_client_jtis(session, [j.jti for j in batch if j.jti])
+                live = [j for j in batch if j.jti not in revoked]
+                outcomes = flows.pull_many(session, self.settings, [j.ask for j in live], now)
+            except BaseException:
+                session.rollback()
+                raise
+            try:
+                session.commit()
+            except Exception as exc:
+                raise CommitUncertain("the batch's commit failed") from exc
+        finally:
+            session.close()
+        it = iter(outcomes)
+        return [_revoked() if j.jti in revoked else next(it) for j in batch]
+
+
+class CommitUncertain(Exception):
+    """The commit itself failed: the server may or may not have committed the batch."""

@@ -13,6 +13,7 @@ decision, the records and the response bodies are the route's own: ``flows.pull_
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import uuid
@@ -23,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consent import service
 from consent.answers import pull_answer
-from consent.batcher import PullBatcher
+from consent.batcher import CommitUncertain, PullBatcher
 from consent.flows import PullAsk
 from propusk.db import session_scope
 from propusk.errors import PROBLEM_JSON, Problem
@@ -34,7 +35,12 @@ KEYS_RE = re.compile(r"[a-z0-9_.-]+(,[a-z0-9_.-]+)*")
 MAX_PURPOSE, MAX_CATEGORIES = 120, 2000  # the route's Query limits
 
 Answer = tuple[int, bytes, bytes, dict[str, str]]
-UNAVAILABLE = Problem("the transfer could not be recorded; retry", status=503, type="retry")
+UNAVAILABLE = Problem(
+    "the transfer could not be completed; it may or may not have been recorded",
+    status=503,
+    type="retry",
+)
+WAIT_SECONDS = 60.0  # a pull is answered within this, or 503
 SERVER_ERROR = Problem("internal error", status=500, type="internal-error")
 log = logging.getLogger("propusk.consent")
 
@@ -121,16 +127,20 @@ class GatedPullLane:
     async def _serve(self, admitted: tuple[PullAsk, str], path: str) -> Answer:
         ask, jti = admitted
         try:
-            result = await self.batcher.submit_async(ask, jti=jti)
+            future = self.batcher.submit_async(ask, jti=jti)
         except RuntimeError:  # the batcher stopped meanwhile: nothing was recorded
             return _problem(UNAVAILABLE, path)
-        except Exception:  # logged by the batcher; nothing was committed for this pull
+        try:
+            result = await asyncio.wait_for(future, WAIT_SECONDS)
+        except Problem as problem:  # raised by the service, as the route would answer it
+            return _problem(problem, path)
+        except (RuntimeError, CommitUncertain, TimeoutError):
             return _problem(UNAVAILABLE, path)
         if isinstance(result, Problem):
             return _problem(result, path)
         status, body = pull_answer(result, path)
         ctype = b"application/json" if status == 200 else PROBLEM_JSON.encode()
-        return status, ctype, orjson.dumps(body), {}
+        return status, ctype, _dumps(body), {}
 
     async def _bearer(self, token: str):
         from idp.oidc.principal import client_bearers
@@ -184,6 +194,15 @@ def _bearer(scope) -> str | None:
     return None
 
 
+def _dumps(body: dict) -> bytes:
+    """orjson, or the json module for what orjson refuses (integers beyond 64 bits in vault
+    values): the answer must never fail once its transfer is recorded."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _problem(problem: Problem, path: str) -> Answer:
-    body = orjson.dumps(problem.body(path))
+    body = _dumps(problem.body(path))
     return problem.status, PROBLEM_JSON.encode(), body, dict(problem.headers or {})

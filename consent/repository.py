@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import false, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -118,15 +118,25 @@ def _subject_key(subject_id: uuid.UUID) -> int:
 
 
 def lock_subject(session: Session, subject_id: uuid.UUID, *, shared: bool) -> None:
-    """Transaction-scoped advisory lock on a subject's consents (PostgreSQL; no-op on SQLite).
+    """Transaction-scoped advisory lock on a subject's consents.
 
-    Memory-only: unlike ``SELECT … FOR SHARE`` it writes nothing to the heap or the WAL, so a
-    gate decision costs no extra I/O (measured ~4× cheaper than the row lock)."""
+    PostgreSQL: memory-only; unlike ``SELECT … FOR SHARE`` it writes nothing to the heap or the
+    WAL, so a gate decision costs no extra I/O (measured ~4× cheaper than the row lock).
+    SQLite: the database write lock, taken before the caller reads (``_sqlite_write_lock``)."""
     if session.get_bind().dialect.name != "postgresql":
+        _sqlite_write_lock(session)
         return
     key = _subject_key(subject_id)
     fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     session.execute(text(f"SELECT {fn}(:c, :k)"), {"c": SUBJECT_LOCK_CLASS, "k": key})
+
+
+def _sqlite_write_lock(session: Session) -> None:
+    """SQLite has one writer at a time, but its driver opens the transaction only at the first
+    write: a read made before that sees the database as it was before a concurrent writer
+    committed. A no-op write first takes the write lock (waiting for the other writer), so the
+    reads that follow in this transaction see everything committed before."""
+    session.execute(update(Consent).where(false()).values(state=Consent.state))
 
 
 # The fields the gate reads (``gate.consent_refusal``), as plain rows: no ORM hydration; plus,
@@ -156,6 +166,7 @@ def gate_read(
     blocked categories (``None`` when there are no consent rows: nothing to allow anyway).
     SQLite: ``Consent`` objects and ``None`` (the caller asks ``obligations``)."""
     if session.get_bind().dialect.name != "postgresql":
+        _sqlite_write_lock(session)
         return consents_for_gate(session, subject_id, operator_id, purpose_key), None
     params = {
         "s": subject_id,

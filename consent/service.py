@@ -170,7 +170,7 @@ def load_catalogue(session: Session, data: dict[str, Any] | None = None) -> tupl
 
 
 def upsert_category(session: Session, item: dict[str, Any]) -> Category:
-    if not CATEGORY_KEY.match(item["key"]):
+    if not CATEGORY_KEY.fullmatch(item["key"]):
         raise ValidationProblem("a category key is dotted lower-case, e.g. person.fullname")
     row = repo.get_category(session, item["key"]) or Category(key=item["key"])
     row.title = item["title"]
@@ -183,7 +183,7 @@ def upsert_category(session: Session, item: dict[str, Any]) -> Category:
 
 
 def upsert_purpose(session: Session, item: dict[str, Any]) -> Purpose:
-    if not CATEGORY_KEY.match(item["key"]):
+    if not CATEGORY_KEY.fullmatch(item["key"]):
         raise ValidationProblem("a purpose key is dotted lower-case, e.g. attestation.online")
     row = repo.get_purpose(session, item["key"]) or Purpose(key=item["key"])
     row.title = item["title"]

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 from fastapi import Request
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -86,14 +85,14 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     # sessions in UTC whatever the server's default: timestamps come back as UTC datetimes
-    # (no per-value zone conversion; every time Propusk stores is UTC)
+    # (no per-value zone conversion; every time Propusk stores is UTC). Options given in the
+    # URL are kept.
     connect_args = dict(kwargs.pop("connect_args", {}))
-    connect_args.setdefault("options", "-c TimeZone=UTC")
+    given = connect_args.get("options") or make_url(url).query.get("options") or ""
+    if "timezone" not in str(given).lower():
+        connect_args["options"] = f"{given} -c TimeZone=UTC".strip()
     kwargs["connect_args"] = connect_args
     kwargs.setdefault("hide_parameters", True)  # errors never log row values (names, SNILS …)
-    # JSON columns are read on every gate decision: orjson parses the same documents to the
-    # same Python values, several times faster than the json module
-    kwargs.setdefault("json_deserializer", orjson.loads)
     return create_engine(url, **kwargs)
 
 

@@ -133,6 +133,7 @@ class ClientBearer:
     principal: Principal
     jti: str
     until: float  # monotonic deadline of this verification
+    key_generation: int  # keys.generation() when verified: a local rotation/retirement re-verifies
 
 
 class ClientBearers:
@@ -154,10 +155,16 @@ class ClientBearers:
         self.settings = settings
         self.clients = clients
         self._entries: dict[str, ClientBearer] = {}
+        service.register_cache(self)  # a client changed in this process: re-verify at once
+
+    def invalidate(self, client_id: str) -> None:
+        for token, entry in list(self._entries.items()):
+            if entry.principal.client_id == client_id:
+                self._entries.pop(token, None)
 
     def peek(self, token: str) -> ClientBearer | None:
         hit = self._entries.get(token)
-        if hit is None or hit.until <= time.monotonic():
+        if hit is None or hit.until <= time.monotonic() or hit.key_generation != keys.generation():
             return None
         return hit
 
@@ -165,6 +172,7 @@ class ClientBearers:
         """Blocking: verify ``token`` as a client access token (threadpool or sync code only)."""
         from propusk.db import session_scope
 
+        generation = keys.generation()  # read first: a rotation meanwhile re-verifies
         with session_scope(self.sessionmaker) as session:
             try:
                 claims = verify_access_token(session, self.settings, token, self.clients)
@@ -179,7 +187,7 @@ class ClientBearers:
         scopes = frozenset(str(claims.get("scope", "")).split())
         ttl = min(self.TTL, float(claims["exp"]) - time.time())
         entry = ClientBearer(
-            client_principal(client, scopes), claims["jti"], time.monotonic() + ttl
+            client_principal(client, scopes), claims["jti"], time.monotonic() + ttl, generation
         )
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()  # simple bound: a burst of distinct tokens re-verifies

@@ -181,3 +181,15 @@ def test_lane_leaves_other_callers_to_the_route(servers):
     assert _pull(lane.url, bad, w["subject"]).status_code == 401
     assert _pull(lane.url, bad, str(w["subject"]).upper()).status_code == 401
     assert app.state.consent_pulls.pulls == before
+
+
+def test_deleted_client_is_refused_at_once(servers):
+    """The lane's verified-token cache hears of client changes made in this process."""
+    lane, _, rt = servers
+    w = _world(rt)
+    headers = _token(lane.url, w["client"])
+    assert _pull(lane.url, headers, w["subject"]).status_code == 200  # cached as verified
+    with session_scope(rt.sessionmaker) as s:
+        oidc.delete_client(s, w["client"][0])
+    r = _pull(lane.url, headers, w["subject"])
+    assert r.status_code == 401, r.text

@@ -1,4 +1,4 @@
-"""PostgreSQL: withdrawals racing transfer requests in threads — none allowed after the
+"""Withdrawals racing transfer requests in threads — none allowed after the
 withdrawal commits.
 
 The withdrawal's own transaction (through a registered withdrawal hook, which runs after it
@@ -91,8 +91,8 @@ def _given_consent(rt, org_id, tpl_id) -> tuple[uuid.UUID, uuid.UUID]:
         return person.id, c.id
 
 
-def test_withdrawal_wins_every_race(pg_url):
-    rt = build_runtime(make_settings(pg_url))
+def test_withdrawal_wins_every_race(db_url):
+    rt = build_runtime(make_settings(db_url))
     org_id, tpl_id = _setup(rt)
     seen_in_withdrawal: dict[uuid.UUID, int] = {}
 
@@ -159,13 +159,13 @@ CALLERS = 4
 PULLS_PER_CALLER = 12
 
 
-def test_withdrawal_wins_against_batched_pulls(pg_url):
+def test_withdrawal_wins_against_batched_pulls(db_url):
     """The same invariant when pulls are group-committed by the ``PullBatcher``: several
     subjects share each batch transaction while their withdrawals race it."""
     from consent.batcher import PullBatcher
     from consent.flows import PullAsk
 
-    rt = build_runtime(make_settings(pg_url))
+    rt = build_runtime(make_settings(db_url))
     org_id, tpl_id = _setup(rt)
     seen_in_withdrawal: dict[uuid.UUID, int] = {}
 
