@@ -304,8 +304,7 @@ def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:
     if not rows:
         return 0
     items = [
-        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, json.loads(r.body))
-        for r in rows
+        (r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, json.loads(r.body)) for r in rows
     ]
     _append(session, items)
     return len(rows)

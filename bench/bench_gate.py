@@ -363,6 +363,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--no-http", action="store_true", help="only the in-process part")
     args = ap.parse_args()
 
     from propusk.runtime import build_runtime
@@ -383,7 +384,8 @@ def main() -> None:
         rt = build_runtime(settings)
         try:
             in_process(rt, info, args.n)
-            over_http(rt, url, info, args.seconds, args.rounds)
+            if not args.no_http:
+                over_http(rt, url, info, args.seconds, args.rounds)
         finally:
             rt.dispose()
     finally:

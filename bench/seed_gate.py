@@ -14,6 +14,7 @@ indexes are built after loading.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -289,6 +290,10 @@ def seed(url: str, subjects: int, per_subject: int = 10, seed_value: int = 7) ->
         conn.execute("VACUUM ANALYZE person")
         conn.execute("VACUUM ANALYZE consent")
         conn.execute("VACUUM ANALYZE consent_vault_item")
+        # write the loaded pages out now: otherwise the next timed checkpoint (5 min) flushes
+        # gigabytes in the middle of the measurement (seen: p99 of 1.8 s)
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CHECKPOINT")
     return {
         "subjects": subjects,
         "consents": n_consents,
