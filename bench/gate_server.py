@@ -34,12 +34,12 @@ class PlainRead:
         import orjson
         from starlette.concurrency import run_in_threadpool
 
-        from consent.fastpath import _bearer
+        from consent.fastpath import bearer_token
         from idp.oidc.principal import client_bearers
         from policies import service as policies
 
         bearers = client_bearers(self.fastapi_app)
-        token = _bearer(scope)
+        token = bearer_token(scope)
         bearer = bearers.peek(token) or await run_in_threadpool(bearers.load, token)
         engine = self.fastapi_app.state.policy_engine
         status, body = 403, b"{}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from consent.flows import Outcome
 from consent.gate import Decision
-from propusk.errors import TYPE_BASE
+from propusk.errors import Forbidden
 
 
 def decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
@@ -27,14 +27,12 @@ def decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
 def refused_problem(path: str, body: dict[str, Any]) -> dict[str, Any]:
     """The 403 problem+json body of a refused transfer (returned, not raised, so the record
     commits)."""
-    return {
-        "type": TYPE_BASE + "transfer-refused",
-        "title": "Transfer refused",
-        "status": 403,
-        "detail": "no valid consent covers the requested categories",
-        "instance": path,
-        **body,
-    }
+    problem = Forbidden(
+        "no valid consent covers the requested categories",
+        type="transfer-refused",
+        title="Transfer refused",
+    )
+    return {**problem.body(path), **body}
 
 
 def pull_answer(outcome: Outcome, path: str) -> tuple[int, dict[str, Any]]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from consent import flows
 from consent.flows import Outcome, PullAsk
 from propusk.db import utcnow
-from propusk.errors import Problem, Unauthorized
+from propusk.errors import Problem
 from propusk.settings import Settings
 
 log = logging.getLogger("propusk.consent")
@@ -58,13 +58,11 @@ def _settle(jobs: list[tuple[_Job, Result | None, BaseException | None]]) -> Non
             log.debug("a pull answer could not be delivered", exc_info=True)
 
 
-def _revoked() -> Unauthorized:
+def _revoked() -> Problem:
     """The same 401 the principal resolver gives a revoked token."""
-    reason = "token revoked"
-    return Unauthorized(
-        reason,
-        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
-    )
+    from idp.oidc.principal import unauthorized
+
+    return unauthorized("token revoked")
 
 
 class PullBatcher:

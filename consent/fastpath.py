@@ -110,10 +110,10 @@ class GatedPullLane:
         if not path.endswith(SUFFIX) or not UUID_RE.fullmatch(subject):
             return None
         query = parse_query(scope.get("query_string", b""))
-        token = _bearer(scope)
+        token = bearer_token(scope)
         if query is None or token is None:
             return None
-        bearer = await self._bearer(token)
+        bearer = await self._verified(token)
         if bearer is None or not self._allowed(bearer.principal):
             return None
         org_id = bearer.principal.organization_id
@@ -142,7 +142,7 @@ class GatedPullLane:
         ctype = b"application/json" if status == 200 else PROBLEM_JSON.encode()
         return status, ctype, _dumps(body), {}
 
-    async def _bearer(self, token: str):
+    async def _verified(self, token: str):
         from idp.oidc.principal import client_bearers
 
         bearers = client_bearers(self.fastapi_app)
@@ -185,7 +185,8 @@ class GatedPullLane:
         return True
 
 
-def _bearer(scope) -> str | None:
+def bearer_token(scope) -> str | None:
+    """The bearer token of an ASGI request scope, if it carries one."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")

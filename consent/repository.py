@@ -139,49 +139,6 @@ def _sqlite_write_lock(session: Session) -> None:
     session.execute(update(Consent).where(false()).values(state=Consent.state))
 
 
-# The fields the gate reads (``gate.consent_refusal``), as plain rows: no ORM hydration; plus,
-# on each row, the categories of the blocks in force (the rule of ``obligations_repo.
-# active_blocks``; an uncorrelated subquery, evaluated once), so the read stays one round trip.
-_GATE_ROWS = text(
-    "SELECT id, state, categories, valid_from, valid_until, actions, form, representative_until, "
-    "(SELECT json_agg(b.categories) FROM consent_block b WHERE b.subject_id = :s "
-    "AND b.lifted_at IS NULL AND b.started_at <= :now "
-    "AND (b.operator_id IS NULL OR b.operator_id = :o)) AS blocked "
-    "FROM consent_gate_rows(:s, :o, :p, :c, :k)"
-)
-
-
-def gate_read(
-    session: Session,
-    subject_id: uuid.UUID,
-    operator_id: uuid.UUID,
-    purpose_key: str,
-    now: datetime,
-) -> tuple[list, set[str] | None]:
-    """``lock_subject(shared=True)`` then ``consents_for_gate``, with the blocked categories.
-
-    PostgreSQL: one round trip through the ``consent_gate_rows`` function (migration 0008),
-    whose SELECT takes its snapshot after the lock is granted, exactly like the two separate
-    statements; plain rows with the fields the gate reads (psycopg converts the types) and the
-    blocked categories (``None`` when there are no consent rows: nothing to allow anyway).
-    SQLite: ``Consent`` objects and ``None`` (the caller asks ``obligations``)."""
-    if session.get_bind().dialect.name != "postgresql":
-        _sqlite_write_lock(session)
-        return consents_for_gate(session, subject_id, operator_id, purpose_key), None
-    params = {
-        "s": subject_id,
-        "o": operator_id,
-        "p": purpose_key,
-        "c": SUBJECT_LOCK_CLASS,
-        "k": _subject_key(subject_id),
-        "now": now,
-    }
-    rows = list(session.execute(_GATE_ROWS, params))
-    if not rows:
-        return rows, None
-    return rows, {c for block in rows[0].blocked or () for c in block}
-
-
 # Arrays travel as text literals (``{a,b}``; UUIDs and catalogue keys need no quoting): dumping
 # Python lists element by element cost more than the statement itself.
 _GATE_ROWS_MANY = text(
@@ -200,12 +157,17 @@ def gate_read_many(
     triples: Sequence[tuple[uuid.UUID, uuid.UUID, str]],
     now: datetime,
 ) -> list[tuple[list, set[str] | None]]:
-    """``gate_read`` for many (subject, operator, purpose) triples, in their order.
+    """The gate's read for (subject, operator, purpose) triples, in their order: each subject's
+    consent lock taken shared (``lock_subject``), then its consent rows, newest first.
 
     PostgreSQL: one round trip through ``consent_gate_rows_many`` (migration 0010): every
-    subject's shared lock, then one snapshot for all the reads. SQLite: one ``gate_read`` each."""
+    subject's shared lock, then one snapshot for all the reads; plain rows with the fields the
+    gate reads and the blocked categories (``None`` when there are no consent rows: nothing to
+    allow anyway). SQLite: the write lock once, then ``Consent`` objects and ``None`` (the
+    caller asks ``obligations``)."""
     if session.get_bind().dialect.name != "postgresql":
-        return [gate_read(session, s, o, p, now) for s, o, p in triples]
+        _sqlite_write_lock(session)
+        return [(consents_for_gate(session, s, o, p), None) for s, o, p in triples]
     if any(not _PLAIN_KEY.fullmatch(t[2]) for t in triples):
         raise ValueError("purpose keys are plain catalogue keys")
     params = {

@@ -93,11 +93,21 @@ def client_principal(client: service.ClientInfo, scopes=frozenset()) -> Principa
     )
 
 
-def _unauthorized(reason: str) -> Unauthorized:
+def unauthorized(reason: str) -> Unauthorized:
     return Unauthorized(
         reason,
         headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{reason}"'},
     )
+
+
+def _scopes(claims: dict) -> frozenset[str]:
+    return frozenset(str(claims.get("scope", "")).split())
+
+
+def _client_of(session: Session, claims: dict, clients=None) -> service.ClientInfo | None:
+    """The client a verified client token speaks for (cached when a cache is given)."""
+    client = clients.get(session, claims["sub"]) if clients else None
+    return client or service.get_client(session, claims["sub"])
 
 
 def resolve(request: Request, session: Session) -> Principal:
@@ -109,16 +119,14 @@ def resolve(request: Request, session: Session) -> Principal:
         try:
             claims = verify_access_token(session, settings, token, clients)
         except InvalidToken as exc:
-            raise _unauthorized(str(exc)) from exc
-        scopes = frozenset(str(claims.get("scope", "")).split())
+            raise unauthorized(str(exc)) from exc
+        scopes = _scopes(claims)
         if claims["sub"] == claims.get("client_id"):
-            client = clients.get(session, claims["sub"]) if clients else None
-            client = client or service.get_client(session, claims["sub"])
-            return client_principal(client, scopes)
+            return client_principal(_client_of(session, claims, clients), scopes)
         try:
             person_id = uuid.UUID(claims["sub"])
         except ValueError as exc:
-            raise _unauthorized("malformed subject") from exc
+            raise unauthorized("malformed subject") from exc
         return person_principal(session, person_id, scopes)
     login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if login is not None:
@@ -180,11 +188,10 @@ class ClientBearers:
                 return None
             if claims["sub"] != claims.get("client_id"):
                 return None
-            client = self.clients.get(session, claims["sub"]) if self.clients else None
-            client = client or service.get_client(session, claims["sub"])
+            client = _client_of(session, claims, self.clients)
         if client is None:
             return None
-        scopes = frozenset(str(claims.get("scope", "")).split())
+        scopes = _scopes(claims)
         ttl = min(self.TTL, float(claims["exp"]) - time.time())
         entry = ClientBearer(
             client_principal(client, scopes), claims["jti"], time.monotonic() + ttl, generation

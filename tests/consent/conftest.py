@@ -16,6 +16,8 @@ from datetime import date, timedelta
 import pytest
 from fastapi import Request
 
+from consent import repository as repo
+from consent import service
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, Principal, RoleGrant
@@ -221,3 +223,74 @@ def world(harness: Harness) -> World:
     sup_h = harness.org_client(sup["id"], "supplier")
     tpl = harness.template(op_h)
     return World(harness, op, op_h, sup, sup_h, tpl)
+
+
+# --- helpers for tests that drive the services directly (races, batches, live servers) ---
+
+
+def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
+    """A registered operator with a published template (ФИО, transfer, 30 days): ids."""
+    with session_scope(rt.sessionmaker) as s:
+        service.load_catalogue(s)
+        org = service.register_organization(
+            s,
+            {
+                "kind": "operator",
+                "name": "ООО Гонка",
+                "inn": inn10(),
+                "ogrn": ogrn13(),
+                "address": "Москва",
+                "storage_country": "RU",
+                "storage_location": "ЦОД",
+                "registry_number": "77-2",
+            },
+            actor="system",
+        )
+        tpl = service.publish_template(
+            s,
+            org,
+            {
+                "key": "race.consent",
+                "text": "Согласие на передачу ФИО",
+                "purpose": "attestation.online",
+                "categories": ["person.fullname"],
+                "actions": ["передача"],
+                "processing_methods": ["automated"],
+                "term_days": 30,
+                "withdrawal_method": "в личном кабинете",
+                "form": "any",
+            },
+            actor="system",
+        )
+        return org.id, tpl.id
+
+
+def given_consent(rt, org_id, tpl_id) -> tuple[uuid.UUID, uuid.UUID]:
+    """An adult who logged in and approved a request on that template: (person, consent)."""
+    from idp import service as idp
+
+    with session_scope(rt.sessionmaker) as s:
+        person = idp.on_login(
+            s,
+            UpstreamIdentity(
+                esia_oid=uuid.uuid4().hex[:12],
+                last_name="Гонкин",
+                first_name="Пётр",
+                birth_date=years_ago(30),
+            ),
+            settings=rt.settings,
+        )
+        org = repo.get_organization(s, org_id)
+        c = service.create_request(
+            s,
+            org,
+            template_id=tpl_id,
+            subject_id=person.id,
+            categories=None,
+            purpose=None,
+            supplier_id=None,
+            actor="system",
+            now=utcnow(),
+        )
+        service.approve(s, c.id, person.id, now=utcnow())
+        return person.id, c.id

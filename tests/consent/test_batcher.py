@@ -14,13 +14,13 @@ from propusk.db import session_scope
 from propusk.errors import Problem
 from propusk.runtime import build_runtime
 from tests.conftest import make_settings
-from tests.consent.test_race import _given_consent, _setup
+from tests.consent.conftest import given_consent, operator_with_template
 
 
 def test_a_batch_keeps_each_pull_to_itself(db_url):
     rt = build_runtime(make_settings(db_url))
-    org_id, tpl_id = _setup(rt)
-    subject, consent_id = _given_consent(rt, org_id, tpl_id)
+    org_id, tpl_id = operator_with_template(rt)
+    subject, consent_id = given_consent(rt, org_id, tpl_id)
     stranger = uuid.uuid4()  # no consent at all
     batcher = PullBatcher(rt.sessionmaker, rt.settings, workers=1)
     asks = [

@@ -14,86 +14,19 @@ import uuid
 
 from consent import flows, service
 from consent import repository as repo
-from idp.upstream import UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.runtime import build_runtime
 from tests.conftest import make_settings
-from tests.consent.conftest import inn10, ogrn13, years_ago
+from tests.consent.conftest import given_consent, operator_with_template
 
 ROUNDS = 25
 TRANSFER_THREADS = 3
 TRANSFERS_PER_THREAD = 8
 
 
-def _setup(rt) -> tuple[uuid.UUID, uuid.UUID]:
-    with session_scope(rt.sessionmaker) as s:
-        service.load_catalogue(s)
-        org = service.register_organization(
-            s,
-            {
-                "kind": "operator",
-                "name": "ООО Гонка",
-                "inn": inn10(),
-                "ogrn": ogrn13(),
-                "address": "Москва",
-                "storage_country": "RU",
-                "storage_location": "ЦОД",
-                "registry_number": "77-2",
-            },
-            actor="system",
-        )
-        tpl = service.publish_template(
-            s,
-            org,
-            {
-                "key": "race.consent",
-                "text": "Согласие на передачу ФИО",
-                "purpose": "attestation.online",
-                "categories": ["person.fullname"],
-                "actions": ["передача"],
-                "processing_methods": ["automated"],
-                "term_days": 30,
-                "withdrawal_method": "в личном кабинете",
-                "form": "any",
-            },
-            actor="system",
-        )
-        return org.id, tpl.id
-
-
-def _given_consent(rt, org_id, tpl_id) -> tuple[uuid.UUID, uuid.UUID]:
-    from idp import service as idp
-
-    with session_scope(rt.sessionmaker) as s:
-        person = idp.on_login(
-            s,
-            UpstreamIdentity(
-                esia_oid=uuid.uuid4().hex[:12],
-                last_name="Гонкин",
-                first_name="Пётр",
-                birth_date=years_ago(30),
-            ),
-            settings=rt.settings,
-        )
-        org = repo.get_organization(s, org_id)
-        c = service.create_request(
-            s,
-            org,
-            template_id=tpl_id,
-            subject_id=person.id,
-            categories=None,
-            purpose=None,
-            supplier_id=None,
-            actor="system",
-            now=utcnow(),
-        )
-        service.approve(s, c.id, person.id, now=utcnow())
-        return person.id, c.id
-
-
 def test_withdrawal_wins_every_race(db_url):
     rt = build_runtime(make_settings(db_url))
-    org_id, tpl_id = _setup(rt)
+    org_id, tpl_id = operator_with_template(rt)
     seen_in_withdrawal: dict[uuid.UUID, int] = {}
 
     def hook(session, consent_id, subject_id, categories):
@@ -104,7 +37,7 @@ def test_withdrawal_wins_every_race(db_url):
     errors: list[BaseException] = []
     try:
         for _ in range(ROUNDS):
-            subject, consent_id = _given_consent(rt, org_id, tpl_id)
+            subject, consent_id = given_consent(rt, org_id, tpl_id)
             barrier = threading.Barrier(TRANSFER_THREADS + 1)
 
             def withdraw(subject=subject, consent_id=consent_id, barrier=barrier):
@@ -166,7 +99,7 @@ def test_withdrawal_wins_against_batched_pulls(db_url):
     from consent.flows import PullAsk
 
     rt = build_runtime(make_settings(db_url))
-    org_id, tpl_id = _setup(rt)
+    org_id, tpl_id = operator_with_template(rt)
     seen_in_withdrawal: dict[uuid.UUID, int] = {}
 
     def hook(session, consent_id, subject_id, categories):
@@ -179,7 +112,7 @@ def test_withdrawal_wins_against_batched_pulls(db_url):
     errors: list[BaseException] = []
     try:
         for _ in range(BATCH_ROUNDS):
-            people = [_given_consent(rt, org_id, tpl_id) for _ in range(BATCH_SUBJECTS)]
+            people = [given_consent(rt, org_id, tpl_id) for _ in range(BATCH_SUBJECTS)]
             barrier = threading.Barrier(CALLERS + len(people))
 
             def withdraw(subject, consent_id, barrier=barrier):
@@ -242,9 +175,9 @@ def test_feed_positions_follow_commit_order(pg_url):
     moved the cursor past A's)."""
     rt = build_runtime(make_settings(pg_url))
     try:
-        org_id, tpl_id = _setup(rt)
-        subj_a, consent_a = _given_consent(rt, org_id, tpl_id)
-        subj_b, consent_b = _given_consent(rt, org_id, tpl_id)
+        org_id, tpl_id = operator_with_template(rt)
+        subj_a, consent_a = given_consent(rt, org_id, tpl_id)
+        subj_b, consent_b = given_consent(rt, org_id, tpl_id)
         with session_scope(rt.sessionmaker) as s:
             start = max([e.pos for e in repo.feed(s, org_id, 0, 10_000)], default=0)
 
