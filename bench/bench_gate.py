@@ -10,10 +10,13 @@ Seeds a fresh database with ``bench/seed_gate.py`` (COPY), then, with real trans
   fast lane uses) from ``CALLERS`` threads, against ungated reads from ``THREADS`` threads;
 - over HTTP (uvicorn in this process, wrk, real client_credentials access tokens): the gated
   pull (fast lane + batcher), the same route with the lane off (``consent_pull_workers=0``:
-  one transaction per request in the threadpool) and the ungated peer — a bench-only ASGI
-  endpoint in the same server with the same token verification and revocation check that
-  reads the same vault rows without gate or record. The gated HTTP figure is the
-  per-process figure for the >= 1,500 gated reads/s target.
+  one transaction per request in the threadpool) and two ungated peers — bench-only ASGI
+  endpoints in the same server (``bench/gate_server.py``) with the same token verification
+  and revocation check that read the same vault rows without gate or record: one transaction
+  per read, and group-read through the same batcher machinery (the gated pull minus the gate:
+  the ratio against it is the gate's own cost). CPU milliseconds per request of the server
+  process and of PostgreSQL are reported too (less machine-dependent than rates). The gated
+  HTTP figure is the per-process figure for the >= 1,500 gated reads/s target.
 
     .venv/bin/python bench/bench_gate.py                       # 20k subjects, 200k consents
     .venv/bin/python bench/bench_gate.py --subjects 1000000    # the full size: 10M consents
@@ -223,8 +226,8 @@ def _tokens(port: int, creds: dict[str, tuple[str, str]]) -> dict[str, str]:
 
 def _wrk(
     port: int, lines: list[str], seconds: int, connections: int = CONNECTIONS
-) -> tuple[float, str, str]:
-    """wrk over a list of 'path<TAB>token' lines; returns (req/s, p50, p99)."""
+) -> tuple[float, str, str, int]:
+    """wrk over a list of 'path<TAB>token' lines; returns (req/s, p50, p99, requests)."""
     import re
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -252,7 +255,39 @@ def _wrk(
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
-    return rate, p50, p99
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, p50, p99, requests
+
+
+def _cpu_seconds(pids) -> dict[int, float]:
+    """pid → user + system CPU seconds so far (Linux ``/proc``); gone processes are left out."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return out
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used meanwhile by the processes alive at both readings (a process that exits
+    takes its counter along: an autovacuum worker would otherwise count negative)."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+
+
+def _postgres_pids() -> list[int]:
+    """Every PostgreSQL process of this machine (the bench is their only client)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "postgres":
+                    pids.append(int(d.name))
+            except OSError:
+                continue
+    return pids
 
 
 LUA = """
@@ -286,6 +321,10 @@ class _Server:
         self.procs.append(subprocess.Popen(cmd, cwd=root))
         wait_http(f"http://127.0.0.1:{self.port}/healthz", timeout=60)
 
+    def cpu(self) -> tuple[dict[int, float], dict[int, float]]:
+        """CPU seconds so far per process: (the Propusk processes, PostgreSQL's)."""
+        return _cpu_seconds(p.pid for p in self.procs), _cpu_seconds(_postgres_pids())
+
     def stop(self) -> None:
         for proc in reversed(self.procs):
             proc.terminate()
@@ -296,11 +335,32 @@ class _Server:
 HTTP_RUNS = [
     ("gated pull", (), "gated", "HIGH"),
     ("gated pull, external sequencer", ("--sequencer", "external"), "gated", "HIGH"),
-    ("ungated read", (), "plain", "HIGH"),
+    ("ungated read", (), "plain/", "HIGH"),
+    ("ungated read, group-read", (), "plain-batched/", "HIGH"),
     ("gated pull", (), "gated", "LOW"),
-    ("ungated read", (), "plain", "LOW"),
+    ("ungated read", (), "plain/", "LOW"),
+    ("ungated read, group-read", (), "plain-batched/", "LOW"),
     ("gated pull, lane off", ("--workers", "0"), "gated", "LOW"),
 ]
+
+
+def _same_data(port: int, pick: tuple[str, str, str], token: str) -> None:
+    """The peers answer exactly the data the gated pull answers (else the ratio means nothing)."""
+    import httpx
+
+    subject, _, purpose = pick
+    cats = ",".join(CATEGORIES)
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"http://127.0.0.1:{port}"
+    gated = httpx.get(
+        f"{base}/api/v1/subjects/{subject}/data?purpose={purpose}&categories={cats}", headers=auth
+    )
+    gated.raise_for_status()
+    for prefix in ("plain/", "plain-batched/"):
+        plain = httpx.get(f"{base}/bench/{prefix}{subject}?categories={cats}", headers=auth)
+        plain.raise_for_status()
+        if plain.json()["data"] != gated.json()["data"] or not gated.json()["data"]:
+            raise RuntimeError(f"/bench/{prefix} answers other data than the gated pull")
 
 
 def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
@@ -314,13 +374,14 @@ def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
     cats = ",".join(CATEGORIES)
     creds = _operator_clients(rt, [str(o) for o in info["operators"]])
     conns_of = {"HIGH": HIGH, "LOW": CONNECTIONS}
-    results: dict[tuple[str, int], list[tuple[float, str, str]]] = {}
+    results: dict[tuple[str, int], list[tuple[float, str, str, float, float]]] = {}
     for _ in range(rounds):
         for label, args, kind, level in HTTP_RUNS:
             conns = conns_of[level]
             server = _Server(url, *args)
             try:
                 tokens = _tokens(server.port, creds)
+                _same_data(server.port, picks[0], tokens[picks[0][1]])
                 if kind == "gated":
                     lines = [
                         f"/api/v1/subjects/{s}/data?purpose={p}&categories={cats}\t{tokens[o]}"
@@ -328,29 +389,43 @@ def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
                     ]
                 else:
                     lines = [
-                        f"/bench/plain/{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks
+                        f"/bench/{kind}{s}?categories={cats}\t{tokens[o]}" for s, o, p in picks
                     ]
                 _wrk(server.port, lines[-3000:], 3, conns)  # warm up: pools, caches, plans
-                out = _wrk(server.port, lines, seconds, conns)
+                before = server.cpu()
+                rate, p50, p99, requests = _wrk(server.port, lines, seconds, conns)
+                after = server.cpu()
             finally:
                 server.stop()
-            results.setdefault((label, conns), []).append(out)
+            app_ms, pg_ms = (
+                _cpu_delta(b, a) * 1e3 / requests for b, a in zip(before, after, strict=True)
+            )
+            results.setdefault((label, conns), []).append((rate, p50, p99, app_ms, pg_ms))
     print(
         f"HTTP (one uvicorn process, wrk -t1 {seconds}s, real access tokens; median of "
-        f"{rounds} alternating rounds, p50/p99 of that round; all rounds in brackets):"
+        f"{rounds} alternating rounds, p50/p99 of that round; all rounds in brackets; CPU "
+        "milliseconds per request of the Propusk process(es) and of PostgreSQL, median):"
     )
     medians = {}
     for (label, conns), outs in results.items():
         outs.sort(key=lambda o: o[0])
-        rate, p50, p99 = outs[len(outs) // 2]
+        rate, p50, p99, _, _ = outs[len(outs) // 2]
+        app_ms = statistics.median(o[3] for o in outs)
+        pg_ms = statistics.median(o[4] for o in outs)
         medians[(label, conns)] = rate
         spread = ", ".join(f"{o[0]:.0f}" for o in outs)
         print(
-            f"  -c{conns:<3} {label:<31} {rate:7.0f} req/s  p50={p50:>8}  p99={p99:>8}  ({spread})"
+            f"  -c{conns:<3} {label:<31} {rate:7.0f} req/s  p50={p50:>8}  p99={p99:>8}  "
+            f"cpu/req app {app_ms:.2f} ms, pg {pg_ms:.2f} ms  ({spread})"
         )
     for conns in (HIGH, CONNECTIONS):
-        ratio = medians[("gated pull", conns)] / medians[("ungated read", conns)]
-        print(f"  ratio gated/ungated throughput, -c{conns}: {ratio:.2f}")
+        gated = medians[("gated pull", conns)]
+        single = gated / medians[("ungated read", conns)]
+        grouped = gated / medians[("ungated read, group-read", conns)]
+        print(
+            f"  ratio gated/ungated throughput, -c{conns}: {single:.2f} against one transaction "
+            f"per read, {grouped:.2f} against group-read (the gate's own cost)"
+        )
 
 
 def main() -> None:

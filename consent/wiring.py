@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from propusk.app import PropuskApp
 
 
@@ -18,7 +20,13 @@ def install(app: PropuskApp) -> None:
     batcher = PullBatcher(app.state.sessionmaker, app.state.settings, workers=workers)
     app.state.consent_pulls = batcher
     app.router.on_startup.append(batcher.start)
+
+    async def stop() -> None:
+        """Off the event loop: the workers finish their batches and settle their callers'
+        futures on the loop, which must keep running meanwhile."""
+        await asyncio.to_thread(batcher.stop)
+
     # first on shutdown: its last records' audit events are then sequenced before the sequencer
     # thread stops
-    app.router.on_shutdown.insert(0, batcher.stop)
+    app.router.on_shutdown.insert(0, stop)
     app.add_outer_lane(GatedPullLane, fastapi_app=app, batcher=batcher)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit import checkpoint, merkle, repository, service
 from audit.sequencer import Sequencer, run_once
@@ -67,6 +69,54 @@ def test_committed_event_keeps_its_id_and_gets_a_position(rt):
         assert service.pending_count(s) == 0
     assert (event.index, event.id, event.time) == (0, pending.id, pending.time)
     assert event.body == {"id": str(uuid.UUID(int=7))}
+    assert _verified(rt) == 1
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.dictionaries(st.text(), _JSON, max_size=5),
+    index=st.integers(min_value=0, max_value=2**40),
+    labels=st.tuples(st.text(min_size=1), st.text(min_size=1), st.none() | st.text()),
+)
+def test_the_sequencer_leaf_is_the_canonical_leaf(body, index, labels):
+    """The sequencer splices the outbox's stored body text into the leaf instead of decoding and
+    re-encoding it: the bytes must be exactly ``canonical_leaf``'s (unicode, escapes, control
+    characters, big integers, floats, nesting)."""
+    event_type, actor, subject = labels
+    event_id, when = uuid.uuid4(), "2026-11-25T10:00:00.123456Z"
+    stored = service._ENCODER.encode(body)  # what record_deferred_many writes to the outbox
+    spliced = service._leaf_of_text(index, event_id, event_type, actor, subject, when, stored)
+    assert spliced == service.canonical_leaf(
+        index, event_id, event_type, actor, subject, when, body
+    )
+
+
+def test_a_sequenced_leaf_keeps_an_awkward_body_byte_for_byte(rt):
+    body = {
+        "z": 'кириллица "quoted" \\ \n\t\u0000 \u2028 😀',
+        "a": [1, -(2**70), 0.1, 1e300, True, None, {"b": {}, "a": []}],
+        "ключ": "значение",
+    }
+    with session_scope(rt.sessionmaker) as s:
+        pending = service.record_deferred(s, "t", actor="client:x", subject=None, body=body)
+    assert run_once(rt.sessionmaker) == 1
+    with session_scope(rt.sessionmaker) as s:
+        row = repository.get_event_by_id(s, pending.id)
+        leaf = bytes(row.leaf)
+    assert leaf == service.canonical_leaf(
+        0, pending.id, "t", "client:x", None, service.format_time(pending.time), body
+    )
     assert _verified(rt) == 1
 
 
