@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title="Propusk",
         version=__version__,
         description="Identity, consent and personal-data governance for a school ЦОС.",
+        docs_url=None,  # served from this server by propusk.apidocs (no CDN)
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.settings = settings
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from consent.wiring import install as install_consent
     from idp.wiring import install as install_idp
     from policies.wiring import install as install_policies
+    from propusk.apidocs import install as install_docs
     from propusk.web import install as install_web
 
     install_audit(app)
@@ -78,4 +81,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_consent(app)
     install_biometrics(app)
     install_web(app)
+    install_docs(app)
     return app

@@ -1,0 +1,28 @@
+"""``/docs`` is served entirely by this server: no CDN, the bundled Swagger UI 5 (OpenAPI 3.1)."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_docs_page_loads_only_local_assets(client):
+    r = client.get("/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    sources = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert "/docs/assets/swagger-ui-bundle.js" in sources
+    assert "/docs/assets/swagger-ui.css" in sources
+    assert all(s.startswith("/") for s in sources), sources  # nothing from another origin
+    assert "cdn" not in r.text.lower()
+    assert "url: '/openapi.json'" in r.text
+
+
+def test_bundled_assets_are_served(client):
+    js = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert len(js.content) > 500_000
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+    assert client.get("/docs/assets/nope.js").status_code == 404
+
+
+def test_redoc_is_off(client):
+    assert client.get("/redoc").status_code == 404
