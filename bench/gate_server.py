@@ -9,8 +9,8 @@ ungated peers mounted in front:
   ratio against it is the cost of the gate itself.
 
 Both answer the same vault rows as the gated pull with the same bearer handling — the
-verified-token cache, the ``vault:read`` policy check, the denylist checked in the read's
-transaction — but no gate decision and no transfer record.
+verified-token cache, the ``vault:read`` policy check, the token's standing (denylist, client
+row) checked in the read's transaction — but no gate decision and no transfer record.
 
     python -m bench.gate_server URL PORT [--workers N] [--sequencer thread|external]
 """
@@ -39,17 +39,17 @@ _VAULT_MANY = text(
 
 
 class PlainBatcher(PullBatcher):
-    """The pull batcher with the gate taken out: per batch, the denylist check and one read of
+    """The pull batcher with the gate taken out: per batch, the token check and one read of
     every asked (subject, category) — the same statement shape as the gated batch's vault read."""
 
     def _transaction(self, batch):
         from consent import vault
-        from idp.oidc.service import revoked_client_jtis
+        from idp.oidc.service import refused_client_tokens
 
         session = self.sessionmaker()
         try:
-            revoked = revoked_client_jtis(session, [j.jti for j in batch if j.jti])
-            live = [j.ask for j in batch if j.jti not in revoked]
+            refused = refused_client_tokens(session, [j.token for j in batch])
+            live = [j.ask for j in batch if j.token.jti not in refused]
             pairs = [(a.subject_id, c) for a in live for c in a.categories]
             rows: dict[uuid.UUID, list] = {}
             params = {
@@ -63,7 +63,7 @@ class PlainBatcher(PullBatcher):
             session.close()
         out = []
         for j in batch:
-            if j.jti in revoked:
+            if j.token.jti in refused:
                 out.append(None)
                 continue
             mine = [r for r in rows.get(j.ask.subject_id, ()) if r.category_key in j.ask.categories]
@@ -113,23 +113,24 @@ class PlainRead:
             cats = scope["query_string"].decode().partition("=")[2].split(",")
             if prefix == self.BATCHED:
                 ask = PullAsk(bearer.principal.organization_id, subject, "", cats, "")
-                data = await self.batcher.submit_async(ask, jti=bearer.jti)
+                data = await self.batcher.submit_async(ask, token=bearer.token)
             else:
                 loop = asyncio.get_running_loop()
-                data = await loop.run_in_executor(self.pool, self._read, subject, cats, bearer.jti)
+                read = (self._read, subject, cats, bearer.token)
+                data = await loop.run_in_executor(self.pool, *read)
             status, body = (200, orjson.dumps(data)) if data is not None else (401, b"{}")
         headers = [(b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _read(self, subject: uuid.UUID, cats: list[str], jti: str) -> dict | None:
+    def _read(self, subject: uuid.UUID, cats: list[str], token) -> dict | None:
         from consent import vault
-        from idp.oidc.service import revoked_client_jtis
+        from idp.oidc.service import refused_client_tokens
         from propusk.db import session_scope
 
         state = self.fastapi_app.state
         with session_scope(state.sessionmaker) as session:
-            if revoked_client_jtis(session, [jti]):
+            if refused_client_tokens(session, [token]):
                 return None
             data = vault.read(session, state.settings, subject, cats)
         return {"subject_id": str(subject), "data": data}

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from consent import flows
 from consent.flows import Outcome, PullAsk
+from idp.oidc.service import ClientToken
 from propusk.db import utcnow
 from propusk.errors import Problem
 from propusk.settings import Settings
@@ -38,7 +39,7 @@ Result = Outcome | Problem
 @dataclass
 class _Job:
     ask: PullAsk
-    jti: str | None  # the caller's client token, checked against the denylist in the batch
+    token: ClientToken | None  # the caller's client token, checked again in the batch
     future: Future | asyncio.Future
     loop: asyncio.AbstractEventLoop | None = None  # set for asyncio futures
 
@@ -58,11 +59,11 @@ def _settle(jobs: list[tuple[_Job, Result | None, BaseException | None]]) -> Non
             log.debug("a pull answer could not be delivered", exc_info=True)
 
 
-def _revoked() -> Problem:
-    """The same 401 the principal resolver gives a revoked token."""
+def _refused(reason: str) -> Problem:
+    """The 401 the principal resolver gives a token that no longer speaks for its client."""
     from idp.oidc.principal import unauthorized
 
-    return unauthorized("token revoked")
+    return unauthorized(reason)
 
 
 class PullBatcher:
@@ -111,17 +112,21 @@ class PullBatcher:
                 left.append((job, None, RuntimeError("the pull batcher stopped")))
         self._finish(left)
 
-    def submit(self, ask: PullAsk, jti: str | None = None) -> Future:
-        """Queue one pull; the future gets its ``Outcome`` or ``Problem`` after the commit."""
-        job = _Job(ask, jti, Future())
+    def submit(self, ask: PullAsk, token: ClientToken | None = None) -> Future:
+        """Queue one pull; the future gets its ``Outcome`` or ``Problem`` after the commit.
+
+        ``token``: the verified client token the pull came with; the batch's transaction checks
+        that it is not revoked and that its client still exists as it was verified (401 if not).
+        """
+        job = _Job(ask, token, Future())
         self._put(job)
         return job.future
 
-    def submit_async(self, ask: PullAsk, jti: str | None = None) -> asyncio.Future:
+    def submit_async(self, ask: PullAsk, token: ClientToken | None = None) -> asyncio.Future:
         """``submit`` for the event loop: an asyncio future, resolved on the loop's thread
         (one wake-up of the loop per batch, not per pull)."""
         loop = asyncio.get_running_loop()
-        job = _Job(ask, jti, loop.create_future(), loop)
+        job = _Job(ask, token, loop.create_future(), loop)
         self._put(job)
         return job.future
 
@@ -187,14 +192,14 @@ class PullBatcher:
                     log.warning("%d pull answers dropped: their event loop is closed", len(items))
 
     def _transaction(self, batch: list[_Job]) -> list[Result]:
-        from idp.oidc.service import revoked_client_jtis
+        from idp.oidc.service import refused_client_tokens
 
         now = utcnow()
         session = self.sessionmaker()
         try:
             try:
-                revoked = revoked_client_jtis(session, [j.jti for j in batch if j.jti])
-                live = [j for j in batch if j.jti not in revoked]
+                refused = refused_client_tokens(session, [j.token for j in batch if j.token])
+                live = [j for j in batch if _reason(j, refused) is None]
                 outcomes = flows.pull_many(session, self.settings, [j.ask for j in live], now)
             except BaseException:
                 session.rollback()
@@ -206,7 +211,14 @@ class PullBatcher:
         finally:
             session.close()
         it = iter(outcomes)
-        return [_revoked() if j.jti in revoked else next(it) for j in batch]
+        return [
+            next(it) if (reason := _reason(j, refused)) is None else _refused(reason) for j in batch
+        ]
+
+
+def _reason(job: _Job, refused: dict[str, str]) -> str | None:
+    """Why this job's token was refused in the batch, if it was."""
+    return None if job.token is None else refused.get(job.token.jti)
 
 
 class CommitUncertain(Exception):

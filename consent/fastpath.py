@@ -3,9 +3,10 @@ hop, its transfer group-committed with concurrent pulls (``consent.batcher``).
 
 A pure ASGI middleware in front of the app (like ``idp.oidc.fastpath.TokenFastLane``). It answers
 only the ordinary case — a well-formed request with a client access token verified within the
-last few seconds (``idp.oidc.principal.ClientBearers``; its revocation is checked in the batch's
-transaction), a policy that allows ``vault:read``, a registered operator — and hands everything
-else, untouched, to the route, which then answers (401, 403, 404, 422, …) as always. The
+last few seconds (``idp.oidc.principal.ClientBearers``; its revocation and its client's row are
+checked again in the batch's transaction), a policy that allows ``vault:read``, a registered
+operator — and hands everything else, untouched, to the route, which then answers (401, 403,
+404, 422, …) as always. The
 decision, the records and the response bodies are the route's own: ``flows.pull_many`` and
 ``consent.answers``.
 """
@@ -26,6 +27,7 @@ from consent import service
 from consent.answers import pull_answer
 from consent.batcher import CommitUncertain, PullBatcher
 from consent.flows import PullAsk
+from idp.oidc.principal import ClientBearer, ClientBearers, client_bearers
 from propusk.db import session_scope
 from propusk.errors import PROBLEM_JSON, Problem
 
@@ -103,8 +105,9 @@ class GatedPullLane:
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    async def _admit(self, scope) -> tuple[PullAsk, str] | None:
-        """The pull and its token's jti, when this lane may serve the request."""
+    async def _admit(self, scope) -> tuple[PullAsk, str, ClientBearer] | None:
+        """The pull, its raw token and what the token was verified as, when this lane may serve
+        the request."""
         path: str = scope["path"]
         subject = path[len(PREFIX) : -len(SUFFIX)]
         if not path.endswith(SUFFIX) or not UUID_RE.fullmatch(subject):
@@ -122,12 +125,12 @@ class GatedPullLane:
         purpose, categories = query
         principal = bearer.principal
         ask = PullAsk(org_id, uuid.UUID(subject), purpose, categories.split(","), principal.subject)
-        return ask, bearer.jti
+        return ask, token, bearer
 
-    async def _serve(self, admitted: tuple[PullAsk, str], path: str) -> Answer:
-        ask, jti = admitted
+    async def _serve(self, admitted: tuple[PullAsk, str, ClientBearer], path: str) -> Answer:
+        ask, token, bearer = admitted
         try:
-            future = self.batcher.submit_async(ask, jti=jti)
+            future = self.batcher.submit_async(ask, token=bearer.token)
         except RuntimeError:  # the batcher stopped meanwhile: nothing was recorded
             return _problem(UNAVAILABLE, path)
         try:
@@ -137,15 +140,18 @@ class GatedPullLane:
         except (RuntimeError, CommitUncertain, TimeoutError):
             return _problem(UNAVAILABLE, path)
         if isinstance(result, Problem):
+            if result.status == 401:  # revoked, or its client deleted or changed: verify afresh
+                self._bearers().forget(token)
             return _problem(result, path)
         status, body = pull_answer(result, path)
         ctype = b"application/json" if status == 200 else PROBLEM_JSON.encode()
         return status, ctype, _dumps(body), {}
 
-    async def _verified(self, token: str):
-        from idp.oidc.principal import client_bearers
+    def _bearers(self) -> ClientBearers | None:
+        return client_bearers(self.fastapi_app)
 
-        bearers = client_bearers(self.fastapi_app)
+    async def _verified(self, token: str) -> ClientBearer | None:
+        bearers = self._bearers()
         if bearers is None:
             return None
         hit = bearers.peek(token)

@@ -34,6 +34,18 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 FACES = Path(os.environ.get("PROPUSK_FACES_DIR", SHARED / "faces"))
 
 
+def verify_with_jwks(token: str, jwks: dict, algorithms: list[str]) -> bytes:
+    """Verify a compact JWS as a relying party does: the JWKS key named by the header's ``kid``
+    (python-jose given a whole JWKS tries its keys in order and stops at the first of another
+    key type, so it fails as soon as a rotated key set is published)."""
+    from jose import jws
+
+    kid = jws.get_unverified_header(token)["kid"]
+    keys = [k for k in jwks["keys"] if k.get("kid") == kid]
+    assert len(keys) == 1, f"kid {kid} not published exactly once"
+    return jws.verify(token, keys[0], algorithms=algorithms)
+
+
 def needs_tool(available: bool, what: str):
     """Skip a test whose system tool is missing on a developer's machine; on CI (which installs
     every tool through `make system-deps`) run it anyway, so a missing install step fails."""

@@ -136,22 +136,28 @@ def resolve(request: Request, session: Session) -> Principal:
 
 @dataclass(frozen=True)
 class ClientBearer:
-    """A verified client access token: who it speaks for and its ``jti`` (for the denylist)."""
+    """A verified client access token: who it speaks for, and what it was accepted as (checked
+    again with ``service.refused_client_tokens`` in the transaction that relies on it)."""
 
     principal: Principal
-    jti: str
+    token: service.ClientToken
     until: float  # monotonic deadline of this verification
     key_generation: int  # keys.generation() when verified: a local rotation/retirement re-verifies
+
+    @property
+    def jti(self) -> str:
+        return self.token.jti
 
 
 class ClientBearers:
     """Verified client (``client_credentials``) access tokens, for hot paths such as the gated
     pull lane (``consent.fastpath``).
 
-    Signature, claims, key retirement and the client's current role and organisation are
-    re-verified after ``TTL`` seconds (the key and client caches' own windows); the revocation
-    denylist is *not* cached here: the caller checks the ``jti`` in the transaction that uses the
-    token (``service.revoked_client_jtis``), so a revoked token is refused on its next use.
+    Signature, claims and key retirement are re-verified after ``TTL`` seconds (the key cache's
+    own window); the revocation denylist and the client's row are *not* cached here: the caller
+    checks them in the transaction that uses the token (``service.refused_client_tokens``), so a
+    revoked token, a deleted client or a client bound elsewhere is refused on the next use, even
+    when another process made the change.
     Person tokens and invalid tokens are never cached: the ordinary resolver handles them.
     """
 
@@ -164,6 +170,10 @@ class ClientBearers:
         self.clients = clients
         self._entries: dict[str, ClientBearer] = {}
         service.register_cache(self)  # a client changed in this process: re-verify at once
+
+    def forget(self, token: str) -> None:
+        """Drop one token's verification (it was refused: verify it afresh next time)."""
+        self._entries.pop(token, None)
 
     def invalidate(self, client_id: str) -> None:
         for token, entry in list(self._entries.items()):
@@ -188,13 +198,18 @@ class ClientBearers:
                 return None
             if claims["sub"] != claims.get("client_id"):
                 return None
-            client = _client_of(session, claims, self.clients)
+            # the row as it is now, not the client cache's copy: after a refusal for a changed
+            # client (``service.refused_client_tokens``) the token is verified afresh here
+            client = service.get_client(session, claims["sub"])
         if client is None:
             return None
         scopes = _scopes(claims)
         ttl = min(self.TTL, float(claims["exp"]) - time.time())
+        standing = service.ClientToken(
+            claims["jti"], client.client_id, client.role, client.organization_id
+        )
         entry = ClientBearer(
-            client_principal(client, scopes), claims["jti"], time.monotonic() + ttl, generation
+            client_principal(client, scopes), standing, time.monotonic() + ttl, generation
         )
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()  # simple bound: a burst of distinct tokens re-verifies

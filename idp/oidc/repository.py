@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, false, select, text, update
 from sqlalchemy.orm import Session
@@ -186,6 +188,41 @@ def revoked_jti_hashes(session: Session, jti_hashes: list[str]) -> set[str]:
         return set(session.scalars(_REVOKED_AMONG, {"h": literal}))
     stmt = select(RevokedJti.jti_hash).where(RevokedJti.jti_hash.in_(jti_hashes))
     return set(session.scalars(stmt))
+
+
+_CLIENT_STANDING = text(
+    "SELECT t.jti, c.client_id IS NOT NULL AS present, c.role, c.organization_id, "
+    "EXISTS (SELECT 1 FROM oidc_revoked_jti r WHERE r.jti_hash = t.h) AS revoked "
+    "FROM unnest(CAST(:j AS text[]), CAST(:h AS text[]), CAST(:c AS text[])) AS t(jti, h, cid) "
+    "LEFT JOIN oidc_client c ON c.client_id = t.cid"
+)
+
+
+def client_token_standing(
+    session: Session, tokens: Sequence[tuple[str, str, str]]
+) -> list[tuple[str, bool, str | None, Any, bool]]:
+    """For (jti, jti hash, client id) triples: (jti, client present, its role, its organisation,
+    jti on the denylist), in one query for a batch."""
+    if not tokens:
+        return []
+    if is_postgres(session):
+        jtis, hashes, client_ids = (list(column) for column in zip(*tokens, strict=True))
+        params = {"j": jtis, "h": hashes, "c": client_ids}
+        return [tuple(row) for row in session.execute(_CLIENT_STANDING, params)]
+    revoked = revoked_jti_hashes(session, [t[1] for t in tokens])
+    ids = list({t[2] for t in tokens})
+    rows = session.execute(
+        select(OAuthClient.client_id, OAuthClient.role, OAuthClient.organization_id).where(
+            OAuthClient.client_id.in_(ids)
+        )
+    )
+    clients = {r.client_id: r for r in rows}
+    out = []
+    for jti, h, cid in tokens:
+        c = clients.get(cid)
+        role, org_id = (c.role, c.organization_id) if c else (None, None)
+        out.append((jti, c is not None, role, org_id, h in revoked))
+    return out
 
 
 def add_revoked_jti(session: Session, jti_hash: str, expires_at: datetime) -> None:

@@ -11,6 +11,7 @@ import json
 import secrets
 import uuid
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -483,10 +484,38 @@ def client_token_active(session: Session, jti: str) -> bool:
     return not repo.jti_revoked(session, token_hash(jti))
 
 
-def revoked_client_jtis(session: Session, jtis: list[str]) -> set[str]:
-    """``client_token_active`` for a batch: the jtis among ``jtis`` that are revoked."""
-    by_hash = {token_hash(j): j for j in jtis}
-    return {by_hash[h] for h in repo.revoked_jti_hashes(session, list(by_hash))}
+@dataclass(frozen=True, slots=True)
+class ClientToken:
+    """What a verified client access token was accepted as, to be checked again in the
+    transaction that relies on it (verification results are cached for a few seconds)."""
+
+    jti: str
+    client_id: str
+    role: str | None
+    organization_id: uuid.UUID | None
+
+
+TOKEN_REVOKED, CLIENT_GONE, CLIENT_CHANGED = "token revoked", "client deleted", "client changed"
+
+
+def refused_client_tokens(session: Session, tokens: Sequence[ClientToken]) -> dict[str, str]:
+    """jti → why that token no longer speaks for its client: revoked, its client deleted, or the
+    client's role or organisation changed since the token was verified — by any process, as the
+    rows are read in the caller's transaction. One query for a batch."""
+    rows = repo.client_token_standing(
+        session, [(t.jti, token_hash(t.jti), t.client_id) for t in tokens]
+    )
+    expected = {t.jti: t for t in tokens}
+    refused = {}
+    for jti, present, role, org_id, revoked in rows:
+        token = expected[jti]
+        if revoked:
+            refused[jti] = TOKEN_REVOKED
+        elif not present:
+            refused[jti] = CLIENT_GONE
+        elif (role, org_id) != (token.role, token.organization_id):
+            refused[jti] = CLIENT_CHANGED
+    return refused
 
 
 def deny_jti(session: Session, jti: str, expires_at: datetime) -> None:

@@ -15,11 +15,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from jose import jws
 
 from idp import demo
 from propusk.db import session_scope
-from tests.conftest import start_live_server
+from tests.conftest import start_live_server, verify_with_jwks
 from tests.consent.conftest import TEMPLATE_TEXT, inn10, ogrn13
 
 REDIRECT = "https://rp.example/cb"
@@ -182,11 +181,8 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     assert pull.json()["consent_ids"] == [cid]
 
     receipt = httpx.get(f"{url}/api/v1/consents/{cid}/receipt", headers=parent).json()
-    claims = json.loads(
-        jws.verify(
-            receipt["receipt"], httpx.get(url + "/jwks.json").json(), algorithms=["ES256", "RS256"]
-        )
-    )
+    jwks = httpx.get(url + "/jwks.json").json()
+    claims = json.loads(verify_with_jwks(receipt["receipt"], jwks, ["ES256", "RS256"]))
     assert claims["consent_id"] == cid and claims["iss"] == url
     assert sorted(s["role"] for s in claims["signers"]) == ["guardian", "subject"]
 

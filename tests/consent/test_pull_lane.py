@@ -15,6 +15,7 @@ import pytest
 
 from consent import repository as repo
 from consent import service, vault
+from idp.oidc import repository as oidc_repo
 from idp.oidc import service as oidc
 from propusk.db import session_scope, utcnow
 from tests.conftest import start_live_server
@@ -192,3 +193,44 @@ def test_deleted_client_is_refused_at_once(servers):
         oidc.delete_client(s, w["client"][0])
     r = _pull(lane.url, headers, w["subject"])
     assert r.status_code == 401, r.text
+
+
+def _count(rt, subject) -> int:
+    with session_scope(rt.sessionmaker) as s:
+        return len(repo.transfers_of_subject(s, subject, 100))
+
+
+def test_client_deleted_by_another_process_is_refused_on_next_use(servers):
+    """Another process (the CLI, another app instance) cannot reach this process's caches; the
+    batch's transaction reads the client row, so the cached verification does not outlive it."""
+    lane, _, rt = servers
+    w = _world(rt)
+    headers = _token(lane.url, w["client"])
+    assert _pull(lane.url, headers, w["subject"]).status_code == 200  # cached as verified
+    with session_scope(rt.sessionmaker) as s:  # the repository: no in-process cache hooks
+        assert oidc_repo.delete_client(s, w["client"][0])
+    r = _pull(lane.url, headers, w["subject"])
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "client deleted" in r.headers["www-authenticate"]
+    assert _count(rt, w["subject"]) == 1  # refused before the gate: nothing recorded
+
+
+def test_client_rebound_by_another_process_speaks_for_its_new_operator(servers):
+    lane, _, rt = servers
+    w = _world(rt)
+    other_org, _ = operator_with_template(rt)
+    headers = _token(lane.url, w["client"])
+    assert _pull(lane.url, headers, w["subject"]).status_code == 200  # cached for w["org"]
+    with session_scope(rt.sessionmaker) as s:
+        oidc_repo.get_client(s, w["client"][0]).organization_id = other_org
+    r = _pull(lane.url, headers, w["subject"])
+    assert r.status_code == 401 and "client changed" in r.headers["www-authenticate"], r.text
+    assert _count(rt, w["subject"]) == 1
+    # verified afresh: now the other operator asks, and it has no consent of this subject
+    r = _pull(lane.url, headers, w["subject"])
+    assert r.status_code == 403, r.text
+    assert r.json()["refused"]["person.fullname"] == "no_consent"
+    with session_scope(rt.sessionmaker) as s:
+        last = repo.transfers_of_subject(s, w["subject"], 1)[0]
+    assert (last.operator_id, last.decision) == (other_org, "refused")
