@@ -6,9 +6,8 @@ only the ordinary case — a well-formed request with a client access token veri
 last few seconds (``idp.oidc.principal.ClientBearers``; its revocation and its client's row are
 checked again in the batch's transaction), a policy that allows ``vault:read``, a registered
 operator — and hands everything else, untouched, to the route, which then answers (401, 403,
-404, 422, …) as always. The
-decision, the records and the response bodies are the route's own: ``flows.pull_many`` and
-``consent.answers``.
+404, 422, …) as always. The decision, the records and the response bodies are the route's own:
+``flows.pull_many`` and ``consent.answers``.
 """
 
 from __future__ import annotations
