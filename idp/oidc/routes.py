@@ -207,7 +207,8 @@ def _login_too_old(login, params: list[tuple[str, str]]) -> bool:
     return utcnow() - login.auth_time > timedelta(seconds=max(limit, 0))
 
 
-@router.api_route("/oauth2/authorize", methods=["GET", "POST"], openapi_extra=PUBLIC)
+@router.get("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_get")
+@router.post("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_post")
 def authorize(
     request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
@@ -288,7 +289,8 @@ def first_party_login(
     return request.app.state.oidc.upstream().start(request, txn)
 
 
-@router.api_route("/login/{name}/callback", methods=["GET", "POST"], openapi_extra=PUBLIC)
+@router.get("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_get")
+@router.post("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_post")
 def login_callback(
     name: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
@@ -424,7 +426,8 @@ def _bearer_error(error: str, description: str, status: int) -> JSONResponse:
     )
 
 
-@router.api_route("/oauth2/userinfo", methods=["GET", "POST"], openapi_extra=PUBLIC)
+@router.get("/oauth2/userinfo", openapi_extra=PUBLIC, operation_id="userinfo_get")
+@router.post("/oauth2/userinfo", openapi_extra=PUBLIC, operation_id="userinfo_post")
 def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     from idp.service import claims_for, get_person
 
@@ -466,7 +469,8 @@ def _hint_audience(session, settings: Settings, hint: str | None) -> str | bool 
     return aud[0] if isinstance(aud, list) and aud else aud if isinstance(aud, str) else False
 
 
-@router.api_route("/oauth2/logout", methods=["GET", "POST"], openapi_extra=PUBLIC)
+@router.get("/oauth2/logout", openapi_extra=PUBLIC, operation_id="logout_get")
+@router.post("/oauth2/logout", openapi_extra=PUBLIC, operation_id="logout_post")
 def logout(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
     from audit.service import record
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 
 def test_docs_page_loads_only_local_assets(client):
@@ -26,3 +27,13 @@ def test_bundled_assets_are_served(client):
 
 def test_redoc_is_off(client):
     assert client.get("/redoc").status_code == 404
+
+
+def test_operation_ids_are_unique(app):
+    """OpenAPI requires unique operationIds (client generators and Swagger UI's deep links key on
+    them); a route serving GET and POST must be declared once per method."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # FastAPI warns on a duplicate
+        schema = app.openapi()
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)) and "userinfo_get" in ids and "userinfo_post" in ids
