@@ -225,7 +225,7 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
     return _append(
         session,
         [
-            (i, ev, now, _ENCODER.encode(ev.body or {}))
+            (i, ev, now, _ENCODER.encode(dict(ev.body or {})))
             for i, ev in zip(_new_ids(len(batch)), batch, strict=True)
         ],
     )
@@ -305,7 +305,7 @@ def record_deferred_many(session: Session, events: Iterable[NewEvent]) -> list[P
             "actor": ev.actor,
             "subject": ev.subject,
             "time": now,
-            "body": _ENCODER.encode(ev.body or {}),
+            "body": _ENCODER.encode(dict(ev.body or {})),
         }
         for event_id, ev in zip(_new_ids(len(batch)), batch, strict=True)
     ]

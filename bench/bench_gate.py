@@ -260,21 +260,27 @@ def _wrk(
 
 
 def _cpu_seconds(pids) -> dict[int, float]:
-    """pid → user + system CPU seconds so far (Linux ``/proc``); gone processes are left out."""
+    """pid → CPU seconds so far (Linux ``/proc``): its own user + system time plus that of its
+    children already reaped (fields 14–17); gone processes are left out."""
     out = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        out[pid] = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     return out
 
 
 def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds used meanwhile by the processes alive at both readings (a process that exits
-    takes its counter along: an autovacuum worker would otherwise count negative)."""
-    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+    """CPU seconds used between two readings of a process tree whose parent outlives it (the
+    postmaster): a backend that exits moves its whole time into its parent's reaped-children
+    count, so what it had used before the first reading is taken off again; one that started
+    meanwhile counts whole."""
+    kept = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
+    started = sum(after[pid] for pid in after.keys() - before.keys())
+    exited = sum(before[pid] for pid in before.keys() - after.keys())
+    return kept + started - exited
 
 
 def _postgres_pids() -> list[int]:

@@ -49,7 +49,7 @@ class PlainBatcher(PullBatcher):
         session = self.sessionmaker()
         try:
             refused = refused_client_tokens(session, [j.token for j in batch])
-            live = [j.ask for j in batch if j.token.jti not in refused]
+            live = [j.ask for j in batch if j.token not in refused]
             pairs = [(a.subject_id, c) for a in live for c in a.categories]
             rows: dict[uuid.UUID, list] = {}
             params = {
@@ -63,7 +63,7 @@ class PlainBatcher(PullBatcher):
             session.close()
         out = []
         for j in batch:
-            if j.token.jti in refused:
+            if j.token in refused:
                 out.append(None)
                 continue
             mine = [r for r in rows.get(j.ask.subject_id, ()) if r.category_key in j.ask.categories]

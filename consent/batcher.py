@@ -216,9 +216,9 @@ class PullBatcher:
         ]
 
 
-def _reason(job: _Job, refused: dict[str, str]) -> str | None:
+def _reason(job: _Job, refused: dict[ClientToken, str]) -> str | None:
     """Why this job's token was refused in the batch, if it was."""
-    return None if job.token is None else refused.get(job.token.jti)
+    return None if job.token is None else refused.get(job.token)
 
 
 class CommitUncertain(Exception):

@@ -112,12 +112,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+            headers = {**(headers or {}), "Allow": allowed}
         problem = Problem(
             str(exc.detail) if exc.detail else None,
             status=exc.status_code,
             type="http-" + str(exc.status_code),
             title=_reason(exc.status_code),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
         return problem_response(problem, request)
 
@@ -126,6 +129,25 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         problem = Problem(status=500, type="internal-error", title="Internal server error")
         return problem_response(problem, request)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (RFC 9110 §15.5.6), asked of the router's
+    own matching (included routers nest). Starlette's own ``Allow`` names only the first route
+    that matches the path, and a path here often has one route per method."""
+    from starlette.routing import Match, Mount
+
+    # a mounted app (static files) judges its own methods
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+    return ", ".join(allowed)
 
 
 def _reason(status: int) -> str:

@@ -191,7 +191,7 @@ def revoked_jti_hashes(session: Session, jti_hashes: list[str]) -> set[str]:
 
 
 _CLIENT_STANDING = text(
-    "SELECT t.jti, c.client_id IS NOT NULL AS present, c.role, c.organization_id, "
+    "SELECT t.jti, t.cid, c.client_id IS NOT NULL AS present, c.role, c.organization_id, "
     "EXISTS (SELECT 1 FROM oidc_revoked_jti r WHERE r.jti_hash = t.h) AS revoked "
     "FROM unnest(CAST(:j AS text[]), CAST(:h AS text[]), CAST(:c AS text[])) AS t(jti, h, cid) "
     "LEFT JOIN oidc_client c ON c.client_id = t.cid"
@@ -200,15 +200,16 @@ _CLIENT_STANDING = text(
 
 def client_token_standing(
     session: Session, tokens: Sequence[tuple[str, str, str]]
-) -> list[tuple[str, bool, str | None, Any, bool]]:
-    """For (jti, jti hash, client id) triples: (jti, client present, its role, its organisation,
-    jti on the denylist), in one query for a batch."""
+) -> dict[tuple[str, str], tuple[bool, str | None, Any, bool]]:
+    """For distinct (jti, jti hash, client id) triples: (jti, client id) → (client present, its
+    role, its organisation, jti on the denylist), in one query for a batch."""
     if not tokens:
-        return []
+        return {}
     if is_postgres(session):
         jtis, hashes, client_ids = (list(column) for column in zip(*tokens, strict=True))
         params = {"j": jtis, "h": hashes, "c": client_ids}
-        return [tuple(row) for row in session.execute(_CLIENT_STANDING, params)]
+        rows = session.execute(_CLIENT_STANDING, params)
+        return {(r.jti, r.cid): (r.present, r.role, r.organization_id, r.revoked) for r in rows}
     revoked = revoked_jti_hashes(session, [t[1] for t in tokens])
     ids = list({t[2] for t in tokens})
     rows = session.execute(
@@ -217,11 +218,11 @@ def client_token_standing(
         )
     )
     clients = {r.client_id: r for r in rows}
-    out = []
+    out = {}
     for jti, h, cid in tokens:
         c = clients.get(cid)
         role, org_id = (c.role, c.organization_id) if c else (None, None)
-        out.append((jti, c is not None, role, org_id, h in revoked))
+        out[(jti, cid)] = (c is not None, role, org_id, h in revoked)
     return out
 
 

@@ -498,23 +498,27 @@ class ClientToken:
 TOKEN_REVOKED, CLIENT_GONE, CLIENT_CHANGED = "token revoked", "client deleted", "client changed"
 
 
-def refused_client_tokens(session: Session, tokens: Sequence[ClientToken]) -> dict[str, str]:
-    """jti → why that token no longer speaks for its client: revoked, its client deleted, or the
+def refused_client_tokens(
+    session: Session, tokens: Sequence[ClientToken]
+) -> dict[ClientToken, str]:
+    """Token → why it no longer speaks for its client: revoked, its client deleted, or the
     client's role or organisation changed since the token was verified — by any process, as the
-    rows are read in the caller's transaction. One query for a batch."""
-    rows = repo.client_token_standing(
-        session, [(t.jti, token_hash(t.jti), t.client_id) for t in tokens]
-    )
-    expected = {t.jti: t for t in tokens}
-    refused = {}
-    for jti, present, role, org_id, revoked in rows:
-        token = expected[jti]
+    rows are read in the caller's transaction. One query for a batch; each token is judged
+    against what *it* was verified as (one jti may sit in a batch verified before and after a
+    change). A client found deleted or changed is announced to this process's caches."""
+    wanted = {(t.jti, token_hash(t.jti), t.client_id) for t in tokens}
+    standing = repo.client_token_standing(session, sorted(wanted))
+    refused: dict[ClientToken, str] = {}
+    for token in tokens:
+        present, role, org_id, revoked = standing[(token.jti, token.client_id)]
         if revoked:
-            refused[jti] = TOKEN_REVOKED
+            refused[token] = TOKEN_REVOKED
         elif not present:
-            refused[jti] = CLIENT_GONE
+            refused[token] = CLIENT_GONE
         elif (role, org_id) != (token.role, token.organization_id):
-            refused[jti] = CLIENT_CHANGED
+            refused[token] = CLIENT_CHANGED
+    for client_id in {t.client_id for t, why in refused.items() if why != TOKEN_REVOKED}:
+        _client_changed(client_id)  # changed by another process: re-read it here too
     return refused
 
 

@@ -323,3 +323,22 @@ def test_external_sequencer_process_follows_the_outbox(fresh_pg):
             assert "audit sequencer running" in out
     finally:
         runtime.dispose()
+
+
+@pytest.mark.parametrize("body", ['{},"subject":"person:x"', "[1]", "not json", '"s"'])
+def test_the_outbox_refuses_a_body_that_is_not_one_json_object(rt, body):
+    """The sequencer splices the stored body into the leaf: PostgreSQL refuses, on insert, any
+    body that could break out of the leaf's ``body`` member or is not JSON."""
+    import sqlalchemy as sa
+
+    insert = sa.text(
+        "INSERT INTO audit_pending (id, event_type, actor, subject, time, body) "
+        "VALUES (:id, 't', 'system', NULL, now(), :body)"
+    )
+    with pytest.raises(sa.exc.DBAPIError), session_scope(rt.sessionmaker) as s:
+        s.execute(insert, {"id": uuid.uuid4(), "body": body})
+    with session_scope(rt.sessionmaker) as s:
+        assert service.pending_count(s) == 0
+        s.execute(insert, {"id": uuid.uuid4(), "body": '{"ok":true}'})  # the check admits these
+    assert run_once(rt.sessionmaker) == 1
+    assert _verified(rt) == 1

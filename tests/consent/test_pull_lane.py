@@ -214,6 +214,10 @@ def test_client_deleted_by_another_process_is_refused_on_next_use(servers):
     assert r.headers["content-type"] == "application/problem+json"
     assert "client deleted" in r.headers["www-authenticate"]
     assert _count(rt, w["subject"]) == 1  # refused before the gate: nothing recorded
+    # and from now on everywhere in this process: the route's client cache heard of it too
+    for _ in range(2):
+        assert _pull(lane.url, headers, w["subject"]).status_code == 401
+    assert _count(rt, w["subject"]) == 1
 
 
 def test_client_rebound_by_another_process_speaks_for_its_new_operator(servers):

@@ -23,6 +23,30 @@ def test_bundled_assets_are_served(client):
     assert len(js.content) > 500_000
     assert client.get("/docs/assets/swagger-ui.css").status_code == 200
     assert client.get("/docs/assets/nope.js").status_code == 404
+    # only what the page needs: not the bundle's demo page, which fetches the petstore schema
+    for name in ("index.html", "swagger-initializer.js", "oauth2-redirect.html"):
+        r = client.get(f"/docs/assets/{name}")
+        assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_docs_answers_head_and_honours_root_path(app):
+    from fastapi.testclient import TestClient
+
+    assert TestClient(app).head("/docs").status_code == 200
+    with TestClient(app, root_path="/propusk") as behind_proxy:
+        page = behind_proxy.get("/docs").text
+    assert "/propusk/docs/assets/swagger-ui-bundle.js" in page
+    assert "url: '/propusk/openapi.json'" in page
+
+
+def test_405_names_every_method_the_path_serves(client):
+    """RFC 9110: ``Allow`` lists the supported methods, also where a path has one route per
+    method (Starlette named only the first route's)."""
+    r = client.put("/oauth2/userinfo")
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    assert r.headers["allow"] == "GET, POST"
+    r = client.delete("/docs")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
 
 
 def test_redoc_is_off(client):
