@@ -34,6 +34,21 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 FACES = Path(os.environ.get("PROPUSK_FACES_DIR", SHARED / "faces"))
 
 
+def org_client(session, org_id, role: str = "operator", prefix: str = "client"):
+    """A client_credentials client bound to an organisation: (row, secret)."""
+    import uuid as _uuid
+
+    from idp.oidc import service as oidc
+
+    return oidc.create_client(
+        session,
+        name=f"{prefix}-{_uuid.uuid4().hex[:6]}",
+        grant_types=["client_credentials"],
+        role=role,
+        organization_id=org_id,
+    )
+
+
 def verify_with_jwks(token: str, jwks: dict, algorithms: list[str]) -> bytes:
     """Verify a compact JWS as a relying party does: the JWKS key named by the header's ``kid``
     (python-jose given a whole JWKS tries its keys in order and stops at the first of another

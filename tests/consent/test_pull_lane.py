@@ -8,8 +8,6 @@ its next use although the lane caches verified tokens.
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 
@@ -18,7 +16,7 @@ from consent import service, vault
 from idp.oidc import repository as oidc_repo
 from idp.oidc import service as oidc
 from propusk.db import session_scope, utcnow
-from tests.conftest import start_live_server
+from tests.conftest import org_client, start_live_server
 from tests.consent.conftest import given_consent, inn10, ogrn13, operator_with_template
 
 CATS = "person.fullname,education.grades"
@@ -43,13 +41,7 @@ def _world(rt) -> dict:
     org_id, tpl_id = operator_with_template(rt)
     subject, consent_id = given_consent(rt, org_id, tpl_id)
     with session_scope(rt.sessionmaker) as s:
-        client, secret = oidc.create_client(
-            s,
-            name="lane-" + uuid.uuid4().hex[:6],
-            grant_types=["client_credentials"],
-            role="operator",
-            organization_id=org_id,
-        )
+        client, secret = org_client(s, org_id, prefix="lane")
         supplier = service.register_organization(
             s,
             {

@@ -10,18 +10,12 @@ from idp.oidc import repository as repo
 from idp.oidc import service
 from idp.oidc.service import CLIENT_CHANGED, CLIENT_GONE, TOKEN_REVOKED, ClientToken
 from propusk.db import session_scope, utcnow
+from tests.conftest import org_client
 
 
 def _client(runtime, org: uuid.UUID) -> str:
     with session_scope(runtime.sessionmaker) as s:
-        row, _ = service.create_client(
-            s,
-            name="standing-" + uuid.uuid4().hex[:6],
-            grant_types=["client_credentials"],
-            role="operator",
-            organization_id=org,
-        )
-        return row.client_id
+        return org_client(s, org, prefix="standing")[0].client_id
 
 
 def _refused(runtime, tokens: list[ClientToken]) -> dict[ClientToken, str]:
