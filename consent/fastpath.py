@@ -26,7 +26,7 @@ from consent import service
 from consent.answers import pull_answer
 from consent.batcher import CommitUncertain, PullBatcher
 from consent.flows import PullAsk
-from idp.oidc.principal import ClientBearer, ClientBearers, client_bearers
+from idp.oidc.principal import ClientBearer, client_bearers
 from propusk.db import session_scope
 from propusk.errors import PROBLEM_JSON, Problem
 
@@ -104,9 +104,8 @@ class GatedPullLane:
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
 
-    async def _admit(self, scope) -> tuple[PullAsk, str, ClientBearer] | None:
-        """The pull, its raw token and what the token was verified as, when this lane may serve
-        the request."""
+    async def _admit(self, scope) -> tuple[PullAsk, ClientBearer] | None:
+        """The pull and what its token was verified as, when this lane may serve the request."""
         path: str = scope["path"]
         subject = path[len(PREFIX) : -len(SUFFIX)]
         if not path.endswith(SUFFIX) or not UUID_RE.fullmatch(subject):
@@ -124,10 +123,10 @@ class GatedPullLane:
         purpose, categories = query
         principal = bearer.principal
         ask = PullAsk(org_id, uuid.UUID(subject), purpose, categories.split(","), principal.subject)
-        return ask, token, bearer
+        return ask, bearer
 
-    async def _serve(self, admitted: tuple[PullAsk, str, ClientBearer], path: str) -> Answer:
-        ask, token, bearer = admitted
+    async def _serve(self, admitted: tuple[PullAsk, ClientBearer], path: str) -> Answer:
+        ask, bearer = admitted
         try:
             future = self.batcher.submit_async(ask, token=bearer.token)
         except RuntimeError:  # the batcher stopped meanwhile: nothing was recorded
@@ -138,19 +137,14 @@ class GatedPullLane:
             return _problem(problem, path)
         except (RuntimeError, CommitUncertain, TimeoutError):
             return _problem(UNAVAILABLE, path)
-        if isinstance(result, Problem):
-            if result.status == 401:  # revoked, or its client deleted or changed: verify afresh
-                self._bearers().forget(token)
-            return _problem(result, path)
+        if isinstance(result, Problem):  # bad input, or a token refused in the batch (whose
+            return _problem(result, path)  # client's cached verifications are dropped there)
         status, body = pull_answer(result, path)
         ctype = b"application/json" if status == 200 else PROBLEM_JSON.encode()
         return status, ctype, _dumps(body), {}
 
-    def _bearers(self) -> ClientBearers | None:
-        return client_bearers(self.fastapi_app)
-
     async def _verified(self, token: str) -> ClientBearer | None:
-        bearers = self._bearers()
+        bearers = client_bearers(self.fastapi_app)
         if bearers is None:
             return None
         hit = bearers.peek(token)

@@ -171,10 +171,6 @@ class ClientBearers:
         self._entries: dict[str, ClientBearer] = {}
         service.register_cache(self)  # a client changed in this process: re-verify at once
 
-    def forget(self, token: str) -> None:
-        """Drop one token's verification (it was refused: verify it afresh next time)."""
-        self._entries.pop(token, None)
-
     def invalidate(self, client_id: str) -> None:
         for token, entry in list(self._entries.items()):
             if entry.principal.client_id == client_id:

@@ -41,6 +41,21 @@ def ogrn13() -> str:
     return body + str(int(body) % 11 % 10)
 
 
+def org_fields(kind: str = "operator", name: str = "ООО Ромашка", **overrides) -> dict:
+    """A valid organisation registration (fresh ИНН/ОГРН, storage in Russia)."""
+    fields = {
+        "kind": kind,
+        "name": name,
+        "inn": inn10(),
+        "ogrn": ogrn13(),
+        "address": "Москва",
+        "storage_country": "RU",
+        "storage_location": "ЦОД",
+        "registry_number": "77-1",
+    }
+    return {**fields, **overrides}
+
+
 def years_ago(years: int, days: int = 0) -> date:
     today = utcnow().date()
     try:
@@ -233,18 +248,7 @@ def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
     with session_scope(rt.sessionmaker) as s:
         service.load_catalogue(s)
         org = service.register_organization(
-            s,
-            {
-                "kind": "operator",
-                "name": "ООО Гонка",
-                "inn": inn10(),
-                "ogrn": ogrn13(),
-                "address": "Москва",
-                "storage_country": "RU",
-                "storage_location": "ЦОД",
-                "registry_number": "77-2",
-            },
-            actor="system",
+            s, org_fields(name="ООО Гонка", registry_number="77-2"), actor="system"
         )
         tpl = service.publish_template(
             s,

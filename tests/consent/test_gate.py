@@ -364,19 +364,10 @@ def test_receipts_verify_with_the_jwks(world: World):
 
 
 def test_organisation_registry_rules(harness):
-    from tests.consent.conftest import inn10, ogrn13
+    from tests.consent.conftest import org_fields
 
     h = harness
-    good = {
-        "kind": "operator",
-        "name": "ООО Ромашка",
-        "inn": inn10(),
-        "ogrn": ogrn13(),
-        "address": "Москва",
-        "storage_country": "RU",
-        "storage_location": "ЦОД",
-        "registry_number": "77-1",
-    }
+    good = org_fields()
     r = h.client.post(
         "/api/v1/organizations", json={**good, "storage_country": "DE"}, headers=h.admin()
     )

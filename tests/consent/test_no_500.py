@@ -79,19 +79,10 @@ def test_malformed_input_never_500(world: World):
 def test_nul_characters_are_refused_before_the_database(harness):
     """PostgreSQL text cannot hold NUL: a 4xx (the kernel's NUL guard answers 400 before the
     route; the models refuse NUL too, for callers that bypass HTTP), not a failing INSERT."""
-    from tests.consent.conftest import inn10, ogrn13
+    from tests.consent.conftest import org_fields
 
     h = harness
-    org = {
-        "kind": "operator",
-        "name": "ООО\x00",
-        "inn": inn10(),
-        "ogrn": ogrn13(),
-        "address": "Москва",
-        "storage_country": "RU",
-        "storage_location": "ЦОД",
-        "registry_number": "77-1",
-    }
+    org = org_fields(name="ООО\x00")
     r = h.client.post("/api/v1/organizations", json=org, headers=h.admin())
     assert r.status_code == 400, r.text
     import pydantic

@@ -16,7 +16,7 @@ from consent.deadlines import MOSCOW
 from consent.models import ObligationClock
 from propusk.db import session_scope
 from propusk.errors import Conflict
-from tests.consent.conftest import World, ogrn13, years_ago
+from tests.consent.conftest import World, ogrn13, org_fields, years_ago
 
 PLATFORM = obligations.Registrar("person:admin", None)
 
@@ -159,16 +159,7 @@ def test_registry_is_shared_with_idp(world: World):
         idp.register_operator_org(s, None, taken, "ООО Другое", kind="operator")
     r = h.client.post(
         "/api/v1/organizations",
-        json={
-            "kind": "operator",
-            "name": "ООО Конфликт",
-            "inn": "7707083893",
-            "ogrn": taken,
-            "address": "г. Москва",
-            "storage_country": "RU",
-            "storage_location": "ЦОД",
-            "registry_number": "77-1",
-        },
+        json=org_fields(name="ООО Конфликт", inn="7707083893", ogrn=taken),
         headers=h.admin(),
     )
     assert r.status_code == 409, r.text

@@ -17,7 +17,7 @@ from idp.oidc import repository as oidc_repo
 from idp.oidc import service as oidc
 from propusk.db import session_scope, utcnow
 from tests.conftest import org_client, start_live_server
-from tests.consent.conftest import given_consent, inn10, ogrn13, operator_with_template
+from tests.consent.conftest import given_consent, operator_with_template, org_fields
 
 CATS = "person.fullname,education.grades"
 
@@ -42,20 +42,7 @@ def _world(rt) -> dict:
     subject, consent_id = given_consent(rt, org_id, tpl_id)
     with session_scope(rt.sessionmaker) as s:
         client, secret = org_client(s, org_id, prefix="lane")
-        supplier = service.register_organization(
-            s,
-            {
-                "kind": "supplier",
-                "name": "Школа",
-                "inn": inn10(),
-                "ogrn": ogrn13(),
-                "address": "Москва",
-                "storage_country": "RU",
-                "storage_location": "ЦОД",
-                "registry_number": "77-1",
-            },
-            actor="system",
-        )
+        supplier = service.register_organization(s, org_fields("supplier", "Школа"), actor="system")
         now = utcnow()
         vault.put(
             s, rt.settings, supplier, subject, "person.fullname", "Гонкин Пётр", actor="t", now=now

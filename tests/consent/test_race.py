@@ -19,71 +19,98 @@ from propusk.runtime import build_runtime
 from tests.conftest import make_settings
 from tests.consent.conftest import given_consent, operator_with_template
 
+
+class _Race:
+    """A runtime with an operator and its template, and a witness in every withdrawal's own
+    transaction counting the allowed transfers already committed for its subject."""
+
+    def __init__(self, db_url: str) -> None:
+        self.rt = build_runtime(make_settings(db_url))
+        self.org_id, self.tpl_id = operator_with_template(self.rt)
+        self.seen_in_withdrawal: dict[uuid.UUID, int] = {}
+        self.errors: list[BaseException] = []
+        self.totals = {"allowed": 0, "refused": 0}
+        self._undo = service.on_withdrawal("person.", self._witness)
+
+    def __enter__(self) -> _Race:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._undo()
+        self.rt.dispose()
+
+    def _witness(self, session, consent_id, subject_id, categories) -> None:
+        self.seen_in_withdrawal[consent_id] = repo.count_allowed_transfers(session, subject_id)
+
+    def consent(self) -> tuple[uuid.UUID, uuid.UUID]:
+        return given_consent(self.rt, self.org_id, self.tpl_id)
+
+    def thread(self, body, *args) -> threading.Thread:
+        """A thread running ``body(*args)``; what it raises is kept for ``run`` to report."""
+
+        def guarded() -> None:
+            try:
+                body(*args)
+            except BaseException as exc:
+                self.errors.append(exc)
+
+        return threading.Thread(target=guarded)
+
+    def withdraw(self, barrier: threading.Barrier, subject, consent_id) -> None:
+        barrier.wait()
+        with session_scope(self.rt.sessionmaker) as s:
+            service.withdraw(s, consent_id, subject, now=utcnow())
+
+    def run(self, threads: list[threading.Thread]) -> None:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not self.errors, self.errors
+
+    def check(self, subject, consent_id) -> None:
+        """No transfer allowed after the withdrawal committed: the allowed ones are exactly those
+        the withdrawal saw."""
+        with session_scope(self.rt.sessionmaker) as s:
+            allowed = repo.count_allowed_transfers(s, subject)
+            total = len(repo.transfers_of_subject(s, subject, 10_000))
+        assert allowed == self.seen_in_withdrawal[consent_id], "a transfer won after withdrawal"
+        self.totals["allowed"] += allowed
+        self.totals["refused"] += total - allowed
+
+
 ROUNDS = 25
 TRANSFER_THREADS = 3
 TRANSFERS_PER_THREAD = 8
 
 
 def test_withdrawal_wins_every_race(db_url):
-    rt = build_runtime(make_settings(db_url))
-    org_id, tpl_id = operator_with_template(rt)
-    seen_in_withdrawal: dict[uuid.UUID, int] = {}
+    with _Race(db_url) as race:
 
-    def hook(session, consent_id, subject_id, categories):
-        seen_in_withdrawal[consent_id] = repo.count_allowed_transfers(session, subject_id)
+        def transfer(barrier: threading.Barrier, subject) -> None:
+            barrier.wait()
+            for _ in range(TRANSFERS_PER_THREAD):
+                with session_scope(race.rt.sessionmaker) as s:
+                    flows.gated_transfer(
+                        s,
+                        operator_id=race.org_id,
+                        subject_id=subject,
+                        purpose="attestation.online",
+                        categories=["person.fullname"],
+                        channel="check",
+                        actor="test",
+                        now=utcnow(),
+                    )
 
-    undo = service.on_withdrawal("person.", hook)
-    totals = {"allowed": 0, "refused": 0}
-    errors: list[BaseException] = []
-    try:
         for _ in range(ROUNDS):
-            subject, consent_id = given_consent(rt, org_id, tpl_id)
+            subject, consent_id = race.consent()
             barrier = threading.Barrier(TRANSFER_THREADS + 1)
-
-            def withdraw(subject=subject, consent_id=consent_id, barrier=barrier):
-                try:
-                    barrier.wait()
-                    with session_scope(rt.sessionmaker) as s:
-                        service.withdraw(s, consent_id, subject, now=utcnow())
-                except BaseException as exc:
-                    errors.append(exc)
-
-            def transfer(subject=subject, barrier=barrier):
-                try:
-                    barrier.wait()
-                    for _ in range(TRANSFERS_PER_THREAD):
-                        with session_scope(rt.sessionmaker) as s:
-                            flows.gated_transfer(
-                                s,
-                                operator_id=org_id,
-                                subject_id=subject,
-                                purpose="attestation.online",
-                                categories=["person.fullname"],
-                                channel="check",
-                                actor="test",
-                                now=utcnow(),
-                            )
-                except BaseException as exc:
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=withdraw)]
-            threads += [threading.Thread(target=transfer) for _ in range(TRANSFER_THREADS)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=60)
-            assert not errors, errors
-            with session_scope(rt.sessionmaker) as s:
-                allowed = repo.count_allowed_transfers(s, subject)
-                total = len(repo.transfers_of_subject(s, subject, 10_000))
-            assert allowed == seen_in_withdrawal[consent_id], "a transfer won after withdrawal"
-            totals["allowed"] += allowed
-            totals["refused"] += total - allowed
-    finally:
-        undo()
-        rt.dispose()
+            threads = [race.thread(race.withdraw, barrier, subject, consent_id)]
+            threads += [race.thread(transfer, barrier, subject) for _ in range(TRANSFER_THREADS)]
+            race.run(threads)
+            race.check(subject, consent_id)
     # the race really happened both ways across the rounds
-    assert totals["allowed"] > 0 and totals["refused"] > 0, totals
+    assert race.totals["allowed"] > 0 and race.totals["refused"] > 0, race.totals
 
 
 BATCH_ROUNDS = 10
@@ -98,70 +125,39 @@ def test_withdrawal_wins_against_batched_pulls(db_url):
     from consent.batcher import PullBatcher
     from consent.flows import PullAsk
 
-    rt = build_runtime(make_settings(db_url))
-    org_id, tpl_id = operator_with_template(rt)
-    seen_in_withdrawal: dict[uuid.UUID, int] = {}
+    with _Race(db_url) as race:
+        batcher = PullBatcher(race.rt.sessionmaker, race.rt.settings, workers=2, max_batch=8)
+        batcher.start()
 
-    def hook(session, consent_id, subject_id, categories):
-        seen_in_withdrawal[consent_id] = repo.count_allowed_transfers(session, subject_id)
+        def pull(barrier: threading.Barrier, people, k: int) -> None:
+            barrier.wait()
+            futures = [
+                batcher.submit(
+                    PullAsk(
+                        race.org_id,
+                        people[(k + i) % len(people)][0],
+                        "attestation.online",
+                        ["person.fullname"],
+                        "test",
+                    )
+                )
+                for i in range(PULLS_PER_CALLER)
+            ]
+            for f in futures:
+                f.result(timeout=60)
 
-    undo = service.on_withdrawal("person.", hook)
-    batcher = PullBatcher(rt.sessionmaker, rt.settings, workers=2, max_batch=8)
-    batcher.start()
-    totals = {"allowed": 0, "refused": 0}
-    errors: list[BaseException] = []
-    try:
-        for _ in range(BATCH_ROUNDS):
-            people = [given_consent(rt, org_id, tpl_id) for _ in range(BATCH_SUBJECTS)]
-            barrier = threading.Barrier(CALLERS + len(people))
-
-            def withdraw(subject, consent_id, barrier=barrier):
-                try:
-                    barrier.wait()
-                    with session_scope(rt.sessionmaker) as s:
-                        service.withdraw(s, consent_id, subject, now=utcnow())
-                except BaseException as exc:
-                    errors.append(exc)
-
-            def pull(k: int, barrier=barrier, people=people):
-                try:
-                    barrier.wait()
-                    futures = [
-                        batcher.submit(
-                            PullAsk(
-                                org_id,
-                                people[(k + i) % len(people)][0],
-                                "attestation.online",
-                                ["person.fullname"],
-                                "test",
-                            )
-                        )
-                        for i in range(PULLS_PER_CALLER)
-                    ]
-                    for f in futures:
-                        f.result(timeout=60)
-                except BaseException as exc:
-                    errors.append(exc)
-
-            threads = [threading.Thread(target=withdraw, args=p) for p in people]
-            threads += [threading.Thread(target=pull, args=(k,)) for k in range(CALLERS)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=60)
-            assert not errors, errors
-            for subject, consent_id in people:
-                with session_scope(rt.sessionmaker) as s:
-                    allowed = repo.count_allowed_transfers(s, subject)
-                    total = len(repo.transfers_of_subject(s, subject, 10_000))
-                assert allowed == seen_in_withdrawal[consent_id], "a transfer won after withdrawal"
-                totals["allowed"] += allowed
-                totals["refused"] += total - allowed
-    finally:
-        batcher.stop()
-        undo()
-        rt.dispose()
-    assert totals["allowed"] > 0 and totals["refused"] > 0, totals
+        try:
+            for _ in range(BATCH_ROUNDS):
+                people = [race.consent() for _ in range(BATCH_SUBJECTS)]
+                barrier = threading.Barrier(CALLERS + len(people))
+                threads = [race.thread(race.withdraw, barrier, *p) for p in people]
+                threads += [race.thread(pull, barrier, people, k) for k in range(CALLERS)]
+                race.run(threads)
+                for subject, consent_id in people:
+                    race.check(subject, consent_id)
+        finally:
+            batcher.stop()
+    assert race.totals["allowed"] > 0 and race.totals["refused"] > 0, race.totals
     assert batcher.pulls == BATCH_ROUNDS * CALLERS * PULLS_PER_CALLER
     assert batcher.batches < batcher.pulls  # pulls really shared transactions
 
