@@ -489,9 +489,9 @@ def decode_frame(data: bytes, index: int | None = None) -> Frame:
         img = engine.load_image(data)
     except engine.ImageRejected as exc:
         extra = {"frame": index} if index is not None else {}
-        raise Problem(
-            exc.message, status=exc.status, type="bad-frame", reason=exc.code, **extra
-        ) from exc
+        # 413s (bytes or pixels over budget) share the enrolment photos' type
+        kind = "image-too-large" if exc.status == 413 else "bad-frame"
+        raise Problem(exc.message, status=exc.status, type=kind, reason=exc.code, **extra) from exc
     return Frame(data, img, hashlib.sha256(data).hexdigest(), engine.pixel_hash(img))
 
 

@@ -1,48 +1,35 @@
-"""Wire the biometrics package into an app: routers, the upload-size guard, the consent hook."""
+"""Wire the biometrics package into an app: routers, upload body limits, the consent hook."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from propusk.errors import PROBLEM_JSON, TYPE_BASE
-
-UPLOAD_PATHS = ("/api/v1/biometrics/", "/api/v1/exams/")
-MAX_REQUEST_BYTES = 32 * 1024 * 1024
-
-
-class UploadLimit:
-    """Refuse oversized uploads by Content-Length before the multipart body is parsed."""
-
-    def __init__(self, app, limit: int = MAX_REQUEST_BYTES) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(UPLOAD_PATHS):
-            for name, value in scope.get("headers", ()):
-                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                    await _too_large(send, self.limit)
-                    return
-        await self.app(scope, receive, send)
+# Room for the multipart framing (boundaries, part headers, the small form fields) on top of the
+# files a route accepts.
+MULTIPART_MARGIN = 1024 * 1024
 
 
-async def _too_large(send, limit: int) -> None:
-    import json
+def upload_limits() -> list[tuple[str, str, int]]:
+    """(name, path pattern, bytes) of the upload routes: what each route accepts, plus margin.
 
-    body = json.dumps(
-        {
-            "type": TYPE_BASE + "request-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"the request is larger than {limit} bytes",
-        }
-    ).encode()
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
+    Everything else keeps the app's default body limit (``Settings.max_body_bytes``).
+    """
+    from biometrics import liveness, service
+    from biometrics.routes import FRAME_BYTES, PHOTO_BYTES
+
+    return [
+        (
+            "biometric enrolment photos",
+            r"/api/v1/biometrics/enrolments",
+            service.MAX_PHOTOS * PHOTO_BYTES + MULTIPART_MARGIN,
+        ),
+        (
+            "liveness frames",
+            r"/api/v1/exams/sessions/[^/]+/liveness",
+            liveness.MAX_FRAMES * FRAME_BYTES + MULTIPART_MARGIN,
+        ),
+        ("exam frame", r"/api/v1/exams/sessions/[^/]+/frames", FRAME_BYTES + MULTIPART_MARGIN),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def install(app: FastAPI) -> None:
@@ -53,10 +40,12 @@ def install(app: FastAPI) -> None:
     from biometrics.pages import router as pages
     from biometrics.routes import router
     from biometrics.service import install_withdrawal_hook
+    from propusk.limits import allow_larger_body
 
     app.include_router(router)
     app.include_router(pages)
     static = Path(__file__).parent / "static"
     app.mount("/static/biometrics", StaticFiles(directory=str(static)), name="biometrics-static")
-    app.add_middleware(UploadLimit)
+    for name, path, limit in upload_limits():
+        allow_larger_body(app, name, path, limit)
     install_withdrawal_hook()

@@ -13,6 +13,7 @@ def install(app: PropuskApp) -> None:
     from consent.routes import router
 
     app.include_router(router)
+    _mount_static(app)
     workers = app.state.settings.consent_pull_workers
     app.state.consent_pulls = None
     if workers == 0:
@@ -30,3 +31,14 @@ def install(app: PropuskApp) -> None:
     # thread stops
     app.router.on_shutdown.insert(0, stop)
     app.add_outer_lane(GatedPullLane, fastapi_app=app, batcher=batcher)
+
+
+def _mount_static(app: PropuskApp) -> None:
+    """The art. 14 answer page's stylesheet and script (pages carry no inline style or script:
+    ``propusk.headers``). Mounted before the web UI's ``/static``, so it is matched first."""
+    from pathlib import Path
+
+    from fastapi.staticfiles import StaticFiles
+
+    static = Path(__file__).parent / "static"
+    app.mount("/static/consent", StaticFiles(directory=str(static)), name="consent-static")

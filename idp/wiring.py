@@ -18,7 +18,17 @@ def install(app: FastAPI) -> None:
     install_oidc(app)
     install_esia(app)
     app.include_router(router)
+    _allow_roster_uploads(app)
     _provision_keys_at_startup(app)
+
+
+def _allow_roster_uploads(app: FastAPI) -> None:
+    """The roster import takes up to ``roster.MAX_BYTES`` of CSV, as a text/csv body or one
+    multipart file: that plus room for the multipart framing, above the app's default limit."""
+    from idp.roster import MAX_BYTES
+    from propusk.limits import allow_larger_body
+
+    allow_larger_body(app, "roster import", r"/api/v1/schools/[^/]+/roster", MAX_BYTES + 64 * 1024)
 
 
 def _provision_keys_at_startup(app: FastAPI) -> None:

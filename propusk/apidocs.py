@@ -5,13 +5,16 @@ data operators run in, and it would have every reader's browser run script from 
 next to a live session cookie. The same Swagger UI ships in the ``swagger-ui-bundle-v2`` wheel
 (5.x: renders the OpenAPI 3.1 schema FastAPI writes); the three files the page needs are served
 from here — not the bundle's demo ``index.html``, whose initializer fetches the petstore schema
-from the internet. ReDoc has no such bundle and is off.
+from the internet — with our own page and initializer script: the site's Content-Security-Policy
+allows no inline script (``POLICY``). ReDoc has no such bundle and is off.
 """
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -22,6 +25,32 @@ FILES = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "favicon-32x32.png": "image/png",
 }
+# Swagger UI's initializer, ours: the page allows no inline script (FastAPI's page has one).
+INIT = "propusk-docs.js"
+INIT_FILE = Path(__file__).parent / "web" / "static" / "apidocs.js"
+# The page's Content-Security-Policy (``propusk.headers``): the site's, except that images may
+# be ``data:`` URLs — swagger-ui.css draws its icons and arrows with inline SVG backgrounds.
+# Script and style still come from this origin only.
+POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" href="{assets}/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="{openapi}"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{assets}/{init}"></script>
+</body>
+</html>
+"""
 
 
 def install(app: FastAPI) -> None:
@@ -30,22 +59,25 @@ def install(app: FastAPI) -> None:
 
     async def page(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")  # behind a path-prefix proxy
-        return get_swagger_ui_html(
-            openapi_url=root + (app.openapi_url or "/openapi.json"),
-            title=f"{app.title} — API",
-            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS}/favicon-32x32.png",
+        return HTMLResponse(
+            PAGE.format(
+                title=html.escape(f"{app.title} — API"),
+                assets=html.escape(root + ASSETS),
+                openapi=html.escape(root + (app.openapi_url or "/openapi.json")),
+                init=INIT,
+            )
         )
 
     async def asset(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in FILES:
+        if name == INIT:
+            path, media = INIT_FILE, "text/javascript; charset=utf-8"
+        elif name in FILES:
+            path, media = swagger_ui_path / name, FILES[name]
+        else:
             raise HTTPException(404)
         return FileResponse(
-            swagger_ui_path / name,
-            media_type=FILES[name],
-            headers={"Cache-Control": "public, max-age=86400"},
+            path, media_type=media, headers={"Cache-Control": "public, max-age=86400"}
         )
 
     app.add_route(DOCS, page, include_in_schema=False)

@@ -9,8 +9,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from propusk import __version__
+from propusk.apidocs import DOCS
+from propusk.apidocs import POLICY as DOCS_POLICY
 from propusk.errors import install_error_handlers
-from propusk.guards import NulGuard
+from propusk.guards import JsonGuard
+from propusk.headers import SecurityHeaders
+from propusk.limits import BodyLimit
 from propusk.logs import install_log_redaction
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
@@ -62,8 +66,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.settings = settings
     app.state.engine = runtime.engine
     app.state.sessionmaker = runtime.sessionmaker
+    app.state.body_allowances = []  # larger body limits of upload routes (allow_larger_body)
     install_error_handlers(app)
-    app.add_middleware(NulGuard)
+    app.add_middleware(JsonGuard)
     app.include_router(health_router)
 
     # Dependency order: audit <- policies <- idp <- consent <- biometrics.
@@ -82,4 +87,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_biometrics(app)
     install_web(app)
     install_docs(app)
+    # Added last, so outermost (each lane wraps the ones added before it): every response,
+    # the lanes' and the mounted simulator's included, carries the security headers; no body
+    # above its limit reaches a lane, a middleware, the policy or a parser.
+    app.add_outer_lane(SecurityHeaders, page_policies={DOCS: DOCS_POLICY})
+    app.add_outer_lane(
+        BodyLimit, default=settings.max_body_bytes, allowances=app.state.body_allowances
+    )
     return app

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     session_secret: str = DEV_SESSION_SECRET
     redis_url: str | None = None
     log_level: str = "INFO"
+    # Largest request body, checked before authentication and parsing (propusk.limits); the
+    # upload routes (roster import, biometric photos and frames) register larger ones.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # OIDC
     access_token_ttl: int = 600

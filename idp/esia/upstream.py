@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from propusk.settings import Settings
 COOKIE_PREFIX = "propusk_esia_"
 LOGIN_TTL = 15 * 60  # seconds a person may spend on the ESIA side
 KID_SCOPES = ("kid_fullname", "kid_birthdate", "kid_gender", "kid_snils")
+STATE_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 @dataclass
@@ -85,7 +87,7 @@ class EsiaUpstream:
         return base64.urlsafe_b64encode(blob).rstrip(b"=").decode()
 
     def _unseal(self, request: Request, state: str) -> dict[str, Any]:
-        value = request.cookies.get(COOKIE_PREFIX + state) if state else None
+        value = request.cookies.get(COOKIE_PREFIX + state) if _well_formed(state) else None
         if not value:
             raise EsiaError("esia.state_mismatch", description="no pending login for this state")
         try:
@@ -133,7 +135,7 @@ class EsiaUpstream:
     def clear_cookie(self, response: Response, request: Request) -> None:
         """Drop the pending-login cookie after the callback (optional hygiene for the route)."""
         state = request.query_params.get("state", "")
-        if state:
+        if _well_formed(state):
             path = urlsplit(self.client.redirect_uri).path
             response.delete_cookie(COOKIE_PREFIX + state, path=path)
 
@@ -170,6 +172,13 @@ class EsiaUpstream:
             auth_method="PWD",
             raw_claims={k: v for k, v in claims.items() if k != "urn:esia:sid"},
         )
+
+
+def _well_formed(state: str) -> bool:
+    """A state ``start`` could have made (a UUID4). Anything else matches no pending login and
+    must not become part of a cookie name: ``http.cookies`` raises on names with spaces, ``;``,
+    ``,``, ``(``…, which turned a hostile callback into a 500 instead of a state mismatch."""
+    return STATE_RE.fullmatch(state) is not None
 
 
 def _aad(state: str) -> bytes:

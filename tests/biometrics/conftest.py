@@ -136,6 +136,41 @@ class Bio:
             idp.appoint_proctor(s, school_id, person_id, actor="test")
         return person_id
 
+    # --- enrolment and exams over the API --------------------------------------------------
+    def enrol(self, person_id: uuid.UUID, photo: str = "obama/obama_1.jpg") -> None:
+        """Enrol from one real photo (the person needs a given biometric consent)."""
+        from tests.biometrics import photos
+
+        files = [("photos", ("a.jpg", photos.raw(photo), "image/jpeg"))]
+        r = self.client.post(
+            "/api/v1/biometrics/enrolments", files=files, headers=self.headers(person_id)
+        )
+        assert r.status_code == 201, r.text
+
+    def open_exam(self, school_id: uuid.UUID, proctor_id: uuid.UUID, takers: list) -> str:
+        """An exam session open from a minute ago for an hour, made by the proctor."""
+        now = utcnow()
+        body = {
+            "school_id": str(school_id),
+            "course": "Информатика",
+            "title": "Итоговый тест",
+            "opens_at": (now - timedelta(minutes=1)).isoformat(),
+            "closes_at": (now + timedelta(hours=1)).isoformat(),
+            "takers": [str(t) for t in takers],
+        }
+        r = self.client.post("/api/v1/exams/sessions", json=body, headers=self.headers(proctor_id))
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def enrolled_taker(self) -> tuple[uuid.UUID, uuid.UUID, str]:
+        """A school's proctor, a student with a biometric consent and an enrolment, and an open
+        exam the student takes: (proctor, student, exam id)."""
+        school = self.school()
+        proctor, student = self.proctor(school), self.student(school)
+        self.consent(student)
+        self.enrol(student)
+        return proctor, student, self.open_exam(school, proctor, [student])
+
     # --- consents (the real ledger) -----------------------------------------------------
     def _operator(self) -> uuid.UUID:
         from consent import service as consent

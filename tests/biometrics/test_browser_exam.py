@@ -9,17 +9,17 @@ the failed attempt and records a decision through its form.
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from propusk.db import utcnow
 from tests.biometrics import photos
 from tests.biometrics.conftest import Bio
+from tests.biometrics.test_exam_flow import FrameMaker, _liveness
 from tests.conftest import needs_tool
+from tests.e2e.csp import CspWatch
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -63,26 +63,19 @@ def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_pa
     from playwright.sync_api import sync_playwright
 
     url, bio = live
-    school = bio.school()
-    proctor = bio.proctor(school)
-    student = bio.student(school)
-    bio.consent(student)
-    r = bio.client.post(
-        "/api/v1/biometrics/enrolments",
-        files=[("photos", ("a.jpg", photos.raw("obama/obama_1.jpg"), "image/jpeg"))],
-        headers=bio.headers(student),
+    proctor, student, exam_id = bio.enrolled_taker()
+    # A first attempt over HTTP with distinct frontal frames (no action performed) leaves
+    # liveness checks, which the proctor view draws as coloured marks.
+    make = FrameMaker()
+    start = bio.client.post(f"/api/v1/exams/sessions/{exam_id}/start", headers=bio.headers(student))
+    first = _liveness(
+        bio,
+        exam_id,
+        student,
+        start.json()["challenge"]["nonce"],
+        [make.frontal() for _ in range(4)],
     )
-    assert r.status_code == 201, r.text
-    body = {
-        "school_id": str(school),
-        "course": "Информатика",
-        "title": "Итоговый тест",
-        "opens_at": (utcnow() - timedelta(minutes=1)).isoformat(),
-        "closes_at": (utcnow() + timedelta(hours=1)).isoformat(),
-        "takers": [str(student)],
-    }
-    exam = bio.client.post("/api/v1/exams/sessions", json=body, headers=bio.headers(proctor))
-    exam_id = exam.json()["id"]
+    assert first.json()["reason"] == "actions_not_performed", first.text
     video = still_video(tmp_path / "still.y4m")
     flags = [
         "--headless",
@@ -96,29 +89,40 @@ def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_pa
         browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
         try:
             taker = browser.new_page()
+            taker_csp = CspWatch(taker)
             taker.set_extra_http_headers(bio.headers(student))
             taker.goto(f"{url}/exams/{exam_id}/take")
             taker.click("#start")
             taker.wait_for_function(
-                "document.getElementById('status').textContent.includes('Не получилось')",
+                # a function, not an expression: Playwright evals an expression string, which the
+                # page's policy (no 'unsafe-eval') refuses
+                "() => document.getElementById('status').textContent.includes('Не получилось')",
                 timeout=60_000,
             )
             assert "replayed_frames" in taker.inner_text("#status")
+            taker_csp.assert_clean("the taker page")  # its styles are a file (exam.css)
+            assert taker.eval_on_selector("#camera", "v => getComputedStyle(v).transform") != "none"
             taker.close()
 
             view = browser.new_page()
+            view_csp = CspWatch(view)
             view.set_extra_http_headers(bio.headers(proctor))
             view.goto(f"{url}/exams/{exam_id}/proctor")
             view.wait_for_selector("section.taker form")
             text = view.inner_text("#session")
             assert "биометрия" in text and "живость: нет" in text
+            marks = view.locator(".timeline .mark-match")
+            assert marks.count() == 4  # coloured by class: no inline style under the policy
+            colour = marks.first.evaluate("m => getComputedStyle(m).backgroundColor")
+            assert colour == "rgb(46, 125, 50)"
             view.select_option("section.taker select[name=decision]", "manual_check")
             view.fill("section.taker input[name=note]", "кадры с камеры одинаковые")
             view.click("section.taker button[type=submit]")
             view.wait_for_function(
-                "document.getElementById('notice').textContent.includes('Решение записано')"
+                "() => document.getElementById('notice').textContent.includes('Решение записано')"
             )
             view.wait_for_selector("text=Решение: ручная проверка")
+            view_csp.assert_clean("the proctor view")
         finally:
             browser.close()
     state = bio.client.get(f"/api/v1/exams/sessions/{exam_id}", headers=bio.headers(proctor))

@@ -196,7 +196,7 @@ def test_oversized_requests_are_refused_before_parsing(bio, db_url):
         },
     )
     assert r.status_code == 413
-    assert r.json()["type"].endswith("/request-too-large")
+    assert r.json()["type"].endswith("/body-too-large")
     assert bio.client.post(URL, files=_files("obama/obama_1.jpg")).status_code == 401
 
 

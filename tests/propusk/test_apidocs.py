@@ -14,7 +14,9 @@ def test_docs_page_loads_only_local_assets(client):
     assert "/docs/assets/swagger-ui.css" in sources
     assert all(s.startswith("/") for s in sources), sources  # nothing from another origin
     assert "cdn" not in r.text.lower()
-    assert "url: '/openapi.json'" in r.text
+    assert 'data-openapi-url="/openapi.json"' in r.text
+    assert "<script>" not in r.text  # the initializer is a file too (no inline script)
+    assert "/docs/assets/propusk-docs.js" in sources
 
 
 def test_bundled_assets_are_served(client):
@@ -22,6 +24,8 @@ def test_bundled_assets_are_served(client):
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert len(js.content) > 500_000
     assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+    init = client.get("/docs/assets/propusk-docs.js")
+    assert init.status_code == 200 and "SwaggerUIBundle(" in init.text
     assert client.get("/docs/assets/nope.js").status_code == 404
     # only what the page needs: not the bundle's demo page, which fetches the petstore schema
     for name in ("index.html", "swagger-initializer.js", "oauth2-redirect.html"):
@@ -36,7 +40,7 @@ def test_docs_answers_head_and_honours_root_path(app):
     with TestClient(app, root_path="/propusk") as behind_proxy:
         page = behind_proxy.get("/docs").text
     assert "/propusk/docs/assets/swagger-ui-bundle.js" in page
-    assert "url: '/propusk/openapi.json'" in page
+    assert 'data-openapi-url="/propusk/openapi.json"' in page
 
 
 def test_405_names_every_method_the_path_serves(client):

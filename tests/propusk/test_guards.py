@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.propusk.callers import act_as_platform_admin
+
 
 @pytest.mark.parametrize(
     ("method", "path", "kwargs"),
@@ -49,3 +51,70 @@ def test_binary_uploads_are_not_scanned(client):
         files={"photos": ("a.png", b"\x89PNG\x00\x00\x00", "image/png")},
     )
     assert r.status_code == 401  # reaches the route (anonymous), not the guard
+
+
+# -- deeply nested JSON: a 4xx, never a RecursionError (500) ----------------------------------
+
+DEEP = (100_000, 500, 65)  # past the parser's recursion limit, past a Python walk's, past the cap
+
+
+def _nested(depth: int, inner: bytes) -> bytes:
+    return b"[" * depth + inner + b"]" * depth
+
+
+ROUTES = [
+    ("POST", "/api/v1/schools", "name"),  # idp
+    ("POST", "/api/v1/policy/rules", None),  # policies: the body itself is the nest
+    ("PUT", "/api/v1/consent/catalogue", "categories"),  # consent
+    (
+        "PUT",
+        "/api/v1/subjects/00000000-0000-4000-8000-000000000000/data/person.name",
+        "value",
+    ),  # vault: any JSON
+    ("POST", "/api/v1/exams/sessions", "takers"),  # biometrics
+]
+
+
+@pytest.mark.parametrize("authenticated", [False, True], ids=["anonymous", "admin"])
+@pytest.mark.parametrize("inner", [b'"\\u0000"', b'"a"'], ids=["nul", "text"])
+@pytest.mark.parametrize("depth", DEEP)
+@pytest.mark.parametrize(("method", "path", "field"), ROUTES, ids=[r[1] for r in ROUTES])
+def test_deeply_nested_json_is_a_4xx_problem(
+    app, client, method, path, field, depth, inner, authenticated
+):
+    if authenticated:
+        act_as_platform_admin(app)
+    body = _nested(depth, inner)
+    if field:
+        body = b'{"' + field.encode() + b'": ' + body + b"}"
+    r = client.request(method, path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text[:300]
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/json-too-deep")
+
+
+def test_nesting_within_the_cap_is_judged_as_before(client):
+    """Up to 64 levels (the object and 63 arrays) the guard only looks for NUL; the route
+    judges the rest."""
+    r = client.post(
+        "/api/v1/schools",
+        content=b'{"name": ' + _nested(63, b'"\\u0000"') + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["type"].endswith("/nul-character")
+    r = client.post(
+        "/api/v1/schools",
+        content=b'{"name": ' + _nested(63, b'"a"') + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 401  # reaches the route, whose policy answers
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client):
+    text = ("[" * 5000 + "{" * 5000).encode()
+    r = client.post(
+        "/api/v1/schools",
+        content=b'{"name": "' + text + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 401

@@ -25,7 +25,13 @@ from urllib.parse import urlencode
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -42,7 +48,15 @@ from idp.esia.simulator.config import RegisteredClient, SimulatorConfig
 from idp.esia.tokens import encode_gost_jwt
 from propusk.settings import Settings
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+HERE = Path(__file__).parent
+
+
+def _simulator_base(request: Request) -> dict[str, str]:
+    """Where the pages find the stylesheet, mounted (``/esia-sim``) or served alone."""
+    return {"simulator_base": request.app.state.simulator.config.base_url.rstrip("/")}
+
+
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[_simulator_base])
 AC_REQUIRED = (
     "client_id",
     "client_secret",
@@ -141,6 +155,7 @@ def create_simulator_app(config: SimulatorConfig) -> Starlette:
         Route("/idp/ext/Logout", sim.logout),
         Route("/public/cert.pem", sim.cert_pem),
         Route("/public/cert.der", sim.cert_der),
+        Route("/static/simulator.css", sim.stylesheet),
         Route("/rs/prns/{oid}", sim.person),
         Route("/rs/prns/{oid}/{collection}", sim.collection),
         Route("/rs/prns/{oid}/{collection}/{item}", sim.element),
@@ -242,6 +257,10 @@ class _Simulator:
 
     async def cert_pem(self, request: Request) -> Response:
         return Response(self.config.certificate.pem(), media_type="application/x-pem-file")
+
+    async def stylesheet(self, request: Request) -> Response:
+        """The pages' styles, a file: Propusk's pages allow no inline style (propusk.headers)."""
+        return FileResponse(HERE / "static" / "simulator.css", media_type="text/css")
 
     async def cert_der(self, request: Request) -> Response:
         return Response(self.config.signer.certificate_der, media_type="application/pkix-cert")
