@@ -288,6 +288,17 @@ def install_withdrawal_hook() -> None:
 # --- exam sessions ------------------------------------------------------------------------
 
 
+def _outside_school(
+    session: Session, person_ids: list[uuid.UUID], school_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The people among ``person_ids`` with no active status in the school: a proctor's view
+    shows each taker's checks and timeline, so takers are the school's own participants."""
+    from idp import service as idp
+
+    members = {s.person_id for s in idp.school_statuses(session, school_id)}
+    return [p for p in person_ids if p not in members]
+
+
 def _is_proctor(session: Session, person_id: uuid.UUID, school_id: uuid.UUID) -> bool:
     from idp import service as idp
 
@@ -329,6 +340,13 @@ def create_exam_session(
         )
     for person_id in unique:
         _require_person(session, person_id)
+    outside = _outside_school(session, unique, school_id)
+    if outside:
+        raise ValidationProblem(
+            "takers must have a status in the exam's school: " + ", ".join(str(p) for p in outside),
+            type="not-school-participants",
+            takers=[str(p) for p in outside],
+        )
     exam = ExamSession(
         school_id=school_id,
         proctor_id=proctor_id,
@@ -872,6 +890,12 @@ def decide(
             type="identity-document-required",
         )
     checks = repo.checks_of(session, [taker.id])
+    if decision == "verified" and not _identity_established(taker, checks, identity_document):
+        raise Conflict(
+            "«личность подтверждена» needs a completed check (liveness passed and a matching "
+            "frame) or an identity document that matches the face",
+            type="identity-not-established",
+        )
     flags = repo.flags_of(session, [taker.id])
     taker.decision = decision
     taker.decision_basis = {
@@ -900,6 +924,22 @@ def decide(
         },
     )
     return _decision_out(taker)
+
+
+def _identity_established(
+    taker: ExamTaker, checks: list[ExamCheck], identity_document: dict[str, Any] | None
+) -> bool:
+    """What a ``verified`` decision rests on: the document path (the proctor saw an identity
+    document that matches the face — the manual path, or a biometric taker whose liveness
+    failed), or the completed biometric check (liveness passed and a frame matched the
+    enrolled template). The proctor's word alone is not evidence."""
+    if identity_document and identity_document.get("matches_photo", True):
+        return True
+    return (
+        taker.path == "biometric"
+        and taker.liveness_passed_at is not None
+        and any(c.result == "match" for c in checks)
+    )
 
 
 def attestation_for_result(

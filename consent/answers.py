@@ -21,6 +21,7 @@ def decision_body(decision: Decision, transfer_id: uuid.UUID) -> dict[str, Any]:
         "consent_ids": decision.consent_id_strings(),
         "allowed_by": {k: str(v) for k, v in decision.allowed.items()},
         "refused": decision.refused,
+        "suppliers": decision.supplier_strings(),
     }
 
 

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 from consent import repository as repo
 
 TTL = 5.0
+# A vault value's size limit when its category sets none (compact JSON, UTF-8 bytes): room for
+# a structured record, not for a file.
+DEFAULT_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class CategoryInfo:
     special: bool
     biometric: bool
     encrypt: bool
+    max_bytes: int = DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ def invalidate() -> None:
 def _load(session: Session) -> _Snapshot:
     global _snapshot
     cats = {
-        c.key: CategoryInfo(c.key, c.title, c.special, c.biometric, c.encrypt)
+        c.key: CategoryInfo(
+            c.key, c.title, c.special, c.biometric, c.encrypt, c.max_bytes or DEFAULT_MAX_BYTES
+        )
         for c in repo.all_categories(session)
     }
     purps = {

@@ -48,6 +48,7 @@ class TransferRecord:
     legal_basis: str | None
     ticket_id: uuid.UUID | None
     audit_event_id: uuid.UUID
+    suppliers: dict[str, str]
 
 
 @dataclass
@@ -96,10 +97,11 @@ def gated_transfer(
     """Decide and record one transfer (the decision and its record share the transaction).
 
     ``ticket_if_allowed`` is the id of the ticket the caller issues when something is allowed.
-    ``vault_settings`` given: the vault values of the allowed categories are read with the
-    record and returned as the third element."""
+    ``supplier_id`` is the supplier that sends the data itself (tickets): a consent naming
+    another supplier does not cover it. ``vault_settings`` given: the vault values of the
+    allowed categories are read with the record and returned as the third element."""
     ask = TransferAsk(
-        Ask(operator_id, subject_id, purpose, categories),
+        Ask(operator_id, subject_id, purpose, categories, supplier_id),
         channel,
         actor,
         supplier_id,
@@ -122,7 +124,9 @@ def gated_transfers(
     (``record_deferred_many``: no sequencer lock, so concurrent gated reads do not queue behind
     each other; each event id is stored on its transfer record, which is how the participant's
     history finds its inclusion proof), and one statement writing the transfer records and
-    reading the vault values of the allowed categories (when ``vault_settings`` is given)."""
+    reading the vault values of the allowed categories (when ``vault_settings`` is given).
+    A category whose consent names a supplier releases only that supplier's value
+    (``vault.released``); the answer, the record and the event name the binding."""
     decisions = decide_many(session, [a.ask for a in asks], now)
     transfer_ids = [uuid.uuid4() for _ in asks]
     events = record_deferred_many(
@@ -141,6 +145,7 @@ def gated_transfers(
                     "allowed": list(d.allowed),
                     "refused": dict(d.refused),
                     "consent_ids": d.consent_id_strings(),
+                    "suppliers": d.supplier_strings(),
                 },
             )
             for a, d, tid in zip(asks, decisions, transfer_ids, strict=True)
@@ -154,7 +159,10 @@ def gated_transfers(
     rows = repo.insert_transfers(session, transfers, reads)
     loaded: list[Any] = [None] * len(asks)
     if vault_settings is not None:
-        loaded = [vault.values(vault_settings, r) for r in rows]
+        loaded = [
+            vault.values(vault_settings, vault.released(r, d.suppliers))
+            for r, d in zip(rows, decisions, strict=True)
+        ]
     return list(zip(decisions, transfers, loaded, strict=True))
 
 
@@ -188,6 +196,7 @@ def _transfer_record(
         legal_basis=basis,
         ticket_id=ticket_id,
         audit_event_id=event_id,
+        suppliers=d.supplier_strings(),
     )
 
 

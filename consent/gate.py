@@ -8,6 +8,11 @@ written when the category is special or biometric, and the operator stores data 
 and no block of ``consent.obligations`` (rectification, unlawful processing, art. 20–21) covers
 the category.
 
+A consent that names a supplier (item 3.6: the supplier who obtained it) binds the transfer to
+that supplier: a ticket asked for by another supplier is not covered by it
+(``supplier_not_named``), and a pull releases only the named supplier's vault value of the
+categories it allowed (``Decision.suppliers``; ``flows`` filters the vault rows).
+
 Race safety ("a withdrawal that commits first always wins"): ``decide`` runs inside the
 transaction that writes the transfer record and, before reading the consent rows, takes the
 subject's consent lock in *shared* mode (a transaction-scoped PostgreSQL advisory lock). Every
@@ -60,6 +65,7 @@ TRANSFER_NOT_PERMITTED = "transfer_not_permitted"
 WRITTEN_FORM_REQUIRED = "written_form_required"
 REPRESENTATIVE_AUTHORITY_ENDED = "representative_authority_ended"
 PROCESSING_BLOCKED = "processing_blocked"  # an obligation's block (consent.obligations)
+SUPPLIER_NOT_NAMED = "supplier_not_named"  # the consent names another supplier
 
 _STATE_REASONS = {
     "requested": CONSENT_PENDING,
@@ -74,7 +80,10 @@ _STATE_REASONS = {
 
 @dataclass
 class Decision:
-    """Allowed categories with the consent relied on for each, refused ones with reasons."""
+    """Allowed categories with the consent relied on for each, refused ones with reasons.
+
+    ``suppliers``: the allowed categories whose consent names a supplier → that supplier, the
+    only one whose vault value of the category may be released."""
 
     operator_id: uuid.UUID
     subject_id: uuid.UUID
@@ -82,6 +91,7 @@ class Decision:
     requested: list[str]
     allowed: dict[str, uuid.UUID] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    suppliers: dict[str, uuid.UUID] = field(default_factory=dict)
 
     @property
     def consent_ids(self) -> list[uuid.UUID]:
@@ -90,6 +100,10 @@ class Decision:
     def consent_id_strings(self) -> list[str]:
         """``consent_ids`` as strings (what records, events and answers carry)."""
         return sorted({str(c) for c in self.allowed.values()})
+
+    def supplier_strings(self) -> dict[str, str]:
+        """``suppliers`` as strings (what records, events and answers carry)."""
+        return {k: str(v) for k, v in self.suppliers.items()}
 
     @property
     def outcome(self) -> str:
@@ -100,12 +114,16 @@ class Decision:
 
 @dataclass(frozen=True)
 class Ask:
-    """One transfer to decide: which operator wants which categories of whom, for what."""
+    """One transfer to decide: which operator wants which categories of whom, for what.
+
+    ``supplier_id``: the supplier that will send the data itself (tickets and their
+    redemption); ``None`` when the operator reads the vault."""
 
     operator_id: uuid.UUID
     subject_id: uuid.UUID
     purpose: str
     categories: Sequence[str]
+    supplier_id: uuid.UUID | None = None
 
 
 def decide(
@@ -116,10 +134,12 @@ def decide(
     purpose: str,
     categories: Sequence[str],
     now: datetime,
+    supplier_id: uuid.UUID | None = None,
 ) -> Decision:
     """Decide one transfer over the current rows (under the subject's shared lock); writes
     nothing."""
-    return decide_many(session, [Ask(operator_id, subject_id, purpose, categories)], now)[0]
+    ask = Ask(operator_id, subject_id, purpose, categories, supplier_id)
+    return decide_many(session, [ask], now)[0]
 
 
 def decide_many(session: Session, asks: Sequence[Ask], now: datetime) -> list[Decision]:
@@ -143,7 +163,7 @@ def decide_many(session: Session, asks: Sequence[Ask], now: datetime) -> list[De
     for i, (candidates, blocked) in zip(
         reading, repo.gate_read_many(session, triples, now), strict=True
     ):
-        _decide_over(session, decisions[i], candidates, blocked, now)
+        _decide_over(session, decisions[i], candidates, blocked, now, asks[i].supplier_id)
     return decisions
 
 
@@ -153,6 +173,7 @@ def _decide_over(
     candidates: list,
     blocked: set[str] | None,
     now: datetime,
+    supplier_id: uuid.UUID | None,
 ) -> None:
     """Fill ``decision`` from the subject's consent rows for (operator, purpose)."""
     known = catalogue.categories(session, decision.requested)
@@ -161,9 +182,11 @@ def _decide_over(
         if category is None:
             decision.refused[key] = UNKNOWN_CATEGORY
             continue
-        consent_id, reason = _decide_category(category, candidates, now)
-        if consent_id is not None:
-            decision.allowed[key] = consent_id
+        consent, reason = _decide_category(category, candidates, now, supplier_id)
+        if consent is not None:
+            decision.allowed[key] = consent.id
+            if consent.supplier_id is not None:
+                decision.suppliers[key] = consent.supplier_id
         else:
             decision.refused[key] = reason
     if decision.allowed:  # art. 21: a blocked category goes nowhere, whatever the consent says
@@ -173,6 +196,7 @@ def _decide_over(
             )
         for key in blocked.intersection(decision.allowed):
             del decision.allowed[key]
+            decision.suppliers.pop(key, None)
             decision.refused[key] = PROCESSING_BLOCKED
 
 
@@ -202,16 +226,26 @@ def _operator_refusal(session: Session, operator_id: uuid.UUID) -> str | None:
 
 
 def _decide_category(
-    category: CategoryInfo, candidates: list[Consent], now: datetime
-) -> tuple[uuid.UUID | None, str]:
-    """The first consent that allows ``category``, else the reason from the newest covering one."""
+    category: CategoryInfo,
+    candidates: list[Consent],
+    now: datetime,
+    supplier_id: uuid.UUID | None = None,
+) -> tuple[Consent | None, str]:
+    """The first consent that allows ``category``, else the reason from the newest covering one.
+
+    A supplier asking (``supplier_id``) is covered only by consents that name no supplier or
+    name it: a consent names the supplier who obtained it, and no other may send under it."""
     reasons: list[str] = []
     for consent in candidates:
         if category.key not in consent.categories:
             continue
+        named = consent.supplier_id
+        if supplier_id is not None and named is not None and named != supplier_id:
+            reasons.append(SUPPLIER_NOT_NAMED)
+            continue
         reason = consent_refusal(consent, category, now)
         if reason is None:
-            return consent.id, ""
+            return consent, ""
         reasons.append(reason)
     if reasons:
         return None, reasons[0]

@@ -67,7 +67,10 @@ class Organization(Base):
 
 
 class Category(Base):
-    """A data category (dotted key); special/biometric force written consent."""
+    """A data category (dotted key); special/biometric force written consent.
+
+    ``max_bytes``: the largest vault value a supplier may store (its compact JSON, UTF-8); none
+    set → ``consent.catalogue.DEFAULT_MAX_BYTES``."""
 
     __tablename__ = "consent_category"
 
@@ -76,6 +79,7 @@ class Category(Base):
     special: Mapped[bool] = mapped_column(Boolean, default=False)
     biometric: Mapped[bool] = mapped_column(Boolean, default=False)
     encrypt: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_bytes: Mapped[int | None] = mapped_column(Integer)
 
 
 class Purpose(Base):
@@ -202,6 +206,9 @@ class Transfer(Base):
     legal_basis: Mapped[str | None] = mapped_column(String(200))
     ticket_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     audit_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # its gate.decision event
+    # Allowed categories whose consent names a supplier → that supplier (only its vault value
+    # of the category is released); None on records made before suppliers bound the gate.
+    suppliers: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class VaultItem(Base):

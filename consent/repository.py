@@ -143,7 +143,7 @@ def _sqlite_write_lock(session: Session) -> None:
 # Python lists element by element cost more than the statement itself.
 _GATE_ROWS_MANY = text(
     "SELECT ord, id, state, categories, valid_from, valid_until, actions, form, "
-    "representative_until, blocked FROM consent_gate_rows_many(CAST(:s AS uuid[]), "
+    "representative_until, supplier_id, blocked FROM consent_gate_rows_many(CAST(:s AS uuid[]), "
     "CAST(:o AS uuid[]), CAST(:p AS text[]), :c, CAST(:k AS integer[]), :now)"
 )
 
@@ -160,7 +160,7 @@ def gate_read_many(
     """The gate's read for (subject, operator, purpose) triples, in their order: each subject's
     consent lock taken shared (``lock_subject``), then its consent rows, newest first.
 
-    PostgreSQL: one round trip through ``consent_gate_rows_many`` (migration 0010): every
+    PostgreSQL: one round trip through ``consent_gate_rows_many`` (migration 0013): every
     subject's shared lock, then one snapshot for all the reads; plain rows with the fields the
     gate reads and the blocked categories (``None`` when there are no consent rows: nothing to
     allow anyway). SQLite: the write lock once, then ``Consent`` objects and ``None`` (the
@@ -200,6 +200,18 @@ def consents_for_gate(
         )
         .order_by(Consent.requested_at.desc())
         .execution_options(populate_existing=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def given_consents_naming_supplier(
+    session: Session, subject_id: uuid.UUID, supplier_id: uuid.UUID
+) -> list[Consent]:
+    """The subject's given consents that name this supplier (its relation to the subject)."""
+    stmt = select(Consent).where(
+        Consent.subject_id == subject_id,
+        Consent.supplier_id == supplier_id,
+        Consent.state == "given",
     )
     return list(session.scalars(stmt))
 

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from consent import flows, obligations, receipts, schemas, service
 from consent import repository as repo
 from consent.answers import decision_body, pull_answer, refused_problem
+from consent.catalogue import DEFAULT_MAX_BYTES
 from policies.deps import require
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
@@ -130,7 +131,13 @@ def get_catalogue(
 ) -> dict:
     return {
         "categories": [
-            {"key": c.key, "title": c.title, "special": c.special, "biometric": c.biometric}
+            {
+                "key": c.key,
+                "title": c.title,
+                "special": c.special,
+                "biometric": c.biometric,
+                "max_bytes": c.max_bytes or DEFAULT_MAX_BYTES,  # of one vault value
+            }
             for c in repo.all_categories(session)
         ],
         "purposes": [

@@ -68,6 +68,7 @@ class CategoryIn(Strict):
     special: bool = False
     biometric: bool = False
     encrypt: bool = False
+    max_bytes: int | None = Field(default=None, ge=1, le=16 * 1024 * 1024)
 
 
 class PurposeIn(Strict):

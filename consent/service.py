@@ -177,6 +177,10 @@ def upsert_category(session: Session, item: dict[str, Any]) -> Category:
     row.special = bool(item.get("special", False))
     row.biometric = bool(item.get("biometric", False))
     row.encrypt = bool(item.get("encrypt", False) or row.special or row.biometric)
+    limit = item.get("max_bytes")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValidationProblem("max_bytes is a positive number of bytes", type="bad-max-bytes")
+    row.max_bytes = limit
     session.add(row)
     session.flush()
     return row

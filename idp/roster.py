@@ -6,6 +6,12 @@ CSV with a header row: ``role,last_name,first_name,middle_name,birth_date,snils,
 ``errors: [{line, field, message}]``) so a roster is never half-imported. A valid file *replaces*
 the school's roster: rows no longer present end (graduation, dismissal) and so do their
 statuses; new rows are matched against known people at once and again at each login.
+
+A row that names a known person only by full name and birth date does not claim them when the
+person has a status in another school, another SNILS on file, or a namesake
+(``service.name_match_hold``): the report lists such rows under ``review`` with a reason.
+Names and classes that a spreadsheet would run as formulas (beginning with ``= + - @``, a tab or
+a carriage return) are refused: the roster is shown and exported again by schools.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_NAME = 200
 MAX_CLASS = 16
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class ImportReport:
     ended: int = 0
     matched: int = 0
     confirmed_by: str = ""
+    review: list[dict] = field(default_factory=list)  # rows held: {line, entry_id, reason, …}
 
     def as_dict(self) -> dict:
         return {
@@ -76,6 +84,7 @@ class ImportReport:
             "ended": self.ended,
             "matched": self.matched,
             "confirmed_by": self.confirmed_by,
+            "review": self.review,
         }
 
 
@@ -153,6 +162,14 @@ def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) ->
     role = ROLE_ALIASES.get(cells["role"].lower())
     if role is None:
         errors.add(line, "role", f"unknown role {cells['role']!r} (student or teacher)")
+    raw_cells = dict(zip(header, raw, strict=True))
+    for column in ("last_name", "first_name", "middle_name", "class"):
+        if _formula_like(raw_cells.get(column, "")):
+            errors.add(
+                line,
+                column,
+                "begins with =, +, -, @, a tab or a carriage return (a spreadsheet formula)",
+            )
     for column in ("last_name", "first_name", "middle_name"):
         value = cells.get(column, "")
         if column != "middle_name" and not value:
@@ -187,6 +204,12 @@ def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) ->
         snils=snils,
         class_name=class_name,
     )
+
+
+def _formula_like(cell: str) -> bool:
+    """A cell a spreadsheet would evaluate when the roster is opened or exported again
+    (CSV injection); leading spaces do not hide the formula, as spreadsheets skip them."""
+    return cell.lstrip(" ").startswith(FORMULA_START)
 
 
 def _parse_date(value: str) -> date | None:
@@ -241,6 +264,7 @@ def import_roster(
     kept: set[uuid.UUID] = set()
     touched: set[uuid.UUID] = set()
     fresh: list[RosterEntry] = []
+    line_of: dict[uuid.UUID, int] = {}
     for row in rows:
         snils_hash = crypto.lookup_hash(kek, "snils", row.snils) if row.snils else None
         key = service.name_key(kek, row.last_name, row.first_name, row.middle_name, row.birth_date)
@@ -256,6 +280,7 @@ def import_roster(
                 if renamed:  # corrected SNILS or name: the old match may be wrong, match again
                     entry.person_id = None
                     fresh.append(entry)
+                    line_of[entry.id] = row.line
             else:
                 report.unchanged += 1
             continue
@@ -265,6 +290,7 @@ def import_roster(
         _update_entry(entry, row, key, snils_hash, kek, actor, now)
         session.add(entry)
         fresh.append(entry)
+        line_of[entry.id] = row.line
         report.added += 1
     for entry in current:
         if entry.id not in kept:
@@ -276,10 +302,21 @@ def import_roster(
     session.flush()
     matches = service.match_roster_entries(session, fresh, kek)
     for entry in fresh:
-        entry.person_id = matches.get(entry.id)
+        entry.person_id = matches.found.get(entry.id)
         if entry.person_id:
             report.matched += 1
             touched.add(entry.person_id)
+        elif entry.id in matches.held:
+            reason = matches.held[entry.id]
+            report.review.append(
+                {
+                    "line": line_of[entry.id],
+                    "entry_id": str(entry.id),
+                    "reason": reason,
+                    "message": service.HOLD_MESSAGES[reason],
+                }
+            )
+    report.review.sort(key=lambda r: r["line"])
     session.flush()
     with service.roles_batch(session):
         for person_id in touched:
@@ -289,7 +326,10 @@ def import_roster(
         "roster.imported",
         actor=actor,
         subject=f"school:{school_id}",
-        body={k: v for k, v in report.as_dict().items() if k != "school_id"},
+        body={
+            **{k: v for k, v in report.as_dict().items() if k not in ("school_id", "review")},
+            "held": len(report.review),
+        },
     )
     session.flush()
     return report

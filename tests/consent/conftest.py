@@ -195,6 +195,19 @@ class Harness:
         assert r.status_code == expect, r.text
         return r.json()
 
+    def relate(self, org: dict, subject_id) -> uuid.UUID:
+        """``relate`` for an organisation answered by the API."""
+        return relate(self.runtime, org["ogrn"], org["name"], subject_id)
+
+    def push(self, sup_headers: dict, subject_id, category: str, value, expect: int = 200):
+        r = self.client.put(
+            f"/api/v1/subjects/{subject_id}/data/{category}",
+            json={"value": value},
+            headers=sup_headers,
+        )
+        assert r.status_code == expect, r.text
+        return r
+
     def pull(
         self, op_headers: dict, subject_id, categories: str, purpose: str = "attestation.online"
     ):
@@ -243,6 +256,21 @@ def world(harness: Harness) -> World:
 # --- helpers for tests that drive the services directly (races, batches, live servers) ---
 
 
+def relate(rt, ogrn: str, name: str, subject_id: uuid.UUID) -> uuid.UUID:
+    """Make the subject a student of the school that is the organisation with this ОГРН (the
+    same legal entity; the school is registered once); returns the school id. A supplier writes
+    a subject's data only with such a relation (or a consent that names it)."""
+    from idp import service as idp
+
+    with session_scope(rt.sessionmaker) as s:
+        school = idp.find_school(s, None, ogrn) or idp.register_school(
+            s, ogrn=ogrn, name=name, actor="test"
+        )
+        if not any(st.school_id == school.id for st in idp.active_statuses(s, subject_id)):
+            idp.grant_status(s, subject_id, "student", "roster", school_id=school.id, actor="test")
+        return school.id
+
+
 def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
     """A registered operator with a published template (ФИО, transfer, 30 days): ids."""
     with session_scope(rt.sessionmaker) as s:
@@ -269,8 +297,9 @@ def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
         return org.id, tpl.id
 
 
-def given_consent(rt, org_id, tpl_id) -> tuple[uuid.UUID, uuid.UUID]:
-    """An adult who logged in and approved a request on that template: (person, consent)."""
+def given_consent(rt, org_id, tpl_id, supplier_id=None) -> tuple[uuid.UUID, uuid.UUID]:
+    """An adult who logged in and approved a request on that template (naming the supplier,
+    if given): (person, consent)."""
     from idp import service as idp
 
     with session_scope(rt.sessionmaker) as s:
@@ -292,7 +321,7 @@ def given_consent(rt, org_id, tpl_id) -> tuple[uuid.UUID, uuid.UUID]:
             subject_id=person.id,
             categories=None,
             purpose=None,
-            supplier_id=None,
+            supplier_id=supplier_id,
             actor="system",
             now=utcnow(),
         )

@@ -54,12 +54,8 @@ def test_access_request_answer(world: World):
     parent, (child,) = h.person(years_ago(40), children=(years_ago(12),))
     c = h.request(world.op_h, world.tpl["id"], child)
     h.act(parent, c["id"], "approve")
-    r = h.client.put(
-        f"/api/v1/subjects/{child}/data/person.fullname",
-        json={"value": "Петров Ребёнок0"},
-        headers=world.sup_h,
-    )
-    assert r.status_code == 200
+    h.relate(world.sup, child)  # the supplier is the child's school
+    h.push(world.sup_h, child, "person.fullname", "Петров Ребёнок0")
     assert h.pull(world.op_h, child, "person.fullname").status_code == 200
 
     r = h.client.post(

@@ -154,7 +154,12 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     req = httpx.post(
         url + "/api/v1/consent/requests",
         headers=op,
-        json={"template_id": tpl.json()["id"], "subject_id": child_id},
+        # the consent names the supplier: the supplier may then write the child's data
+        json={
+            "template_id": tpl.json()["id"],
+            "subject_id": child_id,
+            "supplier_id": p["supplier"][2],
+        },
     )
     assert req.status_code == 201, req.text
     cid = req.json()["id"]

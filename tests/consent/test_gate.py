@@ -24,10 +24,8 @@ def _given(world: World, categories=None, tpl=None, age=30):
 
 
 def _push(world: World, subject, category, value):
-    r = world.h.client.put(
-        f"/api/v1/subjects/{subject}/data/{category}", json={"value": value}, headers=world.sup_h
-    )
-    assert r.status_code == 200, r.text
+    world.h.relate(world.sup, subject)  # the supplier is the subject's school
+    world.h.push(world.sup_h, subject, category, value)
 
 
 def _transfers(runtime, subject) -> list[Transfer]:

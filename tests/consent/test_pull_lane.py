@@ -8,6 +8,8 @@ its next use although the lane caches verified tokens.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
@@ -17,7 +19,7 @@ from idp.oidc import repository as oidc_repo
 from idp.oidc import service as oidc
 from propusk.db import session_scope, utcnow
 from tests.conftest import org_client, start_live_server
-from tests.consent.conftest import given_consent, operator_with_template, org_fields
+from tests.consent.conftest import given_consent, operator_with_template, org_fields, relate
 
 CATS = "person.fullname,education.grades"
 
@@ -36,25 +38,36 @@ def servers(db_url):
 
 
 def _world(rt) -> dict:
-    """An operator with a client, a supplier, a subject with a given consent (ФИО only) and
-    vault values of two categories."""
+    """An operator with a client, a subject with a given consent (ФИО only) that names the
+    supplier (the subject's school) and that supplier's vault values of two categories; another
+    school of the subject holds a newer ФИО, which the consent does not release."""
     org_id, tpl_id = operator_with_template(rt)
-    subject, consent_id = given_consent(rt, org_id, tpl_id)
     with session_scope(rt.sessionmaker) as s:
         client, secret = org_client(s, org_id, prefix="lane")
-        supplier = service.register_organization(s, org_fields("supplier", "Школа"), actor="system")
-        now = utcnow()
-        vault.put(
-            s, rt.settings, supplier, subject, "person.fullname", "Гонкин Пётр", actor="t", now=now
+        supplier, other = (
+            service.register_organization(s, org_fields("supplier", name), actor="system")
+            for name in ("Школа", "Другая школа")
         )
-        vault.put(
-            s, rt.settings, supplier, subject, "education.grades", {"math": 5}, actor="t", now=now
-        )
+    subject, consent_id = given_consent(rt, org_id, tpl_id, supplier_id=supplier.id)
+    for org in (supplier, other):
+        relate(rt, org.ogrn, org.name, subject)
+    with session_scope(rt.sessionmaker) as s:
+        for i, (org, category, value) in enumerate(
+            (
+                (supplier, "person.fullname", "Гонкин Пётр"),
+                (supplier, "education.grades", {"math": 5}),
+                (other, "person.fullname", "Гонкин П."),  # the newest
+            )
+        ):
+            org = repo.get_organization(s, org.id)
+            now = utcnow() + timedelta(milliseconds=i)
+            vault.put(s, rt.settings, org, subject, category, value, actor="t", now=now)
     return {
         "org": org_id,
         "tpl": tpl_id,
         "subject": subject,
         "consent": consent_id,
+        "supplier": supplier.id,
         "client": (client.client_id, secret),
     }
 
@@ -90,6 +103,7 @@ def test_lane_answers_like_the_route_and_through_the_batcher(servers):
     assert body["data"] == {"person.fullname": "Гонкин Пётр"}  # minimisation: grades refused
     assert body["refused"] == {"education.grades": "category_not_covered"}
     assert body["allowed_by"] == {"person.fullname": str(w["consent"])}
+    assert body["suppliers"] == {"person.fullname": str(w["supplier"])}  # the named one only
     _same_shape(body, b.json())
 
     # bad input: the same problem from both (the lane hands odd requests to the route)
