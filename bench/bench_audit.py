@@ -213,7 +213,10 @@ def bench_http(settings: Settings, size: int, count: int) -> tuple[float, float]
     install(app)
     install_policies(app)
     admin = Principal(
-        kind="platform_admin", subject="person:bench", roles=(RoleGrant("platform_admin", "*"),)
+        kind="platform_admin",
+        subject="person:bench",
+        roles=(RoleGrant("platform_admin", "*"),),
+        channel="session",
     )
     app.state.principal_resolver = lambda request, session: admin
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

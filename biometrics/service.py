@@ -45,7 +45,6 @@ CATEGORY = "biometric.face_template"
 PURPOSE = "biometric.identification"
 RESULT_CATEGORY = "education.grades"  # the exam result the school counts
 RESULT_PURPOSE = "attestation.online"
-FRESH_LOGIN_METHODS = frozenset({"esia_login"})  # how the ledger records an ESIA-signed answer
 MAX_PHOTOS = 3
 MAX_TAKERS = 500
 MAX_KEEP_DAYS = 90
@@ -69,10 +68,10 @@ def biometric_consent(session: Session, subject_id: uuid.UUID, now: datetime) ->
     ref = consent_service.has_active_consent(session, subject_id, CATEGORY, PURPOSE, now=now)
     if ref is None or ref.form != "written":
         return None
-    if not all(s.get("method") in FRESH_LOGIN_METHODS for s in ref.signers):
-        return None  # art. 11 written form: every signature made right after an ESIA login
+    if not all(consent_service.signed_as_written(s) for s in ref.signers):
+        return None  # art. 11 written form: every signature a document signed after ESIA login
     person = idp.get_person(session, subject_id)
-    needed = consent_service.required_roles(idp.age_group(person, on=now.date()))
+    needed = consent_service.required_roles(idp.age_group(person, on=idp.local_date(now)))
     if not needed <= {s.get("role") for s in ref.signers}:
         return None
     return ref

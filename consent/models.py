@@ -381,3 +381,19 @@ class SubjectNotice(Base):
     obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_obligation.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     text: Mapped[str] = mapped_column(Text)
+
+
+class SignedDocument(Base):
+    """One signature's document (``consent.documents``): the hash of the text the signer was
+    shown and the PDF given to them (AES-GCM under the KEK; its own hash for verification)."""
+
+    __tablename__ = "consent_document"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent.id"), index=True)
+    signer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    role: Mapped[str] = mapped_column(String(16))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    pdf_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

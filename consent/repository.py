@@ -26,6 +26,7 @@ from consent.models import (
     DestructionTask,
     Organization,
     Purpose,
+    SignedDocument,
     Template,
     Ticket,
     Transfer,
@@ -469,3 +470,22 @@ def latest_template(session: Session, operator_id: uuid.UUID, key: str) -> Templ
         .order_by(Template.version.desc())
         .limit(1)
     )
+
+
+# signed documents (consent.documents)
+def documents_of(session: Session, consent_id: uuid.UUID) -> list[SignedDocument]:
+    stmt = (
+        select(SignedDocument)
+        .where(SignedDocument.consent_id == consent_id)
+        .order_by(SignedDocument.created_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def document(session: Session, document_id: uuid.UUID) -> SignedDocument | None:
+    return session.get(SignedDocument, document_id)
+
+
+def document_by_pdf_hash(session: Session, pdf_sha256: str) -> SignedDocument | None:
+    stmt = select(SignedDocument).where(SignedDocument.pdf_sha256 == pdf_sha256).limit(1)
+    return session.scalar(stmt)

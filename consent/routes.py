@@ -12,10 +12,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from consent import flows, obligations, receipts, schemas, service
+from consent import (
+    documents,
+    flows,
+    obligations,
+    receipts,
+    representation,
+    schemas,
+    service,
+    signing,
+    verification,
+)
 from consent import repository as repo
 from consent.answers import decision_body, pull_answer, refused_problem
 from consent.catalogue import DEFAULT_MAX_BYTES
@@ -39,34 +49,39 @@ def _person(principal: Principal) -> uuid.UUID:
     return principal.person_id
 
 
-def _subject_resource(session, subject_id: uuid.UUID) -> dict[str, Any]:
-    """The attributes the owner/guardian policy conditions look at."""
-    from idp import service as idp
-
-    return {
-        "subject": f"person:{subject_id}",
-        "guardians": [f"person:{g.id}" for g in idp.guardians_of(session, subject_id)],
-    }
-
-
 def _authorize(session, principal: Principal, obj: str, act: str, subject_id: uuid.UUID) -> None:
     """The attribute check of the policy (owner or guardian) on the loaded subject."""
     from policies.service import authorize
 
-    authorize(principal, obj, act, resource=_subject_resource(session, subject_id))
+    authorize(principal, obj, act, resource=signing.policy_resource(session, subject_id))
+
+
+# What each policy action is as an act of (or for) the data subject (consent.representation).
+SUBJECT_ACTS: dict[str, representation.Act] = {
+    "read": "read",
+    "create": "demand",
+    "approve": "sign",
+    "refuse": "refuse",
+    "withdraw": "withdraw",
+    "suspend": "suspend",
+}
 
 
 def _for_subject(
     session, principal: Principal, obj: str, act: str, subject: uuid.UUID | None
 ) -> uuid.UUID:
-    subject_id = service.subjects_for(session, _person(principal), subject)
+    """The subject the caller acts for (themselves or a minor they represent today)."""
+    subject_id = service.subjects_for(session, _person(principal), subject, SUBJECT_ACTS[act])
     _authorize(session, principal, obj, act, subject_id)
     return subject_id
 
 
-def _check_consent(session, principal: Principal, consent_id: uuid.UUID, act: str) -> None:
-    consent = service.consent_for_person(session, consent_id, _person(principal))
-    _authorize(session, principal, "consent", act, consent.subject_id)
+def _check_consent(session, principal: Principal, consent_id: uuid.UUID, act: str):
+    consent = service.consent_for_person(session, consent_id, _person(principal), SUBJECT_ACTS[act])
+    _authorize(
+        session, principal, "consent", "withdraw" if act == "suspend" else act, consent.subject_id
+    )
+    return consent
 
 
 def _admin(principal: Principal) -> None:
@@ -395,21 +410,73 @@ def my_requests(
 def get_consent(
     consent_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent", "read")
 ) -> dict:
-    consent = service.consent_for_person(session, consent_id, _person(principal))
-    _authorize(session, principal, "consent", "read", consent.subject_id)
+    consent = _check_consent(session, principal, consent_id, "read")
     events = repo.events_of(session, consent.id)
     return {**schemas.consent_out(consent), "events": [schemas.event_out(e) for e in events]}
+
+
+@router.get("/consents/{consent_id}/document", response_model=schemas.DocumentOut)
+def consent_document(
+    consent_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("consent", "approve"),
+) -> schemas.DocumentOut:
+    """The document the caller would sign (its SHA-256 goes back with the signature)."""
+    prepared = signing.prepare(session, principal, consent_id, utcnow())
+    return schemas.document_out(prepared)
 
 
 @router.post("/consents/{consent_id}/approve")
 def approve(
     consent_id: uuid.UUID,
+    body: schemas.ApproveIn,
     session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = require("consent", "approve"),
 ) -> dict:
-    _check_consent(session, principal, consent_id, "approve")
-    consent = service.approve(session, consent_id, _person(principal), now=utcnow())
-    return schemas.consent_out(consent)
+    """Sign the document shown (``document_sha256`` from ``GET …/document``); Propusk's own
+    pages only (a relying party sends the person to ``/sign/{id}``)."""
+    consent, row = signing.sign(
+        session, settings, principal, consent_id, body.document_sha256, utcnow()
+    )
+    return {**schemas.consent_out(consent), "document": schemas.signed_document_out(row)}
+
+
+@router.get("/consents/{consent_id}/documents/{document_id}.pdf")
+def signed_document_pdf(
+    consent_id: uuid.UUID,
+    document_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("consent", "read"),
+) -> Response:
+    """The PDF of a signature: to the subject and their representatives."""
+    consent = _check_consent(session, principal, consent_id, "read")
+    row = repo.document(session, document_id)
+    if row is None or row.consent_id != consent.id:
+        raise NotFound("no such signed document", type="unknown-document")
+    return Response(
+        documents.pdf_of(settings, row),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="consent-{consent.id}-{row.role}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/consents/verify", response_model=schemas.VerifyOut, openapi_extra={"x-public": True})
+def verify_consent(
+    body: schemas.VerifyIn, session: SessionDep, settings: SettingsDep
+) -> schemas.VerifyOut:
+    """Is this receipt (or the PDF with this SHA-256) genuine, and the consent's state now?
+    Public: anyone a person shows the receipt or PDF to may check it."""
+    if body.pdf_sha256:
+        row = repo.document_by_pdf_hash(session, body.pdf_sha256.lower())
+        result = verification.for_document(session, row)
+    else:
+        result = verification.check(session, settings, receipt=body.receipt)
+    return schemas.VerifyOut(**{k: getattr(result, k) for k in schemas.VerifyOut.model_fields})
 
 
 @router.post("/consents/{consent_id}/refuse")
@@ -420,8 +487,7 @@ def refuse(
     principal: Principal = require("consent", "refuse"),
 ) -> dict:
     reason = body.reason if body else None
-    _check_consent(session, principal, consent_id, "refuse")
-    consent = service.refuse(session, consent_id, _person(principal), now=utcnow(), reason=reason)
+    consent = signing.refuse(session, principal, consent_id, utcnow(), reason)
     return schemas.consent_out(consent)
 
 
@@ -446,7 +512,7 @@ def suspend(
     principal: Principal = require("consent", "withdraw"),
 ) -> dict:
     reason = body.reason if body else None
-    _check_consent(session, principal, consent_id, "withdraw")
+    _check_consent(session, principal, consent_id, "suspend")
     consent = service.suspend(session, consent_id, _person(principal), now=utcnow(), reason=reason)
     return schemas.consent_out(consent)
 
@@ -459,8 +525,7 @@ def receipt(
     event: Literal["given", "withdrawn"] | None = Query(None),
     principal: Principal = require("consent", "read"),
 ) -> dict:
-    consent = service.consent_for_person(session, consent_id, _person(principal))
-    _authorize(session, principal, "consent", "read", consent.subject_id)
+    consent = _check_consent(session, principal, consent_id, "read")
     event = service.receipt_event(session, consent, event)
     template = repo.get_template(session, consent.template_id)
     operator = repo.get_organization(session, consent.operator_id)
@@ -489,9 +554,9 @@ def my_data(
     session: SessionDep,
     settings: SettingsDep,
     subject: uuid.UUID | None = SubjectQuery,
-    principal: Principal = require("consent", "read"),
+    principal: Principal = require("person.data", "read"),
 ) -> dict:
-    subject_id = _for_subject(session, principal, "consent", "read", subject)
+    subject_id = _for_subject(session, principal, "person.data", "read", subject)
     items = repo.vault_items(session, subject_id)
     return {
         "subject_id": str(subject_id),

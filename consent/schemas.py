@@ -342,3 +342,80 @@ class ObligationActionIn(Strict):
     reason: str | None = Field(default=None, max_length=4000)
     ref: str | None = Field(default=None, max_length=500)
     act: DestructionActIn | None = None
+
+
+# --- signing (consent.signing, consent.documents) -------------------------------------------
+Sha256 = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
+
+
+class ApproveIn(Strict):
+    """A signature: the SHA-256 of the document the signer was shown (``GET …/document``)."""
+
+    document_sha256: str = Sha256
+
+
+class DocumentSection(BaseModel):
+    title: str
+    lines: list[str]
+
+
+class DocumentOut(BaseModel):
+    """The consent as the document one signer signs."""
+
+    consent_id: uuid.UUID
+    heading: str
+    role: str = Field(description="subject | guardian: as whom the caller signs")
+    age_group: str
+    form: str
+    sections: list[DocumentSection]
+    text: str = Field(description="the canonical text whose SHA-256 is signed")
+    sha256: str
+    signatures: list[dict[str, Any]] = Field(description="who has signed already")
+    needed_roles: list[str] = Field(description="who must sign for the consent to be given")
+
+
+def document_out(prepared) -> DocumentOut:
+    from consent.service import required_roles
+
+    doc = prepared.document
+    return DocumentOut(
+        consent_id=doc.consent_id,
+        heading=doc.heading,
+        role=doc.role,
+        age_group=prepared.age_group,
+        form=prepared.consent.form,
+        sections=[DocumentSection(title=s.title, lines=list(s.lines)) for s in doc.sections],
+        text=doc.text,
+        sha256=doc.sha256,
+        signatures=list(prepared.consent.signatures),
+        needed_roles=sorted(required_roles(prepared.age_group)),
+    )
+
+
+def signed_document_out(row) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "role": row.role,
+        "document_sha256": row.document_sha256,
+        "pdf_sha256": row.pdf_sha256,
+        "pdf": f"/api/v1/consents/{row.consent_id}/documents/{row.id}.pdf",
+        "created_at": _iso(row.created_at),
+    }
+
+
+class VerifyIn(Strict):
+    """A receipt (JWS) or the SHA-256 of a signed PDF."""
+
+    receipt: str | None = Field(default=None, max_length=65536)
+    pdf_sha256: str | None = Field(default=None, min_length=64, max_length=64)
+
+
+class VerifyOut(BaseModel):
+    valid: bool
+    kind: str
+    reason: str | None = None
+    consent_id: uuid.UUID | None = None
+    state: str | None = None
+    operator: str | None = None
+    purpose: str | None = None
+    categories: list[str] = []

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import catalogue, deadlines, obligations
+from consent import catalogue, deadlines, obligations, representation
 from consent import repository as repo
 from consent.catalogue import CategoryInfo, PurposeInfo
 from consent.models import (
@@ -34,7 +34,9 @@ from consent.models import (
     Purpose,
     Template,
 )
+from propusk.db import utcnow
 from propusk.errors import Conflict, Forbidden, NotFound, Problem, ValidationProblem
+from propusk.security import AuthContext
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.json")
 ACTIONS = (
@@ -457,16 +459,61 @@ def create_request(
     return consent
 
 
-def signer_role(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID) -> str:
-    """``subject`` or ``guardian`` (from idp guardianship), else 403."""
-    from idp import service as idp
+@dataclass(frozen=True)
+class Signature:
+    """What a signature records besides who and when: how the signer authenticated (the login
+    session of Propusk's own page they signed in) and the document they signed."""
 
-    if person_id == subject_id:
-        return "subject"
-    if any(g.id == person_id for g in idp.guardians_of(session, subject_id)):
-        return "guardian"
-    raise Forbidden(
-        "only the participant or their legal representative may act", type="not-representative"
+    auth: AuthContext
+    document_sha256: str | None = None
+    pdf_sha256: str | None = None
+    document_id: uuid.UUID | None = None
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "method": self.auth.method,
+            "auth_time": self.auth.auth_time.isoformat(),
+            "acr": self.auth.acr,
+            "confirmed_account": self.auth.confirmed,
+            "session": self.auth.session_ref,
+            "document_sha256": self.document_sha256,
+            "pdf_sha256": self.pdf_sha256,
+            "document_id": str(self.document_id) if self.document_id else None,
+        }
+
+
+# A written-form signature (special categories, biometrics, dissemination) needs a login this
+# recent (seconds); older logins go through ESIA again first (step-up). Settings override it.
+WRITTEN_FORM_MAX_AUTH_AGE = 900
+
+
+def check_signer(consent: Consent, auth: AuthContext, now: datetime, max_age: int) -> None:
+    """Written form (art. 9 part 4, art. 10, 10.1, 11): the signer's ESIA account is confirmed
+    and they authenticated at most ``max_age`` seconds ago (else: log in again, step-up)."""
+    if consent.form != "written":
+        return
+    if not auth.confirmed:
+        raise Forbidden(
+            "a written-form consent needs a confirmed ESIA account",
+            type="confirmed-account-required",
+        )
+    if now - auth.auth_time > timedelta(seconds=max_age):
+        raise Forbidden(
+            "log in through ESIA again to sign a written-form consent",
+            type="step-up-required",
+            max_age=max_age,
+        )
+
+
+def signed_as_written(entry: dict[str, Any]) -> bool:
+    """A signature entry made the written-form way: after an ESIA login of a confirmed
+    account, as a document (its hashes recorded). Entries of older ledgers (``esia_login``
+    without a document) do not count."""
+    return (
+        str(entry.get("method", "")).startswith("esia:")
+        and entry.get("confirmed_account") is True
+        and bool(entry.get("document_sha256"))
+        and bool(entry.get("pdf_sha256"))
     )
 
 
@@ -492,15 +539,21 @@ def approve(
     person_id: uuid.UUID,
     *,
     now: datetime,
-    method: str = "esia_login",
+    signature: Signature,
+    max_auth_age: int = WRITTEN_FORM_MAX_AUTH_AGE,
 ) -> Consent:
-    """One signature; ``given`` once every required signer has signed (14–17: both)."""
+    """One signature; ``given`` once every required signer has signed (14–17: both).
+
+    ``signature`` says how the signer authenticated and which document they signed; the
+    ledger event and the signature entry carry it (never a method the signer did not use)."""
     from idp import service as idp
 
     consent = _pending_for_answer(session, consent_id, now)
-    role = signer_role(session, person_id, consent.subject_id)
+    role, age = representation.acting_role(session, person_id, consent.subject_id, now, "sign")
+    check_signer(consent, signature.auth, now, max_auth_age)
+    if consent.form == "written" and not (signature.document_sha256 and signature.pdf_sha256):
+        raise Conflict("a written-form consent is signed as a document", type="document-required")
     subject = idp.get_person(session, consent.subject_id)
-    age = idp.age_group(subject, on=deadlines.receipt_date(now))
     needed = required_roles(age)
     if role not in needed:
         detail = (
@@ -515,7 +568,7 @@ def approve(
     signatures = list(consent.signatures)
     if role not in signed:
         entry = {"person_id": str(person_id), "role": role, "at": now.isoformat()}
-        signatures.append({**entry, "method": method})
+        signatures.append({**entry, **signature.entry()})
     # else: a 14–17 subject signed, came of age before the representative did, and confirms
     # again: as an adult their own signature completes the consent.
     consent.signatures = signatures
@@ -530,7 +583,7 @@ def approve(
             actor=f"person:{person_id}",
             role=role,
             at=now,
-            payload={"method": method},
+            payload=signature.entry(),
         )
         return consent
     template = repo.get_template(session, consent.template_id)
@@ -545,7 +598,7 @@ def approve(
         actor=f"person:{person_id}",
         role=role,
         at=now,
-        payload=_grant_payload(session, consent, method, now),
+        payload=_grant_payload(session, consent, signature, now),
     )
     audit(
         session,
@@ -557,8 +610,8 @@ def approve(
     return consent
 
 
-def _grant_payload(session: Session, consent: Consent, method: str, now: datetime) -> dict:
-    payload = {"method": method, "valid_until": consent.valid_until.isoformat()}
+def _grant_payload(session: Session, consent: Consent, signature: Signature, now: datetime) -> dict:
+    payload = {**signature.entry(), "valid_until": consent.valid_until.isoformat()}
     purpose = catalogue.purpose(session, consent.purpose_key)
     if purpose is not None and purpose.dissemination:
         # art. 10.1 part 9: the operator publishes the subject's conditions within 3 WD
@@ -586,7 +639,7 @@ def refuse(
     reason: str | None = None,
 ) -> Consent:
     consent = _pending_for_answer(session, consent_id, now)
-    role = signer_role(session, person_id, consent.subject_id)
+    role, _ = representation.acting_role(session, person_id, consent.subject_id, now, "refuse")
     _transition(
         session,
         consent,
@@ -643,7 +696,7 @@ def withdraw(
     if consent is None:
         raise NotFound("no such consent")
     repo.lock_subject(session, consent.subject_id, shared=False)  # see consent.gate
-    role = signer_role(session, person_id, consent.subject_id)
+    role, _ = representation.acting_role(session, person_id, consent.subject_id, now, "withdraw")
     if consent.state not in ("given", "partially_given", "suspended"):
         raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
     was_given = consent.given_at is not None
@@ -684,7 +737,7 @@ def suspend(
     if consent is None:
         raise NotFound("no such consent")
     repo.lock_subject(session, consent.subject_id, shared=False)  # see consent.gate
-    role = signer_role(session, person_id, consent.subject_id)
+    role, _ = representation.acting_role(session, person_id, consent.subject_id, now, "suspend")
     if consent.state != "given":
         raise Conflict(f"the consent is {consent.state}", type="invalid-state", state=consent.state)
     _transition(
@@ -826,7 +879,6 @@ def has_active_consent(
     """A given, in-term, unblocked consent of the subject covering ``category`` (biometrics
     uses this)."""
     from consent.gate import consent_refusal
-    from propusk.db import utcnow
 
     now = now or utcnow()
     cat = catalogue.categories(session, [category]).get(category)
@@ -842,15 +894,20 @@ def has_active_consent(
     return None
 
 
-def subjects_for(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID | None) -> uuid.UUID:
-    """The subject a person may act for: themselves or a child they are the guardian of.
+def subjects_for(
+    session: Session,
+    person_id: uuid.UUID,
+    subject_id: uuid.UUID | None,
+    act: representation.Act = "read",
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """The subject a person may ``act`` for now: themselves or a minor they represent
+    (``consent.representation``).
 
     Acting for themselves needs their person row: a principal whose person is gone (e.g. a
     token that outlived it) gets a 404 here, before any ``/me`` write references the id."""
-    if subject_id is None or subject_id == person_id:
-        _require_subject(session, person_id)
-        return person_id
-    signer_role(session, person_id, subject_id)
+    subject_id = subject_id or person_id
+    representation.acting_role(session, person_id, subject_id, now or utcnow(), act)
     return subject_id
 
 
@@ -861,11 +918,18 @@ def _require_subject(session: Session, person_id: uuid.UUID) -> None:
         raise NotFound("no such participant", type="unknown-subject")
 
 
-def consent_for_person(session: Session, consent_id: uuid.UUID, person_id: uuid.UUID) -> Consent:
+def consent_for_person(
+    session: Session,
+    consent_id: uuid.UUID,
+    person_id: uuid.UUID,
+    act: representation.Act = "read",
+) -> Consent:
+    """The consent, if ``person_id`` may ``act`` on it now (the subject or their current
+    representative); 404 for an unknown id, 403 otherwise."""
     consent = repo.get_consent(session, consent_id)
     if consent is None:
         raise NotFound("no such consent")
-    signer_role(session, person_id, consent.subject_id)
+    representation.acting_role(session, person_id, consent.subject_id, utcnow(), act)
     return consent
 
 
@@ -920,7 +984,7 @@ def access_request_for_person(
     row = repo.get_access_request(session, request_id)
     if row is None:
         raise NotFound("no such access request")
-    signer_role(session, person_id, row.subject_id)
+    representation.acting_role(session, person_id, row.subject_id, utcnow(), "read")
     return row
 
 

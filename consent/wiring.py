@@ -10,9 +10,11 @@ from propusk.app import PropuskApp
 def install(app: PropuskApp) -> None:
     from consent.batcher import PullBatcher
     from consent.fastpath import GatedPullLane
+    from consent.pages import router as pages
     from consent.routes import router
 
     app.include_router(router)
+    app.include_router(pages)
     _mount_static(app)
     workers = app.state.settings.consent_pull_workers
     app.state.consent_pulls = None

@@ -23,8 +23,9 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -117,11 +118,19 @@ def get_person_by_oid(session: Session, esia_oid: str) -> Person | None:
     return repo.person_by_oid(session, esia_oid)
 
 
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def local_date(at: datetime | None = None) -> date:
+    """The Moscow date of ``at`` (now): ages and representation are judged on it."""
+    return (at or utcnow()).astimezone(MOSCOW).date()
+
+
 def age_group(person: Person, on: date | None = None) -> str:
     """``under14``, ``14to17`` or ``adult``; unknown birth date counts as adult."""
     if person.birth_date is None:
         return "adult"
-    on = on or utcnow().date()
+    on = on or local_date()
     b = person.birth_date
     years = on.year - b.year - ((on.month, on.day) < (b.month, b.day))
     if years < 14:
@@ -129,11 +138,35 @@ def age_group(person: Person, on: date | None = None) -> str:
     return "14to17" if years < 18 else "adult"
 
 
-def guardians_of(session: Session, child_id: uuid.UUID) -> list[Person]:
+def guardians_of(session: Session, child_id: uuid.UUID, on: date | None = None) -> list[Person]:
+    """The child's legal representatives on ``on`` (Moscow today): the current guardianships
+    while the child is a minor. Representation ends at 18 (ГК РФ ст. 21, 26, 28), whatever
+    guardianship row is still on file until the parent's next ESIA login."""
+    child = get_person(session, child_id)
+    if child is None or age_group(child, on) == "adult":
+        return []
     return repo.guardians_of(session, child_id)
 
 
-def children_of(session: Session, guardian_id: uuid.UUID) -> list[Person]:
+def children_of(session: Session, guardian_id: uuid.UUID, on: date | None = None) -> list[Person]:
+    """The minors ``guardian_id`` represents on ``on`` (Moscow today)."""
+    return [c for c in repo.children_of(session, guardian_id) if age_group(c, on) != "adult"]
+
+
+def guardianship_source(
+    session: Session, guardian_id: uuid.UUID, child_id: uuid.UUID
+) -> str | None:
+    """Where the current guardianship comes from (``esia``: ESIA's list of the parent's
+    children), the basis of representation a signed consent names."""
+    for link in repo.guardianships_of(session, guardian_id):
+        if link.child_id == child_id and link.valid_to is None:
+            return link.source
+    return None
+
+
+def guardianship_children(session: Session, guardian_id: uuid.UUID) -> list[Person]:
+    """Every child of a current guardianship on file, of age or not (to tell a former
+    representative why they may no longer act; never to grant anything)."""
     return repo.children_of(session, guardian_id)
 
 
@@ -955,7 +988,8 @@ def claims_for(session: Session, person: Person, scopes: set[str]) -> dict:
     """OIDC claims for ID token and userinfo, by scope.
 
     ``profile``: names, birthdate, gender, ``age_group`` and ``school_statuses``;
-    ``school``: ``school_statuses`` and the current ESIA ``children`` (sub, name, age_group).
+    ``school``: ``school_statuses``; ``children``: the minors the person represents (sub, name,
+    age_group) — only with that scope, which the person allowed on the consent screen.
     The ESIA oid and SNILS never appear in tokens.
     """
     claims: dict = {"sub": str(person.id)}
@@ -971,7 +1005,7 @@ def claims_for(session: Session, person: Person, scopes: set[str]) -> dict:
         )
     if "profile" in scopes or "school" in scopes:
         claims["school_statuses"] = describe_statuses(session, active_statuses(session, person.id))
-    if "school" in scopes:
+    if "children" in scopes:
         claims["children"] = [
             {"sub": str(c.id), "name": full_name(c), "age_group": age_group(c)}
             for c in children_of(session, person.id)

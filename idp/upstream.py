@@ -9,7 +9,7 @@ guardianships and statuses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
 
 from fastapi import Request
@@ -54,6 +54,9 @@ class UpstreamIdentity:
     children: tuple[UpstreamChild, ...] = ()
     organizations: tuple[UpstreamOrgRole, ...] = ()
     auth_method: str = "PWD"
+    # When the person authenticated at the upstream (ESIA's ``auth_time``: an ESIA single
+    # sign-on session may be older than this login); None = now.
+    auth_time: datetime | None = None
     raw_claims: dict = field(default_factory=dict, compare=False)
 
 

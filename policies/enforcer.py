@@ -272,6 +272,8 @@ class Decision:
     rule_source: str | None = None  # "file" or "db:<uuid>"
     via: str | None = None  # "link" (g table) or "grant" (carried by the principal)
     tried_domains: tuple[str, ...] = ()
+    # set when a relying party's token may not do this (policies.delegation), whatever the rules
+    delegation: Any = None
 
     @property
     def permission(self) -> str:

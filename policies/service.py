@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from audit import service as audit
-from policies import repository
+from policies import delegation, repository
 from policies.enforcer import (
     CONDITIONS,
     MODEL_PATH,
@@ -74,7 +74,20 @@ def principal_grants(principal: Principal) -> Grants:
 
 
 def denial(decision: Decision, principal: Principal) -> Exception:
-    """401 for an anonymous caller, else 403; both name the missing permission."""
+    """401 for an anonymous caller, else 403; both name the missing permission. A relying
+    party's token refused by delegation gets ``insufficient_scope`` (RFC 6750 §3.1)."""
+    refused: delegation.Refusal | None = decision.delegation
+    if refused is not None:
+        challenge = 'Bearer error="insufficient_scope"'
+        if refused.scope:
+            challenge += f', scope="{refused.scope}"'
+        return Forbidden(
+            refused.detail,
+            type="insufficient-scope" if refused.scope else "not-delegable",
+            headers={"WWW-Authenticate": challenge},
+            permission=decision.permission,
+            scope=refused.scope,
+        )
     detail = f"missing permission {decision.permission} in domain {decision.domain}"
     extra = {"permission": decision.permission, "domain": decision.domain}
     if principal.is_anonymous:
@@ -91,10 +104,18 @@ def decide(
     resource: Mapping[str, Any] | None = None,
     engine: PolicyEngine | None = None,
 ) -> Decision:
-    """The decision without raising (for UIs that hide what a caller may not do)."""
+    """The decision without raising (for UIs that hide what a caller may not do).
+
+    A relying party's token is first held to its scopes (``policies.delegation``): what they do
+    not open is refused before any rule is consulted."""
     engine = engine or current_engine()
     if engine is None:
         raise RuntimeError("no policy engine installed (policies.wiring.install)")
+    refused = delegation.refusal(principal, obj, act)
+    if refused is not None:
+        return Decision(
+            False, principal.subject, domain, obj, act, -1, via="delegation", delegation=refused
+        )
     if not DOMAIN_RE.match(domain):
         return Decision(False, principal.subject, domain, obj, act, -1)
     return engine.decide(principal.subject, principal_grants(principal), domain, obj, act, resource)

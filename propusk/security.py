@@ -9,12 +9,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 PrincipalKind = Literal["anonymous", "person", "client", "platform_admin"]
+# How the caller authenticated. "session": Propusk's own pages (the login cookie; every
+# cookie-authenticated state change also passed the CSRF check). "token": a bearer access token
+# that a relying party holds for the person (acts only within its granted scopes,
+# ``policies.delegation``). "client": a client's own token (client_credentials). "none": not
+# authenticated, or a principal built by a tool that did not say (treated as delegated).
+Channel = Literal["none", "session", "token", "client"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,21 @@ class RoleGrant:
 
 
 @dataclass(frozen=True)
+class AuthContext:
+    """The authentication of a login session: what a signature records about its signer.
+
+    ``method`` names the upstream and its method (``esia:pwd``); ``acr`` the assurance level
+    (``idp.oidc.acr``); ``confirmed`` whether the ESIA account was confirmed at login;
+    ``session_ref`` a non-secret reference to the login session (a prefix of its id hash)."""
+
+    auth_time: datetime
+    method: str
+    acr: str | None = None
+    confirmed: bool = False
+    session_ref: str | None = None
+
+
+@dataclass(frozen=True)
 class Principal:
     kind: PrincipalKind
     subject: str  # "anonymous", "person:<uuid>", "client:<client_id>"
@@ -35,10 +57,17 @@ class Principal:
     organization_id: uuid.UUID | None = None  # operator / supplier org bound to a client
     scopes: frozenset[str] = frozenset()
     roles: tuple[RoleGrant, ...] = ()
+    channel: Channel = "none"
+    auth: AuthContext | None = None  # the login behind a "session" principal
 
     @property
     def is_anonymous(self) -> bool:
         return self.kind == "anonymous"
+
+    @property
+    def first_party(self) -> bool:
+        """Acting in Propusk's own pages (login cookie), not through a relying party."""
+        return self.channel == "session"
 
 
 ANONYMOUS = Principal(kind="anonymous", subject="anonymous")

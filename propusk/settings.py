@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     # GOST arithmetic: gostcrypto (reference) or "fast" (idp/esia/gostfast.py, ~10x faster)
     esia_gost_backend: Literal["gostcrypto", "fast"] = "gostcrypto"
 
+    # Written-form consents (special categories, biometrics, dissemination): the signer's ESIA
+    # login may be at most this old (seconds); older → log in through ESIA again (step-up).
+    step_up_max_age: int = Field(default=900, ge=30, le=24 * 3600)
+    # Fonts of the signed-consent PDFs (DejaVu Sans: Debian package fonts-dejavu-core).
+    pdf_font_dir: Path = Path("/usr/share/fonts/truetype/dejavu")
+
     # Consent: worker threads that group-commit gated pulls (consent/batcher.py); 0 turns the
     # pull fast lane off (every pull then runs in its own request transaction).
     consent_pull_workers: int = Field(default=2, ge=0, le=16)

@@ -23,7 +23,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const response = await propuskFetch(path, options);  // /static/api.js: cookie + CSRF token
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
   return body;

@@ -43,6 +43,15 @@ def create(
     role: str | None = typer.Option(None, "--role", help="operator | supplier"),
     organization_id: str | None = typer.Option(None, "--organization-id"),
     id_token_alg: str = typer.Option("ES256", "--id-token-alg", help="ES256 | RS256"),
+    first_party: bool = typer.Option(
+        False, "--first-party", help="one of Propusk's own applications: no consent screen"
+    ),
+    return_uri: list[str] = typer.Option(
+        [], "--return-uri", help="where the signing page may send people back; repeat"
+    ),
+    resource_server_for: list[str] = typer.Option(
+        [], "--resource-server-for", help="a client whose tokens this one may introspect"
+    ),
 ) -> None:
     """Register a client; prints one JSON object (client_secret only for secret methods)."""
     from idp.oidc import service
@@ -76,6 +85,9 @@ def create(
                 jwks_uri=jwks_uri,
                 role=role,
                 organization_id=org,
+                first_party=first_party,
+                return_uris=return_uri,
+                resource_server_for=resource_server_for,
                 id_token_alg=id_token_alg,
                 actor="cli",
             )

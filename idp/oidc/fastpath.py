@@ -13,11 +13,9 @@ background task (``AuditBuffer``), at most ``FLUSH_EVERY`` seconds later, and on
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
 import time
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +23,7 @@ from starlette.responses import Response
 
 from idp.oidc import keys, service
 from idp.oidc import tokens as tok
+from idp.oidc.clientauth import basic_credentials, check_secret
 from idp.oidc.service import ClientInfo
 from propusk.db import session_scope
 from propusk.settings import Settings
@@ -220,23 +219,6 @@ def parse_form(body: bytes) -> list[tuple[str, str]] | None:
     return pairs
 
 
-def basic_credentials(header: str | None) -> tuple[str, str] | bool | None:
-    """(client_id, secret) from ``Authorization: Basic``; None if absent; False if malformed."""
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return False
-    client_id, sep, secret = decoded.partition(":")
-    if not sep:
-        return False
-    return unquote(client_id), unquote(secret)
-
-
 class FastPath:
     """Serves client_credentials for secret-based clients; ``None`` = not for me."""
 
@@ -262,8 +244,8 @@ class FastPath:
             method, client_id, secret = "client_secret_post", form["client_id"], posted
         else:
             return None
-        client = await self.clients.aget(client_id)
-        if client is None or client.auth_method != method or not client.check_client_secret(secret):
+        client = check_secret(await self.clients.aget(client_id), method, secret)
+        if client is None:
             status, extra = (401, BASIC) if basic else (400, None)
             return error_answer("invalid_client", "Client authentication failed", status, extra)
         if "client_credentials" not in client.grant_types:

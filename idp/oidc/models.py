@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, Uuid
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from propusk.db import Base, UTCDateTime, new_id, utcnow
@@ -34,6 +34,12 @@ class OAuthClient(Base):
     jwks_uri: Mapped[str | None] = mapped_column(String(500))
     role: Mapped[str | None] = mapped_column(String(16))
     organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Propusk's own applications: the person is not asked on the consent screen.
+    first_party: Mapped[bool] = mapped_column(default=False)
+    # Where Propusk's signing page may send the person back after a consent decision.
+    return_uris: Mapped[list] = mapped_column(JSON, default=list)
+    # Clients whose access tokens this one may introspect (it is their resource server).
+    resource_server_for: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -61,6 +67,8 @@ class LoginSession(Base):
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     amr: Mapped[list] = mapped_column(JSON, default=list)
     upstream: Mapped[str] = mapped_column(String(16))
+    acr: Mapped[str | None] = mapped_column(String(64))
+    confirmed: Mapped[bool] = mapped_column(default=False)  # ESIA account confirmed at login
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -88,10 +96,30 @@ class Grant(Base):
     scope: Mapped[str] = mapped_column(Text)
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     amr: Mapped[list] = mapped_column(JSON, default=list)
+    acr: Mapped[str | None] = mapped_column(String(64))
     session_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class AppGrant(Base):
+    """What a person allowed a relying party on the consent screen: person × client → scopes.
+
+    Remembered so the screen is not shown again for the same scopes; listed in the cabinet
+    («Приложения с доступом»), where revoking it also revokes every token family (``Grant``) of
+    that person and client. One row per person and client; a new screen adds its scopes."""
+
+    __tablename__ = "oidc_app_grant"
+    __table_args__ = (UniqueConstraint("person_id", "client_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_client.client_id"), index=True)
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuthorizationCode(Base):
@@ -109,6 +137,7 @@ class AuthorizationCode(Base):
     code_challenge_method: Mapped[str] = mapped_column(String(8))
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
     amr: Mapped[list] = mapped_column(JSON, default=list)
+    acr: Mapped[str | None] = mapped_column(String(64))
     session_hash: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,13 @@
 
 Installed as ``app.state.principal_resolver``. A bad, expired or revoked bearer token is a
 401 problem+json with ``WWW-Authenticate``; no credentials at all is the anonymous principal
-(the policy dependency then decides).
+(the policy dependency then decides). A person's token is a *delegated* principal (channel
+``token``: a relying party acting within the scopes the person granted it); the login cookie is
+the person in Propusk's own pages (channel ``session``), and a cookie-authenticated state change
+must pass the CSRF check (``idp.oidc.csrf``) first.
+
+``verify_access_token`` is the one validation of access tokens: the resolver, introspection,
+userinfo and the hot-path caches (``ClientBearers``) all call it.
 """
 
 from __future__ import annotations
@@ -14,10 +20,10 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from idp.oidc import keys, service
+from idp.oidc import csrf, keys, service
 from idp.oidc.tokens import ACCESS_TOKEN_TYP
 from propusk.errors import Unauthorized
-from propusk.security import ANONYMOUS, Principal, RoleGrant
+from propusk.security import ANONYMOUS, AuthContext, Channel, Principal, RoleGrant
 from propusk.settings import Settings
 
 SESSION_COOKIE = "propusk_session"
@@ -66,7 +72,16 @@ def verify_access_token(session: Session, settings: Settings, token: str, client
     return claims
 
 
-def person_principal(session: Session, person_id: uuid.UUID, scopes=frozenset()) -> Principal:
+def person_principal(
+    session: Session,
+    person_id: uuid.UUID,
+    scopes=frozenset(),
+    *,
+    channel: Channel = "token",
+    auth: AuthContext | None = None,
+) -> Principal:
+    """A person acting through a relying party's token (``channel="token"``: held to its
+    scopes by ``policies.delegation``) or in Propusk's own pages (``"session"``)."""
     from idp.service import role_grants
 
     roles = tuple(RoleGrant(role, domain) for role, domain in role_grants(session, person_id))
@@ -76,6 +91,8 @@ def person_principal(session: Session, person_id: uuid.UUID, scopes=frozenset())
         person_id=person_id,
         scopes=frozenset(scopes),
         roles=roles,
+        channel=channel,
+        auth=auth,
     )
 
 
@@ -90,6 +107,7 @@ def client_principal(client: service.ClientInfo, scopes=frozenset()) -> Principa
         organization_id=client.organization_id,
         scopes=frozenset(scopes),
         roles=roles,
+        channel="client",
     )
 
 
@@ -128,10 +146,30 @@ def resolve(request: Request, session: Session) -> Principal:
         except ValueError as exc:
             raise unauthorized("malformed subject") from exc
         return person_principal(session, person_id, scopes)
+    return session_principal(request, session, settings, request.headers.get(csrf.HEADER))
+
+
+def session_principal(
+    request: Request, session: Session, settings: Settings, csrf_token: str | None
+) -> Principal:
+    """The person of the login cookie in Propusk's own pages (channel ``session``), or
+    anonymous. A state change (unsafe method) must carry the session's CSRF token — the
+    ``X-CSRF-Token`` header of scripts or the ``csrf_token`` field of an HTML form, which the
+    form's route passes here — from Propusk's own origin (``idp.oidc.csrf``)."""
     login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    if login is not None:
-        return person_principal(session, login.person_id)
-    return ANONYMOUS
+    if login is None:
+        return ANONYMOUS
+    if request.method not in csrf.SAFE_METHODS:  # the cookie is ambient authority
+        csrf.verify(request, settings, login, csrf_token)
+    return person_principal(
+        session, login.person_id, channel="session", auth=service.auth_context(login)
+    )
+
+
+def csrf_token_of(request: Request, session: Session, settings: Settings) -> str | None:
+    """The CSRF token of the request's login session, for a page to embed in its forms."""
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    return csrf.token_for(settings, login) if login is not None else None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, false, select, text, update
 from sqlalchemy.orm import Session
 
 from idp.oidc.models import (
+    AppGrant,
     AuthorizationCode,
     Grant,
     IssuedToken,
@@ -71,6 +72,7 @@ def delete_client(session: Session, client_id: str) -> bool:
     grant_ids = select(Grant.id).where(Grant.client_id == client_id)
     session.execute(delete(IssuedToken).where(IssuedToken.grant_id.in_(grant_ids)))
     session.execute(delete(Grant).where(Grant.client_id == client_id))
+    session.execute(delete(AppGrant).where(AppGrant.client_id == client_id))
     session.execute(delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id))
     result = session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
     return result.rowcount > 0
@@ -252,3 +254,59 @@ def purge_expired(session: Session, now: datetime, code_grace: timedelta) -> dic
     ):
         counts[name] = session.execute(stmt).rowcount
     return counts
+
+
+# remembered consent-screen grants (person × client)
+def get_app_grant(session: Session, person_id: uuid.UUID, client_id: str) -> AppGrant | None:
+    stmt = select(AppGrant).where(AppGrant.person_id == person_id, AppGrant.client_id == client_id)
+    return session.scalar(stmt)
+
+
+def app_grants_of(session: Session, person_id: uuid.UUID) -> list[tuple[AppGrant, OAuthClient]]:
+    stmt = (
+        select(AppGrant, OAuthClient)
+        .join(OAuthClient, OAuthClient.client_id == AppGrant.client_id)
+        .where(AppGrant.person_id == person_id, AppGrant.revoked_at.is_(None))
+        .order_by(AppGrant.updated_at.desc())
+    )
+    return [(g, c) for g, c in session.execute(stmt).all()]
+
+
+def revoke_grants_of(
+    session: Session, person_id: uuid.UUID, client_id: str, now: datetime, reason: str
+) -> int:
+    """Revoke every token family of one person and client, with their tokens."""
+    families = select(Grant.id).where(
+        Grant.person_id == person_id, Grant.client_id == client_id, Grant.revoked_at.is_(None)
+    )
+    session.execute(
+        update(IssuedToken)
+        .where(IssuedToken.grant_id.in_(families), IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    result = session.execute(
+        update(Grant)
+        .where(
+            Grant.person_id == person_id,
+            Grant.client_id == client_id,
+            Grant.revoked_at.is_(None),
+        )
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    return result.rowcount
+
+
+def last_token_of(session: Session, person_id: uuid.UUID, client_id: str) -> datetime | None:
+    stmt = (
+        select(IssuedToken.created_at)
+        .join(Grant, Grant.id == IssuedToken.grant_id)
+        .where(Grant.person_id == person_id, Grant.client_id == client_id)
+        .order_by(IssuedToken.created_at.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def clients_of_organization(session: Session, organization_id: uuid.UUID) -> list[OAuthClient]:
+    stmt = select(OAuthClient).where(OAuthClient.organization_id == organization_id)
+    return list(session.scalars(stmt))

@@ -1,38 +1,34 @@
-"""OIDC protocol endpoints and the login callback (all public: the protocol authenticates).
+"""OIDC protocol endpoints: discovery, keys, token, introspection, revocation, userinfo, logout.
 
-Authlib's server code is synchronous, so those routes are plain ``def`` (threadpool). Bodies
-are read on the event loop by the ``form_pairs`` dependency first. ``POST /oauth2/token`` is
-``async def``: client_credentials with a client secret is served from memory
-(``idp.oidc.fastpath``); every other grant goes to Authlib in the threadpool.
+All public: the protocol authenticates. The authorization endpoint, the consent screen and the
+login callback are in ``idp.oidc.authorize``. Authlib's server code is synchronous, so those
+routes are plain ``def`` (threadpool). Bodies are read on the event loop by the ``form_pairs``
+dependency first. ``POST /oauth2/token`` is ``async def``: client_credentials with a client
+secret is served from memory (``idp.oidc.fastpath``); every other grant goes to Authlib in the
+threadpool.
 """
 
 from __future__ import annotations
 
-import html
 import logging
-from datetime import timedelta
-from typing import Annotated
 
 from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc6749 import OAuth2Error
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from idp.oidc import keys, service
+from idp.oidc import acr, csrf, keys, service
+from idp.oidc.clientauth import basic_credentials
 from idp.oidc.fastpath import BASIC, RETRY, oauth_error, parse_form, to_response
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
 from idp.oidc.server import (
     ALL_AUTH_METHODS,
     ASSERTION_ALGS,
     CONFIDENTIAL_AUTH_METHODS,
-    PropuskAuthorizationServer,
-    StarletteOAuth2Request,
-    with_iss,
 )
-from idp.upstream import UpstreamError
-from propusk.db import session_scope, utcnow
+from idp.oidc.web import FormDep, html_page, make_server, oauth_request, page
+from policies.delegation import ALL_SCOPES
+from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep
 from propusk.settings import Settings
 
@@ -40,7 +36,6 @@ log = logging.getLogger("propusk.oidc")
 
 router = APIRouter(tags=["oidc"])
 PUBLIC = {"x-public": True}
-FIRST_PARTY = "_propusk_first_party"
 CLAIMS_SUPPORTED = [
     "sub",
     "iss",
@@ -49,6 +44,7 @@ CLAIMS_SUPPORTED = [
     "iat",
     "auth_time",
     "nonce",
+    "acr",
     "amr",
     "sid",
     "at_hash",
@@ -64,42 +60,6 @@ CLAIMS_SUPPORTED = [
     "school_statuses",
     "children",
 ]
-HTML_PAGE = """<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><title>{title}</title></head>
-<body><h1>{title}</h1><p>{text}</p>{extra}</body></html>"""
-
-
-# -- helpers ------------------------------------------------------------------------------
-async def form_pairs(request: Request) -> list[tuple[str, str]] | None:
-    """The POST body as (name, value) pairs; [] for GET; None if it cannot be parsed."""
-    if request.method != "POST":
-        return []
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "application/x-www-form-urlencoded":
-        return parse_form(await request.body())
-    if ctype == "multipart/form-data":
-        try:
-            form = await request.form()
-        except Exception:  # malformed multipart body
-            return None
-        return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    return None
-
-
-FormDep = Annotated[list[tuple[str, str]] | None, Depends(form_pairs)]
-
-
-def html_page(title: str, text: str, status: int = 200, extra: str = "") -> HTMLResponse:
-    body = HTML_PAGE.format(title=html.escape(title), text=html.escape(text), extra=extra)
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
-
-
-def make_server(request: Request, session, settings: Settings) -> PropuskAuthorizationServer:
-    return PropuskAuthorizationServer(session, settings, request.app.state.oidc.fast.clients)
-
-
-def oauth_request(request: Request, query, form) -> StarletteOAuth2Request:
-    return StarletteOAuth2Request(request.method, str(request.url), request.headers, query, form)
 
 
 def _endpoint(settings: Settings, path: str) -> str:
@@ -119,7 +79,7 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
         "end_session_endpoint": e("/oauth2/logout"),
         "introspection_endpoint": e("/oauth2/introspect"),
         "revocation_endpoint": e("/oauth2/revoke"),
-        "scopes_supported": list(service.USER_SCOPES),
+        "scopes_supported": list(ALL_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": list(service.GRANT_TYPES),
@@ -131,6 +91,7 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
         "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": list(acr.SUPPORTED),
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
@@ -150,213 +111,13 @@ async def jwks(request: Request) -> Response:
     )
 
 
-# -- authorization --------------------------------------------------------------------------
-def authorization_error(err: OAuth2Error, settings: Settings) -> Response:
-    """Redirect to a verified redirect_uri (with iss and state), else a Russian HTML page."""
-    if err.redirect_uri:
-        status, body, headers = err()
-        return with_iss(Response(body, status_code=status, headers=dict(headers)), settings.issuer)
-    text = (
-        "Приложение, которое отправило вас сюда, передало неверный запрос на вход. "
-        "Вернитесь в приложение и попробуйте ещё раз."
-    )
-    extra = f"<p><small>Код ошибки: {html.escape(err.error or '')}"
-    if err.description:
-        extra += f" — {html.escape(err.description)}"
-    extra += "</small></p>"
-    return html_page("Ошибка входа", text, 400, extra)
-
-
-def run_authorization(request: Request, session, settings: Settings, params, login):
-    """Validate and, with a logged-in person, issue the code; None = the person must log in."""
-    from idp.service import get_person
-
-    server = make_server(request, session, settings)
-    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
-    person = get_person(session, login.person_id) if login is not None else None
-    try:
-        grant = server.get_consent_grant(oreq, end_user=person)
-    except OAuth2Error as err:
-        return authorization_error(err, settings)
-    except (ValueError, TypeError):  # Authlib refuses to echo non-printable input
-        return html_page("Ошибка входа", "Запрос на вход содержит недопустимые символы.", 400)
-    for name in ("request", "request_uri"):  # OIDC Core 6: say so rather than ignore them
-        if oreq.payload.data.get(name):
-            err = OAuth2Error(
-                description=f"The {name} parameter is not supported",
-                redirect_uri=oreq.payload.redirect_uri,
-                state=oreq.payload.state,
-                error=f"{name}_not_supported",
-            )
-            return authorization_error(err, settings)
-    if person is None or getattr(grant, "prompt", None) == "login":
-        return None
-    oreq.login = login
-    response = server.create_authorization_response(oreq, grant_user=person, grant=grant)
-    return with_iss(response, settings.issuer)
-
-
-def _login_too_old(login, params: list[tuple[str, str]]) -> bool:
-    max_age = dict(params).get("max_age")
-    if login is None or max_age is None:
-        return False
-    try:
-        limit = int(max_age)
-    except ValueError:
-        return False
-    return utcnow() - login.auth_time > timedelta(seconds=max(limit, 0))
-
-
-@router.get("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_get")
-@router.post("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_post")
-def authorize(
-    request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
-) -> Response:
-    if form is None:
-        return html_page("Ошибка входа", "Запрос на вход не удалось прочитать.", 400)
-    params = list(request.query_params.multi_items()) if request.method == "GET" else form
-    params = [(k, v) for k, v in params if k != FIRST_PARTY]
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    if _login_too_old(login, params):
-        login = None
-    response = run_authorization(request, session, settings, params, login)
-    if response is not None:
-        return response
-    txn = service.create_transaction(session, dict(params))
-    return request.app.state.oidc.upstream().start(request, txn)
-
-
-def _rp_error(err: UpstreamError) -> str:
-    """The OAuth error the RP gets for an upstream failure (OIDC Core 3.1.2.6)."""
-    if err.code == "DEV-000":
-        return "access_denied"
-    try:
-        from idp.esia.errors import ESIA_CODES
-    except ImportError:
-        return "server_error"
-    known = ESIA_CODES.get(err.code)
-    if known and known.oauth_error in ("access_denied", "temporarily_unavailable"):
-        return known.oauth_error
-    return "server_error"
-
-
-def _upstream_failed(request: Request, session, settings: Settings, upstream, err) -> Response:
-    """The upstream refused or failed: when we know which authorization it was
-    (``err.txn_id``), the RP gets the error response (OIDC Core 3.1.2.6: access_denied,
-    temporarily_unavailable or server_error, with state and iss); else the person sees the
-    upstream's Russian message."""
-    page = html_page("Вход не выполнен", f"{err.message} ({err.code})", 400)
-    if hasattr(upstream, "clear_cookie"):
-        upstream.clear_cookie(page, request)
-    txn_id = getattr(err, "txn_id", None)
-    params = service.take_transaction(session, txn_id) if txn_id else None
-    if not params or params.get(FIRST_PARTY) == "1":
-        return page
-    resume = [(k, v) for k, v in params.items() if k not in ("prompt", "max_age")]
-    server = make_server(request, session, settings)
-    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
-    try:
-        server.get_consent_grant(oreq, end_user=None)
-    except (OAuth2Error, ValueError, TypeError):
-        return page
-    denied = OAuth2Error(
-        description=f"Upstream login failed ({err.code})"[:200],
-        redirect_uri=oreq.payload.redirect_uri,
-        state=oreq.payload.state,
-        error=_rp_error(err),
-    )
-    try:
-        return authorization_error(denied, settings)
-    except ValueError:
-        return page
-
-
-def safe_next(value: str | None) -> str:
-    """Only local paths: an open redirect after login would be a phishing aid."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-@router.get("/login", openapi_extra=PUBLIC)
-def first_party_login(
-    request: Request, session: SessionDep, settings: SettingsDep, next: str = "/"
-) -> Response:
-    """Log in to Propusk's own web UI (no OAuth client): upstream, then back to ``next``."""
-    if service.active_login_session(session, request.cookies.get(SESSION_COOKIE)):
-        return RedirectResponse(safe_next(next), status_code=302)
-    txn = service.create_transaction(session, {FIRST_PARTY: "1", "next": safe_next(next)})
-    return request.app.state.oidc.upstream().start(request, txn)
-
-
-@router.get("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_get")
-@router.post("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_post")
-def login_callback(
-    name: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
-) -> Response:
-    """The upstream hands the browser back: person → login session → resume authorization.
-
-    Upstreams read POSTed fields from ``request.state.form`` (already parsed here).
-    """
-    from audit.service import record
-    from idp.service import on_login
-
-    upstream = request.app.state.oidc.upstream()
-    if name != upstream.name:
-        return html_page("Ошибка входа", "Неизвестный способ входа.", 404)
-    request.state.form = dict(form or [])
-    try:
-        txn_id, identity = upstream.finish(request)
-    except UpstreamError as err:
-        log.info("upstream login failed: %s", err.code)
-        return _upstream_failed(request, session, settings, upstream, err)
-    params = service.take_transaction(session, txn_id)
-    if params is None:
-        return html_page("Вход не выполнен", "Время на вход истекло. Начните вход заново.", 400)
-    person = on_login(session, identity, settings=settings)
-    amr = [identity.auth_method.lower()] if identity.auth_method else []
-    raw = service.create_login_session(
-        session, person.id, amr=amr, upstream=upstream.name, ttl=settings.login_session_ttl
-    )
-    record(
-        session,
-        "login.success",
-        actor=f"person:{person.id}",
-        subject=f"person:{person.id}",
-        body={"upstream": upstream.name, "client_id": params.get("client_id")},
-    )
-    login = service.active_login_session(session, raw)
-    if params.get(FIRST_PARTY) == "1":
-        response: Response = RedirectResponse(safe_next(params.get("next")), status_code=302)
-    else:
-        resume = [(k, v) for k, v in params.items() if k not in ("prompt", "max_age")]
-        response = run_authorization(request, session, settings, resume, login)
-        if response is None:  # cannot happen with a fresh login; be explicit anyway
-            response = html_page("Ошибка входа", "Не удалось завершить вход.", 400)
-    if hasattr(upstream, "clear_cookie"):
-        upstream.clear_cookie(response, request)
-    response.set_cookie(
-        SESSION_COOKIE,
-        raw,
-        max_age=settings.login_session_ttl,
-        httponly=True,
-        samesite="lax",
-        secure=settings.issuer.startswith("https://"),
-        path="/",
-    )
-    return response
-
-
 # -- token, introspection, revocation -------------------------------------------------------
 def _malformed_basic(request: Request) -> Response | None:
-    """The one step of Authlib's request handling that raises on hostile input: it decodes
-    ``Authorization: Basic`` credentials as base64 (non-ASCII → ValueError) and then UTF-8
-    (other bytes → UnicodeDecodeError). Parse them here first and answer such a header with
-    invalid_client, so that the Authlib call itself runs without a catch-all."""
-    try:
-        extract_basic_authorization(request.headers)
-    except ValueError as exc:
-        log.info("malformed Basic credentials: %s", type(exc).__name__)
+    """Malformed ``Authorization: Basic`` credentials are invalid_client before Authlib runs
+    (the same parser as the fast lane and the registered client authentication,
+    ``idp.oidc.clientauth``), so the Authlib call itself runs without a catch-all."""
+    if basic_credentials(request.headers.get("authorization")) is False:
+        log.info("malformed Basic credentials")
         return oauth_error("invalid_client", "Malformed Basic credentials", 401, BASIC)
     return None
 
@@ -455,47 +216,71 @@ def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Re
 
 
 # -- RP-initiated logout --------------------------------------------------------------------------
-def _hint_audience(session, settings: Settings, hint: str | None) -> str | bool | None:
-    """The client named by an id_token_hint (expired is fine); False if it is not ours."""
+LOGOUT_PARAMS = ("client_id", "post_logout_redirect_uri", "state")
+
+
+def _hint_claims(session, settings: Settings, hint: str | None) -> dict | bool | None:
+    """The claims of an id_token_hint of ours (expired is fine); None if absent, False if it is
+    not an ID token we signed."""
     if not hint:
         return None
     try:
-        _, claims = keys.verify_jws(session, settings, hint)
+        header, claims = keys.verify_jws(session, settings, hint)
     except keys.InvalidJWS:
         return False
-    if claims.get("iss") != settings.issuer:
+    if header.get("typ") == "at+jwt" or claims.get("iss") != settings.issuer:
         return False
     aud = claims.get("aud")
-    return aud[0] if isinstance(aud, list) and aud else aud if isinstance(aud, str) else False
+    aud = aud[0] if isinstance(aud, list) and aud else aud
+    if not isinstance(aud, str) or not isinstance(claims.get("sub"), str):
+        return False
+    return {**claims, "aud": aud}
+
+
+def _logout_target(session, params: dict, hinted: dict | None):
+    """(client, target URI) of a logout request, or a Russian reason it cannot be honoured."""
+    client_id = params.get("client_id") or (hinted["aud"] if hinted else None)
+    if hinted and params.get("client_id") and params["client_id"] != hinted["aud"]:
+        return None, None, "client_id не совпадает с id_token_hint."
+    target = params.get("post_logout_redirect_uri")
+    client = service.get_client(session, client_id) if client_id else None
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        return None, None, "Адрес возврата после выхода не зарегистрирован."
+    return client, target, None
 
 
 @router.get("/oauth2/logout", openapi_extra=PUBLIC, operation_id="logout_get")
 @router.post("/oauth2/logout", openapi_extra=PUBLIC, operation_id="logout_post")
 def logout(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
+    """RP-initiated logout (OIDC RP-Initiated Logout 1.0).
+
+    The session ends at once only for a valid ``id_token_hint`` naming the person logged in
+    here; anything else — no hint, another person's hint, a bare link a third-party page made
+    the browser open — gets a confirmation page whose form (CSRF token, same origin) ends it."""
     from audit.service import record
 
     if form is None:
-        return html_page("Ошибка выхода", "Запрос на выход не удалось прочитать.", 400)
+        return html_page(request, "Ошибка выхода", "Запрос на выход не удалось прочитать.", 400)
     params = dict(request.query_params) if request.method == "GET" else dict(form)
-    hinted = _hint_audience(session, settings, params.get("id_token_hint"))
+    hinted = _hint_claims(session, settings, params.get("id_token_hint"))
     if hinted is False:
-        return html_page("Ошибка выхода", "Параметр id_token_hint недействителен.", 400)
-    client_id = params.get("client_id") or hinted
-    if hinted and params.get("client_id") and params["client_id"] != hinted:
-        return html_page("Ошибка выхода", "client_id не совпадает с id_token_hint.", 400)
-    target = params.get("post_logout_redirect_uri")
-    client = service.get_client(session, client_id) if client_id else None
-    client_id = client.client_id if client else None  # only a known client goes to audit
-    if target and (client is None or target not in client.post_logout_redirect_uris):
-        return html_page("Ошибка выхода", "Адрес возврата после выхода не зарегистрирован.", 400)
-    ended = service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
-    if ended is not None:
+        return html_page(request, "Ошибка выхода", "Параметр id_token_hint недействителен.", 400)
+    client, target, problem = _logout_target(session, params, hinted)
+    if problem:
+        return html_page(request, "Ошибка выхода", problem, 400)
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    if login is not None and not (hinted and hinted["sub"] == str(login.person_id)):
+        confirmed = request.method == "POST" and params.get("confirm") == "1"
+        if not confirmed or not _csrf_ok(request, settings, login, params):
+            return _confirm_logout(request, settings, login, params, client)
+    if login is not None:
+        service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
         record(
             session,
             "logout",
-            actor=f"person:{ended.person_id}",
-            subject=f"person:{ended.person_id}",
-            body={"client_id": client_id},
+            actor=f"person:{login.person_id}",
+            subject=f"person:{login.person_id}",
+            body={"client_id": client.client_id if client else None},
         )
     if target:
         state = params.get("state")
@@ -503,6 +288,25 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, form: F
             add_params_to_uri(target, [("state", state)]) if state else target, status_code=302
         )
     else:
-        response = html_page("Вы вышли", "Вы вышли из Пропуска. Окно можно закрыть.")
+        response = html_page(request, "Вы вышли", "Вы вышли из Пропуска. Окно можно закрыть.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _csrf_ok(request: Request, settings: Settings, login, params: dict) -> bool:
+    try:
+        csrf.verify(request, settings, login, params.get(csrf.FIELD))
+    except Exception:  # Forbidden: show the confirmation again rather than an error
+        return False
+    return True
+
+
+def _confirm_logout(request: Request, settings: Settings, login, params: dict, client) -> Response:
+    carried = {k: params[k] for k in LOGOUT_PARAMS if params.get(k)}
+    context = {
+        "title": "Выход из Пропуска",
+        "client_name": client.name if client else None,
+        "carried": carried,
+        "csrf": csrf.token_for(settings, login),
+    }
+    return page(request, "logout.html", context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,9 @@ class ClientIn(BaseModel):
     role: Literal["operator", "supplier"] | None = None
     organization_id: uuid.UUID | None = None
     id_token_alg: Literal["ES256", "RS256"] = "ES256"
+    first_party: bool = False
+    return_uris: list[str] = Field(default_factory=list, max_length=20)
+    resource_server_for: list[str] = Field(default_factory=list, max_length=50)
 
 
 class ClientOut(BaseModel):
@@ -38,6 +42,9 @@ class ClientOut(BaseModel):
     scopes: list[str]
     jwks_uri: str | None
     role: str | None
+    first_party: bool = False
+    return_uris: list[str] = []
+    resource_server_for: list[str] = []
     organization_id: str | None
     created_at: str
 
@@ -57,3 +64,31 @@ class BindingIn(BaseModel):
 
 class KeysRotated(BaseModel):
     current: list[str]
+
+
+class SessionOut(BaseModel):
+    """The caller's login session in Propusk's own pages (never shown to relying parties)."""
+
+    person_id: uuid.UUID
+    csrf_token: str = Field(description="send as X-CSRF-Token with every state change")
+    auth_time: datetime
+    method: str
+    acr: str | None
+    confirmed: bool = Field(description="the ESIA account was confirmed at this login")
+
+
+class ApplicationOut(BaseModel):
+    """An application (relying party) the person gave access on the consent screen."""
+
+    client_id: str
+    name: str
+    scopes: list[str]
+    scope_texts: list[str]
+    granted_at: datetime
+    updated_at: datetime
+    last_token_at: datetime | None
+
+
+class ApplicationRevoked(BaseModel):
+    client_id: str
+    token_families_revoked: int

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from idp.oidc import keys, service
+from idp.oidc import clientauth, keys, service
 from idp.oidc import repository as repo
 from idp.oidc import tokens as tok
 from idp.oidc.models import AuthorizationCode, IssuedToken, UsedAssertion
@@ -52,6 +52,7 @@ log = logging.getLogger("propusk.oidc")
 ALL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ASSERTION_ALGS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
+OFFLINE = "offline_access"  # the scope that brings a refresh token (OIDC Core 11)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -153,8 +154,8 @@ class CodeView:
     def get_auth_time(self) -> int:
         return int(self.row.auth_time.timestamp())
 
-    def get_acr(self) -> None:
-        return None
+    def get_acr(self) -> str | None:
+        return self.row.acr
 
     def get_amr(self) -> list[str]:
         return list(self.row.amr or [])
@@ -210,6 +211,7 @@ class CodeGrant(oauth_grants.AuthorizationCodeGrant):
                 code_challenge_method="S256",
                 auth_time=login.auth_time,
                 amr=list(login.amr or []),
+                acr=login.acr,
                 session_hash=login.id_hash,
                 expires_at=utcnow() + timedelta(seconds=server.settings.auth_code_ttl),
             ),
@@ -364,6 +366,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     def verify_claims(self, claims):
         super().verify_claims(claims)
+        _short_lived(claims)
         self._claims = claims
 
     def validate_jti(self, claims, jti) -> bool:
@@ -407,6 +410,23 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             return super().__call__(query_client, request)
         except (ValueError, TypeError, KeyError) as exc:
             raise InvalidClientError(description="Invalid client assertion") from exc
+
+
+MAX_ASSERTION_LIFETIME = 300  # seconds; a longer-lived assertion is a replayable credential
+
+
+def _short_lived(claims) -> None:
+    """A client assertion lives at most ``MAX_ASSERTION_LIFETIME`` seconds: counted from its
+    ``iat`` (when given) and from now, so neither a long ``exp - iat`` nor an ``exp`` far ahead
+    passes."""
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise InvalidClientError(description="Client assertion lacks exp")
+    if exp - time.time() > MAX_ASSERTION_LIFETIME:
+        raise InvalidClientError(description="Client assertion lives too long (max 300 s)")
+    numeric_iat = isinstance(iat, int | float) and not isinstance(iat, bool)
+    if numeric_iat and exp - iat > MAX_ASSERTION_LIFETIME:
+        raise InvalidClientError(description="Client assertion lives too long (max 300 s)")
 
 
 _jwks_cache: dict[str, tuple[float, dict]] = {}
@@ -460,8 +480,9 @@ class TokenLookupMixin:
 
 class Introspection(TokenLookupMixin, IntrospectionEndpoint):
     def check_permission(self, token: TokenRecord, client, request) -> bool:
-        """A client may introspect its own tokens; operator systems introspect any."""
-        return token.check_client(client) or client.role == "operator"
+        """A client may introspect its own tokens and those of the clients it is registered as
+        resource server for; any other token is ``{"active": false}`` (RFC 7662 §2.2)."""
+        return token.check_client(client) or token.client_id in client.resource_server_for
 
     def introspect_token(self, token: TokenRecord) -> dict:
         return dict(token, active=True)
@@ -490,6 +511,7 @@ class PropuskAuthorizationServer(AuthorizationServer):
         self.settings = settings
         self.clients = clients
         self.register_token_generator("default", self._generate_token)
+        clientauth.register(self)
         self.register_client_auth_method("private_key_jwt", PrivateKeyJWT(self))
         self.register_grant(CodeGrant, [S256CodeChallenge(required=True), PropuskOpenIDCode(self)])
         self.register_grant(RefreshGrant)
@@ -504,6 +526,17 @@ class PropuskAuthorizationServer(AuthorizationServer):
         if alg not in self._keys:
             self._keys[alg] = keys.current_key(self.session, self.settings, alg)
         return self._keys[alg]
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authlib's client authentication with our registered methods; a failure is 401 with
+        a ``Basic`` challenge only when the client tried HTTP Basic (RFC 6749 §5.2), else 400 —
+        the fast lane's answer for the same credentials (``idp.oidc.clientauth``)."""
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as err:
+            tried_basic = clientauth.basic_credentials(request.headers.get("authorization"))
+            err.status_code = 401 if tried_basic is not None else 400
+            raise
 
     # storage
     def query_client(self, client_id: str):
@@ -537,7 +570,7 @@ class PropuskAuthorizationServer(AuthorizationServer):
         }
         if scope:
             token["scope"] = scope
-        if include_refresh_token and user is not None:
+        if include_refresh_token and user is not None and OFFLINE in (scope or "").split():
             token["refresh_token"] = secrets.token_urlsafe(32)
         return token
 
@@ -593,6 +626,7 @@ class PropuskAuthorizationServer(AuthorizationServer):
             scope=code.row.scope,
             auth_time=code.row.auth_time,
             amr=list(code.row.amr or []),
+            acr=code.row.acr,
             session_hash=code.row.session_hash,
         )
         code.row.grant_id = grant.id
@@ -605,36 +639,33 @@ class PropuskAuthorizationServer(AuthorizationServer):
             claims["nonce"] = code.get_nonce()
         if code.get_amr():
             claims["amr"] = code.get_amr()
+        if code.get_acr():
+            claims["acr"] = code.get_acr()
         if code.row.session_hash:
             claims["sid"] = code.row.session_hash[:32]
         return claims
 
     # token lookup for introspection / revocation
     def lookup_access_token(self, token: str) -> TokenRecord | None:
+        """An access token that ``principal.verify_access_token`` accepts (the resolver's own
+        validation: signature, type, issuer, audience, expiry, revocation, client still
+        registered), else None — introspection then answers ``{"active": false}``."""
+        from idp.oidc.principal import InvalidToken, verify_access_token
+
         try:
-            _, claims = keys.verify_jws(self.session, self.settings, token)
-        except keys.InvalidJWS:
+            claims = verify_access_token(self.session, self.settings, token, self.clients)
+        except InvalidToken:
             return None
-        jti, sub, client_id = claims.get("jti"), claims.get("sub"), claims.get("client_id")
-        if not isinstance(jti, str) or not isinstance(client_id, str):
+        client_id = claims.get("client_id")
+        if not isinstance(client_id, str):
             return None
-        exp = claims.get("exp")
-        active = (
-            isinstance(exp, int)
-            and exp > time.time()
-            and claims.get("iss") == (self.settings.issuer)
-        )
-        if sub == client_id:
-            active = active and service.client_token_active(self.session, jti)
-        else:
-            active = active and service.user_token_active(self.session, jti)
         data = {
             k: claims[k]
             for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti")
             if k in claims
         }
         data["token_type"] = "Bearer"
-        record = TokenRecord(data, kind="access", client_id=client_id, active=active)
+        record = TokenRecord(data, kind="access", client_id=client_id, active=True)
         record.claims = claims
         return record
 

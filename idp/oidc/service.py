@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from idp.oidc import acr
 from idp.oidc import repository as repo
 from idp.oidc.models import (
     Grant,
@@ -29,11 +30,15 @@ from idp.oidc.models import (
 from propusk.crypto import token_hash
 from propusk.db import utcnow
 from propusk.errors import NotFound, ValidationProblem
+from propusk.security import AuthContext
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CLIENT_ROLES = ("operator", "supplier")
-USER_SCOPES = ("openid", "profile", "email", "school", "offline_access")
+# The scopes a relying party registered without an explicit list may ask for: the OIDC
+# claim scopes. Resource scopes of the participant API (``policies.delegation``) must be
+# registered for the client explicitly.
+USER_SCOPES = ("openid", "profile", "email", "school", "children", "offline_access")
 ID_TOKEN_ALGS = ("ES256", "RS256")
 TXN_TTL = 600
 
@@ -58,6 +63,9 @@ class ClientInfo:
     jwks_uri: str | None = None
     role: str | None = None
     organization_id: uuid.UUID | None = None
+    first_party: bool = False
+    return_uris: tuple[str, ...] = ()
+    resource_server_for: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @classmethod
@@ -76,6 +84,9 @@ class ClientInfo:
             jwks_uri=row.jwks_uri,
             role=row.role,
             organization_id=row.organization_id,
+            first_party=bool(row.first_party),
+            return_uris=tuple(row.return_uris or ()),
+            resource_server_for=tuple(row.resource_server_for or ()),
         )
 
     # Authlib ClientMixin
@@ -196,9 +207,16 @@ def create_client(
     role: str | None = None,
     organization_id: uuid.UUID | None = None,
     id_token_alg: str = "ES256",
+    first_party: bool = False,
+    return_uris: list[str] | None = None,
+    resource_server_for: list[str] | None = None,
     actor: str = "system",
 ) -> tuple[OAuthClient, str | None]:
-    """Register a client; returns (client, secret) — the secret is shown once, stored hashed."""
+    """Register a client; returns (client, secret) — the secret is shown once, stored hashed.
+
+    ``first_party``: one of Propusk's own applications (its users are not asked on the consent
+    screen). ``return_uris``: where the signing page may return the person (operators that ask
+    for consents). ``resource_server_for``: the clients whose tokens it may introspect."""
     from audit.service import record
 
     name = name.strip()
@@ -211,6 +229,12 @@ def create_client(
         _no_control_chars(scope, "scope")
     redirect_uris = list(dict.fromkeys(redirect_uris or []))
     post_logout = list(dict.fromkeys(post_logout_redirect_uris or []))
+    return_uris = list(dict.fromkeys(return_uris or []))
+    for uri in return_uris:
+        _check_uri(uri, "return URI")
+    resource_server_for = list(dict.fromkeys(resource_server_for or []))
+    if any(not plausible_id(c) for c in resource_server_for):
+        raise ValidationProblem("resource_server_for lists an invalid client id")
     grant_types = list(dict.fromkeys(grant_types))
     _validate_client_input(
         grant_types, auth_method, redirect_uris, post_logout, jwks, jwks_uri, role
@@ -236,6 +260,9 @@ def create_client(
         jwks_uri=jwks_uri,
         role=role,
         organization_id=organization_id,
+        first_party=first_party,
+        return_uris=return_uris,
+        resource_server_for=resource_server_for,
     )
     repo.add(session, row)
     _publish_client_roles(session, row.client_id, role, organization_id)
@@ -350,6 +377,9 @@ def client_json(row: OAuthClient) -> dict:
         "jwks_uri": row.jwks_uri,
         "role": row.role,
         "organization_id": str(row.organization_id) if row.organization_id else None,
+        "first_party": bool(row.first_party),
+        "return_uris": list(row.return_uris or []),
+        "resource_server_for": list(row.resource_server_for or []),
         "created_at": row.created_at.isoformat(),
     }
 
@@ -383,22 +413,46 @@ def take_transaction(session: Session, raw: str) -> dict[str, str] | None:
 
 
 def create_login_session(
-    session: Session, person_id: uuid.UUID, *, amr: list[str], upstream: str, ttl: int
+    session: Session,
+    person_id: uuid.UUID,
+    *,
+    amr: list[str],
+    upstream: str,
+    ttl: int,
+    confirmed: bool = False,
+    auth_time: datetime | None = None,
 ) -> str:
+    """A browser login; ``auth_time`` is when the person authenticated upstream (not later
+    than now: a clock ahead of ours is not believed), ``confirmed`` whether ESIA vouched for the
+    account (it decides the ``acr``)."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
+    when = min(auth_time, now) if auth_time is not None else now
     repo.add(
         session,
         LoginSession(
             id_hash=token_hash(raw),
             person_id=person_id,
-            auth_time=now,
+            auth_time=when,
             amr=amr,
             upstream=upstream,
+            acr=acr.for_login(upstream, confirmed),
+            confirmed=confirmed,
             expires_at=now + timedelta(seconds=ttl),
         ),
     )
     return raw
+
+
+def auth_context(login: LoginSession) -> AuthContext:
+    """What a signature made in this login session records about its signer."""
+    return AuthContext(
+        auth_time=login.auth_time,
+        method=acr.method(login.upstream, login.amr or []),
+        acr=login.acr,
+        confirmed=login.confirmed,
+        session_ref=login.id_hash[:16],
+    )
 
 
 def active_login_session(session: Session, raw: str | None) -> LoginSession | None:
@@ -428,6 +482,7 @@ def create_grant(
     auth_time: datetime,
     amr: list[str],
     session_hash: str | None,
+    acr: str | None = None,
 ) -> Grant:
     grant = Grant(
         client_id=client_id,
@@ -435,6 +490,7 @@ def create_grant(
         scope=scope,
         auth_time=auth_time,
         amr=amr,
+        acr=acr,
         session_hash=session_hash,
         created_at=utcnow(),
     )
@@ -530,3 +586,15 @@ def purge_expired(session: Session) -> dict[str, int]:
     """Delete expired transactions, sessions, codes (a day after expiry), tokens, denylist and
     assertion rows; grants stay (they are the record of an authorization)."""
     return repo.purge_expired(session, utcnow(), timedelta(days=1))
+
+
+def return_uri_allowed(
+    session: Session, organization_id: uuid.UUID, client_id: str | None, uri: str
+) -> bool:
+    """``uri`` is a registered return URI of a client of the organisation (exact match): where
+    Propusk's signing page may send the person back after a consent decision."""
+    rows = repo.clients_of_organization(session, organization_id)
+    if client_id and plausible_id(client_id):
+        bound = repo.get_client(session, client_id)
+        rows += [bound] if bound is not None else []
+    return any(uri in (row.return_uris or ()) for row in rows)

@@ -69,8 +69,10 @@ class OidcRuntime:
 def install(app: FastAPI) -> None:
     """Routers, app state and the principal resolver of idp.oidc."""
     from idp.oidc.admin_routes import router as admin_router
+    from idp.oidc.authorize import router as authorize_router
     from idp.oidc.principal import resolve
     from idp.oidc.routes import router
+    from idp.oidc.session_routes import router as session_router
 
     settings: Settings = app.state.settings
     if settings.upstream == "dev" and settings.env == "production":
@@ -78,7 +80,9 @@ def install(app: FastAPI) -> None:
     app.state.oidc = OidcRuntime(settings, app.state.sessionmaker)
     app.state.principal_resolver = resolve
     app.include_router(router)
+    app.include_router(authorize_router)
     app.include_router(admin_router)
+    app.include_router(session_router)
     app.add_middleware(TokenFastLane, fast=app.state.oidc.fast)
 
     inner = app.router.lifespan_context

@@ -18,7 +18,10 @@ from propusk.security import Principal, RoleGrant
 from tests.conftest import make_settings
 
 ADMIN = Principal(
-    kind="platform_admin", subject="person:test", roles=(RoleGrant("platform_admin", "*"),)
+    kind="platform_admin",
+    subject="person:test",
+    roles=(RoleGrant("platform_admin", "*"),),
+    channel="session",
 )
 
 

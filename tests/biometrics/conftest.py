@@ -83,6 +83,7 @@ class Bio:
             subject=f"person:{person_id}",
             person_id=person_id,
             roles=(RoleGrant("authenticated", "*"), *grants),
+            channel="session",
         )
 
     # --- people and schools (real idp code) ---------------------------------------------
@@ -108,7 +109,8 @@ class Bio:
         )
         with session_scope(self.sm) as s:
             person = idp.on_login(s, ident, settings=self.runtime.settings)
-            by_oid = {idp.get_person(s, c.id).esia_oid: c.id for c in idp.children_of(s, person.id)}
+            kids_on_file = idp.guardianship_children(s, person.id)
+            by_oid = {idp.get_person(s, c.id).esia_oid: c.id for c in kids_on_file}
             return person.id, [by_oid[k.esia_oid] for k in kids]
 
     def school(self) -> uuid.UUID:
@@ -249,11 +251,30 @@ class Bio:
             )
             return c.id
 
-    def sign(self, consent_id: uuid.UUID, signer: uuid.UUID) -> str:
-        from consent import service as consent
+    def principal(self, person_id: uuid.UUID, auth=None) -> Principal:
+        """The person in Propusk's own pages after an ESIA login (``auth``: a fresh one)."""
+        from tests.consent.conftest import esia_auth
 
+        return Principal(
+            kind="person",
+            subject=f"person:{person_id}",
+            person_id=person_id,
+            roles=(RoleGrant("authenticated", "*"),),
+            channel="session",
+            auth=auth or esia_auth(),
+        )
+
+    def sign(self, consent_id: uuid.UUID, signer: uuid.UUID) -> str:
+        """Sign as the signing page does: the document shown, a fresh ESIA login."""
+        from consent import signing
+
+        principal = self.principal(signer)
         with session_scope(self.sm) as s:
-            return consent.approve(s, consent_id, signer, now=utcnow(), method="esia_login").state
+            shown = signing.prepare(s, principal, consent_id, utcnow()).document.sha256
+            consent, _ = signing.sign(
+                s, self.runtime.settings, principal, consent_id, shown, utcnow()
+            )
+            return consent.state
 
     def consent(self, subject_id: uuid.UUID, key: str = "biometric", *signers) -> uuid.UUID:
         consent_id = self.request_consent(subject_id, key)

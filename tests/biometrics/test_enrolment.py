@@ -134,6 +134,17 @@ def test_parent_enrols_a_child_under_14_and_strangers_cannot(bio, db_url):
     assert r.json()["person_id"] == str(child)
 
 
+def test_a_former_representative_cannot_enrol_or_delete_an_adults_face(bio, db_url):
+    parent, (grown,) = bio.person(years_ago(50), children=(years_ago(19),))
+    bio.consent(grown, "biometric", grown)  # an adult signs alone
+    r = _enrol(bio, parent, "obama/obama_1.jpg", subject=grown)
+    assert r.status_code == 403 and r.json()["type"].endswith("/representation-ended")
+    assert _enrol(bio, grown, "obama/obama_1.jpg").status_code == 201
+    r = bio.client.delete(f"{URL}/{grown}", headers=bio.headers(parent))
+    assert r.status_code == 403
+    assert _raw_row(bio, grown) is not None
+
+
 def test_a_14_to_17_year_old_needs_both_signatures(bio, db_url):
     parent, (teen,) = bio.person(years_ago(45), children=(years_ago(15),))
     consent_id = bio.request_consent(teen)
@@ -200,13 +211,30 @@ def test_oversized_requests_are_refused_before_parsing(bio, db_url):
     assert bio.client.post(URL, files=_files("obama/obama_1.jpg")).status_code == 401
 
 
-def test_a_consent_not_signed_after_an_esia_login_does_not_count(bio, db_url):
+def test_a_written_consent_is_signed_only_as_a_document_after_a_fresh_confirmed_login(bio, db_url):
+    """Art. 11 written form: no document, an old login or an unconfirmed ESIA account → not
+    signed at all (and enrolment still refused)."""
+    from datetime import timedelta
+
     from consent import service as consent
+    from consent import signing
     from propusk.db import utcnow
+    from propusk.errors import Conflict, Forbidden
+    from tests.consent.conftest import esia_auth, signature
 
     person, _ = bio.person()
     consent_id = bio.request_consent(person)
-    with session_scope(bio.sm) as s:
-        consent.approve(s, consent_id, person, now=utcnow(), method="operator_entry")
+    with pytest.raises(Conflict) as no_doc, session_scope(bio.sm) as s:
+        consent.approve(s, consent_id, person, now=utcnow(), signature=signature())
+    assert no_doc.value.type == "document-required"
+    for auth, refusal in (
+        (esia_auth(auth_time=utcnow() - timedelta(hours=2)), "step-up-required"),
+        (esia_auth(confirmed=False), "confirmed-account-required"),
+    ):
+        principal = bio.principal(person, auth)
+        with pytest.raises(Forbidden) as refused, session_scope(bio.sm) as s:
+            shown = signing.prepare(s, principal, consent_id, utcnow()).document.sha256
+            signing.sign(s, bio.runtime.settings, principal, consent_id, shown, utcnow())
+        assert refused.value.type == refusal
     r = _enrol(bio, person, "obama/obama_small.jpg")
     assert r.status_code == 403 and r.json()["type"].endswith("/biometric-consent-required")

@@ -20,7 +20,7 @@ from consent import repository as repo
 from consent import service
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
-from propusk.security import ANONYMOUS, Principal, RoleGrant
+from propusk.security import ANONYMOUS, AuthContext, Principal, RoleGrant
 
 TEMPLATE_TEXT = (
     "Я, {субъект}, даю согласие оператору на обработку моих персональных данных "
@@ -56,6 +56,23 @@ def org_fields(kind: str = "operator", name: str = "ООО Ромашка", **ov
     return {**fields, **overrides}
 
 
+def esia_auth(**over) -> AuthContext:
+    """A fresh ESIA login of a confirmed account, as Propusk's own pages carry it."""
+    values = {
+        "auth_time": utcnow(),
+        "method": "esia:pwd",
+        "acr": "urn:propusk:acr:esia:confirmed",
+        "confirmed": True,
+        "session_ref": "test",
+    }
+    return AuthContext(**{**values, **over})
+
+
+def signature(**over) -> service.Signature:
+    """A signature made in such a login (no document: the simple-form service path)."""
+    return service.Signature(esia_auth(**over))
+
+
 def years_ago(years: int, days: int = 0) -> date:
     today = utcnow().date()
     try:
@@ -82,6 +99,7 @@ class Harness:
                 kind="platform_admin",
                 subject="person:admin",
                 roles=(RoleGrant("platform_admin", "*"),),
+                channel="session",
             )
         )
 
@@ -104,6 +122,8 @@ class Harness:
                 subject=f"person:{person_id}",
                 person_id=person_id,
                 roles=(RoleGrant("student", "*"),),
+                channel="session",
+                auth=esia_auth(),
             )
         )
 
@@ -133,7 +153,7 @@ class Harness:
         )
         with session_scope(self.runtime.sessionmaker) as s:
             person = idp.on_login(s, ident, settings=self.runtime.settings)
-            child_ids = [c.id for c in idp.children_of(s, person.id)]
+            child_ids = [c.id for c in idp.guardianship_children(s, person.id)]
             by_oid = {idp.get_person(s, c).esia_oid: c for c in child_ids}
             ordered = [by_oid[k.esia_oid] for k in kids]
             return person.id, ordered
@@ -189,9 +209,13 @@ class Harness:
         return r.json()
 
     def act(self, who: uuid.UUID, consent_id: str, action: str, expect: int = 200) -> dict:
-        r = self.client.post(
-            f"/api/v1/consents/{consent_id}/{action}", headers=self.person_headers(who)
-        )
+        """``approve`` signs the document as the API shows it (``GET …/document``)."""
+        headers = self.person_headers(who)
+        body = None
+        if action == "approve":
+            shown = self.client.get(f"/api/v1/consents/{consent_id}/document", headers=headers)
+            body = {"document_sha256": shown.json().get("sha256", "0" * 64)}
+        r = self.client.post(f"/api/v1/consents/{consent_id}/{action}", headers=headers, json=body)
         assert r.status_code == expect, r.text
         return r.json()
 
@@ -281,17 +305,7 @@ def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
         tpl = service.publish_template(
             s,
             org,
-            {
-                "key": "race.consent",
-                "text": "Согласие на передачу ФИО",
-                "purpose": "attestation.online",
-                "categories": ["person.fullname"],
-                "actions": ["передача"],
-                "processing_methods": ["automated"],
-                "term_days": 30,
-                "withdrawal_method": "в личном кабинете",
-                "form": "any",
-            },
+            template_fields(key="race.consent", text="Согласие на передачу ФИО"),
             actor="system",
         )
         return org.id, tpl.id
@@ -325,5 +339,34 @@ def given_consent(rt, org_id, tpl_id, supplier_id=None) -> tuple[uuid.UUID, uuid
             actor="system",
             now=utcnow(),
         )
-        service.approve(s, c.id, person.id, now=utcnow())
+        service.approve(s, c.id, person.id, now=utcnow(), signature=signature())
         return person.id, c.id
+
+
+def template_fields(**over) -> dict:
+    """A valid template publication (ФИО, transfer, 30 days, simple form)."""
+    fields = {
+        "key": "test.consent." + secrets.token_hex(3),
+        "text": "Согласие на передачу ФИО для онлайн-аттестации.",
+        "purpose": "attestation.online",
+        "categories": ["person.fullname"],
+        "actions": ["передача"],
+        "processing_methods": ["automated"],
+        "term_days": 30,
+        "withdrawal_method": "в личном кабинете",
+        "form": "any",
+    }
+    return {**fields, **over}
+
+
+@pytest.fixture
+def sim_stack(db_url):
+    """A live server with the ESIA simulator mounted (demo people): (url, runtime)."""
+    from tests.conftest import start_live_server
+
+    server, rt = start_live_server(db_url, upstream="simulator", demo=True)
+    try:
+        yield server.url, rt
+    finally:
+        server.stop()
+        rt.dispose()

@@ -1,67 +1,36 @@
 """End to end over real HTTP with real tokens: a parent and a 17-year-old log in through the
-ESIA simulator (code flow + PKCE), the operator and supplier use client_credentials with
-clients bound to their registered organisations; consent → transfer → receipt (verified with
-python-jose against /jwks.json) → withdrawal → refusal and the feed.
+ESIA simulator; an e-diary (a relying party) gets their tokens through the consent screen and
+reads what its scopes open, but cannot sign: it sends both to Propusk's signing page (a
+registered return URI), where each signs the document in their own login. The operator and
+supplier use client_credentials with clients bound to their registered organisations; consent
+→ transfer → receipt (verified with python-jose against /jwks.json) and the signed PDF (checked
+on the public verification page) → withdrawal in the cabinet → refusal and the feed.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
 import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
 from idp import demo
 from propusk.db import session_scope
-from tests.conftest import start_live_server, verify_with_jwks
+from tests.browsing import cabinet, query_of, rp_tokens, sign_on_page
+from tests.conftest import verify_with_jwks
 from tests.consent.conftest import TEMPLATE_TEXT, inn10, ogrn13
 
 REDIRECT = "https://rp.example/cb"
+BACK = "https://operator.example/consent-done"
 PARENT = "1000400024"  # Волков; ESIA /kids: Волкова, born 11.02.2009
 CHILD = "1000400013"
+RP_SCOPE = "openid profile school consents.read transfers.read"
 
 
 def _login(url: str, client_id: str, secret: str, oid: str) -> str:
-    """The code flow through the simulator; returns the person's access token."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    params = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": REDIRECT,
-        "scope": "openid profile school",
-        "state": "s",
-        "nonce": "n",
-        "code_challenge": challenge.rstrip(b"=").decode(),
-        "code_challenge_method": "S256",
-    }
-    with httpx.Client(timeout=60) as browser:
-        r = browser.get(url + "/oauth2/authorize?" + urlencode(params))
-        ac = r.headers["location"]
-        page = browser.get(ac)
-        action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
-        rid = re.search(r'name="rid" value="([^"]+)"', page.text).group(1)
-        back = browser.post(httpx.URL(ac).join(action), data={"rid": rid, "oid": oid})
-        done = browser.get(back.headers["location"])
-        code = parse_qs(urlsplit(done.headers["location"]).query)["code"][0]
-    tokens = httpx.post(
-        url + "/oauth2/token",
-        auth=(client_id, secret),
-        timeout=30,
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": verifier,
-        },
-    )
-    assert tokens.status_code == 200, tokens.text
-    return tokens.json()["access_token"]
+    """The e-diary's access token for the person (code flow, consent screen allowed)."""
+    return rp_tokens(url, client_id, secret, REDIRECT, oid, RP_SCOPE)["access_token"]
 
 
 def _client_token(url: str, client_id: str, secret: str) -> dict[str, str]:
@@ -76,13 +45,8 @@ def _client_token(url: str, client_id: str, secret: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def stack(db_url):
-    server, rt = start_live_server(db_url, upstream="simulator", demo=True)
-    try:
-        yield server.url, rt
-    finally:
-        server.stop()
-        rt.dispose()
+def stack(sim_stack):
+    return sim_stack
 
 
 def _parties(rt) -> dict:
@@ -96,14 +60,18 @@ def _parties(rt) -> dict:
         consent.load_catalogue(s)
         rp, rp_secret = oidc.create_client(
             s,
-            name="rp-" + secrets.token_hex(3),
+            name="Электронный дневник " + secrets.token_hex(3),
             grant_types=["authorization_code"],
             redirect_uris=[REDIRECT],
+            scopes=RP_SCOPE.split(),
         )
         out["rp"] = (rp.client_id, rp_secret)
         for kind in ("operator", "supplier"):
             row, secret = oidc.create_client(
-                s, name=f"{kind}-{secrets.token_hex(3)}", grant_types=["client_credentials"]
+                s,
+                name=f"{kind}-{secrets.token_hex(3)}",
+                grant_types=["client_credentials"],
+                return_uris=[BACK] if kind == "operator" else [],
             )
             org = consent.register_organization(
                 s,
@@ -165,10 +133,29 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     cid = req.json()["id"]
     assert req.json()["age_rule"] == "14to17"
 
-    r = httpx.post(f"{url}/api/v1/consents/{cid}/approve", headers=child)
-    assert r.status_code == 200 and r.json()["state"] == "partially_given", r.text
-    r = httpx.post(f"{url}/api/v1/consents/{cid}/approve", headers=parent)
-    assert r.status_code == 200 and r.json()["state"] == "given", r.text
+    # the e-diary holds both tokens, but signing is not delegable: it sends them to Propusk
+    for token in (child, parent):
+        r = httpx.post(
+            f"{url}/api/v1/consents/{cid}/approve",
+            headers=token,
+            json={"document_sha256": "0" * 64},
+        )
+        assert r.status_code == 403 and r.json()["type"].endswith("/not-delegable"), r.text
+    r = httpx.get(f"{url}/api/v1/consents/{cid}", headers=parent)
+    assert r.status_code == 200 and r.json()["state"] == "requested"  # consents.read
+    signers = {oid: cabinet(url, oid) for oid in (CHILD, PARENT)}
+    for oid, expected in ((CHILD, "partially_given"), (PARENT, "given")):
+        done = sign_on_page(signers[oid], url, cid, return_uri=BACK, state="st-" + oid)
+        assert done.status_code == 303, done.text
+        assert done.headers["location"].startswith(BACK + "?")
+        assert query_of(done.headers["location"]) == {
+            "consent_id": cid,
+            "result": expected,
+            "state": "st-" + oid,
+        }
+    # an unregistered return URI is refused before anything is shown or signed
+    page = signers[PARENT].get(f"{url}/sign/{cid}", params={"return_uri": "https://evil.example/"})
+    assert page.status_code == 400 and "не зарегистрирован" in page.text
 
     r = httpx.put(
         f"{url}/api/v1/subjects/{child_id}/data/education.grades",
@@ -190,9 +177,25 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     claims = json.loads(verify_with_jwks(receipt["receipt"], jwks, ["ES256", "RS256"]))
     assert claims["consent_id"] == cid and claims["iss"] == url
     assert sorted(s["role"] for s in claims["signers"]) == ["guardian", "subject"]
+    for signer in claims["signers"]:  # the real login of each signature, and its document
+        assert signer["method"] == "esia:pwd" and signer["confirmed_account"] is True
+        assert len(signer["document_sha256"]) == 64 and len(signer["pdf_sha256"]) == 64
+    pdf = signers[PARENT].get(f"{url}/api/v1/consents/{cid}").json()["signatures"]
+    guardian = next(x for x in pdf if x["role"] == "guardian")
+    document = signers[PARENT].get(
+        f"{url}/api/v1/consents/{cid}/documents/{guardian['document_id']}.pdf"
+    )
+    assert document.status_code == 200 and document.content.startswith(b"%PDF")
+    checked = httpx.post(url + "/verify", files={"pdf": ("c.pdf", document.content)})
+    assert checked.status_code == 200 and "Документ подлинный" in checked.text
+    assert "действует" in checked.text
 
     r = httpx.post(f"{url}/api/v1/consents/{cid}/withdraw", headers=parent)
+    assert r.status_code == 403  # not with the e-diary's token either
+    r = signers[PARENT].post(f"{url}/api/v1/consents/{cid}/withdraw")
     assert r.status_code == 200 and r.json()["state"] == "withdrawn", r.text
+    checked = httpx.post(url + "/verify", data={"receipt": receipt["receipt"]})
+    assert "Квитанция подлинная" in checked.text and "отозвано" in checked.text
     pull = httpx.get(
         f"{url}/api/v1/subjects/{child_id}/data",
         headers=op,

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from consent import service
 from propusk.db import session_scope, utcnow
-from tests.consent.conftest import World, years_ago
+from tests.consent.conftest import World, signature, years_ago
 
 
 def test_adult_request_approve_withdraw(world: World):
@@ -52,11 +52,13 @@ def test_under14_needs_a_representative(world: World):
     parent, (child,) = h.person(years_ago(38), children=(years_ago(10),))
     c = h.request(world.op_h, world.tpl["id"], child)
     assert c["age_rule"] == "under14"
-    r = h.client.post(f"/api/v1/consents/{c['id']}/approve", headers=h.person_headers(child))
-    assert r.status_code == 403 and r.json()["type"].endswith("signer-not-allowed")
+    r = h.act(child, c["id"], "approve", expect=403)  # the child alone: not even shown to sign
+    assert r["type"].endswith("/representative-required")
+    for act in ("refuse", "withdraw", "suspend"):  # nor refuses or withdraws alone
+        assert h.act(child, c["id"], act, expect=403)["type"].endswith("/representative-required")
     stranger, _ = h.person(years_ago(35))
-    r = h.client.post(f"/api/v1/consents/{c['id']}/approve", headers=h.person_headers(stranger))
-    assert r.status_code == 403 and r.json()["type"].endswith("not-representative")
+    r = h.act(stranger, c["id"], "approve", expect=403)
+    assert r["type"].endswith("not-representative")
     given = h.act(parent, c["id"], "approve")
     assert given["state"] == "given"
     assert [s["role"] for s in given["signatures"]] == ["guardian"]
@@ -92,9 +94,16 @@ def test_adult_signs_alone(world: World):
     h = world.h
     parent, (grown,) = h.person(years_ago(50), children=(years_ago(19),))
     c = h.request(world.op_h, world.tpl["id"], grown)
-    r = h.client.post(f"/api/v1/consents/{c['id']}/approve", headers=h.person_headers(parent))
-    assert r.status_code == 403
+    r = h.act(parent, c["id"], "approve", expect=403)  # representation ended at 18
+    assert r["type"].endswith("/representation-ended")
     assert h.act(grown, c["id"], "approve")["state"] == "given"
+    for act in ("withdraw", "suspend"):  # the former representative cannot end it either
+        assert h.act(parent, c["id"], act, expect=403)["type"].endswith("/representation-ended")
+    r = h.client.get(
+        "/api/v1/me/consents", params={"subject": str(grown)}, headers=h.person_headers(parent)
+    )
+    assert r.status_code == 403 and r.json()["type"].endswith("/representation-ended")
+    assert h.act(grown, c["id"], "withdraw")["state"] == "withdrawn"
 
 
 def test_representative_consent_ends_at_18(world: World, runtime):
@@ -326,7 +335,7 @@ def test_coming_of_age_between_signatures(world: World, runtime):
     def refused_with(person, at):
         try:
             with session_scope(runtime.sessionmaker) as s:
-                service.approve(s, cid, person, now=at)
+                service.approve(s, cid, person, now=at, signature=signature())
         except (Conflict, Forbidden) as exc:
             return type(exc)
         return None
@@ -334,6 +343,6 @@ def test_coming_of_age_between_signatures(world: World, runtime):
     assert refused_with(parent, later) is Forbidden
     assert refused_with(teen, adult_on - timedelta(days=2)) is Conflict  # still 17
     with session_scope(runtime.sessionmaker) as s:
-        done = service.approve(s, cid, teen, now=later)
+        done = service.approve(s, cid, teen, now=later, signature=signature())
         assert done.state == "given" and done.representative_until is None
         assert [x["role"] for x in done.signatures] == ["subject"]

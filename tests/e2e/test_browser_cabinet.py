@@ -67,7 +67,26 @@ def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):
     page.select_option("#subject", child_value)
     page.wait_for_selector("#requests table")
     assert "attestation.online" in page.inner_text("#requests")
-    page.click("#requests button:has-text('Подписать')")
+    # signing opens the consent as a document on Propusk's signing page
+    page.click("#requests a:has-text('Открыть и подписать')")
+    page.wait_for_selector("article.document")
+    text = page.inner_text("article.document")
+    for element in (
+        "Законный представитель субъекта",
+        "Основание полномочий",
+        "ИНН",
+        "Цель обработки",
+        "Перечень персональных данных",
+        "Порядок отзыва",
+    ):
+        assert element in text, element
+    page.screenshot(path=str(tmp_path / "sign.png"), full_page=True)
+    page.click("form.decision button:has-text('Подписать')")
+    page.wait_for_selector("text=Подписано")
+    assert page.locator("a:has-text('Скачать подписанный документ')").count() == 1
+    page.goto(server_url + "/cabinet")
+    page.wait_for_selector("#profile strong")
+    page.select_option("#subject", child_value)
     page.wait_for_selector("#consents table")
     assert "действует" in page.inner_text("#consents")
     with page.expect_download() as download:

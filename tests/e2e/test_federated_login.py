@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from idp import demo
 from idp.models import Guardianship, Person, Status
 from propusk.db import session_scope
+from tests.browsing import answer_consent_screen, cabinet
 from tests.conftest import start_live_server
 
 REDIRECT = "https://rp.example/cb"
@@ -121,6 +122,8 @@ def login(stack: Stack, oid: str, scope: str = "openid profile school") -> dict:
         back = _choose(browser, r.headers["location"], oid)
         assert "/login/esia/callback?" in back.headers["location"]
         done = browser.get(back.headers["location"])
+        if done.status_code == 200:  # the consent screen: the person allows the e-diary
+            done = answer_consent_screen(browser, stack.url, done)
         assert done.status_code in (302, 303), done.text
         assert done.headers["location"].startswith(REDIRECT + "?")
         query = _query(done.headers["location"])
@@ -176,17 +179,17 @@ def test_student_logs_in_with_roster_status(stack):
 
 
 def test_parent_sees_children_and_parent_status(stack):
-    tokens = login(stack, PARENT)
+    assert "children" not in id_claims(stack, login(stack, PARENT))  # not asked, not told
+    tokens = login(stack, PARENT, "openid profile school children")
     claims = id_claims(stack, tokens)
     assert _statuses(claims) == [(stack.school_id, "parent", None)]
     assert claims["age_group"] == "adult"
-    assert [c["name"] for c in claims["children"]] == ["Смирнов Артём Дмитриевич"]
-    headers = {"Authorization": "Bearer " + tokens["access_token"]}
-    children = httpx.get(stack.url + "/api/v1/me/children", headers=headers, timeout=10)
-    assert children.status_code == 200, children.text
-    assert [(c["name"], c["age_group"]) for c in children.json()] == [
+    assert [(c["name"], c["age_group"]) for c in claims["children"]] == [
         ("Смирнов Артём Дмитриевич", "under14")
     ]
+    headers = {"Authorization": "Bearer " + tokens["access_token"]}
+    children = httpx.get(stack.url + "/api/v1/me/children", headers=headers, timeout=10)
+    assert children.status_code == 403, children.text  # Propusk's own API: not delegated
     userinfo = httpx.get(stack.url + "/oauth2/userinfo", headers=headers, timeout=10)
     if userinfo.status_code == 404:
         userinfo = httpx.get(
@@ -203,8 +206,15 @@ def test_director_is_school_admin_and_can_read_the_roster(stack):
     assert _statuses(claims) == [(stack.school_id, "school_admin", None)]
     headers = {"Authorization": "Bearer " + tokens["access_token"]}
     roster = httpx.get(f"{stack.url}/api/v1/schools/{stack.school_id}/roster", headers=headers)
-    assert roster.status_code == 200, roster.text
-    assert len(roster.json()) == 13
+    assert roster.status_code == 403, roster.text  # an e-diary's token does not administer
+    assert roster.json()["type"].endswith("/not-delegable")
+    browser = cabinet(stack.url, DIRECTOR)  # the director in Propusk's own console
+    try:
+        roster = browser.get(f"/api/v1/schools/{stack.school_id}/roster")
+        assert roster.status_code == 200, roster.text
+        assert len(roster.json()) == 13
+    finally:
+        browser.close()
 
 
 def test_operator_staff_gets_no_school_status(stack):

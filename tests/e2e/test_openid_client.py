@@ -70,14 +70,41 @@ def _clients(rt) -> dict:
         )
         return {
             "rp": {
+                "name": "node-rp",
                 "client_id": rp.client_id,
                 "client_secret": rp_secret,
                 "redirect_uri": REDIRECT,
                 "post_logout_redirect_uri": LOGOUT_TO,
             },
             "cc": {"client_id": cc.client_id, "client_secret": cc_secret},
+            "operator": _operator(s),
             "pkjwt": {"client_id": pk.client_id, "jwk": dict(key.as_dict(private=True))},
         }
+
+
+SIGNED_BACK = "https://operator.example/consent-done"
+
+
+def _operator(s) -> dict:
+    """An operator (registered organisation, a published template) whose client may send
+    people to the signing page and get them back at ``SIGNED_BACK``."""
+    from consent import service as consent
+    from tests.consent.conftest import org_fields, template_fields
+
+    consent.load_catalogue(s)
+    row, secret = service.create_client(
+        s, name="node-operator", grant_types=["client_credentials"], return_uris=[SIGNED_BACK]
+    )
+    org = consent.register_organization(
+        s, org_fields(name="ООО Оператор", client_id=row.client_id), actor="test"
+    )
+    template = consent.publish_template(s, org, template_fields(), actor="test")
+    return {
+        "client_id": row.client_id,
+        "client_secret": secret,
+        "template_id": str(template.id),
+        "return_uri": SIGNED_BACK,
+    }
 
 
 def test_openid_client_against_live_server(dev_server):
@@ -103,6 +130,14 @@ def test_openid_client_against_live_server(dev_server):
     assert out["refresh_rotated"] is True
     assert out["logout_status"] == 302 and out["logout_location"] == LOGOUT_TO + "?state=bye"
     assert out["cc_scope"] == "consent.read"
+    # the consent screen named the RP; its token could not sign; the signing page did
+    assert out["consent_screen_names_client"] is True
+    assert out["rp_approve_status"] == 403 and out["rp_approve_type"].endswith("/not-delegable")
+    assert out["sign_status"] == 303
+    back = parse_qs(urlsplit(out["sign_location"]).query)
+    assert out["sign_location"].startswith(SIGNED_BACK + "?")
+    assert back == {"consent_id": [out["consent_id"]], "result": ["given"], "state": ["sig-1"]}
+    assert out["consent_state"] == "given"
 
     # python-jose, independently, with the published JWKS
     jwks = httpx.get(server.url + "/jwks.json").json()

@@ -23,13 +23,20 @@ def _principal_from_headers(request, session) -> Principal:
             kind="platform_admin",
             subject="person:platform-admin",
             roles=(RoleGrant("platform_admin", "*"),),
+            channel="session",
         )
     raw = request.headers.get("x-test-person")
     if not raw:
         return ANONYMOUS
     person_id = uuid.UUID(raw)
     roles = tuple(RoleGrant(r, d) for r, d in service.role_grants(session, person_id))
-    return Principal(kind="person", subject=f"person:{person_id}", person_id=person_id, roles=roles)
+    return Principal(
+        kind="person",
+        subject=f"person:{person_id}",
+        person_id=person_id,
+        roles=roles,
+        channel="session",
+    )
 
 
 @pytest.fixture

@@ -130,6 +130,8 @@ def test_parent_status_follows_child_student_status(session):
             "role": "parent",
         }
     ]
+    assert "children" not in claims  # only with the children scope
+    claims = service.claims_for(session, parent, {"openid", "children"})
     assert claims["children"][0]["sub"] == str(child.id)
     assert claims["children"][0]["age_group"] == service.age_group(child)
     # ESIA stops reporting the child: guardianship ends, parent status ends.

@@ -34,7 +34,11 @@ class World:
 def _person(role: str, domain: str) -> Principal:
     pid = uuid.uuid4()
     return Principal(
-        kind="person", subject=f"person:{pid}", person_id=pid, roles=(RoleGrant(role, domain),)
+        kind="person",
+        subject=f"person:{pid}",
+        person_id=pid,
+        roles=(RoleGrant(role, domain),),
+        channel="session",
     )
 
 
@@ -63,7 +67,12 @@ def make_world() -> World:
         "ostf": _person("operator_staff", org_x),
         "op": _client("operator", x),
         "sup": _client("supplier", x),
-        "padm": Principal(kind="platform_admin", subject=f"person:{admin_id}", person_id=admin_id),
+        "padm": Principal(
+            kind="platform_admin",
+            subject=f"person:{admin_id}",
+            person_id=admin_id,
+            channel="session",
+        ),
         "anon": ANONYMOUS,
     }
     return World(school_a, f"school:{b}", org_x, f"org:{y}", callers)

@@ -63,6 +63,7 @@ def _engine(world: World, as_links: bool) -> tuple[PolicyEngine, World]:
             person_id=p.person_id,
             client_id=p.client_id,
             organization_id=p.organization_id,
+            channel=p.channel,
         )
         for k, p in world.callers.items()
     }

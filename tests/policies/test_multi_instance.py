@@ -49,7 +49,7 @@ def _converges(check, timeout: float = 15.0) -> bool:
 
 
 def _allowed(app, subject: str, domain: str, obj: str, act: str) -> bool:
-    principal = Principal(kind="person", subject=subject)
+    principal = Principal(kind="person", subject=subject, channel="session")
     return service.decide(
         principal, obj, act, domain=domain, engine=app.state.policy_engine
     ).allowed

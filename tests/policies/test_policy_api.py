@@ -150,7 +150,7 @@ def test_explain_rejects_bad_input(world_client) -> None:
 def test_set_subject_roles_applies_at_commit_and_is_audited(app, runtime, world) -> None:
     engine = app.state.policy_engine
     subject = f"person:{uuid.uuid4()}"
-    bare = Principal(kind="person", subject=subject)
+    bare = Principal(kind="person", subject=subject, channel="session")
     school = world.school_a
     assert not service.decide(bare, "roster", "import", domain=school, engine=engine).allowed
 
@@ -177,7 +177,7 @@ def test_set_subject_roles_applies_at_commit_and_is_audited(app, runtime, world)
 def test_rolled_back_change_never_applies(app, runtime, world) -> None:
     engine = app.state.policy_engine
     subject = f"person:{uuid.uuid4()}"
-    bare = Principal(kind="person", subject=subject)
+    bare = Principal(kind="person", subject=subject, channel="session")
     engine.snapshot()
     with pytest.raises(RuntimeError), session_scope(runtime.sessionmaker) as session:
         service.set_subject_roles(session, subject, [("school_admin", world.school_a)])

@@ -18,7 +18,7 @@ def test_no_window_without_roles_during_reloads(app, runtime) -> None:
         service.set_subject_roles(session, subject, [("school_admin", school)])
     engine.snapshot()
     before = engine.reloads
-    bare = Principal(kind="person", subject=subject)
+    bare = Principal(kind="person", subject=subject, channel="session")
     done = threading.Event()
     denials: list[int] = []
     errors: list[BaseException] = []

@@ -65,7 +65,8 @@ MAX_EXAMPLES = 15  # per operation and caller
 ANONYMOUS_PROTECTED_EXAMPLES = 3  # the policy answers 401 before the route reads anything
 SLOW_EXAMPLES = 4
 SLOW_OPERATIONS = {"/login"}  # each call signs a request to the ESIA simulator (pure-Python GOST)
-HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/logout")  # browser-facing: Russian HTML page
+# browser-facing: Russian HTML page
+HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/authorize/decision", "/oauth2/logout")
 
 # (caller or "*", METHOD, path template) -> "<owner package>: <what>"; see the module docstring.
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {}
@@ -189,6 +190,7 @@ def build_target(database_url: str) -> Target:
         subject=f"person:{person_id}",
         person_id=person_id,
         roles=(RoleGrant("platform_admin", "*"),),
+        channel="session",
     )
     principals = {
         "admin": admin,
@@ -257,7 +259,11 @@ def _school_staff(t: Target, client) -> None:
         with session_scope(t.runtime.sessionmaker) as s:
             roles = tuple(RoleGrant(role, dom) for role, dom in idp.role_grants(s, t.person_id))
         t.principals["school"] = Principal(
-            kind="person", subject=f"person:{t.person_id}", person_id=t.person_id, roles=roles
+            kind="person",
+            subject=f"person:{t.person_id}",
+            person_id=t.person_id,
+            roles=roles,
+            channel="session",
         )
 
     with session_scope(t.runtime.sessionmaker) as s:

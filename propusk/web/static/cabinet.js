@@ -21,7 +21,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const response = await propuskFetch(path, options);  // static/api.js: cookie + CSRF token
   if (response.status === 401) { location.href = "/login?next=/cabinet"; throw new Error("login"); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
@@ -76,7 +76,8 @@ async function receipt(id) {
 function consentRow(c, pending) {
   const actions = el("span");
   if (pending) {
-    actions.append(el("button", { onclick: () => act(c.id, "approve") }, "Подписать"), " ",
+    // signing happens on the document page: the person reads what they sign
+    actions.append(el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть и подписать"), " ",
       el("button", { onclick: () => act(c.id, "refuse") }, "Отказать"));
   } else {
     if (["given", "partially_given", "suspended"].includes(c.state)) {
@@ -86,9 +87,31 @@ function consentRow(c, pending) {
       actions.append(el("button", { onclick: () => stopProcessing(c.id) }, "Прекратить обработку"), " ");
     }
     actions.append(el("button", { onclick: () => receipt(c.id) }, "Квитанция"));
+    for (const s of c.signatures || []) {  // the signed documents (PDF), one per signature
+      if (s.document_id) {
+        actions.append(" ", el("a", { href: `/api/v1/consents/${c.id}/documents/${s.document_id}.pdf` },
+          s.role === "guardian" ? "PDF (представитель)" : "PDF"));
+      }
+    }
   }
   return [c.purpose, c.categories.join(", "), STATES[c.state] || c.state,
     date(pending ? c.request_expires_at : c.valid_until), actions];
+}
+
+async function revokeApp(app) {
+  if (!confirm(`Отозвать доступ приложения «${app.name}»? Оно больше не сможет получать ваши данные без нового разрешения.`)) return;
+  try {
+    await api(`/api/v1/me/applications/${encodeURIComponent(app.client_id)}`, { method: "DELETE" });
+    await refreshApps();
+  } catch (e) { alert(e.message); }
+}
+
+async function refreshApps() {
+  const apps = await api("/api/v1/me/applications");
+  document.getElementById("applications").replaceChildren(table(
+    ["Приложение", "Что может", "Разрешено", ""],
+    apps.map((a) => [a.name, a.scope_texts.join("; ") || "вход", date(a.updated_at),
+      el("button", { onclick: () => revokeApp(a) }, "Отозвать доступ")])));
 }
 
 async function refresh() {
@@ -154,7 +177,7 @@ async function main() {
         el("a", { href: `/api/v1/access-requests/${r.id}.html`, target: "_blank" }, "Открыть ответ для печати"));
     } catch (e) { alert(e.message); }
   });
-  await refresh();
+  await Promise.all([refresh(), refreshApps()]);
 }
 
 main().catch((e) => {

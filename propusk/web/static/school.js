@@ -17,7 +17,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: "same-origin", ...options });
+  const response = await propuskFetch(path, options);  // static/api.js: cookie + CSRF token
   if (response.status === 401) { location.href = `/login?next=/school/${schoolId}`; throw new Error("login"); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) {

@@ -20,9 +20,30 @@ async function loginWithDevForm(authorizationUrl) {
   const cb = await fetch(new URL('/login/dev/callback', cfg.issuer), {
     method: 'POST', body: form, redirect: 'manual',
   });
-  if (cb.status !== 302) throw new Error(`callback gave ${cb.status}: ${await cb.text()}`);
   const cookie = cb.headers.get('set-cookie').split(';')[0];
+  if (cb.status === 200) {  // Propusk's consent screen: the person allows this RP
+    const screen = await cb.text();
+    out.consent_screen_names_client = screen.includes(cfg.rp.name);
+    const decision = await fetch(new URL('/oauth2/authorize/decision', cfg.issuer), {
+      method: 'POST', redirect: 'manual',
+      headers: { cookie, origin: new URL(cfg.issuer).origin },
+      body: new URLSearchParams({ ...hidden(screen), decision: 'allow' }),
+    });
+    if (decision.status !== 302) throw new Error(`consent screen gave ${decision.status}`);
+    return { location: decision.headers.get('location'), cookie };
+  }
+  if (cb.status !== 302) throw new Error(`callback gave ${cb.status}: ${await cb.text()}`);
   return { location: cb.headers.get('location'), cookie };
+}
+
+// The hidden fields of a Propusk page's form (what a browser submits with it).
+function hidden(html) {
+  const fields = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    fields[m[1]] = m[2].replaceAll('&amp;', '&').replaceAll('&#34;', '"').replaceAll('&#39;', "'")
+      .replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  }
+  return fields;
 }
 
 // 1. discovery + authorization code with PKCE (S256), state, nonce, iss (RFC 9207)
@@ -57,6 +78,44 @@ out.userinfo = info;
 const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token);
 out.refresh_rotated = refreshed.refresh_token && refreshed.refresh_token !== tokens.refresh_token;
 out.refreshed_access_token = refreshed.access_token;
+
+// 3b. a consent the operator behind this RP needs: the RP's token cannot sign it, so the RP
+// sends the person to Propusk's signing page and gets them back at its registered return URI
+const op = await client.discovery(
+  new URL(cfg.issuer), cfg.operator.client_id, {},
+  client.ClientSecretBasic(cfg.operator.client_secret), insecure,
+);
+const opToken = (await client.clientCredentialsGrant(op)).access_token;
+const request = await fetch(new URL('/api/v1/consent/requests', cfg.issuer), {
+  method: 'POST',
+  headers: { authorization: `Bearer ${opToken}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ template_id: cfg.operator.template_id, subject_id: claims.sub }),
+});
+if (request.status !== 201) throw new Error(`consent request gave ${request.status}`);
+const consentId = (await request.json()).id;
+const byToken = await fetch(new URL(`/api/v1/consents/${consentId}/approve`, cfg.issuer), {
+  method: 'POST',
+  headers: { authorization: `Bearer ${tokens.access_token}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ document_sha256: '0'.repeat(64) }),
+});
+out.rp_approve_status = byToken.status;
+out.rp_approve_type = (await byToken.json()).type;
+const signUrl = new URL(`/sign/${consentId}`, cfg.issuer);
+signUrl.search = new URLSearchParams({ return_uri: cfg.operator.return_uri, state: 'sig-1' });
+const signPage = await fetch(signUrl, { headers: { cookie }, redirect: 'manual' });
+if (signPage.status !== 200) throw new Error(`signing page gave ${signPage.status}`);
+const signed = await fetch(new URL(`/sign/${consentId}`, cfg.issuer), {
+  method: 'POST', redirect: 'manual',
+  headers: { cookie, origin: new URL(cfg.issuer).origin },
+  body: new URLSearchParams({ ...hidden(await signPage.text()), decision: 'sign' }),
+});
+out.sign_status = signed.status;
+out.sign_location = signed.headers.get('location');
+const current = await fetch(new URL(`/api/v1/consent/requests/${consentId}`, cfg.issuer), {
+  headers: { authorization: `Bearer ${opToken}` },
+});
+out.consent_id = consentId;
+out.consent_state = (await current.json()).state;
 
 // 4. RP-initiated logout
 const logoutUrl = client.buildEndSessionUrl(rp, {

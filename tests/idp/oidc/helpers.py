@@ -55,25 +55,45 @@ def new_oid() -> str:
     return str(uuid.uuid4().int)[:12]
 
 
-def login_via_dev_form(http, authorize_url: str, oid: str | None = None):
-    """GET the authorization URL, submit the dev login form; returns the final redirect."""
-    page = http.get(authorize_url, follow_redirects=False)
-    if page.status_code == 302:  # already logged in (session cookie)
-        return page
-    assert page.status_code == 200, page.text
+CONSENT_FORM = 'action="/oauth2/authorize/decision"'
+
+
+def answer_consent_screen(http, page, decision: str = "allow", origin: str | None = None):
+    """Submit the consent screen shown in ``page`` (as the browser would: same origin, the
+    page's CSRF token); returns the response."""
+    assert CONSENT_FORM in page.text, page.text
     txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    base = str(http.base_url).rstrip("/")
     return http.post(
-        "/login/dev/callback",
-        data={
-            "txn": txn,
-            "oid": oid or new_oid(),
-            "last_name": "Петрова",
-            "first_name": "Ольга",
-            "birth_date": "1990-01-02",
-            "email": "olga@example.org",
-        },
+        "/oauth2/authorize/decision",
+        data={"txn": txn, "csrf_token": token, "decision": decision},
+        headers={"Origin": origin or base},
         follow_redirects=False,
     )
+
+
+def login_via_dev_form(http, authorize_url: str, oid: str | None = None, consent: str = "allow"):
+    """GET the authorization URL, submit the dev login form and, when the consent screen
+    comes, answer it with ``consent`` (``None``: return the screen); returns the response."""
+    page = http.get(authorize_url, follow_redirects=False)
+    if page.status_code == 200 and CONSENT_FORM not in page.text:  # the login form
+        txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)
+        page = http.post(
+            "/login/dev/callback",
+            data={
+                "txn": txn,
+                "oid": oid or new_oid(),
+                "last_name": "Петрова",
+                "first_name": "Ольга",
+                "birth_date": "1990-01-02",
+                "email": "olga@example.org",
+            },
+            follow_redirects=False,
+        )
+    if page.status_code == 200 and CONSENT_FORM in page.text and consent is not None:
+        return answer_consent_screen(http, page, consent)
+    return page
 
 
 def query_of(location: str) -> dict[str, str]:
@@ -103,3 +123,22 @@ def exchange(http, client_id, secret, code, verifier, **extra):
     if not secret:
         data["client_id"] = client_id
     return http.post("/oauth2/token", data=data, auth=auth)
+
+
+def first_party(http) -> dict[str, str]:
+    """The headers Propusk's own pages send with a state change: same origin and the login
+    session's CSRF token (``GET /api/v1/session``). Also set on ``http`` for later calls."""
+    base = str(http.base_url).rstrip("/")
+    r = http.get("/api/v1/session")
+    assert r.status_code == 200, r.text
+    headers = {"Origin": base, "X-CSRF-Token": r.json()["csrf_token"]}
+    http.headers.update(headers)
+    return headers
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page's form (the browser submits them as they are)."""
+    import html as html_lib
+
+    pairs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+    return {name: html_lib.unescape(value) for name, value in pairs}

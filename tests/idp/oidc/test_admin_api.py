@@ -6,7 +6,7 @@ import re
 
 from idp.service import grant_platform_admin
 from propusk.db import session_scope
-from tests.idp.oidc.helpers import new_oid
+from tests.idp.oidc.helpers import first_party, new_oid
 
 
 def _login(http, oid: str) -> None:
@@ -18,6 +18,7 @@ def _login(http, oid: str) -> None:
         data={"txn": txn, "oid": oid, "last_name": "Админова", "first_name": "Нина"},
     )
     assert r.status_code == 302
+    first_party(http)  # the cabinet's headers: same origin, the session's CSRF token
 
 
 def test_admin_manages_clients_and_keys(http, rt):

@@ -14,6 +14,7 @@ from tests.idp.oidc.helpers import (
     authorize_params,
     code_flow,
     exchange,
+    hidden_fields,
     make_client,
     pkce,
     query_of,
@@ -41,9 +42,12 @@ def test_discovery_and_jwks(http):
     assert all("d" not in k and k["kid"] for k in keys)
 
 
+OFFLINE = "openid profile email offline_access"
+
+
 def test_code_flow_with_pkce_and_refresh_rotation(http, rt):
     client_id, secret = make_client(rt)
-    callback, verifier, params = code_flow(http, client_id)
+    callback, verifier, params = code_flow(http, client_id, scope=OFFLINE)
     assert callback["state"] == params["state"]
     assert callback["iss"] == "http://testserver"  # RFC 9207
     r = exchange(http, client_id, secret, callback["code"], verifier)
@@ -96,7 +100,7 @@ def test_code_flow_with_pkce_and_refresh_rotation(http, rt):
 
 def test_code_reuse_revokes_the_first_tokens(http, rt):
     client_id, secret = make_client(rt)
-    callback, verifier, _ = code_flow(http, client_id)
+    callback, verifier, _ = code_flow(http, client_id, scope=OFFLINE)
     first = exchange(http, client_id, secret, callback["code"], verifier).json()
     again = exchange(http, client_id, secret, callback["code"], verifier)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
@@ -121,10 +125,18 @@ def test_public_client_with_pkce_and_session_reuse(http, rt):
         "/oauth2/authorize?" + urlencode(authorize_params(client_id, c2)), follow_redirects=False
     )
     assert again.status_code == 302 and "code=" in again.headers["location"]
-    # prompt=none without a session (after logout) → login_required at the RP
-    out = http.get(
+    # prompt=none without a session (after logout) → login_required at the RP; a logout
+    # without id_token_hint is confirmed by the person on Propusk's page first
+    ask = http.get(
         "/oauth2/logout",
         params={"client_id": client_id, "post_logout_redirect_uri": LOGOUT_TO, "state": "s1"},
+        follow_redirects=False,
+    )
+    assert ask.status_code == 200 and "Выйти из Пропуска?" in ask.text
+    out = http.post(
+        "/oauth2/logout",
+        data=hidden_fields(ask.text),
+        headers={"Origin": "http://testserver"},
         follow_redirects=False,
     )
     assert out.status_code == 302 and out.headers["location"] == LOGOUT_TO + "?state=s1"
@@ -393,7 +405,7 @@ def test_rs256_id_tokens_for_clients_that_ask(http, rt):
 def test_refresh_token_of_another_client_neither_works_nor_burns(http, rt):
     client_id, secret = make_client(rt)
     other_id, other_secret = make_client(rt)
-    callback, verifier, _ = code_flow(http, client_id)
+    callback, verifier, _ = code_flow(http, client_id, scope=OFFLINE)
     tokens = exchange(http, client_id, secret, callback["code"], verifier).json()
     stolen = http.post(
         "/oauth2/token",

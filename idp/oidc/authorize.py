@@ -1,0 +1,378 @@
+"""The authorization endpoint, the consent screen and the login that feeds them.
+
+``/oauth2/authorize`` validates the request (Authlib), sends a person without a (fresh enough)
+login session upstream (ESIA), then asks the person on the consent screen what the relying party
+may learn and do — unless the person granted this client every requested scope before
+(``appgrants``) or the client is one of Propusk's own (``first_party``). The screen is a plain
+HTML form: its decision comes back to ``/oauth2/authorize/decision`` with the parked request,
+the session's CSRF token and the person's answer; only then is a code issued.
+
+``prompt`` (OIDC Core 3.1.2.1): ``none`` never shows a page (``login_required`` /
+``consent_required``), ``login`` always logs in again, ``consent`` always shows the screen.
+``max_age``: a login older than that many seconds logs in again; ``auth_time`` and ``acr`` are
+in every ID token. Only ``response_mode=query`` is served.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749 import OAuth2Error
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from idp.oidc import appgrants, csrf, service
+from idp.oidc.principal import SESSION_COOKIE
+from idp.oidc.server import StarletteOAuth2Request, with_iss
+from idp.oidc.web import FormDep, html_page, make_server, page
+from idp.upstream import UpstreamError
+from policies.delegation import OIDC_SCOPES, RESOURCE_SCOPE_TEXT
+from propusk.db import utcnow
+from propusk.deps import SessionDep, SettingsDep
+from propusk.errors import Problem
+from propusk.settings import Settings
+
+log = logging.getLogger("propusk.oidc")
+
+router = APIRouter(tags=["oidc"])
+PUBLIC = {"x-public": True}
+FIRST_PARTY = "_propusk_first_party"
+# Parked with a consent screen: which login session the screen was shown to.
+SCREEN_FOR = "_propusk_screen_for"
+INTERNAL = (FIRST_PARTY, SCREEN_FOR)
+BAD_REQUEST_TEXT = (
+    "Приложение, которое отправило вас сюда, передало неверный запрос на вход. "
+    "Вернитесь в приложение и попробуйте ещё раз."
+)
+
+
+def authorization_error(request: Request, err: OAuth2Error, settings: Settings) -> Response:
+    """Redirect to a verified redirect_uri (with iss and state), else a Russian HTML page."""
+    if err.redirect_uri:
+        status, body, headers = err()
+        return with_iss(Response(body, status_code=status, headers=dict(headers)), settings.issuer)
+    detail = f"Код ошибки: {err.error or ''}" + (f" — {err.description}" if err.description else "")
+    return html_page(request, "Ошибка входа", BAD_REQUEST_TEXT, 400, detail)
+
+
+def _refuse(request, settings, oreq, error: str, description: str) -> Response:
+    err = OAuth2Error(
+        description=description,
+        redirect_uri=oreq.payload.redirect_uri,
+        state=oreq.payload.state,
+        error=error,
+    )
+    return authorization_error(request, err, settings)
+
+
+def _bad_max_age(params: dict[str, str]) -> bool:
+    value = params.get("max_age")
+    return value is not None and not (value.isascii() and value.isdigit() and len(value) < 10)
+
+
+def run_authorization(
+    request: Request, session, settings: Settings, params, login, *, consented: bool = False
+) -> Response | None:
+    """Validate and, for a logged-in person who has granted the scopes, issue the code.
+
+    None: the person must log in first. ``consented``: the person has just allowed this very
+    request on the consent screen."""
+    from idp.service import get_person
+
+    server = make_server(request, session, settings)
+    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
+    person = get_person(session, login.person_id) if login is not None else None
+    try:
+        grant = server.get_consent_grant(oreq, end_user=person)
+    except OAuth2Error as err:
+        return authorization_error(request, err, settings)
+    except (ValueError, TypeError):  # Authlib refuses to echo non-printable input
+        return html_page(
+            request, "Ошибка входа", "Запрос на вход содержит недопустимые символы.", 400
+        )
+    data = oreq.payload.data
+    mode = data.get("response_mode")
+    if mode is not None and mode != "query":  # never answer silently in another mode
+        return html_page(
+            request,
+            "Ошибка входа",
+            BAD_REQUEST_TEXT,
+            400,
+            f"Способ ответа response_mode={mode[:40]} не поддерживается (только query).",
+        )
+    for name in ("request", "request_uri"):  # OIDC Core 6: say so rather than ignore them
+        if data.get(name):
+            return _refuse(
+                request, settings, oreq, f"{name}_not_supported", f"{name} is not supported"
+            )
+    if _bad_max_age(data):
+        return _refuse(request, settings, oreq, "invalid_request", "max_age must be an integer")
+    if person is None or getattr(grant, "prompt", None) == "login":
+        return None
+    client = grant.client
+    scope = oreq.scope or ""
+    prompts = set((data.get("prompt") or "").split())
+    must_ask = "consent" in prompts or not appgrants.covers(
+        session, person.id, client.client_id, scope
+    )
+    if must_ask and not consented and not client.first_party:
+        if "none" in prompts:
+            return _refuse(request, settings, oreq, "consent_required", "consent is required")
+        return consent_screen(request, session, settings, params, login, person, client, scope)
+    if consented:
+        appgrants.remember(session, person.id, client.client_id, scope, now=utcnow())
+    oreq.login = login
+    response = server.create_authorization_response(oreq, grant_user=person, grant=grant)
+    return with_iss(response, settings.issuer)
+
+
+def _scope_items(scope: str) -> tuple[list[str], list[str]]:
+    """What the person is told: the claims the client learns, the actions it may take."""
+    learns = [OIDC_SCOPES[s] for s in scope.split() if s in OIDC_SCOPES and s != "offline_access"]
+    acts = [RESOURCE_SCOPE_TEXT[s] for s in scope.split() if s in RESOURCE_SCOPE_TEXT]
+    if "offline_access" in scope.split():
+        acts.append(OIDC_SCOPES["offline_access"])
+    return learns, acts
+
+
+def consent_screen(request, session, settings, params, login, person, client, scope) -> Response:
+    """Park the request and ask the person (Russian page, plain form, CSRF token)."""
+    from idp.service import children_of, full_name
+
+    parked = dict(params)
+    parked.pop("prompt", None)  # answered by this screen
+    parked[SCREEN_FOR] = login.id_hash
+    txn = service.create_transaction(session, parked)
+    learns, acts = _scope_items(scope)
+    children = (
+        [full_name(c) for c in children_of(session, person.id)]
+        if "children" in scope.split()
+        else []
+    )
+    context = {
+        "title": "Доступ приложения",
+        "client_name": client.name,
+        "person_name": full_name(person),
+        "learns": learns,
+        "acts": acts,
+        "children": children,
+        "txn": txn,
+        "csrf": csrf.token_for(settings, login),
+    }
+    return page(request, "consent.html", context)
+
+
+@router.post("/oauth2/authorize/decision", openapi_extra=PUBLIC)
+def decision(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep):
+    """The person's answer on the consent screen: allow issues the code, deny answers the
+    relying party ``access_denied``. Only the login session the screen was shown to, from
+    Propusk's own page (Origin and CSRF token), can answer, and only once."""
+    fields = dict(form or [])
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    if login is None:
+        return html_page(request, "Вход не выполнен", "Сессия истекла. Начните вход заново.", 400)
+    try:
+        csrf.verify(request, settings, login, fields.get(csrf.FIELD))
+    except Problem:
+        return html_page(
+            request,
+            "Запрос отклонён",
+            "Ответ пришёл не со страницы Пропуска или страница устарела. Начните вход заново.",
+            403,
+        )
+    params = service.take_transaction(session, fields.get("txn", ""))
+    if params is None or params.get(SCREEN_FOR) != login.id_hash:
+        return html_page(
+            request, "Вход не выполнен", "Запрос устарел или уже обработан. Начните заново.", 400
+        )
+    resume = [(k, v) for k, v in params.items() if k not in INTERNAL]
+    if fields.get("decision") != "allow":
+        server = make_server(request, session, settings)
+        oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
+        try:
+            server.get_consent_grant(oreq, end_user=None)
+        except (OAuth2Error, ValueError, TypeError):
+            return html_page(request, "Доступ не предоставлен", "Вы отказали приложению.", 200)
+        return _refuse(request, settings, oreq, "access_denied", "The person denied access")
+    response = run_authorization(request, session, settings, resume, login, consented=True)
+    return response or html_page(request, "Ошибка входа", "Не удалось завершить вход.", 400)
+
+
+def _login_too_old(login, params: list[tuple[str, str]]) -> bool:
+    max_age = dict(params).get("max_age")
+    if login is None or max_age is None or not (max_age.isascii() and max_age.isdigit()):
+        return False
+    if len(max_age) >= 10:
+        return False
+    return utcnow() - login.auth_time > timedelta(seconds=int(max_age))
+
+
+@router.get("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_get")
+@router.post("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_post")
+def authorize(
+    request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
+) -> Response:
+    if form is None:
+        return html_page(request, "Ошибка входа", "Запрос на вход не удалось прочитать.", 400)
+    params = list(request.query_params.multi_items()) if request.method == "GET" else form
+    params = [(k, v) for k, v in params if k not in INTERNAL]
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    if _login_too_old(login, params):
+        login = None
+    response = run_authorization(request, session, settings, params, login)
+    if response is not None:
+        return response
+    txn = service.create_transaction(session, dict(params))
+    return request.app.state.oidc.upstream().start(request, txn)
+
+
+def _rp_error(err: UpstreamError) -> str:
+    """The OAuth error the RP gets for an upstream failure (OIDC Core 3.1.2.6)."""
+    if err.code == "DEV-000":
+        return "access_denied"
+    try:
+        from idp.esia.errors import ESIA_CODES
+    except ImportError:
+        return "server_error"
+    known = ESIA_CODES.get(err.code)
+    if known and known.oauth_error in ("access_denied", "temporarily_unavailable"):
+        return known.oauth_error
+    return "server_error"
+
+
+def _after_login(params: dict[str, str]) -> list[tuple[str, str]]:
+    """The parked request to resume after a fresh login: ``max_age`` and ``prompt=login`` are
+    satisfied by it (``prompt=consent`` still shows the screen)."""
+    resume = []
+    for name, value in params.items():
+        if name == "max_age":
+            continue
+        if name == "prompt":
+            value = " ".join(p for p in value.split() if p not in ("login", "select_account"))
+            if not value:
+                continue
+        resume.append((name, value))
+    return resume
+
+
+def _upstream_failed(request: Request, session, settings: Settings, upstream, err) -> Response:
+    """The upstream refused or failed: when we know which authorization it was
+    (``err.txn_id``), the RP gets the error response (OIDC Core 3.1.2.6: access_denied,
+    temporarily_unavailable or server_error, with state and iss); else the person sees the
+    upstream's Russian message."""
+    page_ = html_page(request, "Вход не выполнен", f"{err.message} ({err.code})", 400)
+    if hasattr(upstream, "clear_cookie"):
+        upstream.clear_cookie(page_, request)
+    txn_id = getattr(err, "txn_id", None)
+    params = service.take_transaction(session, txn_id) if txn_id else None
+    if not params or params.get(FIRST_PARTY) == "1":
+        return page_
+    server = make_server(request, session, settings)
+    resume = _after_login(params)
+    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
+    try:
+        server.get_consent_grant(oreq, end_user=None)
+    except (OAuth2Error, ValueError, TypeError):
+        return page_
+    try:
+        return _refuse(
+            request, settings, oreq, _rp_error(err), f"Upstream login failed ({err.code})"[:200]
+        )
+    except ValueError:
+        return page_
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: an open redirect after login would be a phishing aid."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+@router.get("/login", openapi_extra=PUBLIC)
+def first_party_login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    next: str = "/",
+    max_age: int | None = None,
+) -> Response:
+    """Log in to Propusk's own web UI (no OAuth client): upstream, then back to ``next``.
+
+    ``max_age`` (seconds): a login older than that logs in again — the step-up before signing
+    a written-form consent."""
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    fresh = login is not None and (
+        max_age is None or utcnow() - login.auth_time <= timedelta(seconds=max(max_age, 0))
+    )
+    if fresh:
+        return RedirectResponse(safe_next(next), status_code=302)
+    txn = service.create_transaction(session, {FIRST_PARTY: "1", "next": safe_next(next)})
+    return request.app.state.oidc.upstream().start(request, txn)
+
+
+@router.get("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_get")
+@router.post("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_post")
+def login_callback(
+    name: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
+) -> Response:
+    """The upstream hands the browser back: person → login session → resume authorization.
+
+    Upstreams read POSTed fields from ``request.state.form`` (already parsed here). A new login
+    replaces the browser's previous login session (it is ended)."""
+    from audit.service import record
+    from idp.service import on_login
+
+    upstream = request.app.state.oidc.upstream()
+    if name != upstream.name:
+        return html_page(request, "Ошибка входа", "Неизвестный способ входа.", 404)
+    request.state.form = dict(form or [])
+    try:
+        txn_id, identity = upstream.finish(request)
+    except UpstreamError as err:
+        log.info("upstream login failed: %s", err.code)
+        return _upstream_failed(request, session, settings, upstream, err)
+    params = service.take_transaction(session, txn_id)
+    if params is None:
+        return html_page(
+            request, "Вход не выполнен", "Время на вход истекло. Начните вход заново.", 400
+        )
+    person = on_login(session, identity, settings=settings)
+    service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
+    amr = [identity.auth_method.lower()] if identity.auth_method else []
+    raw = service.create_login_session(
+        session,
+        person.id,
+        amr=amr,
+        upstream=upstream.name,
+        ttl=settings.login_session_ttl,
+        confirmed=bool(identity.trusted),
+        auth_time=identity.auth_time,
+    )
+    record(
+        session,
+        "login.success",
+        actor=f"person:{person.id}",
+        subject=f"person:{person.id}",
+        body={"upstream": upstream.name, "client_id": params.get("client_id")},
+    )
+    login = service.active_login_session(session, raw)
+    if params.get(FIRST_PARTY) == "1":
+        response: Response = RedirectResponse(safe_next(params.get("next")), status_code=302)
+    else:
+        response = run_authorization(request, session, settings, _after_login(params), login)
+        if response is None:  # cannot happen with a fresh login; be explicit anyway
+            response = html_page(request, "Ошибка входа", "Не удалось завершить вход.", 400)
+    if hasattr(upstream, "clear_cookie"):
+        upstream.clear_cookie(response, request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        max_age=settings.login_session_ttl,
+        httponly=True,
+        samesite="lax",
+        secure=settings.issuer.startswith("https://"),
+        path="/",
+    )
+    return response
