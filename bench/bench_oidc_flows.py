@@ -1,7 +1,8 @@
 """OIDC flows of one Propusk process (PostgreSQL, loopback): what a login and a refresh cost.
 
 Measured against a real ``uvicorn`` subprocess with the development upstream:
-- full authorization code flow with PKCE (authorize → dev login form → code → token), sequential;
+- full authorization code flow with PKCE (authorize → dev login form → consent screen → code →
+  token), sequential;
 - refresh token rotation, sequential;
 - ``private_key_jwt`` client_credentials (Authlib path: assertion, jti replay row), sequential;
 - bearer token verification: ``GET /oauth2/userinfo`` with wrk (16 connections).
@@ -75,7 +76,7 @@ def code_flow(http: httpx.Client, base: str, client: dict) -> dict:
         "response_type": "code",
         "client_id": client["client_id"],
         "redirect_uri": REDIRECT,
-        "scope": "openid profile email",
+        "scope": "openid profile email offline_access",
         "state": "s",
         "nonce": "n",
         "code_challenge": challenge.rstrip(b"=").decode(),
@@ -93,6 +94,16 @@ def code_flow(http: httpx.Client, base: str, client: dict) -> dict:
             "first_name": "Тест",
         },
     )
+    if back.status_code == 303:  # the consent screen: a new person allows the client
+        screen = http.get(base + back.headers["location"])
+        fields = dict(
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', screen.text)
+        )
+        back = http.post(
+            base + "/oauth2/authorize/decision",
+            data={**fields, "decision": "allow"},
+            headers={"Origin": base},
+        )
     code = parse_qs(urlsplit(back.headers["location"]).query)["code"][0]
     r = http.post(
         base + "/oauth2/token",

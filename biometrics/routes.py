@@ -36,8 +36,11 @@ def _person(principal: Principal) -> uuid.UUID:
 def _authorize_subject(
     session, principal: Principal, act: str, subject_id: uuid.UUID | None
 ) -> uuid.UUID:
-    """Self or a child the caller represents, checked by idp and by the policy conditions."""
-    subject = service.acting_for(session, _person(principal), subject_id)
+    """Self or a child the caller represents, checked by idp and by the policy conditions.
+    Enrolling or deleting a face is the subject's act (a child under 14 does neither alone);
+    reading the status is not."""
+    acts = {"create": "demand", "delete": "withdraw"}
+    subject = service.acting_for(session, _person(principal), subject_id, acts.get(act, "read"))
     authorize(
         principal, "biometric.enrolment", act, resource=service.subject_resource(session, subject)
     )

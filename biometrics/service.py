@@ -86,11 +86,13 @@ def _require_person(session: Session, person_id: uuid.UUID) -> Any:
     return person
 
 
-def acting_for(session: Session, actor_id: uuid.UUID, subject_id: uuid.UUID | None) -> uuid.UUID:
+def acting_for(
+    session: Session, actor_id: uuid.UUID, subject_id: uuid.UUID | None, act: str = "read"
+) -> uuid.UUID:
     """Self, or a child the actor is the legal representative of (else 403)."""
     from consent import service as consent_service
 
-    return consent_service.subjects_for(session, actor_id, subject_id)
+    return consent_service.subjects_for(session, actor_id, subject_id, act)
 
 
 # --- templates ----------------------------------------------------------------------------

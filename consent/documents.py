@@ -101,18 +101,18 @@ def _heading(purpose, categories) -> str:
     return "Согласие на обработку персональных данных"
 
 
-def _person_lines(person, confirmed_label: str) -> tuple[str, ...]:
+def _person_lines(person, signer: bool) -> tuple[str, ...]:
+    """Who a person is; for the signer, also whether ESIA vouched for the account (it decides
+    the written form)."""
     from idp import service as idp
 
-    return (
-        f"ФИО: {idp.full_name(person)}",
-        f"Дата рождения: {_date(person.birth_date)}",
-        f"Учётная запись ЕСИА: {person.esia_oid} ({confirmed_label})",
-    )
+    account = f"Учётная запись ЕСИА: {person.esia_oid}"
+    if signer:
+        account += " (подтверждённая)" if person.trusted else " (не подтверждённая)"
+    return (f"ФИО: {idp.full_name(person)}", f"Дата рождения: {_date(person.birth_date)}", account)
 
 
-def _confirmed(person) -> str:
-    return "подтверждённая" if person.trusted else "не подтверждённая"
+COUNTRIES_RU = {"RU": "Россия"}
 
 
 def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str) -> ConsentDocument:
@@ -128,14 +128,14 @@ def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str)
     purpose = catalogue.purpose(session, consent.purpose_key)
     known = catalogue.categories(session, consent.categories)
     cats = [known[k] for k in consent.categories if k in known]
-    sections = [Section("Субъект персональных данных", _person_lines(subject, _confirmed(subject)))]
+    sections = [Section("Субъект персональных данных", _person_lines(subject, role == "subject"))]
     if role == "guardian":
         basis = BASIS_RU.get(idp.guardianship_source(session, signer_id, subject.id) or "", "")
         sections.append(
             Section(
                 "Законный представитель субъекта",
                 (
-                    *_person_lines(signer, _confirmed(signer)),
+                    *_person_lines(signer, True),
                     f"Основание полномочий: {basis or 'законный представитель'}",
                 ),
             )
@@ -147,7 +147,8 @@ def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str)
                 f"Наименование: {operator.name}",
                 f"ИНН: {operator.inn}, ОГРН: {operator.ogrn}",
                 f"Адрес: {operator.address}",
-                f"Хранение данных: {operator.storage_location} ({operator.storage_country})",
+                f"Хранение данных: {operator.storage_location}, "
+                f"{COUNTRIES_RU.get(operator.storage_country, operator.storage_country)}",
             ),
         )
     )
@@ -224,17 +225,38 @@ class SignatureBlock:
     role: str
     signed_at: datetime
     auth: AuthContext
+    verify_url: str | None = None
+
+
+METHOD_RU = {
+    "pwd": "логин и пароль",
+    "sms": "пароль и код из СМС",
+    "dev": "тестовый вход",
+    "ds": "электронная подпись",
+    "cep": "электронная подпись",
+}
+
+
+def method_text(method: str) -> str:
+    """``esia:pwd`` as people read it: «Госуслуги (ЕСИА), логин и пароль»."""
+    upstream, _, how = method.partition(":")
+    where = "Госуслуги (ЕСИА)" if upstream == "esia" else "тестовый вход"
+    return f"{where}, {METHOD_RU.get(how.lower(), how)}" if how else where
 
 
 def signature_lines(block: SignatureBlock, document: ConsentDocument) -> list[str]:
-    return [
+    lines = [
         "Подписано простой электронной подписью (вход через ЕСИА)",
         f"Подписант: {block.signer_name} — {ROLE_RU.get(block.role, block.role)}",
         f"Дата и время подписания: {_local(block.signed_at)}",
-        f"Аутентификация: {ACR_RU.get(block.auth.acr or '', block.auth.method)}",
-        f"Способ входа: {block.auth.method}, время входа: {_local(block.auth.auth_time)}",
+        f"Аутентификация: {ACR_RU.get(block.auth.acr or '', method_text(block.auth.method))}",
+        f"Способ входа: {method_text(block.auth.method)} ({block.auth.method}), "
+        f"время входа: {_local(block.auth.auth_time)}",
         f"SHA-256 документа: {document.sha256}",
     ]
+    if block.verify_url:
+        lines.append(f"Проверить подлинность этого документа: {block.verify_url}")
+    return lines
 
 
 def render_pdf(document: ConsentDocument, block: SignatureBlock, font_dir: Path) -> bytes:

@@ -43,7 +43,7 @@ from consent.models import (
     ObligationEvent,
     SubjectNotice,
 )
-from propusk.errors import Conflict, NotFound, ValidationProblem
+from propusk.errors import Conflict, Forbidden, NotFound, ValidationProblem
 
 STOP_PROCESSING_WD = deadlines.STOP_PROCESSING_WD  # 9
 ACCESS_ANSWER_WD = deadlines.ACCESS_ANSWER_WD  # 10
@@ -398,6 +398,11 @@ def _not_future(at: datetime, now: datetime, what: str) -> None:
         raise ValidationProblem(f"{what} is in the future", type="time-in-future")
 
 
+def _processes(session: Session, operator_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
+    """The operator holds a consent (in any state) of the subject: it has their data to stop."""
+    return any(c.operator_id == operator_id for c in repo.consents_of_subject(session, subject_id))
+
+
 def record_unlawful(
     session: Session,
     registrar: Registrar,
@@ -415,6 +420,11 @@ def record_unlawful(
     keys = list(service.require_categories(session, categories))
     if idp.get_person(session, subject_id) is None:
         raise ValidationProblem("no such participant", type="unknown-subject")
+    if registrar.org_id is not None and not _processes(session, registrar.org_id, subject_id):
+        raise Forbidden(
+            "the operator has no consent of this participant: it processes none of their data",
+            type="no-relation",
+        )
     obligation = _open(
         session,
         kind="unlawful",
@@ -429,7 +439,8 @@ def record_unlawful(
         categories=keys,
         reason=reason,
     )
-    _block(session, obligation, None, now)
+    # an operator blocks its own processing; the platform, the operator it names (or everyone)
+    _block(session, obligation, obligation.operator_id, now)
     _event(session, obligation, "blocked", "system", now, payload={"categories": keys})
     _notify(
         session,

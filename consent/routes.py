@@ -193,8 +193,11 @@ def get_template(
 def create_request(
     body: schemas.ConsentRequestIn,
     session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = require("consent.request", "create"),
 ) -> dict:
+    """Ask a participant for consent. The answer's ``signing_url`` is where to send the person
+    (add ``return_uri`` — registered for this client — and ``state``): only they sign."""
     operator = service.organization_of(session, principal.organization_id, "operator")
     consent = service.create_request(
         session,
@@ -207,7 +210,8 @@ def create_request(
         actor=_actor(principal),
         now=utcnow(),
     )
-    return schemas.consent_out(consent)
+    signing_url = f"{settings.issuer.rstrip('/')}/sign/{consent.id}"
+    return {**schemas.consent_out(consent), "signing_url": signing_url}
 
 
 @router.get("/consent/requests/{consent_id}")
@@ -448,10 +452,12 @@ def signed_document_pdf(
     document_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require("consent", "read"),
+    principal: Principal = require("consent.document", "read"),
 ) -> Response:
-    """The PDF of a signature: to the subject and their representatives."""
-    consent = _check_consent(session, principal, consent_id, "read")
+    """The PDF of a signature: to the subject and their representatives, in Propusk's own pages
+    (it names the signers and their ESIA accounts: no relying party's scope opens it)."""
+    consent = service.consent_for_person(session, consent_id, _person(principal))
+    _authorize(session, principal, "consent.document", "read", consent.subject_id)
     row = repo.document(session, document_id)
     if row is None or row.consent_id != consent.id:
         raise NotFound("no such signed document", type="unknown-document")

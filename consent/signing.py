@@ -93,7 +93,13 @@ def sign(
     documents.check_shown(prepared.document, shown_sha256)
     service.check_signer(prepared.consent, principal.auth, now, settings.step_up_max_age)
     signer = idp.get_person(session, principal.person_id)
-    block = documents.SignatureBlock(idp.full_name(signer), prepared.role, now, principal.auth)
+    block = documents.SignatureBlock(
+        idp.full_name(signer),
+        prepared.role,
+        now,
+        principal.auth,
+        verify_url=settings.issuer.rstrip("/") + "/verify",
+    )
     pdf = documents.render_pdf(prepared.document, block, settings.pdf_font_dir)
     row_id = uuid.uuid4()
     stored = documents.digest(pdf)

@@ -57,6 +57,28 @@ def check(
     return Result(False, "none", "Вставьте квитанцию или выберите PDF-файл.")
 
 
+def check_upload(
+    session: Session,
+    settings: Settings,
+    *,
+    text: str | None = None,
+    data: bytes | None = None,
+    max_pdf: int = 5 * 1024 * 1024,
+) -> Result:
+    """The verification page's form: pasted receipt text, or a file — the receipt's own file
+    (``.jws``, what the cabinet downloads) or the signed PDF."""
+    if data and _looks_like_jws(data):
+        return check(session, settings, receipt=data.decode("ascii").strip())
+    return check(session, settings, receipt=text, pdf=data, max_pdf=max_pdf)
+
+
+def _looks_like_jws(data: bytes) -> bool:
+    head = data[:4096].strip()
+    return (
+        head.startswith(b"eyJ") and head.count(b".") == 2 and head.isascii() and len(data) < 65536
+    )
+
+
 def _receipt(session: Session, settings: Settings, token: str) -> Result:
     if len(token) > 64 * 1024:
         return Result(False, "receipt", "Это не квитанция Пропуска.")

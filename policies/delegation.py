@@ -16,23 +16,29 @@ open no API route.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from propusk.security import Principal
 
 # OIDC scopes: which claims a relying party learns (idp.service.claims_for).
 OIDC_SCOPES: dict[str, str] = {
-    "openid": "вход: идентификатор пользователя в Пропуске",
-    "profile": "фамилия, имя, отчество, дата рождения, пол, возрастная группа, статусы в школах",
+    "openid": "что вы вошли через Пропуск (без других сведений)",
+    "profile": "фамилия, имя, отчество, дата рождения, пол, возрастная группа",
     "email": "адрес электронной почты",
     "school": "статусы в школах (ученик, учитель, родитель …)",
     "children": "сведения о детях: имя и возрастная группа",
-    "offline_access": "доступ без вашего участия, пока вы не отзовёте его (маркер обновления)",
+    "offline_access": (
+        "получать эти сведения, когда вы не в приложении, пока вы не отзовёте доступ"
+    ),
 }
+# ``profile`` brings the school statuses too (claims_for): the screen says so once.
+IMPLIED: dict[str, tuple[str, ...]] = {"profile": ("school",)}
 
 # Resource scopes: scope → the (object, action) pairs of the participant API it opens.
 RESOURCE_SCOPES: dict[str, frozenset[tuple[str, str]]] = {
-    "consents.read": frozenset({("consent", "read"), ("access_request", "read")}),
+    "consents.read": frozenset({("consent", "read")}),
     "transfers.read": frozenset({("transfer", "read"), ("audit.proof", "read")}),
     "data.read": frozenset({("person.data", "read")}),
     "obligations.read": frozenset({("obligation", "read")}),
@@ -41,12 +47,14 @@ RESOURCE_SCOPES: dict[str, frozenset[tuple[str, str]]] = {
     ),
 }
 RESOURCE_SCOPE_TEXT: dict[str, str] = {
-    "consents.read": "просматривать ваши согласия и ответы на запросы о ваших данных",
+    "consents.read": "просматривать ваши согласия на обработку данных",
     "transfers.read": "просматривать, кому и когда передавались ваши данные",
     "data.read": "читать ваши персональные данные, хранящиеся в Пропуске",
     "obligations.read": "просматривать ваши обращения об обработке данных",
     "biometrics.enrol": "записывать образец вашего лица для проверки на экзаменах",
 }
+# Acting for a child (``?subject=``) also needs this scope, granted on the screen that names them.
+CHILDREN = "children"
 # Never delegable, whatever the scopes: listed for the threat model and its tests.
 PERSONAL_ACTS: frozenset[tuple[str, str]] = frozenset(
     {
@@ -80,6 +88,20 @@ class Refusal:
         return f"the access token lacks the scope {self.scope!r} for {self.obj}:{self.act}"
 
 
+def describe(scope: str) -> tuple[list[str], list[str]]:
+    """What a person is told about ``scope``: (what the application learns, what it may do),
+    each once (``profile`` already brings the school statuses) — on the consent screen and in
+    the cabinet's list of applications alike."""
+    names = list(dict.fromkeys(scope.split()))
+    for name in list(names):
+        names += [n for n in IMPLIED.get(name, ()) if n not in names]
+    learns = [OIDC_SCOPES[s] for s in names if s in OIDC_SCOPES and s != "offline_access"]
+    acts = [RESOURCE_SCOPE_TEXT[s] for s in names if s in RESOURCE_SCOPE_TEXT]
+    if "offline_access" in names:
+        acts.append(OIDC_SCOPES["offline_access"])
+    return learns, acts
+
+
 def is_delegated(principal: Principal) -> bool:
     """A person's principal that did not come through Propusk's own pages."""
     return principal.kind in ("person", "platform_admin") and not principal.first_party
@@ -93,14 +115,21 @@ def scope_for(obj: str, act: str) -> str | None:
     return None
 
 
-def refusal(principal: Principal, obj: str, act: str) -> Refusal | None:
+def refusal(
+    principal: Principal, obj: str, act: str, resource: Mapping[str, Any] | None = None
+) -> Refusal | None:
     """``None`` if the principal may attempt (obj, act) (the policy then decides), else why not.
 
     Client principals speak for their organisation and persons in Propusk's pages for
-    themselves: only delegated person principals are limited here."""
+    themselves: only delegated person principals are limited here. A delegated principal acting
+    on someone else's resource (a representative's ``?subject=<child>``) also needs the
+    ``children`` scope — the one the consent screen names the children for."""
     if not is_delegated(principal):
         return None
     scope = scope_for(obj, act)
-    if scope is not None and scope in principal.scopes:
-        return None
-    return Refusal(obj, act, scope)
+    if scope is None or scope not in principal.scopes:
+        return Refusal(obj, act, scope)
+    subject = (resource or {}).get("subject")
+    if subject is not None and subject != principal.subject and CHILDREN not in principal.scopes:
+        return Refusal(obj, act, CHILDREN)
+    return None

@@ -111,7 +111,7 @@ def decide(
     engine = engine or current_engine()
     if engine is None:
         raise RuntimeError("no policy engine installed (policies.wiring.install)")
-    refused = delegation.refusal(principal, obj, act)
+    refused = delegation.refusal(principal, obj, act, resource)
     if refused is not None:
         return Decision(
             False, principal.subject, domain, obj, act, -1, via="delegation", delegation=refused

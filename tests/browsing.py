@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 CONSENT_FORM = 'action="/oauth2/authorize/decision"'
+SCREEN = "/oauth2/authorize/consent?"
 
 
 def pkce() -> tuple[str, str]:
@@ -48,6 +49,14 @@ def choose_person(browser: httpx.Client, ac_url: str, oid: str) -> httpx.Respons
     rid = re.search(r'name="rid" value="([^"]+)"', page.text).group(1)
     r = browser.post(httpx.URL(ac_url).join(action), data={"rid": rid, "oid": oid})
     assert r.status_code in (302, 303), r.text
+    return r
+
+
+def to_screen(browser: httpx.Client, url: str, r: httpx.Response) -> httpx.Response:
+    """Follow Propusk's redirect to its consent screen, if that is where ``r`` sends us."""
+    location = r.headers.get("location", "")
+    if r.status_code == 303 and location.startswith(SCREEN):
+        return browser.get(url + location)
     return r
 
 
@@ -91,6 +100,7 @@ def authorize(
     if r.status_code in (302, 303) and "/esia-sim/" in r.headers["location"]:
         back = choose_person(browser, r.headers["location"], oid)
         r = browser.get(back.headers["location"])
+    r = to_screen(browser, url, r)
     if r.status_code == 200 and CONSENT_FORM in r.text:
         r = answer_consent_screen(browser, url, r, decision)
     assert r.status_code in (302, 303), r.text

@@ -31,8 +31,10 @@ def granted(session: Session, person_id: uuid.UUID, client_id: str) -> frozenset
 
 
 def covers(session: Session, person_id: uuid.UUID, client_id: str, scope: str) -> bool:
-    """Whether every scope of ``scope`` (space-separated) was granted before."""
-    return set(scope.split()) <= granted(session, person_id, client_id)
+    """Whether every scope of ``scope`` (space-separated) was granted before; an empty scope
+    is covered by nothing (it never passes for a grant)."""
+    wanted = set(scope.split())
+    return bool(wanted) and wanted <= granted(session, person_id, client_id)
 
 
 def remember(
@@ -98,6 +100,7 @@ def revoke(session: Session, person_id: uuid.UUID, client_id: str) -> int:
         raise NotFound("no such application with access", type="unknown-application")
     now = utcnow()
     row.revoked_at = now
+    repo.spend_codes_of(session, person_id, client_id, now)
     families = repo.revoke_grants_of(session, person_id, client_id, now, "person_revoked")
     session.flush()
     record(

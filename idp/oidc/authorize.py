@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Error
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from idp.oidc import appgrants, csrf, service
@@ -27,7 +28,7 @@ from idp.oidc.principal import SESSION_COOKIE
 from idp.oidc.server import StarletteOAuth2Request, with_iss
 from idp.oidc.web import FormDep, html_page, make_server, page
 from idp.upstream import UpstreamError
-from policies.delegation import OIDC_SCOPES, RESOURCE_SCOPE_TEXT
+from policies.delegation import RESOURCE_SCOPES, describe
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
@@ -40,19 +41,32 @@ PUBLIC = {"x-public": True}
 FIRST_PARTY = "_propusk_first_party"
 # Parked with a consent screen: which login session the screen was shown to.
 SCREEN_FOR = "_propusk_screen_for"
-INTERNAL = (FIRST_PARTY, SCREEN_FOR)
+SCREEN_SCOPE = "_propusk_screen_scope"  # the scopes the screen showed: exactly what is granted
+INTERNAL = (FIRST_PARTY, SCREEN_FOR, SCREEN_SCOPE)
 BAD_REQUEST_TEXT = (
     "Приложение, которое отправило вас сюда, передало неверный запрос на вход. "
     "Вернитесь в приложение и попробуйте ещё раз."
 )
 
 
+ERROR_RU = {
+    "invalid_client": "приложение не зарегистрировано в Пропуске",
+    "invalid_request": "в запросе не хватает параметров или они неверны",
+    "unauthorized_client": "приложению не разрешён такой вход",
+    "unsupported_response_type": "приложение просит неподдерживаемый тип ответа",
+    "invalid_scope": "приложение просит сведения, которые ему не разрешены",
+    "access_denied": "доступ не предоставлен",
+}
+
+
 def authorization_error(request: Request, err: OAuth2Error, settings: Settings) -> Response:
-    """Redirect to a verified redirect_uri (with iss and state), else a Russian HTML page."""
+    """Redirect to a verified redirect_uri (with iss and state), else a Russian HTML page
+    (the OAuth error code kept for the application's support, the reason in Russian)."""
     if err.redirect_uri:
         status, body, headers = err()
         return with_iss(Response(body, status_code=status, headers=dict(headers)), settings.issuer)
-    detail = f"Код ошибки: {err.error or ''}" + (f" — {err.description}" if err.description else "")
+    code = err.error or "invalid_request"
+    detail = f"Причина: {ERROR_RU.get(code, 'неверный запрос')} (код {code})."
     return html_page(request, "Ошибка входа", BAD_REQUEST_TEXT, 400, detail)
 
 
@@ -66,18 +80,38 @@ def _refuse(request, settings, oreq, error: str, description: str) -> Response:
     return authorization_error(request, err, settings)
 
 
+def _plain(value: str | None, limit: int) -> bool:
+    return value is None or (len(value) <= limit and value.isprintable())
+
+
+def _child_delegating(person, scope: str) -> bool:
+    """A child under 14 asked to let an application act on their data (resource scopes): that
+    is their legal representative's decision, never the child's alone."""
+    from idp.service import age_group
+
+    return age_group(person) == "under14" and bool(set(scope.split()) & set(RESOURCE_SCOPES))
+
+
 def _bad_max_age(params: dict[str, str]) -> bool:
     value = params.get("max_age")
     return value is not None and not (value.isascii() and value.isdigit() and len(value) < 10)
 
 
 def run_authorization(
-    request: Request, session, settings: Settings, params, login, *, consented: bool = False
+    request: Request,
+    session,
+    settings: Settings,
+    params,
+    login,
+    *,
+    consented: bool = False,
+    shown_scope: str | None = None,
 ) -> Response | None:
     """Validate and, for a logged-in person who has granted the scopes, issue the code.
 
     None: the person must log in first. ``consented``: the person has just allowed this very
-    request on the consent screen."""
+    request on the consent screen, which showed ``shown_scope`` (what is granted must be what
+    was shown: a client whose allowed scopes changed meanwhile is asked again)."""
     from idp.service import get_person
 
     server = make_server(request, session, settings)
@@ -99,7 +133,8 @@ def run_authorization(
             "Ошибка входа",
             BAD_REQUEST_TEXT,
             400,
-            f"Способ ответа response_mode={mode[:40]} не поддерживается (только query).",
+            "Приложение просит вернуть ответ неподдерживаемым способом "
+            f"(response_mode={mode[:40]}); Пропуск отвечает только переадресацией (query).",
         )
     for name in ("request", "request_uri"):  # OIDC Core 6: say so rather than ignore them
         if data.get(name):
@@ -108,18 +143,32 @@ def run_authorization(
             )
     if _bad_max_age(data):
         return _refuse(request, settings, oreq, "invalid_request", "max_age must be an integer")
+    if not _plain(data.get("nonce"), 255):  # stored with the code: printable, bounded
+        return _refuse(request, settings, oreq, "invalid_request", "nonce is malformed")
+    scope = oreq.scope or ""
+    if not scope.split():  # nothing to ask for is nothing to grant (and no silent code)
+        return _refuse(request, settings, oreq, "invalid_scope", "no scope requested")
     if person is None or getattr(grant, "prompt", None) == "login":
         return None
     client = grant.client
-    scope = oreq.scope or ""
+    if _child_delegating(person, scope):
+        return _refuse(
+            request,
+            settings,
+            oreq,
+            "access_denied",
+            "a child under 14 cannot let an application reach their data",
+        )
     prompts = set((data.get("prompt") or "").split())
     must_ask = "consent" in prompts or not appgrants.covers(
         session, person.id, client.client_id, scope
     )
+    if consented and shown_scope != scope:
+        consented = False
     if must_ask and not consented and not client.first_party:
         if "none" in prompts:
             return _refuse(request, settings, oreq, "consent_required", "consent is required")
-        return consent_screen(request, session, settings, params, login, person, client, scope)
+        return consent_screen(request, session, params, login, scope)
     if consented:
         appgrants.remember(session, person.id, client.client_id, scope, now=utcnow())
     oreq.login = login
@@ -127,40 +176,67 @@ def run_authorization(
     return with_iss(response, settings.issuer)
 
 
-def _scope_items(scope: str) -> tuple[list[str], list[str]]:
-    """What the person is told: the claims the client learns, the actions it may take."""
-    learns = [OIDC_SCOPES[s] for s in scope.split() if s in OIDC_SCOPES and s != "offline_access"]
-    acts = [RESOURCE_SCOPE_TEXT[s] for s in scope.split() if s in RESOURCE_SCOPE_TEXT]
-    if "offline_access" in scope.split():
-        acts.append(OIDC_SCOPES["offline_access"])
-    return learns, acts
-
-
-def consent_screen(request, session, settings, params, login, person, client, scope) -> Response:
-    """Park the request and ask the person (Russian page, plain form, CSRF token)."""
-    from idp.service import children_of, full_name
-
+def consent_screen(request, session, params, login, scope) -> Response:
+    """Park the request and send the browser to the consent screen (303: a reload of the screen
+    shows it again instead of replaying the upstream callback)."""
     parked = dict(params)
-    parked.pop("prompt", None)  # answered by this screen
+    parked.pop("prompt", None)  # answered by the screen
     parked[SCREEN_FOR] = login.id_hash
+    parked[SCREEN_SCOPE] = scope
     txn = service.create_transaction(session, parked)
-    learns, acts = _scope_items(scope)
-    children = (
-        [full_name(c) for c in children_of(session, person.id)]
-        if "children" in scope.split()
-        else []
-    )
+    return RedirectResponse("/oauth2/authorize/consent?" + urlencode({"txn": txn}), 303)
+
+
+@router.get("/oauth2/authorize/consent", openapi_extra=PUBLIC)
+def screen(request: Request, session: SessionDep, settings: SettingsDep, txn: str = "") -> Response:
+    """The consent screen (Russian, a plain form with the CSRF token): who asks (the
+    application, its organisation and address), what it will learn and what it may do."""
+    from idp.service import full_name, get_person
+
+    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    params = service.peek_transaction(session, txn)
+    if login is None or params is None or params.get(SCREEN_FOR) != login.id_hash:
+        return html_page(
+            request, "Запрос устарел", "Вернитесь в приложение и начните вход заново.", 400
+        )
+    client = service.get_client(session, params.get("client_id", ""))
+    person = get_person(session, login.person_id)
+    if client is None or person is None:
+        return html_page(request, "Запрос устарел", "Начните вход заново.", 400)
+    scope = params.get(SCREEN_SCOPE, "")
+    learns, acts = describe(scope)
     context = {
         "title": "Доступ приложения",
         "client_name": client.name,
+        "organization": _organization(session, client),
+        "site": urlsplit(params.get("redirect_uri", "")).netloc,
         "person_name": full_name(person),
         "learns": learns,
         "acts": acts,
-        "children": children,
+        "children": _children_reached(session, person, scope),
         "txn": txn,
         "csrf": csrf.token_for(settings, login),
+        "switch_url": "/oauth2/logout",
     }
     return page(request, "consent.html", context)
+
+
+def _organization(session, client) -> str | None:
+    """The registered organisation behind a client (name and ОГРН), if it is bound to one."""
+    from idp.service import get_organization
+
+    org = get_organization(session, client.organization_id) if client.organization_id else None
+    return f"{org.name}, ОГРН {org.ogrn}" if org is not None else None
+
+
+def _children_reached(session, person, scope: str) -> list[str]:
+    """The minors the application would learn about — and, with resource scopes, act on as it
+    acts on the person's own data: only with the ``children`` scope (policies.delegation)."""
+    from idp.service import children_of, full_name
+
+    if "children" not in scope.split():
+        return []
+    return [full_name(c) for c in children_of(session, person.id)]
 
 
 @router.post("/oauth2/authorize/decision", openapi_extra=PUBLIC)
@@ -187,6 +263,7 @@ def decision(request: Request, session: SessionDep, settings: SettingsDep, form:
             request, "Вход не выполнен", "Запрос устарел или уже обработан. Начните заново.", 400
         )
     resume = [(k, v) for k, v in params.items() if k not in INTERNAL]
+    shown = params.get(SCREEN_SCOPE)
     if fields.get("decision") != "allow":
         server = make_server(request, session, settings)
         oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
@@ -195,7 +272,9 @@ def decision(request: Request, session: SessionDep, settings: SettingsDep, form:
         except (OAuth2Error, ValueError, TypeError):
             return html_page(request, "Доступ не предоставлен", "Вы отказали приложению.", 200)
         return _refuse(request, settings, oreq, "access_denied", "The person denied access")
-    response = run_authorization(request, session, settings, resume, login, consented=True)
+    response = run_authorization(
+        request, session, settings, resume, login, consented=True, shown_scope=shown
+    )
     return response or html_page(request, "Ошибка входа", "Не удалось завершить вход.", 400)
 
 
@@ -296,7 +375,7 @@ def first_party_login(
     session: SessionDep,
     settings: SettingsDep,
     next: str = "/",
-    max_age: int | None = None,
+    max_age: int | None = Query(None, ge=0, le=10**9),
 ) -> Response:
     """Log in to Propusk's own web UI (no OAuth client): upstream, then back to ``next``.
 

@@ -253,7 +253,7 @@ def parse_jws(token: str) -> tuple[dict, dict, bytes, bytes]:
         header = json.loads(b64url_decode(h))
         payload = json.loads(b64url_decode(p))
         signature = b64url_decode(s)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # deep nesting: not a token of ours
         raise InvalidJWS("malformed token") from exc
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise InvalidJWS("malformed token")

@@ -310,3 +310,18 @@ def last_token_of(session: Session, person_id: uuid.UUID, client_id: str) -> dat
 def clients_of_organization(session: Session, organization_id: uuid.UUID) -> list[OAuthClient]:
     stmt = select(OAuthClient).where(OAuthClient.organization_id == organization_id)
     return list(session.scalars(stmt))
+
+
+def spend_codes_of(session: Session, person_id: uuid.UUID, client_id: str, now: datetime) -> int:
+    """Mark the person's unused codes for the client used (an application's access revoked:
+    a code issued a moment before must not turn into tokens)."""
+    result = session.execute(
+        update(AuthorizationCode)
+        .where(
+            AuthorizationCode.person_id == person_id,
+            AuthorizationCode.client_id == client_id,
+            AuthorizationCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    return result.rowcount

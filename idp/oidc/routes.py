@@ -228,11 +228,13 @@ def _hint_claims(session, settings: Settings, hint: str | None) -> dict | bool |
         header, claims = keys.verify_jws(session, settings, hint)
     except keys.InvalidJWS:
         return False
-    if header.get("typ") == "at+jwt" or claims.get("iss") != settings.issuer:
-        return False
+    if header.get("typ") != "JWT" or claims.get("iss") != settings.issuer:
+        return False  # only our ID tokens: not access tokens, receipts or transfer tickets
     aud = claims.get("aud")
     aud = aud[0] if isinstance(aud, list) and aud else aud
     if not isinstance(aud, str) or not isinstance(claims.get("sub"), str):
+        return False
+    if service.get_client(session, aud) is None:
         return False
     return {**claims, "aud": aud}
 
@@ -288,7 +290,12 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, form: F
             add_params_to_uri(target, [("state", state)]) if state else target, status_code=302
         )
     else:
-        response = html_page(request, "Вы вышли", "Вы вышли из Пропуска. Окно можно закрыть.")
+        response = html_page(
+            request,
+            "Вы вышли",
+            "Вы вышли из Пропуска. Вход на Госуслугах этим не завершается: на чужом "
+            "компьютере выйдите и на Госуслугах.",
+        )
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

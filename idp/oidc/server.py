@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from idp.oidc import clientauth, keys, service
+from idp.oidc import appgrants, clientauth, keys, service
 from idp.oidc import repository as repo
 from idp.oidc import tokens as tok
 from idp.oidc.models import AuthorizationCode, IssuedToken, UsedAssertion
@@ -232,6 +232,10 @@ class CodeGrant(oauth_grants.AuthorizationCodeGrant):
             return None
         if row.expires_at <= now:
             return None
+        if not client.first_party and not appgrants.covers(
+            server.session, row.person_id, client.client_id, row.scope
+        ):
+            return None  # the person revoked the application since the code was issued
         return CodeView(row)
 
     def delete_authorization_code(self, authorization_code) -> None:
@@ -408,7 +412,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
     def __call__(self, query_client, request):
         try:
             return super().__call__(query_client, request)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             raise InvalidClientError(description="Invalid client assertion") from exc
 
 

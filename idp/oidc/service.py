@@ -401,6 +401,16 @@ def create_transaction(session: Session, params: dict[str, str]) -> str:
     return raw
 
 
+def peek_transaction(session: Session, raw: str | None) -> dict[str, str] | None:
+    """The parked request without using it up (a consent screen shown again on reload)."""
+    if not plausible_id(raw, 200):
+        return None
+    row = repo.get_txn(session, token_hash(raw))
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    return dict(row.params)
+
+
 def take_transaction(session: Session, raw: str) -> dict[str, str] | None:
     """Single use: the parked request, or None if unknown, used or expired."""
     row = repo.get_txn(session, token_hash(raw), for_update=True)

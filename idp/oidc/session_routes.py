@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from idp.oidc import appgrants, csrf, service
 from idp.oidc.principal import SESSION_COOKIE
 from idp.oidc.schemas import ApplicationOut, ApplicationRevoked, SessionOut
-from policies.delegation import OIDC_SCOPES, RESOURCE_SCOPE_TEXT
+from policies.delegation import describe
 from policies.deps import require
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Forbidden
@@ -53,8 +53,8 @@ def current_session(
 
 
 def _scope_texts(scopes: list[str]) -> list[str]:
-    texts = {**OIDC_SCOPES, **RESOURCE_SCOPE_TEXT}
-    return [texts[s] for s in scopes if s in texts and s != "openid"]
+    learns, acts = describe(" ".join(s for s in scopes if s != "openid"))
+    return learns + acts
 
 
 @router.get("/me/applications", response_model=list[ApplicationOut])

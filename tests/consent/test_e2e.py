@@ -25,7 +25,7 @@ REDIRECT = "https://rp.example/cb"
 BACK = "https://operator.example/consent-done"
 PARENT = "1000400024"  # Волков; ESIA /kids: Волкова, born 11.02.2009
 CHILD = "1000400013"
-RP_SCOPE = "openid profile school consents.read transfers.read"
+RP_SCOPE = "openid profile school children consents.read transfers.read"
 
 
 def _login(url: str, client_id: str, secret: str, oid: str) -> str:
@@ -131,6 +131,7 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     )
     assert req.status_code == 201, req.text
     cid = req.json()["id"]
+    assert req.json()["signing_url"] == f"{url}/sign/{cid}"
     assert req.json()["age_rule"] == "14to17"
 
     # the e-diary holds both tokens, but signing is not delegable: it sends them to Propusk
@@ -186,7 +187,7 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
         f"{url}/api/v1/consents/{cid}/documents/{guardian['document_id']}.pdf"
     )
     assert document.status_code == 200 and document.content.startswith(b"%PDF")
-    checked = httpx.post(url + "/verify", files={"pdf": ("c.pdf", document.content)})
+    checked = httpx.post(url + "/verify", files={"file": ("c.pdf", document.content)})
     assert checked.status_code == 200 and "Документ подлинный" in checked.text
     assert "действует" in checked.text
 
@@ -196,6 +197,8 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     assert r.status_code == 200 and r.json()["state"] == "withdrawn", r.text
     checked = httpx.post(url + "/verify", data={"receipt": receipt["receipt"]})
     assert "Квитанция подлинная" in checked.text and "отозвано" in checked.text
+    as_file = httpx.post(url + "/verify", files={"file": ("c.jws", receipt["receipt"].encode())})
+    assert as_file.status_code == 200 and "Квитанция подлинная" in as_file.text
     pull = httpx.get(
         f"{url}/api/v1/subjects/{child_id}/data",
         headers=op,

@@ -22,6 +22,7 @@ from tests.consent.conftest import org_fields
 
 CONFIRMED_ADULT = "1000400024"  # Волков Виктор, confirmed ESIA account
 UNCONFIRMED_ADULT = "1000400029"  # Кравцова Алина: ESIA account not confirmed
+TEENS_PARENT, TEEN = "1000400024", "1000400013"  # Волков; ESIA /kids: Волкова Полина (17)
 TEXT = (
     "Я даю письменное согласие на обработку моих биометрических персональных данных (шаблон "
     "изображения лица) в целях идентификации при онлайн-аттестации."
@@ -101,7 +102,7 @@ def _submit(browser: httpx.Client, url: str, consent_id: str) -> httpx.Response:
     page = browser.get(f"{url}/sign/{consent_id}")
     assert page.status_code == 200, page.text
     fields = {**hidden_fields(page.text), "decision": "sign"}
-    return browser.post(f"{url}/sign/{consent_id}", data=fields)
+    return browser.post(f"{url}/sign/{consent_id}", data=fields, follow_redirects=True)
 
 
 def test_written_form_needs_a_fresh_confirmed_login_and_signs_a_document(stack):
@@ -123,7 +124,7 @@ def test_written_form_needs_a_fresh_confirmed_login_and_signs_a_document(stack):
     cid = _request(url, rt, op, CONFIRMED_ADULT)
     _age_logins(rt, hours=2)
     page = browser.get(f"{url}/sign/{cid}")
-    assert "войдите через Госуслуги ещё раз" in page.text and 'value="sign"' not in page.text
+    assert "Войти через Госуслуги ещё раз" in page.text and 'value="sign"' not in page.text
     step_up = re.search(r'href="(/login\?[^"]+)"', page.text).group(1).replace("&amp;", "&")
     assert "max_age=0" in step_up
     stale = _submit(browser, url, cid)
@@ -161,15 +162,16 @@ def test_written_form_needs_a_fresh_confirmed_login_and_signs_a_document(stack):
         "365 дн.",
         "В личном кабинете Пропуска",
         "биометрических персональных данных (шаблон",  # the template text itself
-        "Способ входа: esia:pwd",
+        "Способ входа: Госуслуги (ЕСИА), логин и пароль (esia:pwd)",
+        "Проверить подлинность этого документа: " + url + "/verify",
         signature["document_sha256"],
     ):
         assert element in text, element
     # the PDF is checked on the public page (no login); a changed byte is not ours
-    checked = httpx.post(url + "/verify", files={"pdf": ("c.pdf", pdf.content)})
+    checked = httpx.post(url + "/verify", files={"file": ("c.pdf", pdf.content)})
     assert checked.status_code == 200 and "Документ подлинный" in checked.text
     forged = pdf.content[:-20] + bytes(20)
-    checked = httpx.post(url + "/verify", files={"pdf": ("c.pdf", forged)})
+    checked = httpx.post(url + "/verify", files={"file": ("c.pdf", forged)})
     assert checked.status_code == 422 and "не выдавал" in checked.text
     api = httpx.post(url + "/api/v1/consents/verify", json={"pdf_sha256": signature["pdf_sha256"]})
     assert api.json()["valid"] is True and api.json()["state"] == "given"
@@ -211,7 +213,35 @@ def test_the_signing_page_refuses_forged_and_stale_posts(stack):
     assert other.get(f"{url}/sign/{cid}").status_code == 403
     other.close()
     ok = browser.post(f"{url}/sign/{cid}", data=fields)
-    assert ok.status_code == 200 and "Подписано" in ok.text
+    assert ok.status_code == 303 and ok.headers["location"] == f"/sign/{cid}/result"
+    result = browser.get(url + ok.headers["location"])
+    assert result.status_code == 200 and "Подписано" in result.text
+    assert browser.get(url + ok.headers["location"]).status_code == 200  # a reload re-sends nothing
     again = browser.post(f"{url}/sign/{cid}", data=fields)
     assert again.status_code == 409  # answered already
     browser.close()
+
+
+def test_a_teenager_and_a_parent_sign_and_a_refusal_is_confirmed_first(stack):
+    """14–17: the page says both sign; the teen signs, the parent refuses — on a second page,
+    after being told it is final — and the result says the teen's signature no longer counts."""
+    url, rt = stack
+    op = _operator(rt, form="any")
+    teen, parent = cabinet(url, TEEN), cabinet(url, TEENS_PARENT)
+    cid = _request(url, rt, op, TEEN)
+    page = teen.get(f"{url}/sign/{cid}")
+    assert "каждый в своём входе через Госуслуги" in page.text
+    assert _submit(teen, url, cid).status_code == 200
+    page = parent.get(f"{url}/sign/{cid}")
+    assert "Волкова Полина" in page.text and "(участник)" in page.text  # who signed, by name
+    fields = {**hidden_fields(page.text), "decision": "refuse"}
+    ask = parent.post(f"{url}/sign/{cid}", data=fields)
+    assert ask.status_code == 200 and "Отказаться от согласия?" in ask.text
+    assert "перестанут действовать" in ask.text
+    assert parent.get(f"{url}/api/v1/consents/{cid}").json()["state"] == "partially_given"
+    done = parent.post(f"{url}/sign/{cid}", data=hidden_fields(ask.text), follow_redirects=True)
+    assert done.status_code == 200 and "Отказ принят" in done.text
+    assert "больше не действуют" in done.text
+    assert parent.get(f"{url}/api/v1/consents/{cid}").json()["state"] == "refused"
+    teen.close()
+    parent.close()

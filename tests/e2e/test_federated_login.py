@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from idp import demo
 from idp.models import Guardianship, Person, Status
 from propusk.db import session_scope
-from tests.browsing import answer_consent_screen, cabinet
+from tests.browsing import answer_consent_screen, cabinet, to_screen
 from tests.conftest import start_live_server
 
 REDIRECT = "https://rp.example/cb"
@@ -122,6 +122,7 @@ def login(stack: Stack, oid: str, scope: str = "openid profile school") -> dict:
         back = _choose(browser, r.headers["location"], oid)
         assert "/login/esia/callback?" in back.headers["location"]
         done = browser.get(back.headers["location"])
+        done = to_screen(browser, stack.url, done)
         if done.status_code == 200:  # the consent screen: the person allows the e-diary
             done = answer_consent_screen(browser, stack.url, done)
         assert done.status_code in (302, 303), done.text

@@ -66,7 +66,12 @@ ANONYMOUS_PROTECTED_EXAMPLES = 3  # the policy answers 401 before the route read
 SLOW_EXAMPLES = 4
 SLOW_OPERATIONS = {"/login"}  # each call signs a request to the ESIA simulator (pure-Python GOST)
 # browser-facing: Russian HTML page
-HTML_ERROR_PAGES = ("/oauth2/authorize", "/oauth2/authorize/decision", "/oauth2/logout")
+HTML_ERROR_PAGES = (
+    "/oauth2/authorize",
+    "/oauth2/authorize/consent",
+    "/oauth2/authorize/decision",
+    "/oauth2/logout",
+)
 
 # (caller or "*", METHOD, path template) -> "<owner package>: <what>"; see the module docstring.
 KNOWN_DEFECTS: dict[tuple[str, str, str], str] = {}

@@ -102,16 +102,30 @@ async function revokeApp(app) {
   if (!confirm(`Отозвать доступ приложения «${app.name}»? Оно больше не сможет получать ваши данные без нового разрешения.`)) return;
   try {
     await api(`/api/v1/me/applications/${encodeURIComponent(app.client_id)}`, { method: "DELETE" });
-    await refreshApps();
+    await refreshApps(`Доступ приложения «${app.name}» отозван.`);
   } catch (e) { alert(e.message); }
 }
 
-async function refreshApps() {
+// Moscow time, as every date on Propusk's pages (the deadlines of 152-FZ are counted in it).
+function moscow(iso) {
+  return iso ? new Date(iso).toLocaleString("ru-RU", {
+    timeZone: "Europe/Moscow", day: "2-digit", month: "2-digit", year: "numeric",
+    hour: "2-digit", minute: "2-digit",
+  }) + " МСК" : "—";
+}
+
+// The applications as cards (readable on a phone): what each may do, when, revoke.
+async function refreshApps(notice) {
   const apps = await api("/api/v1/me/applications");
-  document.getElementById("applications").replaceChildren(table(
-    ["Приложение", "Что может", "Разрешено", ""],
-    apps.map((a) => [a.name, a.scope_texts.join("; ") || "вход", date(a.updated_at),
-      el("button", { onclick: () => revokeApp(a) }, "Отозвать доступ")])));
+  const box = document.getElementById("applications");
+  const cards = apps.map((a) => el("div", { class: "card" },
+    el("h3", {}, a.name),
+    el("ul", {}, ...(a.scope_texts.length ? a.scope_texts : ["только вход"]).map((t) => el("li", {}, t))),
+    el("p", { class: "muted" }, `Разрешено: ${moscow(a.updated_at)}`,
+      a.last_token_at ? ` · последний доступ: ${moscow(a.last_token_at)}` : ""),
+    el("button", { onclick: () => revokeApp(a) }, "Отозвать доступ")));
+  box.replaceChildren(...(notice ? [el("p", { class: "notice", role: "status" }, notice)] : []),
+    ...(cards.length ? cards : [el("p", { class: "muted" }, "Вы не давали приложениям доступ.")]));
 }
 
 async function refresh() {

@@ -21,8 +21,12 @@ async function loginWithDevForm(authorizationUrl) {
     method: 'POST', body: form, redirect: 'manual',
   });
   const cookie = cb.headers.get('set-cookie').split(';')[0];
-  if (cb.status === 200) {  // Propusk's consent screen: the person allows this RP
-    const screen = await cb.text();
+  if (cb.status === 303) {  // Propusk's consent screen: the person allows this RP
+    const page = await fetch(new URL(cb.headers.get('location'), cfg.issuer), {
+      headers: { cookie }, redirect: 'manual',
+    });
+    if (page.status !== 200) throw new Error(`consent screen gave ${page.status}`);
+    const screen = await page.text();
     out.consent_screen_names_client = screen.includes(cfg.rp.name);
     const decision = await fetch(new URL('/oauth2/authorize/decision', cfg.issuer), {
       method: 'POST', redirect: 'manual',

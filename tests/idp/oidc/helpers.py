@@ -56,6 +56,7 @@ def new_oid() -> str:
 
 
 CONSENT_FORM = 'action="/oauth2/authorize/decision"'
+SCREEN = "/oauth2/authorize/consent?"
 
 
 def answer_consent_screen(http, page, decision: str = "allow", origin: str | None = None):
@@ -77,6 +78,8 @@ def login_via_dev_form(http, authorize_url: str, oid: str | None = None, consent
     """GET the authorization URL, submit the dev login form and, when the consent screen
     comes, answer it with ``consent`` (``None``: return the screen); returns the response."""
     page = http.get(authorize_url, follow_redirects=False)
+    if page.status_code == 303 and page.headers["location"].startswith(SCREEN):
+        page = http.get(page.headers["location"], follow_redirects=False)
     if page.status_code == 200 and CONSENT_FORM not in page.text:  # the login form
         txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)
         page = http.post(
@@ -91,6 +94,8 @@ def login_via_dev_form(http, authorize_url: str, oid: str | None = None, consent
             },
             follow_redirects=False,
         )
+    if page.status_code == 303 and page.headers["location"].startswith(SCREEN):
+        page = http.get(page.headers["location"], follow_redirects=False)
     if page.status_code == 200 and CONSENT_FORM in page.text and consent is not None:
         return answer_consent_screen(http, page, consent)
     return page

@@ -19,7 +19,7 @@ from idp import demo
 from idp.oidc import service
 from policies.delegation import ALL_SCOPES, PERSONAL_ACTS, RESOURCE_SCOPES
 from propusk.db import session_scope
-from tests.browsing import authorize, choose_person
+from tests.browsing import authorize, choose_person, to_screen
 from tests.conftest import start_live_server
 from tests.idp.oidc.helpers import (
     REDIRECT,
@@ -74,7 +74,7 @@ def _go(http, client_id, **extra):
     """The authorization request as the browser sends it (redirects not followed)."""
     _, challenge = pkce()
     url = "/oauth2/authorize?" + urlencode(authorize_params(client_id, challenge, **extra))
-    return http.get(url, follow_redirects=False)
+    return to_screen(http, _url(http), http.get(url, follow_redirects=False))
 
 
 def _login(http, client_id, oid=PERSON, **extra):
@@ -83,7 +83,7 @@ def _login(http, client_id, oid=PERSON, **extra):
     r = _go(http, client_id, **extra)
     if r.status_code == 302 and "/esia-sim/" in r.headers["location"]:
         back = choose_person(http, r.headers["location"], oid)
-        r = http.get(back.headers["location"])
+        r = to_screen(http, _url(http), http.get(back.headers["location"]))
     return r
 
 
@@ -114,6 +114,10 @@ def test_consent_screen_deny_allow_remember_and_prompts(http, rt):
     assert "Электронный дневник «Школа+»" in screen.text
     assert "фамилия, имя, отчество" in screen.text and "адрес электронной почты" in screen.text
     assert "сведения о детях" not in screen.text  # not asked for
+    assert "rp.example" in screen.text  # where the person goes back to
+    assert screen.text.count("статусы в школах") == 1  # profile brings them: said once
+    again_screen = http.get(str(screen.url))  # a reload shows the screen again
+    assert again_screen.status_code == 200 and "Разрешить" in again_screen.text
     denied = answer_consent_screen(http, screen, "deny")
     q = query_of(denied.headers["location"])
     assert (q["error"], q["state"], q["iss"]) == ("access_denied", "s1", _url(http))
@@ -175,7 +179,7 @@ def test_refresh_tokens_only_with_offline_access_and_revoked_with_the_app(http, 
     apps = http.get("/api/v1/me/applications").json()
     mine = next(a for a in apps if a["client_id"] == client_id)
     assert set(mine["scopes"]) >= {"openid", "profile", "offline_access"}
-    assert any("маркер обновления" in t for t in mine["scope_texts"])
+    assert any("пока вы не отзовёте доступ" in t for t in mine["scope_texts"])
     out = http.delete(f"/api/v1/me/applications/{client_id}")
     assert out.status_code == 200 and out.json()["token_families_revoked"] >= 1
     refresh = http.post(
