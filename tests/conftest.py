@@ -277,3 +277,24 @@ def live_server(db_url) -> Iterator[LiveServer]:
     yield server
     server.stop()
     rt.dispose()
+
+
+def demo_server(database_url: str) -> Iterator[tuple[str, Runtime]]:
+    """A live server with the ESIA simulator mounted and its demo people seeded: (url, runtime)."""
+    from idp import demo
+    from propusk.db import session_scope
+
+    server, rt = start_live_server(database_url, upstream="simulator", demo=True)
+    with session_scope(rt.sessionmaker) as s:
+        demo.seed(s, rt.settings)
+    try:
+        yield server.url, rt
+    finally:
+        server.stop()
+        rt.dispose()
+
+
+@pytest.fixture
+def sim_server(db_url) -> Iterator[tuple[str, Runtime]]:
+    """``demo_server`` on both databases."""
+    yield from demo_server(db_url)

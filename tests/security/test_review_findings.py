@@ -22,11 +22,10 @@ import pytest
 from jose import jwt as jose_jwt
 from sqlalchemy import text
 
-from idp import demo
 from propusk.db import session_scope, utcnow
 from tests.biometrics.conftest import bio, years_ago  # noqa: F401  (the biometrics harness)
 from tests.browsing import authorize, login_fresh, query_of
-from tests.conftest import start_live_server
+from tests.conftest import demo_server
 from tests.consent.conftest import harness, world  # noqa: F401  (the consent harness)
 from tests.idp.oidc.helpers import (
     REDIRECT,
@@ -42,16 +41,9 @@ CHILD = "1000400006"  # Смирнов Артём, born 2016: under 14
 
 
 @pytest.fixture
-def live(db_url):
+def live(sim_server):
     """A real server with the ESIA simulator mounted and its demo people: (url, runtime)."""
-    server, runtime = start_live_server(db_url, upstream="simulator", demo=True)
-    with session_scope(runtime.sessionmaker) as s:
-        demo.seed(s, runtime.settings)
-    try:
-        yield server.url, runtime
-    finally:
-        server.stop()
-        runtime.dispose()
+    return sim_server
 
 
 def _person_id(rt, oid: str) -> str:
@@ -277,14 +269,7 @@ def test_login_with_a_huge_max_age_is_not_a_500(live):
 
 @pytest.fixture
 def live_pg(pg_url):
-    server, runtime = start_live_server(pg_url, upstream="simulator", demo=True)
-    with session_scope(runtime.sessionmaker) as s:
-        demo.seed(s, runtime.settings)
-    try:
-        yield server.url, runtime
-    finally:
-        server.stop()
-        runtime.dispose()
+    yield from demo_server(pg_url)
 
 
 @pytest.mark.parametrize("nonce", ["a\x00b", "n" * 600])

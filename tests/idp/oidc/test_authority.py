@@ -15,12 +15,10 @@ from jose import jwt as jose_jwt
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from idp import demo
 from idp.oidc import service
 from policies.delegation import ALL_SCOPES, PERSONAL_ACTS, RESOURCE_SCOPES
 from propusk.db import session_scope
 from tests.browsing import authorize, choose_person, to_screen
-from tests.conftest import start_live_server
 from tests.idp.oidc.helpers import (
     REDIRECT,
     answer_consent_screen,
@@ -39,16 +37,9 @@ READS = "openid profile consents.read transfers.read"
 
 
 @pytest.fixture
-def live(db_url):
+def live(sim_server):
     """A real server with the ESIA simulator mounted and its demo people."""
-    server, runtime = start_live_server(db_url, upstream="simulator", demo=True)
-    with session_scope(runtime.sessionmaker) as s:
-        demo.seed(s, runtime.settings)
-    try:
-        yield server.url, runtime
-    finally:
-        server.stop()
-        runtime.dispose()
+    return sim_server
 
 
 @pytest.fixture
