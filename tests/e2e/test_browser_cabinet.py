@@ -68,7 +68,7 @@ def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):
     page.wait_for_selector("#requests table")
     assert "attestation.online" in page.inner_text("#requests")
     # signing opens the consent as a document on Propusk's signing page
-    page.click("#requests a:has-text('Открыть и подписать')")
+    page.click("#requests a:has-text('Открыть и ответить')")
     page.wait_for_selector("article.document")
     text = page.inner_text("article.document")
     for element in (

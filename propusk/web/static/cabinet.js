@@ -76,9 +76,8 @@ async function receipt(id) {
 function consentRow(c, pending) {
   const actions = el("span");
   if (pending) {
-    // signing happens on the document page: the person reads what they sign
-    actions.append(el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть и подписать"), " ",
-      el("button", { onclick: () => act(c.id, "refuse") }, "Отказать"));
+    // signing and refusing happen on the document page: the person reads what they answer
+    actions.append(el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть и ответить"));
   } else {
     if (["given", "partially_given", "suspended"].includes(c.state)) {
       actions.append(el("button", { onclick: () => act(c.id, "withdraw") }, "Отозвать"), " ");
