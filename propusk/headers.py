@@ -57,10 +57,20 @@ class SecurityHeaders:
         await self.app(scope, receive, send_secured)
 
     def secure(self, path: str, headers: Iterable[tuple[bytes, bytes]]) -> list:
-        out = [(bytes(name).lower(), bytes(value)) for name, value in headers]
-        names = {name for name, _ in out}
-        ctype = next((value for name, value in out if name == b"content-type"), b"")
-        out += [(name, value) for name, value in ALWAYS if name not in names]
+        """One pass over the response's headers (this runs for every response, the token and
+        gated-pull lanes' included)."""
+        out = []
+        names = set()
+        ctype = b""
+        for name, value in headers:
+            name = bytes(name).lower()
+            out.append((name, value))
+            names.add(name)
+            if name == b"content-type":
+                ctype = bytes(value)
+        for name, value in ALWAYS:
+            if name not in names:
+                out.append((name, value))
         if ctype.lower().startswith(b"text/html"):
             out = [(name, value) for name, value in out if name not in PAGE_ONLY]
             policy = self.page_policies.get(path, PAGE_POLICY.encode())

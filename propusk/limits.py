@@ -79,9 +79,12 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = _declared_length(scope)
+        if declared is not None and declared <= self.default:  # the common case: no lookup
+            await self.app(scope, receive, send)
+            return
         path = route_path(scope)
         limit = self.limit_for(scope["method"], path)
-        declared = _declared_length(scope)
         if declared is not None:
             if declared > limit:
                 await _too_large(path, limit, send)

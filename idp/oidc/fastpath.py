@@ -34,7 +34,14 @@ CLIENT_TTL = 10.0
 MISS_TTL = 1.0
 KEY_TTL = 30.0
 FLUSH_EVERY = 1.0
-HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# The token lane is an edge lane (outside propusk.headers): its answers carry the headers
+# every response gets there.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 BASIC = {"WWW-Authenticate": 'Basic realm="propusk"'}
 RETRY = {"Retry-After": "5"}
 
@@ -296,10 +303,16 @@ class TokenFastLane:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"] != "/oauth2/token" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
+        if _declares_more(scope, self.MAX_BODY):  # not for this lane: the body limit judges it
+            return await self.app(scope, receive, send)
         body, complete = await _read_body(receive, self.MAX_BODY)
         answer = None
         if complete:
-            answer = await self._try(scope, body)
+            try:
+                answer = await self._try(scope, body)
+            except Exception:  # outside the app's error layers: answer it here
+                log.exception("token lane failed")
+                answer = error_answer("temporarily_unavailable", "Try again", 503, RETRY)
         if answer is None:
             return await self.app(scope, _replay(body, complete, receive), send)
         status, payload, headers = answer
@@ -327,6 +340,14 @@ class TokenFastLane:
         if len(form) != len(pairs) or form.get("grant_type") != "client_credentials":
             return None
         return await self.fast.client_credentials(authorization, form)
+
+
+def _declares_more(scope, limit: int) -> bool:
+    """A ``Content-Length`` above ``limit``: the lane leaves such a body unread."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return not value.isdigit() or int(value) > limit
+    return False
 
 
 async def _read_body(receive, limit: int) -> tuple[bytes, bool]:

@@ -83,7 +83,7 @@ def install(app: FastAPI) -> None:
     app.include_router(authorize_router)
     app.include_router(admin_router)
     app.include_router(session_router)
-    app.add_middleware(TokenFastLane, fast=app.state.oidc.fast)
+    app.add_edge_lane(TokenFastLane, fast=app.state.oidc.fast)
 
     inner = app.router.lifespan_context
 
