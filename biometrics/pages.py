@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from propusk.deps import PrincipalDep, SessionDep, SettingsDep
+from propusk.deps import PrincipalDep, SettingsDep
 
 HERE = Path(__file__).parent
 WEB_TEMPLATES = HERE.parent / "propusk" / "web" / "templates"
@@ -22,36 +22,26 @@ router = APIRouter(include_in_schema=False)
 PUBLIC = {"x-public": True}
 
 
-def _page(
-    request: Request, session, settings, principal, name: str, exam_id: uuid.UUID
-) -> Response:
+def _page(request: Request, settings, principal, name: str, exam_id: uuid.UUID) -> Response:
     """The shell for a person in Propusk's own pages, with the session's CSRF token (its
     script sends it with every frame and decision)."""
-    from idp.oidc.principal import csrf_token_of
+    from idp.oidc.csrf import token_of
 
     if principal.kind != "person" or not principal.first_party:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=302)
-    context = {"exam_id": str(exam_id), "csrf": csrf_token_of(request, session, settings)}
+    context = {"exam_id": str(exam_id), "csrf": token_of(settings, principal)}
     return templates.TemplateResponse(request, name, context)
 
 
 @router.get("/exams/{exam_id}/take", openapi_extra=PUBLIC)
 def take_page(
-    exam_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
+    exam_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
-    return _page(request, session, settings, principal, "exam_take.html", exam_id)
+    return _page(request, settings, principal, "exam_take.html", exam_id)
 
 
 @router.get("/exams/{exam_id}/proctor", openapi_extra=PUBLIC)
 def proctor_page(
-    exam_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
+    exam_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
-    return _page(request, session, settings, principal, "exam_proctor.html", exam_id)
+    return _page(request, settings, principal, "exam_proctor.html", exam_id)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from biometrics import liveness, service
 from biometrics.engine import DEFAULT_CONFIG
 from biometrics.schemas import DecisionIn, ExamSessionIn
+from idp.service import owner_resource
 from policies.deps import require
 from policies.service import authorize
 from propusk.db import utcnow
@@ -41,9 +42,7 @@ def _authorize_subject(
     reading the status is not."""
     acts = {"create": "demand", "delete": "withdraw"}
     subject = service.acting_for(session, _person(principal), subject_id, acts.get(act, "read"))
-    authorize(
-        principal, "biometric.enrolment", act, resource=service.subject_resource(session, subject)
-    )
+    authorize(principal, "biometric.enrolment", act, resource=owner_resource(session, subject))
     return subject
 
 

@@ -373,16 +373,6 @@ def create_exam_session(
     return exam
 
 
-def subject_resource(session: Session, subject_id: uuid.UUID) -> dict[str, Any]:
-    """Attributes of the owner/guardian policy conditions for a participant's enrolment."""
-    from idp import service as idp
-
-    return {
-        "subject": f"person:{subject_id}",
-        "guardians": [f"person:{g.id}" for g in idp.guardians_of(session, subject_id)],
-    }
-
-
 def get_exam(session: Session, exam_id: uuid.UUID) -> ExamSession:
     exam = repo.get_session(session, exam_id)
     if exam is None:

@@ -41,7 +41,6 @@ WEB_TEMPLATES = HERE.parent / "propusk" / "web" / "templates"  # the page layout
 templates = Jinja2Templates(directory=[str(HERE / "templates"), str(WEB_TEMPLATES)])
 router = APIRouter(include_in_schema=False)
 PUBLIC = {"x-public": True}
-NO_STORE = {"Cache-Control": "no-store"}
 MAX_PDF = 5 * 1024 * 1024
 STATE_RU = {
     "requested": "ожидает подписи",
@@ -59,9 +58,8 @@ PENDING = ("requested", "partially_given")
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    return templates.TemplateResponse(
-        request, name, context, status_code=status, headers=dict(NO_STORE)
-    )
+    """A page of its own (never cached, like every page: ``propusk.headers``)."""
+    return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def _message(
@@ -156,7 +154,7 @@ def sign_page(
     state: str | None = None,
 ) -> Response:
     """The consent as a document, with «Подписать» / «Отказаться» (see the module docstring)."""
-    from idp.oidc.principal import csrf_token_of
+    from idp.oidc.csrf import token_of
 
     principal = _principal(request, session, settings)
     if principal.kind != "person":
@@ -186,23 +184,23 @@ def sign_page(
         "role": prepared.role,
         "role_text": ROLE_RU.get(prepared.role, prepared.role),
         "age_group": prepared.age_group,
-        "needed": [ROLE_RU[r] for r in sorted(_needed(prepared)) if r not in signed_roles],
+        "needed": [
+            ROLE_RU[r]
+            for r in sorted(service.required_roles(prepared.age_group))
+            if r not in signed_roles
+        ],
         "signers": _signers(session, consent),
         "hurdle": _login_hurdle(prepared, principal, settings),
         "step_up_url": _login_url(request, fresh=True),
         "expires": documents.local_time(consent.request_expires_at),
         "valid_until": documents.local_time(consent.valid_until) if consent.valid_until else None,
         "my_pdf": _my_pdf(session, consent, principal.person_id),
-        "csrf": csrf_token_of(request, session, settings),
+        "csrf": token_of(settings, principal),
         "return_uri": target or "",
         "return_host": urlsplit(target).netloc if target else None,
         "state": state or "",
     }
     return _page(request, "sign.html", context)
-
-
-def _needed(prepared) -> set[str]:
-    return service.required_roles(prepared.age_group)
 
 
 def _my_pdf(session, consent, person_id) -> str | None:
@@ -289,9 +287,7 @@ def sign_result(
     except Problem as exc:
         return _problem_page(request, exc, consent_id)
     signed_roles = {s.get("role") for s in consent.signatures}
-    from consent.service import required_roles
-
-    waiting = sorted(required_roles(consent.age_rule) - signed_roles)
+    waiting = sorted(service.required_roles(consent.age_rule) - signed_roles)
     context = {
         "title": "Отказ принят" if consent.state == "refused" else "Подписано",
         "consent": consent,

@@ -51,17 +51,16 @@ def _person(principal: Principal) -> uuid.UUID:
 
 def _authorize(session, principal: Principal, obj: str, act: str, subject_id: uuid.UUID) -> None:
     """The attribute check of the policy (owner or guardian) on the loaded subject."""
+    from idp.service import owner_resource
     from policies.service import authorize
 
-    authorize(principal, obj, act, resource=signing.policy_resource(session, subject_id))
+    authorize(principal, obj, act, resource=owner_resource(session, subject_id))
 
 
 # What each policy action is as an act of (or for) the data subject (consent.representation).
 SUBJECT_ACTS: dict[str, representation.Act] = {
     "read": "read",
     "create": "demand",
-    "approve": "sign",
-    "refuse": "refuse",
     "withdraw": "withdraw",
     "suspend": "suspend",
 }
@@ -465,8 +464,7 @@ def signed_document_pdf(
         documents.pdf_of(settings, row),
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="consent-{consent.id}-{row.role}.pdf"',
-            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="consent-{consent.id}-{row.role}.pdf"'
         },
     )
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -30,16 +29,6 @@ from propusk.security import Principal
 from propusk.settings import Settings
 
 
-def policy_resource(session: Session, subject_id: uuid.UUID) -> dict[str, Any]:
-    """The attributes the owner/guardian policy conditions look at (representatives today)."""
-    from idp import service as idp
-
-    return {
-        "subject": f"person:{subject_id}",
-        "guardians": [f"person:{g.id}" for g in idp.guardians_of(session, subject_id)],
-    }
-
-
 def _person(principal: Principal) -> uuid.UUID:
     if principal.person_id is None:
         raise Forbidden("a participant login is required", type="not-a-person")
@@ -47,9 +36,10 @@ def _person(principal: Principal) -> uuid.UUID:
 
 
 def _authorize(session: Session, principal: Principal, act: str, subject_id: uuid.UUID) -> None:
+    from idp.service import owner_resource
     from policies.service import authorize
 
-    authorize(principal, "consent", act, resource=policy_resource(session, subject_id))
+    authorize(principal, "consent", act, resource=owner_resource(session, subject_id))
 
 
 @dataclass(frozen=True)

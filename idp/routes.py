@@ -88,8 +88,7 @@ def get_person(
     person = service.get_person(session, person_id)
     statuses = service.active_statuses(session, person_id) if person else []
     resource = {
-        "subject": f"person:{person_id}",
-        "guardians": [f"person:{g.id}" for g in service.guardians_of(session, person_id)],
+        **service.owner_resource(session, person_id),
         "schools": sorted({f"school:{s.school_id}" for s in statuses if s.school_id}),
     }
     policies.authorize(principal, "person", "read", resource=resource)

@@ -153,6 +153,15 @@ def children_of(session: Session, guardian_id: uuid.UUID, on: date | None = None
     return [c for c in repo.children_of(session, guardian_id) if age_group(c, on) != "adult"]
 
 
+def owner_resource(session: Session, person_id: uuid.UUID) -> dict[str, Any]:
+    """The attributes the policy's owner/guardian conditions look at for a person's data:
+    the person and their legal representatives today (``guardians_of``)."""
+    return {
+        "subject": f"person:{person_id}",
+        "guardians": [f"person:{g.id}" for g in guardians_of(session, person_id)],
+    }
+
+
 def guardianship_source(
     session: Session, guardian_id: uuid.UUID, child_id: uuid.UUID
 ) -> str | None:

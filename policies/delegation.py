@@ -68,8 +68,6 @@ PERSONAL_ACTS: frozenset[tuple[str, str]] = frozenset(
 )
 ALL_SCOPES: tuple[str, ...] = (*OIDC_SCOPES, *RESOURCE_SCOPES)
 
-assert not any(PERSONAL_ACTS & pairs for pairs in RESOURCE_SCOPES.values())
-
 
 @dataclass(frozen=True)
 class Refusal:

@@ -79,7 +79,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _declared_length(scope)
+        declared = declared_length(scope)
         if declared is not None and declared <= self.default:  # the common case: no lookup
             await self.app(scope, receive, send)
             return
@@ -106,7 +106,7 @@ def route_path(scope: Scope) -> str:
     return path
 
 
-def _declared_length(scope: Scope) -> int | None:
+def declared_length(scope: Scope) -> int | None:
     """The ``Content-Length`` when it alone frames the body, else None (count the body)."""
     length = None
     for name, value in scope.get("headers", ()):

@@ -39,13 +39,18 @@ class AuthContext:
 
     ``method`` names the upstream and its method (``esia:pwd``); ``acr`` the assurance level
     (``idp.oidc.acr``); ``confirmed`` whether the ESIA account was confirmed at login;
-    ``session_ref`` a non-secret reference to the login session (a prefix of its id hash)."""
+    ``session_hash`` the login session's id hash (its CSRF token is derived from it)."""
 
     auth_time: datetime
     method: str
     acr: str | None = None
     confirmed: bool = False
-    session_ref: str | None = None
+    session_hash: str | None = field(default=None, repr=False)
+
+    @property
+    def session_ref(self) -> str | None:
+        """A short reference to the login session, as a signature records it."""
+        return self.session_hash[:16] if self.session_hash else None
 
 
 @dataclass(frozen=True)

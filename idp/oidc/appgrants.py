@@ -84,9 +84,9 @@ def list_for(session: Session, person_id: uuid.UUID) -> list[AppAccess]:
             scopes=list(grant.scopes or ()),
             granted_at=grant.created_at,
             updated_at=grant.updated_at,
-            last_token_at=repo.last_token_of(session, person_id, client.client_id),
+            last_token_at=last_token_at,
         )
-        for grant, client in repo.app_grants_of(session, person_id)
+        for grant, client, last_token_at in repo.app_grants_of(session, person_id)
     ]
 
 

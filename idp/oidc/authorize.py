@@ -80,6 +80,21 @@ def _refuse(request, settings, oreq, error: str, description: str) -> Response:
     return authorization_error(request, err, settings)
 
 
+def _refuse_parked(
+    request, session, settings, params, error: str, description: str
+) -> Response | None:
+    """The OAuth error answer to a parked request (the person denied it, or the upstream login
+    failed), re-validated so it goes only to the client's registered redirect URI; None when the
+    request no longer validates (the caller shows the person a page instead)."""
+    server = make_server(request, session, settings)
+    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
+    try:
+        server.get_consent_grant(oreq, end_user=None)
+        return _refuse(request, settings, oreq, error, description)
+    except (OAuth2Error, ValueError, TypeError):  # Authlib refuses to echo hostile input
+        return None
+
+
 def _plain(value: str | None, limit: int) -> bool:
     return value is None or (len(value) <= limit and value.isprintable())
 
@@ -92,9 +107,15 @@ def _child_delegating(person, scope: str) -> bool:
     return age_group(person) == "under14" and bool(set(scope.split()) & set(RESOURCE_SCOPES))
 
 
+def _max_age(value: str | None) -> int | None:
+    """``max_age`` in seconds if it is a plain non-negative integer (below 10**9), else None."""
+    if value is None or not (value.isascii() and value.isdigit() and len(value) < 10):
+        return None
+    return int(value)
+
+
 def _bad_max_age(params: dict[str, str]) -> bool:
-    value = params.get("max_age")
-    return value is not None and not (value.isascii() and value.isdigit() and len(value) < 10)
+    return params.get("max_age") is not None and _max_age(params["max_age"]) is None
 
 
 def run_authorization(
@@ -215,7 +236,7 @@ def screen(request: Request, session: SessionDep, settings: SettingsDep, txn: st
         "acts": acts,
         "children": _children_reached(session, person, scope),
         "txn": txn,
-        "csrf": csrf.token_for(settings, login),
+        "csrf": csrf.token_for(settings, login.id_hash),
         "switch_url": "/oauth2/logout",
     }
     return page(request, "consent.html", context)
@@ -257,34 +278,36 @@ def decision(request: Request, session: SessionDep, settings: SettingsDep, form:
             "Ответ пришёл не со страницы Пропуска или страница устарела. Начните вход заново.",
             403,
         )
-    params = service.take_transaction(session, fields.get("txn", ""))
-    if params is None or params.get(SCREEN_FOR) != login.id_hash:
+    params = service.take_transaction(
+        session, fields.get("txn", ""), lambda parked: parked.get(SCREEN_FOR) == login.id_hash
+    )
+    if params is None:
         return html_page(
             request, "Вход не выполнен", "Запрос устарел или уже обработан. Начните заново.", 400
         )
     resume = [(k, v) for k, v in params.items() if k not in INTERNAL]
-    shown = params.get(SCREEN_SCOPE)
     if fields.get("decision") != "allow":
-        server = make_server(request, session, settings)
-        oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
-        try:
-            server.get_consent_grant(oreq, end_user=None)
-        except (OAuth2Error, ValueError, TypeError):
-            return html_page(request, "Доступ не предоставлен", "Вы отказали приложению.", 200)
-        return _refuse(request, settings, oreq, "access_denied", "The person denied access")
+        denied = _refuse_parked(
+            request, session, settings, resume, "access_denied", "The person denied access"
+        )
+        return denied or html_page(request, "Доступ не предоставлен", "Вы отказали приложению.")
     response = run_authorization(
-        request, session, settings, resume, login, consented=True, shown_scope=shown
+        request,
+        session,
+        settings,
+        resume,
+        login,
+        consented=True,
+        shown_scope=params.get(SCREEN_SCOPE),
     )
     return response or html_page(request, "Ошибка входа", "Не удалось завершить вход.", 400)
 
 
 def _login_too_old(login, params: list[tuple[str, str]]) -> bool:
-    max_age = dict(params).get("max_age")
-    if login is None or max_age is None or not (max_age.isascii() and max_age.isdigit()):
-        return False
-    if len(max_age) >= 10:
-        return False
-    return utcnow() - login.auth_time > timedelta(seconds=int(max_age))
+    max_age = _max_age(dict(params).get("max_age"))
+    if login is None or max_age is None:
+        return False  # a malformed max_age is refused by run_authorization
+    return utcnow() - login.auth_time > timedelta(seconds=max_age)
 
 
 @router.get("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_get")
@@ -347,19 +370,11 @@ def _upstream_failed(request: Request, session, settings: Settings, upstream, er
     params = service.take_transaction(session, txn_id) if txn_id else None
     if not params or params.get(FIRST_PARTY) == "1":
         return page_
-    server = make_server(request, session, settings)
-    resume = _after_login(params)
-    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, resume, [])
-    try:
-        server.get_consent_grant(oreq, end_user=None)
-    except (OAuth2Error, ValueError, TypeError):
-        return page_
-    try:
-        return _refuse(
-            request, settings, oreq, _rp_error(err), f"Upstream login failed ({err.code})"[:200]
-        )
-    except ValueError:
-        return page_
+    failed = f"Upstream login failed ({err.code})"[:200]
+    answer = _refuse_parked(
+        request, session, settings, _after_login(params), _rp_error(err), failed
+    )
+    return answer or page_
 
 
 def safe_next(value: str | None) -> str:

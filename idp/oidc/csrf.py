@@ -27,6 +27,7 @@ from fastapi import Request
 
 from idp.oidc.models import LoginSession
 from propusk.errors import Forbidden
+from propusk.security import Principal
 from propusk.settings import Settings
 
 HEADER = "x-csrf-token"
@@ -34,12 +35,20 @@ FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def token_for(settings: Settings, login: LoginSession) -> str:
-    """The CSRF token of one login session."""
+def token_for(settings: Settings, session_hash: str) -> str:
+    """The CSRF token of one login session (by its id hash)."""
     mac = hmac.new(
-        settings.session_secret.encode(), b"csrf:" + login.id_hash.encode(), hashlib.sha256
+        settings.session_secret.encode(), b"csrf:" + session_hash.encode(), hashlib.sha256
     )
     return mac.hexdigest()
+
+
+def token_of(settings: Settings, principal: Principal) -> str | None:
+    """The CSRF token of the login session behind a principal of Propusk's own pages (what a
+    page embeds for its scripts and forms); None for anyone else."""
+    if not principal.first_party or principal.auth is None or not principal.auth.session_hash:
+        return None
+    return token_for(settings, principal.auth.session_hash)
 
 
 def _origin(url: str) -> str | None:
@@ -69,6 +78,6 @@ def verify(
     without the session's token."""
     if not same_origin(request, settings):
         raise Forbidden("the request did not come from Propusk's own pages", type="foreign-origin")
-    expected = token_for(settings, login)
+    expected = token_for(settings, login.id_hash)
     if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
         raise Forbidden("the CSRF token is missing or wrong; reload the page", type="csrf-failed")

@@ -26,6 +26,7 @@ from idp.oidc import tokens as tok
 from idp.oidc.clientauth import basic_credentials, check_secret
 from idp.oidc.service import ClientInfo
 from propusk.db import session_scope
+from propusk.limits import declared_length
 from propusk.settings import Settings
 
 log = logging.getLogger("propusk.oidc")
@@ -303,7 +304,8 @@ class TokenFastLane:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"] != "/oauth2/token" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        if _declares_more(scope, self.MAX_BODY):  # not for this lane: the body limit judges it
+        declared = declared_length(scope)
+        if declared is not None and declared > self.MAX_BODY:  # left unread: the limit judges it
             return await self.app(scope, receive, send)
         body, complete = await _read_body(receive, self.MAX_BODY)
         answer = None
@@ -340,14 +342,6 @@ class TokenFastLane:
         if len(form) != len(pairs) or form.get("grant_type") != "client_credentials":
             return None
         return await self.fast.client_credentials(authorization, form)
-
-
-def _declares_more(scope, limit: int) -> bool:
-    """A ``Content-Length`` above ``limit``: the lane leaves such a body unread."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return not value.isdigit() or int(value) > limit
-    return False
 
 
 async def _read_body(receive, limit: int) -> tuple[bytes, bool]:

@@ -166,12 +166,6 @@ def session_principal(
     )
 
 
-def csrf_token_of(request: Request, session: Session, settings: Settings) -> str | None:
-    """The CSRF token of the request's login session, for a page to embed in its forms."""
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    return csrf.token_for(settings, login) if login is not None else None
-
-
 @dataclass(frozen=True)
 class ClientBearer:
     """A verified client access token: who it speaks for, and what it was accepted as (checked

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, false, select, text, update
+from sqlalchemy import delete, false, func, select, text, update
 from sqlalchemy.orm import Session
 
 from idp.oidc.models import (
@@ -262,14 +262,23 @@ def get_app_grant(session: Session, person_id: uuid.UUID, client_id: str) -> App
     return session.scalar(stmt)
 
 
-def app_grants_of(session: Session, person_id: uuid.UUID) -> list[tuple[AppGrant, OAuthClient]]:
+def app_grants_of(
+    session: Session, person_id: uuid.UUID
+) -> list[tuple[AppGrant, OAuthClient, datetime | None]]:
+    """The person's active grants with their client and the client's last token for them."""
+    last_token = (
+        select(func.max(IssuedToken.created_at))
+        .join(Grant, Grant.id == IssuedToken.grant_id)
+        .where(Grant.person_id == AppGrant.person_id, Grant.client_id == AppGrant.client_id)
+        .scalar_subquery()
+    )
     stmt = (
-        select(AppGrant, OAuthClient)
+        select(AppGrant, OAuthClient, last_token)
         .join(OAuthClient, OAuthClient.client_id == AppGrant.client_id)
         .where(AppGrant.person_id == person_id, AppGrant.revoked_at.is_(None))
         .order_by(AppGrant.updated_at.desc())
     )
-    return [(g, c) for g, c in session.execute(stmt).all()]
+    return [(g, c, last) for g, c, last in session.execute(stmt).all()]
 
 
 def revoke_grants_of(
@@ -294,17 +303,6 @@ def revoke_grants_of(
         .values(revoked_at=now, revoked_reason=reason)
     )
     return result.rowcount
-
-
-def last_token_of(session: Session, person_id: uuid.UUID, client_id: str) -> datetime | None:
-    stmt = (
-        select(IssuedToken.created_at)
-        .join(Grant, Grant.id == IssuedToken.grant_id)
-        .where(Grant.person_id == person_id, Grant.client_id == client_id)
-        .order_by(IssuedToken.created_at.desc())
-        .limit(1)
-    )
-    return session.scalar(stmt)
 
 
 def clients_of_organization(session: Session, organization_id: uuid.UUID) -> list[OAuthClient]:

@@ -314,6 +314,6 @@ def _confirm_logout(request: Request, settings: Settings, login, params: dict, c
         "title": "Выход из Пропуска",
         "client_name": client.name if client else None,
         "carried": carried,
-        "csrf": csrf.token_for(settings, login),
+        "csrf": csrf.token_for(settings, login.id_hash),
     }
     return page(request, "logout.html", context)

@@ -11,7 +11,7 @@ import json
 import secrets
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -401,23 +401,31 @@ def create_transaction(session: Session, params: dict[str, str]) -> str:
     return raw
 
 
-def peek_transaction(session: Session, raw: str | None) -> dict[str, str] | None:
-    """The parked request without using it up (a consent screen shown again on reload)."""
+def _open_txn(session: Session, raw: str | None, *, for_update: bool) -> LoginTransaction | None:
+    """The parked request's row if it is known, unused and not expired."""
     if not plausible_id(raw, 200):
         return None
-    row = repo.get_txn(session, token_hash(raw))
+    row = repo.get_txn(session, token_hash(raw), for_update=for_update)
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         return None
-    return dict(row.params)
+    return row
 
 
-def take_transaction(session: Session, raw: str) -> dict[str, str] | None:
-    """Single use: the parked request, or None if unknown, used or expired."""
-    row = repo.get_txn(session, token_hash(raw), for_update=True)
-    now = utcnow()
-    if row is None or row.used_at is not None or row.expires_at <= now:
+def peek_transaction(session: Session, raw: str | None) -> dict[str, str] | None:
+    """The parked request without using it up (a consent screen shown again on reload)."""
+    row = _open_txn(session, raw, for_update=False)
+    return dict(row.params) if row is not None else None
+
+
+def take_transaction(
+    session: Session, raw: str | None, belongs: Callable[[dict], bool] | None = None
+) -> dict[str, str] | None:
+    """Single use: the parked request, or None if unknown, used, expired — or not ``belongs``
+    to the caller (then it stays usable: someone else's attempt must not burn it)."""
+    row = _open_txn(session, raw, for_update=True)
+    if row is None or (belongs is not None and not belongs(row.params)):
         return None
-    row.used_at = now
+    row.used_at = utcnow()
     session.flush()
     return dict(row.params)
 
@@ -461,7 +469,7 @@ def auth_context(login: LoginSession) -> AuthContext:
         method=acr.method(login.upstream, login.amr or []),
         acr=login.acr,
         confirmed=login.confirmed,
-        session_ref=login.id_hash[:16],
+        session_hash=login.id_hash,
     )
 
 

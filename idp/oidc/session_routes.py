@@ -9,10 +9,9 @@ in on the consent screen and revokes them. None of these is open to a relying pa
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from idp.oidc import appgrants, csrf, service
-from idp.oidc.principal import SESSION_COOKIE
+from idp.oidc import appgrants, csrf
 from idp.oidc.schemas import ApplicationOut, ApplicationRevoked, SessionOut
 from policies.delegation import describe
 from policies.deps import require
@@ -23,28 +22,18 @@ from propusk.security import Principal
 router = APIRouter(prefix="/api/v1", tags=["session"])
 
 
-def _own_login(request: Request, session, principal: Principal):
-    if not principal.first_party or principal.person_id is None:
-        raise Forbidden("only in Propusk's own pages", type="first-party-only")
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    if login is None or login.person_id != principal.person_id:
-        raise Forbidden("only in Propusk's own pages", type="first-party-only")
-    return login
-
-
 @router.get("/session", response_model=SessionOut)
 def current_session(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: Principal = require("session", "read"),
+    settings: SettingsDep, principal: Principal = require("session", "read")
 ) -> SessionOut:
-    """The login session behind the cookie, with its CSRF token."""
-    login = _own_login(request, session, principal)
-    auth = service.auth_context(login)
+    """The login session behind the cookie, with its CSRF token (what the resolver read)."""
+    token = csrf.token_of(settings, principal)
+    if token is None or principal.person_id is None:
+        raise Forbidden("only in Propusk's own pages", type="first-party-only")
+    auth = principal.auth
     return SessionOut(
-        person_id=login.person_id,
-        csrf_token=csrf.token_for(settings, login),
+        person_id=principal.person_id,
+        csrf_token=token,
         auth_time=auth.auth_time,
         method=auth.method,
         acr=auth.acr,

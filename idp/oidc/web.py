@@ -22,7 +22,6 @@ HERE = Path(__file__).parent
 # Propusk's page layout (``base.html``) lives with the web UI; it is read as a file, not imported.
 WEB_TEMPLATES = HERE.parents[1] / "propusk" / "web" / "templates"
 templates = Jinja2Templates(directory=[str(HERE / "templates"), str(WEB_TEMPLATES)])
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def form_pairs(request: Request) -> list[tuple[str, str]] | None:
@@ -45,10 +44,8 @@ FormDep = Annotated[list[tuple[str, str]] | None, Depends(form_pairs)]
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    """A Russian page of this package; never cached (it may name the person)."""
-    return templates.TemplateResponse(
-        request, name, context, status_code=status, headers=dict(NO_STORE)
-    )
+    """A Russian page of this package (never cached, like every page: ``propusk.headers``)."""
+    return templates.TemplateResponse(request, name, context, status_code=status)
 
 
 def html_page(

@@ -12,7 +12,7 @@ import uuid
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from propusk.deps import PrincipalDep, SessionDep, SettingsDep
+from propusk.deps import PrincipalDep, SettingsDep
 from propusk.web import templates
 
 router = APIRouter(include_in_schema=False)
@@ -24,32 +24,25 @@ def index(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", {})
 
 
-def _shell(request: Request, session, settings, principal, name: str) -> Response:
+def _shell(request: Request, settings, principal, name: str) -> Response:
     """A page for a person logged in to Propusk's own pages, with the session's CSRF token
-    (its scripts send it with every state change)."""
-    from idp.oidc.principal import csrf_token_of
+    (its scripts send it with every state change; pages are never cached: propusk.headers)."""
+    from idp.oidc.csrf import token_of
 
     if principal.kind != "person" or not principal.first_party:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=302)
-    context = {"csrf": csrf_token_of(request, session, settings)}
-    return templates.TemplateResponse(request, name, context, headers={"Cache-Control": "no-store"})
+    return templates.TemplateResponse(request, name, {"csrf": token_of(settings, principal)})
 
 
 @router.get("/cabinet", openapi_extra=PUBLIC)
-def cabinet(
-    request: Request, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
-) -> Response:
+def cabinet(request: Request, settings: SettingsDep, principal: PrincipalDep) -> Response:
     """The participant's cabinet; logs in through ESIA (``/login``) when needed."""
-    return _shell(request, session, settings, principal, "cabinet.html")
+    return _shell(request, settings, principal, "cabinet.html")
 
 
 @router.get("/school/{school_id}", openapi_extra=PUBLIC)
 def school_console(
-    school_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    principal: PrincipalDep,
+    school_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
     """The school admin's console: roster import, statuses, proctors (data via the API)."""
-    return _shell(request, session, settings, principal, "school.html")
+    return _shell(request, settings, principal, "school.html")

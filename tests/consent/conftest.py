@@ -63,7 +63,7 @@ def esia_auth(**over) -> AuthContext:
         "method": "esia:pwd",
         "acr": "urn:propusk:acr:esia:confirmed",
         "confirmed": True,
-        "session_ref": "test",
+        "session_hash": "test-session",
     }
     return AuthContext(**{**values, **over})
 

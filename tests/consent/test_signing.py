@@ -211,12 +211,23 @@ def test_the_signing_page_refuses_forged_and_stale_posts(stack):
     # a stranger's session cannot open someone else's request
     other = cabinet(url, UNCONFIRMED_ADULT)
     assert other.get(f"{url}/sign/{cid}").status_code == 403
-    other.close()
     ok = browser.post(f"{url}/sign/{cid}", data=fields)
     assert ok.status_code == 303 and ok.headers["location"] == f"/sign/{cid}/result"
     result = browser.get(url + ok.headers["location"])
     assert result.status_code == 200 and "Подписано" in result.text
     assert browser.get(url + ok.headers["location"]).status_code == 200  # a reload re-sends nothing
+    # nor its result, document, signed PDF or receipt
+    (signed,) = browser.get(f"{url}/api/v1/consents/{cid}").json()["signatures"]
+    pdf = f"{url}/api/v1/consents/{cid}/documents/{signed['document_id']}.pdf"
+    assert browser.get(pdf).status_code == 200
+    for path in (
+        f"/sign/{cid}/result",
+        f"/api/v1/consents/{cid}/document",
+        pdf,
+        f"/api/v1/consents/{cid}/receipt",
+    ):
+        assert other.get(path if path.startswith("http") else url + path).status_code == 403, path
+    other.close()
     again = browser.post(f"{url}/sign/{cid}", data=fields)
     assert again.status_code == 409  # answered already
     browser.close()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -18,14 +16,12 @@ import httpx
 import pytest
 
 from propusk.db import session_scope
-from propusk.demo import seed as seed_demo
 from tests.browsing import pkce
-from tests.conftest import needs_tool, start_live_server
+from tests.e2e.chromium import needs_chromium
 from tests.e2e.csp import CspWatch
-from tests.e2e.test_browser_cabinet import CHROMIUM, PARENT
-from tests.e2e.test_browser_cabinet import browser as browser  # the module's Chromium (fixture)
+from tests.e2e.test_browser_cabinet import PARENT
 
-pytestmark = needs_tool(bool(shutil.which(CHROMIUM)), "Debian chromium is not installed")
+pytestmark = needs_chromium
 REDIRECT = "https://diary.example/cb"
 BACK = "https://operator.example/signed"
 # What a person must never see: catalogue, scope, state and protocol keys, English errors.
@@ -36,14 +32,8 @@ MACHINE = re.compile(
 
 
 @pytest.fixture(scope="module")
-def live(sqlite_database) -> Iterator[tuple]:
-    server, rt = start_live_server(sqlite_database, upstream="simulator", demo=True)
-    try:
-        seed_demo(rt.settings)
-        yield server.url, rt
-    finally:
-        server.stop()
-        rt.dispose()
+def live(demo_site) -> tuple:
+    return demo_site
 
 
 def _diary(rt) -> str:
@@ -60,38 +50,57 @@ def _diary(rt) -> str:
         return row.client_id
 
 
-def _request_for_child(url: str, rt) -> str:
-    """The demo operator's consent request for the parent's child (through the API)."""
-    from consent import service as consent
-    from idp import service as idp
-    from idp.oidc import service as oidc
-    from tests.consent.conftest import org_fields, template_fields
+class Operator:
+    """A registered operator (with a published template) asking for the parent's child's
+    consent and pulling the child's data, through the API with its own client token."""
 
-    with session_scope(rt.sessionmaker) as s:
-        consent.load_catalogue(s)
-        row, secret = oidc.create_client(
-            s,
-            name="op-" + secrets.token_hex(3),
-            grant_types=["client_credentials"],
-            return_uris=[BACK],
+    def __init__(self, url: str, rt) -> None:
+        from consent import service as consent
+        from idp import service as idp
+        from idp.oidc import service as oidc
+        from tests.consent.conftest import org_fields, template_fields
+
+        with session_scope(rt.sessionmaker) as s:
+            consent.load_catalogue(s)
+            row, secret = oidc.create_client(
+                s,
+                name="op-" + secrets.token_hex(3),
+                grant_types=["client_credentials"],
+                return_uris=[BACK],
+            )
+            org = consent.register_organization(
+                s, org_fields(name="ООО «Олимпиады»", client_id=row.client_id), actor="test"
+            )
+            self.template = str(
+                consent.publish_template(s, org, template_fields(), actor="test").id
+            )
+            parent = idp.get_person_by_oid(s, PARENT)
+            (child,) = idp.children_of(s, parent.id)
+            self.child = str(child.id)
+        token = httpx.post(
+            url + "/oauth2/token",
+            auth=(row.client_id, secret),
+            data={"grant_type": "client_credentials"},
+        ).json()["access_token"]
+        self.url, self.headers = url, {"Authorization": f"Bearer {token}"}
+
+    def request(self) -> str:
+        """A new request for the child; its signing URL."""
+        r = httpx.post(
+            self.url + "/api/v1/consent/requests",
+            headers=self.headers,
+            json={"template_id": self.template, "subject_id": self.child},
         )
-        org = consent.register_organization(
-            s, org_fields(name="ООО «Олимпиады»", client_id=row.client_id), actor="test"
+        assert r.status_code == 201, r.text
+        return r.json()["signing_url"]
+
+    def pull(self, purpose: str, categories: str) -> int:
+        r = httpx.get(
+            f"{self.url}/api/v1/subjects/{self.child}/data",
+            headers=self.headers,
+            params={"purpose": purpose, "categories": categories},
         )
-        tpl = consent.publish_template(s, org, template_fields(), actor="test")
-        parent = idp.get_person_by_oid(s, PARENT)
-        (child,) = idp.children_of(s, parent.id)
-        client_id, template_id, child_id = row.client_id, str(tpl.id), str(child.id)
-    token = httpx.post(
-        url + "/oauth2/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
-    ).json()["access_token"]
-    r = httpx.post(
-        url + "/api/v1/consent/requests",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"template_id": template_id, "subject_id": child_id},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["signing_url"]
+        return r.status_code
 
 
 def _check(page, watch: CspWatch, where: str, shots: Path) -> str:
@@ -154,7 +163,8 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
     assert "code=" in back.value.url
 
     # 2. the operator's signing page: read, refuse → asked to confirm → go back, sign
-    signing = _request_for_child(url, rt) + "?" + urlencode({"return_uri": BACK, "state": "x"})
+    operator = Operator(url, rt)
+    signing = operator.request() + "?" + urlencode({"return_uri": BACK, "state": "x"})
     page.goto(signing)
     page.wait_for_selector("article.document")
     text = _check(page, watch, "signing-page", tmp_path)
@@ -168,9 +178,39 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
         page.click("button[value=sign]")
     assert "result=given" in signed.value.url and "state=x" in signed.value.url
 
-    # 3. the cabinet lists the e-diary; revoking it asks first and says it is done (a new tab:
-    # the last one is on its way to the operator's site, which is not on this machine)
+    # 3. a second request signed from the cabinet's link: the result page, its PDF verified
+    # on the public page (a new tab: the last one is on its way to the operator's site, which
+    # is not on this machine)
     page, watch = _tab(context, errors)
+    page.goto(operator.request())
+    page.click("button[value=sign]")
+    page.wait_for_selector("text=Скачать подписанный документ")
+    _check(page, watch, "sign-result", tmp_path)
+    pdf_href = page.get_attribute("a:has-text('Скачать подписанный документ')", "href")
+    pdf = context.request.get(url + pdf_href)
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    page.goto(url + "/verify")
+    page.set_input_files(
+        "#file", {"name": "consent.pdf", "mimeType": "application/pdf", "buffer": pdf.body()}
+    )
+    page.click("form.verify button")
+    page.wait_for_selector("section.result")
+    text = _check(page, watch, "verify-result", tmp_path)
+    assert "Документ подлинный" in text and "действует" in text
+
+    # 4. the operator receives one category and is refused another and a purpose: the child's
+    # transfer history renders both in the cabinet (no script error)
+    assert operator.pull("attestation.online", "person.fullname,education.grades") == 200
+    assert operator.pull("olympiad.registration", "person.fullname") == 403
+    page.goto(url + "/cabinet")
+    page.wait_for_selector("#profile strong")
+    page.select_option("#subject", operator.child)
+    page.wait_for_selector("#transfers table")
+    history = page.inner_text("#transfers")
+    assert "education.grades" in history  # the refused category is listed (its title: issue 14)
+    page.screenshot(path=str(tmp_path / "cabinet-child-transfers.png"), full_page=True)
+
+    # 5. the cabinet lists the e-diary; revoking it asks first and says it is done
     page.goto(url + "/cabinet")
     page.wait_for_selector("#applications .card")
     _check(page, watch, "cabinet-applications", tmp_path)
@@ -179,5 +219,14 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
     page.wait_for_selector("#applications .notice")
     assert "отозван" in page.inner_text("#applications")
     _check(page, watch, "cabinet-application-revoked", tmp_path)
+
+    # 6. logging out: a bare logout link asks first; the cabinet's own button does it at once
+    page.goto(url + "/oauth2/logout")
+    _check(page, watch, "logout-confirmation", tmp_path)
+    page.goto(url + "/cabinet")
+    page.wait_for_selector("#profile strong")
+    page.click("header button:has-text('Выйти')")
+    page.wait_for_selector("text=Вы вышли из Пропуска")
+    _check(page, watch, "logged-out", tmp_path)
     assert errors == []
     context.close()

@@ -7,41 +7,20 @@ statuses and their child, all read from the JSON API with the login cookie.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from propusk.demo import seed as seed_demo
-from tests.conftest import needs_tool, start_live_server
+from tests.e2e.chromium import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 PARENT = "1000400016"  # Смирнов Дмитрий; ESIA /kids: Смирнов Артём (7А)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-pytestmark = needs_tool(bool(shutil.which(CHROMIUM)), "Debian chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def server_url(sqlite_database) -> Iterator[str]:
-    server, rt = start_live_server(sqlite_database, upstream="simulator", demo=True)
-    try:
-        seed_demo(rt.settings)  # what `make run` seeds: idp and consent demo data
-        yield server.url
-    finally:
-        server.stop()
-        rt.dispose()
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+def server_url(demo_site) -> str:
+    return demo_site[0]
 
 
 def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):

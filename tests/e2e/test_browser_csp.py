@@ -9,30 +9,20 @@ are checked in ``tests/biometrics/test_browser_exam.py``.
 
 from __future__ import annotations
 
-import shutil
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from propusk.demo import seed as seed_demo
-from tests.conftest import needs_tool, start_live_server
+from tests.e2e.chromium import needs_chromium
 from tests.e2e.csp import CspWatch
-from tests.e2e.test_browser_cabinet import CHROMIUM, DIRECTOR, PARENT
-from tests.e2e.test_browser_cabinet import browser as browser  # the module's Chromium (fixture)
+from tests.e2e.test_browser_cabinet import DIRECTOR, PARENT
 
-pytestmark = needs_tool(bool(shutil.which(CHROMIUM)), "Debian chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def live(sqlite_database) -> Iterator[tuple]:
-    server, rt = start_live_server(sqlite_database, upstream="simulator", demo=True)
-    try:
-        seed_demo(rt.settings)
-        yield server.url, rt
-    finally:
-        server.stop()
-        rt.dispose()
+def live(demo_site) -> tuple:
+    return demo_site
 
 
 def _policy(response) -> dict[str, list[str]]:

@@ -3,15 +3,14 @@ via Playwright): Swagger UI 5 from the bundled wheel reads our OpenAPI 3.1 schem
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import needs_tool, start_live_server
-from tests.e2e.test_browser_cabinet import CHROMIUM, FLAGS
+from tests.conftest import start_live_server
+from tests.e2e.chromium import CHROMIUM, FLAGS, needs_chromium
 
-pytestmark = needs_tool(bool(shutil.which(CHROMIUM)), "Debian chromium is not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")

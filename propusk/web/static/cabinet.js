@@ -149,7 +149,7 @@ async function refresh() {
   document.getElementById("transfers").replaceChildren(table(
     ["Когда", "Цель", "Передано", "Отказано", "Основание"],
     transfers.transfers.map((t) => [date(t.at), t.purpose, (t.allowed || []).join(", "),
-      (t.refused || []).map((r) => r.category || r).join(", "), t.legal_basis || "согласие"])));
+      Object.keys(t.refused || {}).join(", "), t.legal_basis || "согласие"])));  // category → reason
   document.getElementById("data").replaceChildren(table(
     ["Категория", "Обновлено"], data.data.map((d) => [d.category, date(d.updated_at)])));
 }

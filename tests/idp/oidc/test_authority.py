@@ -99,7 +99,7 @@ def test_discovery_publishes_the_scope_vocabulary(http):
 
 
 def test_consent_screen_deny_allow_remember_and_prompts(http, rt):
-    client_id, _ = make_client(rt, name="Электронный дневник «Школа+»")
+    client_id, secret = make_client(rt, name="Электронный дневник «Школа+»")
     screen = _login(http, client_id, state="s1")
     assert screen.status_code == 200
     assert "Электронный дневник «Школа+»" in screen.text
@@ -141,6 +141,13 @@ def test_consent_screen_deny_allow_remember_and_prompts(http, rt):
         follow_redirects=False,
     )
     assert missing.status_code == 403
+    # another person's browser cannot open this screen or answer it with its own CSRF token
+    with httpx.Client(base_url=_url(http), timeout=60) as someone:
+        _tokens(someone, client_id, secret, oid=OTHER)
+        assert someone.get(str(screen.url)).status_code == 400
+        theirs = {**fields, "csrf_token": first_party(someone)["X-CSRF-Token"], "decision": "allow"}
+        stolen = someone.post("/oauth2/authorize/decision", data=theirs, follow_redirects=False)
+        assert stolen.status_code == 400 and "location" not in stolen.headers
     ok = answer_consent_screen(http, screen, "allow")
     assert ok.status_code == 302
     replay = answer_consent_screen(http, screen, "allow")
@@ -170,7 +177,14 @@ def test_refresh_tokens_only_with_offline_access_and_revoked_with_the_app(http, 
     apps = http.get("/api/v1/me/applications").json()
     mine = next(a for a in apps if a["client_id"] == client_id)
     assert set(mine["scopes"]) >= {"openid", "profile", "offline_access"}
+    assert mine["last_token_at"] >= mine["granted_at"]  # when it last got a token for them
     assert any("пока вы не отзовёте доступ" in t for t in mine["scope_texts"])
+    with httpx.Client(base_url=_url(http), timeout=60) as someone:  # only one's own grants
+        _tokens(someone, client_id, secret, oid=OTHER, scope="openid")
+        first_party(someone)
+        assert someone.get("/api/v1/me/applications").json()[0]["scopes"] == ["openid"]
+        someone.delete(f"/api/v1/me/applications/{client_id}")  # revokes theirs, not mine
+    assert client_id in [a["client_id"] for a in http.get("/api/v1/me/applications").json()]
     out = http.delete(f"/api/v1/me/applications/{client_id}")
     assert out.status_code == 200 and out.json()["token_families_revoked"] >= 1
     refresh = http.post(
@@ -205,6 +219,7 @@ def test_a_relying_partys_token_is_held_to_its_scopes(http, rt):
         ("GET", "/api/v1/me"),
         ("GET", "/api/v1/session"),
         ("GET", "/api/v1/me/applications"),
+        ("GET", f"/api/v1/consents/{consent_id}/document"),
         ("POST", f"/api/v1/consents/{consent_id}/approve"),
         ("POST", f"/api/v1/consents/{consent_id}/refuse"),
         ("POST", f"/api/v1/consents/{consent_id}/withdraw"),

@@ -1,0 +1,38 @@
+"""Fixtures of the browser tests: Debian Chromium, and a live server with the demo data.
+
+Both are per test module (a module's pages share one browser and one server, as a person's
+visits share one site); the constants live in ``tests/e2e/chromium.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from propusk.demo import seed as seed_demo
+from tests.conftest import start_live_server
+from tests.e2e.chromium import CHROMIUM, FLAGS
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def demo_site(sqlite_database) -> Iterator[tuple]:
+    """A live server with the ESIA simulator and what `make run` seeds (idp and consent demo
+    data): (url, runtime)."""
+    server, rt = start_live_server(sqlite_database, upstream="simulator", demo=True)
+    try:
+        seed_demo(rt.settings)
+        yield server.url, rt
+    finally:
+        server.stop()
+        rt.dispose()
