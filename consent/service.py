@@ -37,6 +37,7 @@ from consent.models import (
 from propusk.db import utcnow
 from propusk.errors import Conflict, Forbidden, NotFound, Problem, ValidationProblem
 from propusk.security import AuthContext
+from propusk.validators import inn_valid, ogrn_valid
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.json")
 ACTIONS = (
@@ -61,32 +62,6 @@ CATEGORY_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
 # --- parties ------------------------------------------------------------------------------
-
-
-def inn_valid(inn: str) -> bool:
-    """ИНН check digits (10 digits for a legal entity, 12 for an individual)."""
-    if not inn.isdigit() or len(inn) not in (10, 12):
-        return False
-    d = [int(c) for c in inn]
-
-    def check(weights: list[int], n: int) -> int:
-        return sum(w * x for w, x in zip(weights, d[:n], strict=False)) % 11 % 10
-
-    if len(inn) == 10:
-        return check([2, 4, 10, 3, 5, 9, 4, 6, 8], 9) == d[9]
-    return (
-        check([7, 2, 4, 10, 3, 5, 9, 4, 6, 8], 10) == d[10]
-        and check([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8], 11) == d[11]
-    )
-
-
-def ogrn_valid(ogrn: str) -> bool:
-    """ОГРН (13 digits, mod 11) or ОГРНИП (15 digits, mod 13) check digit."""
-    if not ogrn.isdigit() or len(ogrn) not in (13, 15):
-        return False
-    body, last = int(ogrn[:-1]), int(ogrn[-1])
-    modulus = 11 if len(ogrn) == 13 else 13
-    return body % modulus % 10 == last
 
 
 def register_organization(session: Session, data: dict[str, Any], *, actor: str) -> Organization:

@@ -32,6 +32,7 @@ from propusk import crypto
 from propusk.db import new_id, utcnow
 from propusk.errors import ValidationProblem
 from propusk.settings import Settings, get_settings
+from propusk.validators import normalize_snils
 
 REQUIRED = ("role", "last_name", "first_name", "birth_date")
 OPTIONAL = ("middle_name", "snils", "class")
@@ -186,7 +187,7 @@ def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) ->
     snils = None
     if cells.get("snils"):
         try:
-            snils = service.normalize_snils(cells["snils"])
+            snils = normalize_snils(cells["snils"])
         except ValueError as exc:
             errors.add(line, "snils", str(exc))
     class_name = cells.get("class") or None

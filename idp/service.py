@@ -38,35 +38,13 @@ from propusk import crypto
 from propusk.db import new_id, utcnow
 from propusk.errors import Conflict, NotFound, ValidationProblem
 from propusk.settings import Settings, get_settings
+from propusk.validators import normalize_snils
 
 SYSTEM = "system"
 SCHOOL_ROLES = ("student", "parent", "teacher", "school_admin", "proctor")
 
 
 # --- SNILS and name keys ------------------------------------------------------------------
-def normalize_snils(value: str) -> str:
-    """11 digits of a valid SNILS (``123-456-789 01`` or ``12345678901``); ValueError if not.
-
-    Checksum per the Pension Fund rule: digits 1..9 weighted 9..1, sum mod 101, 100 → 00;
-    numbers up to 001-001-998 carry no checksum.
-    """
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if len(digits) != 11 or any(ch not in "0123456789- " for ch in value.strip()):
-        raise ValueError("SNILS must have 11 digits")
-    number, check = digits[:9], int(digits[9:])
-    if int(number) <= 1001998:
-        return digits
-    total = sum(int(d) * w for d, w in zip(number, range(9, 0, -1), strict=True))
-    expected = total % 101
-    if expected == 100:
-        expected = 0
-    if check != expected:
-        raise ValueError("SNILS checksum does not match")
-    return digits
-
-
-def snils_lookup(kek: bytes, snils: str) -> str:
-    return crypto.lookup_hash(kek, "snils", normalize_snils(snils))
 
 
 def norm_name(value: str | None) -> str:

@@ -392,7 +392,7 @@ def test_organisation_registry_rules(harness):
 
 
 def test_known_inn_and_ogrn_check_digits():
-    from consent.service import inn_valid, ogrn_valid
+    from propusk.validators import inn_valid, ogrn_valid
 
     assert inn_valid("7707083893") and not inn_valid("7707083894")  # ПАО Сбербанк
     assert inn_valid("500100732259") and not inn_valid("500100732258")  # an individual
