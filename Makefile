@@ -41,6 +41,8 @@ run: $(STAMP)
 	$(VENV)/bin/propusk demo
 
 test: $(STAMP) system-deps $(NODE_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
@@ -48,6 +50,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP) system-deps
 	bash bench/run.sh

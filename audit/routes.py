@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from audit import checkpoint, service
 from audit.schemas import ConsistencyProofOut, EventOut, InclusionProofOut
-from policies.deps import require
 from propusk.db import session_scope
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import NotFound, Problem
 from propusk.security import Principal
 

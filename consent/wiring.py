@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from propusk.app import PropuskApp
+from propusk.lanes import PropuskApp
 
 
 def install(app: PropuskApp) -> None:

@@ -1,16 +1,10 @@
-"""The one FastAPI dependency that guards every route: ``require(object, action)``.
+"""The policy side of the route guard, and the walk over every route's declared policy.
 
-Usage in a route::
-
-    @router.get("/api/v1/schools/{school_id}/roster")
-    def roster(school_id: UUID, principal: Principal = require(
-        "roster", "read", domain_param="school_id"), session: SessionDep): ...
-
-The request domain is ``*`` unless the route names one: ``domain_param="school_id"``
-(``school:<value>``), ``domain="org:{org_id}"`` (a template over path parameters) or
-``domain=lambda request: ...``. In domain ``*`` the call is allowed if any domain the caller
-holds a role in allows it; handlers then call ``policies.service.authorize`` with the resource.
-Deny by default: 403 problem+json naming the missing permission (401 for anonymous callers).
+``propusk.deps.require(object, action)`` is the one dependency that guards every route; it calls
+the app's guard, built here (``guard_for``) around the policy engine and installed by
+``policies.wiring``: deny by default, 403 problem+json naming the missing permission (401 for
+anonymous callers). ``iter_routes`` lists every endpoint with the policy it declares (the
+route-walk tests and ``policy explain``).
 """
 
 from __future__ import annotations
@@ -19,15 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from policies import service
 from policies.enforcer import CURRENT, PolicyEngine
-from propusk.deps import PrincipalDep
+from propusk.deps import require  # noqa: F401  (shim: removed by the integration pass)
 from propusk.security import Principal
-
-DomainSpec = str | Callable[[Request], str] | None
 
 
 def engine_of(app: FastAPI) -> PolicyEngine:
@@ -37,48 +29,17 @@ def engine_of(app: FastAPI) -> PolicyEngine:
     return engine
 
 
-def _domain_resolver(domain: DomainSpec, domain_param: str | None) -> Callable[[Request], str]:
-    if domain_param is not None:
-        prefix = "org" if domain_param.startswith("org") else "school"
-        domain = f"{prefix}:{{{domain_param}}}"
-    if domain is None:
-        return lambda request: "*"
-    if callable(domain):
-        return domain
-    template = domain
+def guard_for(engine: PolicyEngine) -> Callable[[Principal, str, str, str], service.Decision]:
+    """The app's ``policy_guard`` (``propusk.deps.require`` calls it on every guarded route)."""
 
-    def from_path(request: Request) -> str:
-        try:
-            return template.format_map(request.path_params)
-        except (KeyError, ValueError, IndexError):
-            return "?"  # not a valid domain: denied
-
-    return from_path
-
-
-def require(
-    obj: str, act: str, *, domain: DomainSpec = None, domain_param: str | None = None
-) -> Any:
-    """A ``Depends`` that resolves the caller and enforces (obj, act) in the request's domain.
-
-    ``domain_param`` names a path parameter (``school_id`` -> ``school:<id>``, ``org_id`` ->
-    ``org:<id>``); ``domain`` is a template such as ``"school:{school_id}"`` or a callable.
-    """
-    resolve_domain = _domain_resolver(domain, domain_param)
-
-    async def _check(request: Request, principal: PrincipalDep) -> Principal:
-        engine = engine_of(request.app)
+    def guard(principal: Principal, obj: str, act: str, domain: str) -> service.Decision:
         CURRENT.set(engine)  # for service.authorize() in the handler
-        decision = service.decide(
-            principal, obj, act, domain=resolve_domain(request), engine=engine
-        )
-        request.state.policy_decision = decision
+        decision = service.decide(principal, obj, act, domain=domain, engine=engine)
         if not decision.allowed:
             raise service.denial(decision, principal)
-        return principal
+        return decision
 
-    _check.policy = (obj, act)  # the route-walk test looks for this marker
-    return Depends(_check)
+    return guard
 
 
 @dataclass(frozen=True)

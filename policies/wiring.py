@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI
 
+from policies.deps import guard_for
 from policies.enforcer import PolicyListener, make_engine_for
 
 log = logging.getLogger("propusk.policies")
@@ -18,6 +19,7 @@ def install(app: FastAPI) -> None:
 
     engine = make_engine_for(app.state.sessionmaker, app.state.engine)
     app.state.policy_engine = engine
+    app.state.policy_guard = guard_for(engine)
     listener = PolicyListener(
         engine, app.state.settings.database_url, interval=POLL_INTERVAL_SECONDS
     )

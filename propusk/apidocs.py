@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
+from swagger_ui_bundle import swagger_ui_path
 
 DOCS, ASSETS = "/docs", "/docs/assets"
 FILES = {
@@ -55,7 +56,6 @@ PAGE = """<!doctype html>
 
 def install(app: FastAPI) -> None:
     """The page and its assets (GET and HEAD, public: ``/openapi.json`` is public too)."""
-    from swagger_ui_bundle import swagger_ui_path
 
     async def page(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")  # behind a path-prefix proxy

@@ -3,61 +3,30 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from audit.wiring import install as install_audit
+from biometrics.wiring import install as install_biometrics
+from consent.wiring import install as install_consent
+from idp.wiring import install as install_idp
+from policies.wiring import install as install_policies
 from propusk import __version__
 from propusk.apidocs import DOCS
 from propusk.apidocs import POLICY as DOCS_POLICY
+from propusk.apidocs import install as install_docs
 from propusk.errors import install_error_handlers
 from propusk.guards import JsonGuard
 from propusk.headers import SecurityHeaders
+from propusk.lanes import PropuskApp
 from propusk.limits import BodyLimit
 from propusk.logs import install_log_redaction
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
+from propusk.web import install as install_web
 
 log = logging.getLogger("propusk")
-
-
-class PropuskApp(FastAPI):
-    """FastAPI with *outer lanes*: pure ASGI hot paths that see a request before FastAPI does
-    (its per-request telemetry checks, error and body-limit layers, routing — measured: about a
-    fifth of a gated pull's event-loop time). A lane answers the ordinary case of one endpoint
-    itself and passes everything else on unchanged; it must answer its own failures.
-
-    *Edge lanes* sit outside even the body limit and the security-header layer: only for an
-    endpoint whose ordinary request is tiny and whose answers the lane shapes completely (the
-    client_credentials token lane: it reads at most its own small body cap before handing the
-    request on, sets its own headers, and answers its failures) — the two outer layers cost
-    about a tenth of a token at ~11k tokens/s (``bench_oidc_token``)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._outer_lanes: list[tuple[type, dict[str, Any]]] = []
-        self._edge_lanes: list[tuple[type, dict[str, Any]]] = []
-        self._entry: ASGIApp | None = None
-
-    def add_outer_lane(self, lane: type, **options: Any) -> None:
-        if self._entry is not None:
-            raise RuntimeError("outer lanes are added before the app serves")
-        self._outer_lanes.append((lane, options))
-
-    def add_edge_lane(self, lane: type, **options: Any) -> None:
-        if self._entry is not None:
-            raise RuntimeError("edge lanes are added before the app serves")
-        self._edge_lanes.append((lane, options))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._entry is None:
-            entry: ASGIApp = super().__call__
-            for lane, options in [*self._outer_lanes, *self._edge_lanes]:
-                entry = lane(entry, **options)
-            self._entry = entry
-        await self._entry(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -84,14 +53,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health_router)
 
     # Dependency order: audit <- policies <- idp <- consent <- biometrics.
-    from audit.wiring import install as install_audit
-    from biometrics.wiring import install as install_biometrics
-    from consent.wiring import install as install_consent
-    from idp.wiring import install as install_idp
-    from policies.wiring import install as install_policies
-    from propusk.apidocs import install as install_docs
-    from propusk.web import install as install_web
-
     install_audit(app)
     install_policies(app)
     install_idp(app)

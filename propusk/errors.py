@@ -8,12 +8,14 @@ stable ``type``. OAuth endpoints do not use these: they answer with OAuth error 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 log = logging.getLogger("propusk")
 
@@ -138,8 +140,6 @@ def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path (RFC 9110 §15.5.6), asked of the router's
     own matching (included routers nest). Starlette's own ``Allow`` names only the first route
     that matches the path, and a path here often has one route per method."""
-    from starlette.routing import Match, Mount
-
     # a mounted app (static files) judges its own methods
     routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
     allowed = [
@@ -151,8 +151,6 @@ def _allowed_methods(request: Request) -> str:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -8,13 +8,17 @@ its own; for an anonymous visitor the cabinet redirects to the ESIA login first.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 
+from idp.oidc.csrf import token_of
 from propusk.deps import PrincipalDep, SettingsDep
-from propusk.web import templates
 
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 PUBLIC = {"x-public": True}
 
@@ -27,8 +31,6 @@ def index(request: Request) -> HTMLResponse:
 def _shell(request: Request, settings, principal, name: str) -> Response:
     """A page for a person logged in to Propusk's own pages, with the session's CSRF token
     (its scripts send it with every state change; pages are never cached: propusk.headers)."""
-    from idp.oidc.csrf import token_of
-
     if principal.kind != "person" or not principal.first_party:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=302)
     return templates.TemplateResponse(request, name, {"csrf": token_of(settings, principal)})
