@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from propusk.caches import CacheRegistry
+from propusk.caches import registry as process_caches
 from propusk.db import make_engine, make_sessionmaker
 from propusk.settings import Settings, get_settings
 
@@ -16,6 +18,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessionmaker: sessionmaker[Session]
+    # the process's caches (declared by the packages that own them; docs/operations.md)
+    caches: CacheRegistry = field(default=process_caches)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,108 @@
+"""One registry of the process's caches: what each holds, for how long, and who empties it.
+
+Every in-memory cache of data that lives in the database declares itself here (name, key, TTL,
+what it holds, what empties it) and lets the registry reach its instances. A change made in a
+transaction empties the caches only *after* that transaction commits (``after_commit``): emptied
+inside the transaction, a concurrent request could refill the cache from the old, still
+committed rows and keep them for a whole TTL; emptied and then rolled back, nothing is lost but
+work. Other processes see the change when their TTL runs out (policies also listen for
+PostgreSQL notifications). ``docs/operations.md`` lists the declared caches; a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+Invalidator = Callable[[Hashable | None], None]  # key, or None for "everything"
+_PENDING = "propusk.caches.pending"
+_LISTENING = "propusk.caches.listening"
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """A declared cache, as the operations table shows it."""
+
+    name: str  # dotted, owner package first: "oidc.clients"
+    key: str  # what an entry is keyed by ("client_id", "-" for a single snapshot)
+    ttl: str  # how long an entry may be served without a re-read ("10 s", "process lifetime")
+    holds: str  # what it keeps, in words
+    emptied_by: str  # the change that empties it (after commit), or "nothing: static"
+
+
+class CacheRegistry:
+    """The declared caches of this process and their live members (weakly held)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._specs: dict[str, CacheSpec] = {}
+        self._members: dict[str, list[Callable[[], Invalidator | None]]] = {}
+
+    def declare(self, spec: CacheSpec) -> CacheSpec:
+        """Declare a cache (idempotent for the same spec; a different spec is a bug)."""
+        with self._lock:
+            known = self._specs.get(spec.name)
+            if known is not None and known != spec:
+                raise ValueError(f"cache {spec.name!r} declared twice differently")
+            self._specs[spec.name] = spec
+            self._members.setdefault(spec.name, [])
+        return spec
+
+    def join(self, name: str, invalidate: Invalidator) -> None:
+        """Let ``invalidate(key | None)`` be called when ``name`` changes.
+
+        A bound method is held weakly (a per-app cache goes away with its app); a plain
+        function (a module's cache) strongly."""
+        ref: Callable[[], Invalidator | None]
+        if hasattr(invalidate, "__self__"):
+            ref = weakref.WeakMethod(invalidate)  # type: ignore[arg-type]
+        else:
+            ref = lambda: invalidate  # noqa: E731 - a strong "reference" with the weakref shape
+        with self._lock:
+            if name not in self._specs:
+                raise KeyError(f"cache {name!r} is not declared")
+            self._members[name] = [r for r in self._members[name] if r() is not None] + [ref]
+
+    def invalidate(self, name: str, key: Hashable | None = None) -> None:
+        """Empty ``name`` now (``key`` only, or everything): for changes outside a transaction."""
+        with self._lock:
+            live = [r() for r in self._members.get(name, ())]
+        for member in live:
+            if member is not None:
+                member(key)
+
+    def after_commit(self, session: Session, name: str, key: Hashable | None = None) -> None:
+        """Empty ``name`` once ``session``'s transaction commits (never if it rolls back)."""
+        if name not in self._specs:
+            raise KeyError(f"cache {name!r} is not declared")
+        if _LISTENING not in session.info:  # once per session, for all its transactions
+            session.info[_LISTENING] = True
+            event.listen(session, "after_commit", self._flush)
+            event.listen(session, "after_soft_rollback", self._forget)
+        session.info.setdefault(_PENDING, set()).add((name, key))
+
+    def _flush(self, session: Session) -> None:
+        for name, key in sorted(session.info.pop(_PENDING, ()), key=repr):
+            self.invalidate(name, key)
+
+    def _forget(self, session: Session, previous_transaction: SessionTransaction) -> None:
+        """A rolled-back transaction changed nothing: nothing to empty (a savepoint's rollback
+        leaves the outer transaction's changes, and their invalidations, pending)."""
+        if previous_transaction.parent is None:
+            session.info.pop(_PENDING, None)
+
+    def specs(self) -> list[CacheSpec]:
+        with self._lock:
+            return sorted(self._specs.values(), key=lambda s: s.name)
+
+
+registry = CacheRegistry()  # the process's registry (``Runtime.caches``)
+declare = registry.declare
+join = registry.join
+after_commit = registry.after_commit

@@ -1,0 +1,144 @@
+"""The cache registry empties a cache after the transaction that changed its rows commits.
+
+Emptied inside the transaction, a concurrent reader would refill the cache from the rows still
+committed (the old ones) and serve them for a whole TTL; a rolled-back change empties nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from propusk.caches import CacheRegistry, CacheSpec
+from propusk.db import session_scope
+
+
+def spec(name: str) -> CacheSpec:
+    return CacheSpec(name, "id", "10 s", "test rows", "a test change")
+
+
+class RowCache:
+    """A cache that refills from the database on a miss, like the real ones."""
+
+    def __init__(self, sessionmaker, table: str) -> None:
+        self.sessionmaker, self.table = sessionmaker, table
+        self.value: str | None = None
+        self.emptied: list[object] = []
+
+    def read(self) -> str:
+        if self.value is None:
+            with session_scope(self.sessionmaker) as s:
+                self.value = s.execute(text(f"SELECT v FROM {self.table}")).scalar_one()
+        return self.value
+
+    def invalidate(self, key) -> None:
+        self.emptied.append(key)
+        self.value = None
+
+
+@pytest.fixture
+def table(runtime):
+    name = f"cache_t_{uuid.uuid4().hex[:8]}"
+    with session_scope(runtime.sessionmaker) as s:
+        s.execute(text(f"CREATE TABLE {name} (v VARCHAR(20))"))
+        s.execute(text(f"INSERT INTO {name} VALUES ('old')"))
+    yield name
+    with session_scope(runtime.sessionmaker) as s:
+        s.execute(text(f"DROP TABLE {name}"))
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_refill_during_the_transaction_does_not_keep_the_old_rows(runtime, table):
+    registry = CacheRegistry()
+    registry.declare(spec("t.rows"))
+    cache = RowCache(runtime.sessionmaker, table)
+    registry.join("t.rows", cache.invalidate)
+    assert cache.read() == "old"
+
+    with session_scope(runtime.sessionmaker) as s:
+        s.execute(text(f"UPDATE {table} SET v = 'new'"))
+        registry.after_commit(s, "t.rows", "k")
+        # a concurrent request misses and refills while the change is not yet committed
+        cache.value = None
+        refill = threading.Thread(target=cache.read)
+        refill.start()
+        refill.join()
+        assert cache.value == "old" and cache.emptied == []
+    assert cache.emptied == ["k"]
+    assert cache.read() == "new"
+
+
+def test_a_rolled_back_change_empties_nothing(runtime, table):
+    registry = CacheRegistry()
+    registry.declare(spec("t.rows"))
+    cache = RowCache(runtime.sessionmaker, table)
+    registry.join("t.rows", cache.invalidate)
+    cache.read()
+    with pytest.raises(RuntimeError), session_scope(runtime.sessionmaker) as s:
+        registry.after_commit(s, "t.rows")
+        raise RuntimeError("the change fails")
+    assert cache.emptied == [] and cache.value == "old"
+
+
+def test_one_session_empties_once_per_committed_transaction(runtime, table):
+    registry = CacheRegistry()
+    registry.declare(spec("t.rows"))
+    cache = RowCache(runtime.sessionmaker, table)
+    registry.join("t.rows", cache.invalidate)
+    with runtime.sessionmaker() as s:
+        registry.after_commit(s, "t.rows", 1)
+        registry.after_commit(s, "t.rows", 1)  # the same change twice: emptied once
+        s.commit()
+        assert cache.emptied == [1]
+        s.commit()  # nothing pending
+        s.execute(text(f"UPDATE {table} SET v = 'rolled back'"))
+        registry.after_commit(s, "t.rows", 2)
+        s.rollback()
+        s.commit()
+        assert cache.emptied == [1]
+
+
+def test_members_of_a_closed_app_are_let_go_and_module_functions_kept():
+    registry = CacheRegistry()
+    registry.declare(spec("t.rows"))
+    calls: list[object] = []
+
+    class PerApp:
+        def invalidate(self, key) -> None:
+            calls.append(("app", key))
+
+    member = PerApp()
+    registry.join("t.rows", member.invalidate)
+    registry.join("t.rows", lambda key: calls.append(("module", key)))
+    del member
+    gc.collect()
+    registry.invalidate("t.rows", None)
+    assert calls == [("module", None)]
+
+
+def test_declarations_are_checked():
+    registry = CacheRegistry()
+    registry.declare(spec("t.rows"))
+    registry.declare(spec("t.rows"))  # idempotent
+    with pytest.raises(ValueError):
+        registry.declare(CacheSpec("t.rows", "other", "1 s", "x", "y"))
+    with pytest.raises(KeyError):
+        registry.join("t.unknown", lambda key: None)
+
+
+def test_a_savepoint_rolled_back_keeps_the_outer_change_pending(runtime, table):
+    registry = CacheRegistry()
+    registry.declare(spec("t.rows"))
+    cache = RowCache(runtime.sessionmaker, table)
+    registry.join("t.rows", cache.invalidate)
+    with session_scope(runtime.sessionmaker) as s:
+        s.execute(text(f"UPDATE {table} SET v = 'new'"))
+        registry.after_commit(s, "t.rows", "outer")
+        savepoint = s.begin_nested()
+        s.execute(text(f"UPDATE {table} SET v = 'inner'"))
+        savepoint.rollback()
+    assert cache.emptied == ["outer"]
