@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -54,8 +55,68 @@ PAGE = """<!doctype html>
 """
 
 
+TOKEN_URL = "/oauth2/token"
+# How a caller authenticates (``components.securitySchemes``): the «Authorize» button of /docs.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "accessToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            "An access token from this server's token endpoint: a relying party's token of a "
+            "person (held to the scopes the person granted) or an operator's or supplier's "
+            "client token."
+        ),
+    },
+    "clientCredentials": {
+        "type": "oauth2",
+        "description": (
+            "An operator's or supplier's OAuth client (client_secret_basic or "
+            "client_secret_post): the token it gets is sent as a bearer token."
+        ),
+        "flows": {"clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": {}}},
+    },
+    "loginSession": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "propusk_session",
+        "description": (
+            "The login cookie of Propusk's own pages (after ESIA login at /login); unsafe "
+            "methods also need the session's CSRF token in X-CSRF-Token."
+        ),
+    },
+}
+# An operation that is not public accepts any of the three; the policy decides what each may do.
+GUARDED = [{"accessToken": []}, {"clientCredentials": []}, {"loginSession": []}]
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def add_security(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare the security schemes and require them on every non-public operation."""
+    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    for item in schema.get("paths", {}).values():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is not None and not operation.get("x-public"):
+                operation.setdefault("security", GUARDED)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """``/openapi.json`` as FastAPI builds it, plus the security schemes (built once)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_security(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
     """The page and its assets (GET and HEAD, public: ``/openapi.json`` is public too)."""
+    install_openapi(app)
 
     async def page(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")  # behind a path-prefix proxy

@@ -65,3 +65,58 @@ def test_operation_ids_are_unique(app):
         schema = app.openapi()
     ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids)) and "userinfo_get" in ids and "userinfo_post" in ids
+
+
+# -- the contract /openapi.json states: every operation described, typed, secured ------------
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method in METHODS:
+            if method in item:
+                yield f"{method.upper()} {path}", item[method]
+
+
+def _typed_2xx(operation) -> bool:
+    """A 2xx answer with a schema (JSON) or a declared media type; 204/3xx need no body."""
+    responses = operation.get("responses", {})
+    for status, answer in responses.items():
+        if not status.startswith("2"):
+            continue
+        if status == "204":
+            return True
+        content = answer.get("content") or {}
+        if not content:
+            return False
+        for media, body in content.items():
+            if media.endswith("json") and not body.get("schema"):
+                return False
+            if media.endswith("json") and body["schema"] == {}:
+                return False  # FastAPI's "any JSON": the route declares no answer model
+        return True
+    return any(s.startswith("3") for s in responses)
+
+
+def test_every_operation_has_a_description_and_a_typed_2xx_answer(client):
+    schema = client.get("/openapi.json").json()
+    undescribed = [name for name, op in _operations(schema) if not op.get("description")]
+    untyped = [name for name, op in _operations(schema) if not _typed_2xx(op)]
+    assert undescribed == [], undescribed
+    assert untyped == [], untyped
+
+
+def test_guarded_operations_name_their_security_schemes(client):
+    schema = client.get("/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["accessToken"]["scheme"] == "bearer"
+    assert schemes["clientCredentials"]["flows"]["clientCredentials"]["tokenUrl"] == (
+        "/oauth2/token"
+    )
+    assert schemes["loginSession"]["in"] == "cookie"
+    for name, op in _operations(schema):
+        if op.get("x-public"):
+            assert "security" not in op, name
+        else:
+            assert {k for s in op["security"] for k in s} == set(schemes), name
