@@ -23,7 +23,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
 from policies import service
-from policies.enforcer import CURRENT, PolicyEngine
+from policies.engine import CURRENT, PolicyEngine
 from propusk.deps import PrincipalDep
 from propusk.security import Principal
 

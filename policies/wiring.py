@@ -6,7 +6,9 @@ import logging
 
 from fastapi import FastAPI
 
-from policies.enforcer import PolicyListener, make_engine_for
+from policies.engine import make_engine_for
+from policies.listener import PolicyListener
+from policies.routes import router
 
 log = logging.getLogger("propusk.policies")
 
@@ -14,8 +16,6 @@ POLL_INTERVAL_SECONDS = 5.0
 
 
 def install(app: FastAPI) -> None:
-    from policies.routes import router
-
     engine = make_engine_for(app.state.sessionmaker, app.state.engine)
     app.state.policy_engine = engine
     listener = PolicyListener(

@@ -16,7 +16,7 @@ from propusk.db import session_scope
 from propusk.runtime import build_runtime
 from propusk.security import Principal
 from tests.conftest import make_settings
-from tests.policies.conftest import CALLER_HEADER, install_test_resolver, make_world
+from tests.policies.world import CALLER_HEADER, install_test_resolver, make_world
 
 
 def _instances(url: str, poll_interval: float) -> Iterator[tuple[list, list]]:

@@ -11,10 +11,11 @@ from fastapi import APIRouter
 from audit import service as audit
 from policies import service
 from policies.deps import require
+from policies.engine import current_engine
 from propusk.db import session_scope
 from propusk.errors import ValidationProblem
 from propusk.security import Principal, RoleGrant
-from tests.policies.conftest import CALLER_HEADER
+from tests.policies.world import CALLER_HEADER
 
 ADMIN = {CALLER_HEADER: "padm"}
 
@@ -206,8 +207,6 @@ def test_authorize_in_a_handler_uses_this_apps_engine(world_client, world) -> No
 
     @router.get("/test/authorize-engine")
     def probe(principal: Principal = require("audit.proof", "read")) -> dict:
-        from policies.enforcer import current_engine
-
         seen["engine"] = current_engine()
         decision = service.authorize(
             principal, "person", "read", resource={"subject": principal.subject}
