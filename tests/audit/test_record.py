@@ -16,6 +16,7 @@ from audit.verify import verify_log
 from propusk.db import make_engine, session_scope
 from propusk.migrate import upgrade
 from propusk.runtime import build_runtime
+from tests.audit.reference import root_from_leaves
 from tests.conftest import make_settings
 
 
@@ -70,7 +71,7 @@ def test_record_many_and_single_appends_build_the_reference_tree(fresh_pg):
         hashes = [e.leaf_hash for e in stored]
         with session_scope(rt.sessionmaker) as s:
             for size in (1, 2, 5, 16, 37):
-                root = merkle.root_from_leaves(hashes[:size])
+                root = root_from_leaves(hashes[:size])
                 assert service.root_at(s, size) == root
                 for index in range(size):
                     proof = service.inclusion_proof(s, index, size)
