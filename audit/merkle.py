@@ -111,16 +111,6 @@ def nodes_for(ranges: Iterable[Range]) -> set[Node]:
     return {n for r in ranges for n in range_nodes(*r)}
 
 
-def root_from_leaves(hashes: Sequence[Hash]) -> Hash:
-    """Reference MTH (RFC 9162 §2.1.1), recursive; for tests and small trees."""
-    if not hashes:
-        return EMPTY_ROOT
-    if len(hashes) == 1:
-        return hashes[0]
-    k = _split(len(hashes))
-    return node_hash(root_from_leaves(hashes[:k]), root_from_leaves(hashes[k:]))
-
-
 @dataclass
 class Frontier:
     """The right edge of a tree: hashes of its complete subtrees, largest (leftmost) first.

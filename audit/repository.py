@@ -171,10 +171,6 @@ def iter_nodes(session: Session, batch: int = 5000) -> Iterator[Any]:
     yield from session.execute(stmt, execution_options={"yield_per": batch})
 
 
-def count_events(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
-
-
 _PG_NODES = text(
     "SELECT 0, idx, leaf_hash FROM audit_event WHERE idx = ANY(CAST(:leaves AS bigint[])) "
     "UNION ALL SELECT n.level, n.idx, n.hash FROM audit_node n "

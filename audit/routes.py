@@ -23,11 +23,45 @@ TEXT = "text/plain; charset=utf-8"
 MAX_SIZE = 2**62  # larger numbers are rejected as validation errors, never overflow the DB
 
 
+# The plain-text answers, documented with their media type (the body is not JSON).
+CHECKPOINT_ANSWER = {
+    200: {
+        "description": "The latest signed checkpoint: a C2SP signed note (origin, tree size, "
+        "base64 root hash, a time extension line, a blank line, the signature lines).",
+        "content": {
+            "text/plain": {
+                "schema": {"type": "string"},
+                "example": "propusk.example/propusk/audit\n0\n"
+                "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\ntime 2026-09-01T10:00:00Z\n\n"
+                "\u2014 propusk.example/propusk/audit <base64 key id and signature>\n",
+            }
+        },
+    }
+}
+KEY_ANSWER = {
+    200: {
+        "description": "The checkpoint verifier key to pin (C2SP vkey: "
+        "<name>+<hex key id>+<base64 of 0x01 and the Ed25519 public key>).",
+        "content": {
+            "text/plain": {
+                "schema": {"type": "string"},
+                "example": "propusk.example/propusk/audit+<hex key id>+<base64 key>\n",
+            }
+        },
+    }
+}
+
+
 class NoCheckpoint(Problem):
     status, type, title = 404, "audit-no-checkpoint", "No signed checkpoint yet"
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse, openapi_extra=PUBLIC)
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    responses=CHECKPOINT_ANSWER,
+    openapi_extra=PUBLIC,
+)
 async def get_checkpoint(request: Request) -> PlainTextResponse:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note).
 
@@ -53,7 +87,7 @@ def _latest_note(factory: sessionmaker[Session]) -> str | None:
         return None if cp is None else cp.note
 
 
-@router.get("/key", response_class=PlainTextResponse, openapi_extra=PUBLIC)
+@router.get("/key", response_class=PlainTextResponse, responses=KEY_ANSWER, openapi_extra=PUBLIC)
 def get_key(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
     """The checkpoint verifier key (C2SP vkey) to pin; 404 before the first checkpoint."""
     vkey = checkpoint.published_verifier_key(session, settings)
@@ -71,13 +105,10 @@ def inclusion(
     principal: Principal = require("audit.proof", "read"),
 ) -> InclusionProofOut:
     """RFC 9162 inclusion proof; ``tree_size`` defaults to the latest signed checkpoint."""
-    size = tree_size
-    if size is None:
-        size = checkpoint.latest(session, settings, min_size=index + 1).tree_size
-    proof = service.inclusion(session, index, size)
+    proof = service.inclusion_at(session, settings, index, tree_size)
     return InclusionProofOut(
-        index=index,
-        tree_size=size,
+        index=proof.index,
+        tree_size=proof.tree_size,
         leaf_hash=service.b64(proof.leaf_hash),
         root_hash=service.b64(proof.root_hash),
         hashes=[service.b64(h) for h in proof.hashes],
@@ -110,8 +141,4 @@ def get_event(
     principal: Principal = require("audit.event", "read"),
 ) -> EventOut:
     """One event, its exact leaf bytes and its inclusion proof in the latest checkpoint."""
-    event = service.get_event(session, index)
-    proof = service.inclusion_proof_for(session, index, settings)
-    data = event.as_dict()
-    data.update(proof)
-    return EventOut(**data)
+    return EventOut(**service.event_with_proof(session, index, settings))

@@ -18,39 +18,17 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
+from audit.leaves import check_event, encode_body, format_time, leaf_bytes
 from audit.models import AuditEvent
 from propusk.db import is_postgres, utcnow
 from propusk.errors import NotFound, Problem
 from propusk.settings import Settings, get_settings
-
-# Keys that must never appear in an event body (secrets, identifiers, biometric data).
-FORBIDDEN_BODY_KEYS = frozenset(
-    {
-        "password",
-        "secret",
-        "client_secret",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "snils",
-        "embedding",
-        "face_encoding",
-        "encoding",
-        "photo",
-        "image",
-        "frame",
-    }
-)
-MAX_LABEL = 200
-MAX_TYPE = 64
 
 
 @dataclass(frozen=True)
@@ -89,55 +67,6 @@ class NewEvent:
     body: Mapping[str, Any] | None = None
 
 
-def format_time(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def canonical_leaf(
-    index: int,
-    event_id: uuid.UUID,
-    event_type: str,
-    actor: str,
-    subject: str | None,
-    time: datetime | str,
-    body: Mapping[str, Any],
-) -> bytes:
-    """The exact bytes that are hashed: sorted-key compact JSON, UTF-8."""
-    doc = {
-        "index": index,
-        "id": str(event_id),
-        "type": event_type,
-        "actor": actor,
-        "subject": subject,
-        "time": time if isinstance(time, str) else format_time(time),
-        "body": body,
-    }
-    return _ENCODER.encode(doc).encode()
-
-
-def _leaf_of_text(
-    index: int,
-    event_id: uuid.UUID,
-    event_type: str,
-    actor: str,
-    subject: str | None,
-    time: str,
-    body_text: str,
-) -> bytes:
-    """``canonical_leaf`` with the body already encoded by ``_ENCODER`` (as the outbox stores
-    it): the same bytes — the keys in sorted order, each value as the encoder writes it — without
-    decoding the body and encoding it again on the sequencer's hot path."""
-    enc = _ENCODER.encode
-    return (
-        f'{{"actor":{enc(actor)},"body":{body_text},"id":"{event_id}","index":{index:d},'
-        f'"subject":{enc(subject)},"time":{enc(time)},"type":{enc(event_type)}}}'
-    ).encode()
-
-
 def _new_ids(n: int) -> Iterator[uuid.UUID]:
     """n random (version 4) UUIDs from one urandom call: a batch needs many."""
     raw = os.urandom(16 * n)
@@ -145,54 +74,8 @@ def _new_ids(n: int) -> Iterator[uuid.UUID]:
         yield uuid.UUID(bytes=raw[i : i + 16], version=4)
 
 
-def _jsonable(value: Any) -> Any:
-    """Deterministic JSON forms for the few non-JSON types callers naturally pass."""
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return format_time(value) if value.tzinfo else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"audit body value of type {type(value).__name__} is not JSON")
-
-
-# One encoder for all leaves (json.dumps with options builds a new encoder on every call).
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_jsonable
-)
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def _check_body(body: Any, path: str = "body") -> None:
-    if type(body) in _SCALARS:
-        return
-    if isinstance(body, dict | Mapping):
-        for key, value in body.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{path}: keys must be strings")
-            if key.lower() in FORBIDDEN_BODY_KEYS:
-                raise ValueError(f"{path}.{key}: secrets and biometric data never go to audit")
-            if type(value) not in _SCALARS:
-                _check_body(value, f"{path}.{key}")
-    elif isinstance(body, list | tuple):
-        for i, value in enumerate(body):
-            _check_body(value, f"{path}[{i}]")
-
-
 def _check_event(ev: NewEvent) -> None:
-    if not ev.event_type or len(ev.event_type) > MAX_TYPE:
-        raise ValueError("event_type must be 1..64 characters")
-    if not ev.actor or len(ev.actor) > MAX_LABEL:
-        raise ValueError("actor must be 1..200 characters")
-    if ev.subject is not None and len(ev.subject) > MAX_LABEL:
-        raise ValueError("subject must be at most 200 characters")
-    _check_body(ev.body or {})
+    check_event(ev.event_type, ev.actor, ev.subject, ev.body)
 
 
 def record(
@@ -225,7 +108,7 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
     return _append(
         session,
         [
-            (i, ev, now, _ENCODER.encode(dict(ev.body or {})))
+            (i, ev, now, encode_body(ev.body))
             for i, ev in zip(_new_ids(len(batch)), batch, strict=True)
         ],
     )
@@ -244,7 +127,7 @@ def _append(
     node_rows: list[tuple[int, int, bytes]] = []
     for event_id, ev, when, body_text in items:
         index = frontier.size
-        leaf = _leaf_of_text(
+        leaf = leaf_bytes(
             index, event_id, ev.event_type, ev.actor, ev.subject, format_time(when), body_text
         )
         lh = merkle.leaf_hash(leaf)
@@ -305,7 +188,7 @@ def record_deferred_many(session: Session, events: Iterable[NewEvent]) -> list[P
             "actor": ev.actor,
             "subject": ev.subject,
             "time": now,
-            "body": _ENCODER.encode(dict(ev.body or {})),
+            "body": encode_body(ev.body),
         }
         for event_id, ev in zip(_new_ids(len(batch)), batch, strict=True)
     ]
@@ -324,7 +207,7 @@ def integrate_pending(session: Session, limit: int = INTEGRATE_BATCH) -> int:
     rows = repository.take_pending(session, limit)  # removed from the outbox in this transaction
     if not rows:
         return 0
-    # the outbox keeps each body as ``_ENCODER`` wrote it: spliced into the leaf as it is
+    # the outbox keeps each body as ``encode_body`` wrote it: spliced into the leaf as it is
     items = [(r.id, NewEvent(r.event_type, r.actor, r.subject), r.time, r.body) for r in rows]
     _append(session, items)
     return len(rows)
@@ -413,6 +296,16 @@ def inclusion(session: Session, index: int, size: int) -> Inclusion:
     return Inclusion(index, size, found[(0, index)], hashes[-1], hashes[:-1])
 
 
+def inclusion_at(
+    session: Session, settings: Settings, index: int, size: int | None = None
+) -> Inclusion:
+    """``inclusion`` in the tree of ``size`` leaves, by default the latest signed checkpoint's
+    (one is signed if none covers ``index`` yet)."""
+    if size is None:
+        size = checkpoint.latest(session, settings, min_size=index + 1).tree_size
+    return inclusion(session, index, size)
+
+
 def inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
     return inclusion(session, index, size).hashes
 
@@ -463,6 +356,13 @@ def _to_event(row: AuditEvent) -> Event:
         doc["body"],
         bytes(row.leaf_hash),
     )
+
+
+def event_with_proof(session: Session, index: int, settings: Settings) -> dict[str, Any]:
+    """One event's fields with its inclusion proof against the latest signed checkpoint (the
+    proof's base64 ``leaf_hash`` replaces the event's hex one)."""
+    event = get_event(session, index)
+    return event.as_dict() | inclusion_proof_for(session, index, settings)
 
 
 def events_for_subject(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from audit import checkpoint, merkle, repository
 from audit.checkpoint import Checkpoint, NoteError, Verifier
-from audit.service import format_time
+from audit.leaves import format_time
 
 
 @dataclass(frozen=True)

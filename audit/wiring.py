@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from audit.routes import router
+from audit.sequencer import Sequencer
+
 SEQUENCE_INTERVAL_SECONDS = 0.1
 
 
 def install(app: FastAPI) -> None:
-    from audit.routes import router
-    from audit.sequencer import Sequencer
-
     settings = app.state.settings
     sequencer = Sequencer(
         app.state.sessionmaker,

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from policies import service
-from policies.enforcer import CURRENT, PolicyEngine
+from policies.engine import CURRENT, PolicyEngine
 from propusk.deps import require  # noqa: F401  (shim: removed by the integration pass)
 from propusk.security import Principal
 

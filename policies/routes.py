@@ -27,6 +27,8 @@ router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
 @router.get("", response_model=PolicyOut)
 def read_policy(session: SessionDep, principal: Principal = require("policy", "read")) -> dict:
+    """The whole policy: its version, the Casbin model, every rule (from the reviewed file and
+    added by admins) and the number of stored role links."""
     return service.list_policy(session)
 
 
@@ -36,6 +38,7 @@ def read_history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     principal: Principal = require("policy", "read"),
 ) -> list[dict]:
+    """The latest policy changes, newest first: version, kind, actor, subject and detail."""
     return service.history(session, limit)
 
 
@@ -43,6 +46,7 @@ def read_history(
 def add_rule(
     body: RuleIn, session: SessionDep, principal: Principal = require("policy", "write")
 ) -> dict:
+    """Add a rule ``p, role, domain, object, action, condition`` (a new, audited version)."""
     return service.add_rule(
         session,
         principal.subject,
@@ -54,10 +58,15 @@ def add_rule(
     )
 
 
-@router.delete("/rules/{rule_id}", status_code=204)
+@router.delete(
+    "/rules/{rule_id}",
+    status_code=204,
+    responses={204: {"description": "The rule is removed (no body)."}},
+)
 def remove_rule(
     rule_id: uuid.UUID, session: SessionDep, principal: Principal = require("policy", "write")
 ) -> Response:
+    """Remove a rule an admin added (rules of the reviewed file change by review only)."""
     service.remove_rule(session, principal.subject, rule_id)
     return Response(status_code=204)
 
@@ -68,6 +77,8 @@ def read_roles(
     session: SessionDep,
     principal: Principal = require("policy", "read"),
 ) -> list[dict]:
+    """The role links stored for a subject (``person:<id>`` or ``client:<id>``), whether
+    derived from statuses or granted by an admin."""
     return service.subject_roles(session, subject)
 
 
@@ -75,6 +86,7 @@ def read_roles(
 def grant_role(
     body: RoleGrantIn, session: SessionDep, principal: Principal = require("policy", "write")
 ) -> dict:
+    """Grant a role in a domain to a subject by hand; answers the new policy version."""
     version = service.grant_role(session, principal.subject, body.subject, body.role, body.domain)
     return {"version": version}
 
@@ -87,6 +99,7 @@ def revoke_role(
     session: SessionDep,
     principal: Principal = require("policy", "write"),
 ) -> dict:
+    """Revoke a role an admin granted; answers the new policy version."""
     return {"version": service.revoke_role(session, principal.subject, subject, role, domain)}
 
 
@@ -99,4 +112,6 @@ def explain(
     domain: Annotated[str, Query(max_length=100)] = "*",
     principal: Principal = require("policy", "explain"),
 ) -> dict:
+    """Which rule allows ``subject`` to do ``action`` on ``object`` in ``domain``, through
+    which domain and link, or that none does (with the domains tried)."""
     return service.explain(session, subject, domain, object, action).as_dict()

@@ -22,18 +22,14 @@ from sqlalchemy.orm import Session
 
 from audit import service as audit
 from policies import delegation, repository
-from policies.enforcer import (
-    CONDITIONS,
-    MODEL_PATH,
+from policies.engine import (
     Decision,
-    Grants,
     PolicyEngine,
-    Row,
     current_engine,
     engine_for_session,
     load_snapshot,
-    read_file_policy,
 )
+from policies.model import CONDITIONS, MODEL_PATH, Grants, Row, read_file_policy
 from propusk.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationProblem
 from propusk.security import Principal
 

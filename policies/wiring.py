@@ -7,7 +7,9 @@ import logging
 from fastapi import FastAPI
 
 from policies.deps import guard_for
-from policies.enforcer import PolicyListener, make_engine_for
+from policies.engine import make_engine_for
+from policies.listener import PolicyListener
+from policies.routes import router
 
 log = logging.getLogger("propusk.policies")
 
@@ -15,8 +17,6 @@ POLL_INTERVAL_SECONDS = 5.0
 
 
 def install(app: FastAPI) -> None:
-    from policies.routes import router
-
     engine = make_engine_for(app.state.sessionmaker, app.state.engine)
     app.state.policy_engine = engine
     app.state.policy_guard = guard_for(engine)

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from audit import checkpoint, merkle, service
+from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.runtime import Runtime, build_runtime
 from propusk.security import Principal, RoleGrant
@@ -34,8 +35,6 @@ def rt(db_url) -> Iterator[Runtime]:
 
 @pytest.fixture
 def api(rt) -> Iterator[httpx.Client]:
-    from propusk.app import create_app
-
     app = create_app(runtime=rt)
     app.state.principal_resolver = lambda request, session: ADMIN
     with TestClient(app, base_url="http://testserver") as c:
@@ -44,8 +43,6 @@ def api(rt) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def anonymous(rt) -> Iterator[httpx.Client]:
-    from propusk.app import create_app
-
     with TestClient(create_app(runtime=rt), base_url="http://testserver") as c:
         yield c
 

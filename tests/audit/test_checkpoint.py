@@ -9,7 +9,7 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from audit import checkpoint
+from audit import checkpoint, service
 from audit.checkpoint import NoteError
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
@@ -53,8 +53,6 @@ def test_service_checkpoint_verifies_independently(db_url):
     rt = build_runtime(make_settings(db_url, issuer="https://cos.example.ru:8443/"))
     try:
         with session_scope(rt.sessionmaker) as s:
-            from audit import service
-
             service.record(s, "keys.rotated", actor="system")
             cp = checkpoint.sign_checkpoint(s, rt.settings)
             vkey = checkpoint.verifier_key(s, rt.settings)

@@ -13,6 +13,7 @@ import pytest
 from pymerkle import InmemoryTree
 
 from audit import merkle
+from tests.audit.reference import root_from_leaves
 
 LEAVES = [
     b"",
@@ -135,7 +136,7 @@ def test_empty_root():
 def test_roots_match_vectors(store):
     assert [r.hex() for r in store.roots[1:]] == ROOTS
     for size in range(1, 9):
-        ref = merkle.root_from_leaves([merkle.leaf_hash(x) for x in LEAVES[:size]])
+        ref = root_from_leaves([merkle.leaf_hash(x) for x in LEAVES[:size]])
         assert ref.hex() == ROOTS[size - 1]
         assert store.hashes([(0, size)])[0].hex() == ROOTS[size - 1]
 

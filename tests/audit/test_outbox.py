@@ -4,6 +4,7 @@ nothing skipped, event ids kept, concurrent writers never serialised on the sequ
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -14,16 +15,21 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from audit import checkpoint, merkle, repository, service
+from audit import checkpoint, leaves, merkle, repository, service
+from audit.models import AuditEvent
 from audit.sequencer import Sequencer, run_once
 from audit.verify import verify_log
 from propusk.app import create_app
+from propusk.cli import app as cli
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
+from propusk.settings import get_settings
 from tests.conftest import make_settings
 
 
@@ -32,6 +38,30 @@ def rt(fresh_pg):
     runtime = build_runtime(make_settings(fresh_pg()))
     yield runtime
     runtime.dispose()
+
+
+def reference_leaf(
+    index: int,
+    event_id: uuid.UUID,
+    event_type: str,
+    actor: str,
+    subject: str | None,
+    when: str,
+    body: dict,
+) -> bytes:
+    """The leaf format written out independently: sorted-key compact JSON, UTF-8."""
+    doc = {
+        "index": index,
+        "id": str(event_id),
+        "type": event_type,
+        "actor": actor,
+        "subject": subject,
+        "time": when,
+        "body": body,
+    }
+    return json.dumps(
+        doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 def _verified(runtime) -> int:
@@ -91,15 +121,13 @@ _JSON = st.recursive(
 )
 def test_the_sequencer_leaf_is_the_canonical_leaf(body, index, labels):
     """The sequencer splices the outbox's stored body text into the leaf instead of decoding and
-    re-encoding it: the bytes must be exactly ``canonical_leaf``'s (unicode, escapes, control
+    re-encoding it: the bytes must be exactly the leaf format's (unicode, escapes, control
     characters, big integers, floats, nesting)."""
     event_type, actor, subject = labels
     event_id, when = uuid.uuid4(), "2026-11-25T10:00:00.123456Z"
-    stored = service._ENCODER.encode(body)  # what record_deferred_many writes to the outbox
-    spliced = service._leaf_of_text(index, event_id, event_type, actor, subject, when, stored)
-    assert spliced == service.canonical_leaf(
-        index, event_id, event_type, actor, subject, when, body
-    )
+    stored = leaves.encode_body(body)  # what record_deferred_many writes to the outbox
+    spliced = leaves.leaf_bytes(index, event_id, event_type, actor, subject, when, stored)
+    assert spliced == reference_leaf(index, event_id, event_type, actor, subject, when, body)
 
 
 def test_a_sequenced_leaf_keeps_an_awkward_body_byte_for_byte(rt):
@@ -114,8 +142,8 @@ def test_a_sequenced_leaf_keeps_an_awkward_body_byte_for_byte(rt):
     with session_scope(rt.sessionmaker) as s:
         row = repository.get_event_by_id(s, pending.id)
         leaf = bytes(row.leaf)
-    assert leaf == service.canonical_leaf(
-        0, pending.id, "t", "client:x", None, service.format_time(pending.time), body
+    assert leaf == reference_leaf(
+        0, pending.id, "t", "client:x", None, leaves.format_time(pending.time), body
     )
     assert _verified(rt) == 1
 
@@ -174,7 +202,7 @@ def test_concurrent_deferred_appends_with_a_running_sequencer(rt):
     run_once(rt.sessionmaker)
     with session_scope(rt.sessionmaker) as s:
         assert service.pending_count(s) == 0
-        assert repository.count_events(s) == len(ids) == 120
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == len(ids) == 120
         assert service.tree_size(s) == 120
         indexes = sorted(service.get_event(s, i).index for i in ids)
     assert indexes == list(range(120))
@@ -210,11 +238,6 @@ def test_a_fresh_deferred_event_is_provable_at_once(db_url):
 
 
 def test_cli_sequence_integrates_the_outbox(fresh_pg, monkeypatch):
-    from typer.testing import CliRunner
-
-    from propusk.cli import app
-    from propusk.settings import get_settings
-
     url = fresh_pg()
     runtime = build_runtime(make_settings(url))
     try:
@@ -225,11 +248,11 @@ def test_cli_sequence_integrates_the_outbox(fresh_pg, monkeypatch):
     monkeypatch.setenv("PROPUSK_DATABASE_URL", url)
     get_settings.cache_clear()
     try:
-        out = CliRunner().invoke(app, ["audit", "sequence"])
+        out = CliRunner().invoke(cli, ["audit", "sequence"])
         assert out.exit_code == 0, out.output
         assert "OK: 3 events sequenced; tree size 3; 0 pending" in out.output
         assert "checkpoint at size 3" in out.output  # the CLI signs, like the app's thread
-        again = CliRunner().invoke(app, ["audit", "sequence"])
+        again = CliRunner().invoke(cli, ["audit", "sequence"])
         assert "OK: 0 events sequenced; tree size 3; 0 pending" in again.output
     finally:
         get_settings.cache_clear()
@@ -248,12 +271,6 @@ def test_cli_sequence_integrates_the_outbox(fresh_pg, monkeypatch):
 def test_the_app_runs_the_sequencer_thread(rt):
     """On PostgreSQL the app's lifespan starts the sequencer: a committed outbox row gets its
     position with nobody asking for a proof, and the thread stops with the app."""
-    import time
-
-    from fastapi.testclient import TestClient
-
-    from propusk.app import create_app
-
     app = create_app(runtime=rt)
     with TestClient(app):
         thread = app.state.audit_sequencer._thread
@@ -329,8 +346,6 @@ def test_external_sequencer_process_follows_the_outbox(fresh_pg):
 def test_the_outbox_refuses_a_body_that_is_not_one_json_object(rt, body):
     """The sequencer splices the stored body into the leaf: PostgreSQL refuses, on insert, any
     body that could break out of the leaf's ``body`` member or is not JSON."""
-    import sqlalchemy as sa
-
     insert = sa.text(
         "INSERT INTO audit_pending (id, event_type, actor, subject, time, body) "
         "VALUES (:id, 't', 'system', NULL, now(), :body)"

@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 
 from audit import checkpoint, merkle, service
 from audit.verify import verify_log
+from propusk.cli import app as cli
 from propusk.db import make_engine, session_scope
 from propusk.runtime import build_runtime
+from propusk.settings import get_settings
 from tests.conftest import make_settings
 
 SIGNED_AT = (7, 13, 20)
@@ -194,24 +196,21 @@ def test_app_role_cannot_change_the_log(log_url, sql):
 
 
 def test_cli_verify_exit_codes(log_url, monkeypatch):
-    from propusk.cli import app
-    from propusk.settings import get_settings
-
     monkeypatch.setenv("PROPUSK_DATABASE_URL", log_url)
     get_settings.cache_clear()
     try:
         runner = CliRunner()
-        ok = runner.invoke(app, ["audit", "verify"])
+        ok = runner.invoke(cli, ["audit", "verify"])
         assert ok.exit_code == 0, ok.output
         assert "OK: 20 events, 3 signed checkpoints" in ok.output
-        proof = runner.invoke(app, ["audit", "proof", "4"])
+        proof = runner.invoke(cli, ["audit", "proof", "4"])
         assert proof.exit_code == 0 and '"tree_size": 20' in proof.output
-        assert runner.invoke(app, ["audit", "proof", "99"]).exit_code == 2
-        vkey = runner.invoke(app, ["audit", "key"]).output.strip()
-        note = runner.invoke(app, ["audit", "checkpoint"]).output
+        assert runner.invoke(cli, ["audit", "proof", "99"]).exit_code == 2
+        vkey = runner.invoke(cli, ["audit", "key"]).output.strip()
+        note = runner.invoke(cli, ["audit", "checkpoint"]).output
         assert checkpoint.open_note(note, checkpoint.parse_vkey(vkey)).size == 20
         tamper(log_url, "DELETE FROM audit_event WHERE idx = 12")
-        bad = runner.invoke(app, ["audit", "verify"])
+        bad = runner.invoke(cli, ["audit", "verify"])
         assert bad.exit_code == 1
         assert "first divergent position 12" in bad.output
     finally:

@@ -3,39 +3,24 @@ through the policy or gets 403 (401 when anonymous), as documented."""
 
 from __future__ import annotations
 
-import re
-import uuid
-
 import pytest
+from fastapi.testclient import TestClient
 
 from policies.deps import iter_routes
-from tests.policies.conftest import CALLER_HEADER, ROLE_COLUMNS, World, read_table
+from propusk.app import create_app
+from propusk.runtime import build_runtime
+from tests.conftest import make_settings
+from tests.policies.world import (
+    CALLER_HEADER,
+    ROLE_COLUMNS,
+    call,
+    fill_path,
+    install_test_resolver,
+    make_world,
+    read_table,
+)
 
 ROWS = read_table("route-matrix")
-PARAM = re.compile(r"\{([^}]+)\}")
-
-
-def fill_path(path: str, world: World) -> str:
-    def value(match: re.Match) -> str:
-        name = match.group(1)
-        if name == "school_id":
-            return world.school_a.split(":", 1)[1]
-        if name in ("index", "tree_size"):
-            return "1"
-        return str(uuid.uuid4())
-
-    return PARAM.sub(value, path)
-
-
-def call(client, method: str, path: str, column: str):
-    """One request as a role, with a minimal body of the kind the route reads."""
-    headers = {CALLER_HEADER: column}
-    if method not in ("POST", "PUT", "PATCH"):
-        return client.request(method, path, headers=headers)
-    if path.endswith("/roster"):  # reads text/csv before the policy check runs
-        headers["content-type"] = "text/csv"
-        return client.request(method, path, headers=headers, content=b"")
-    return client.request(method, path, headers=headers, json={})
 
 
 def policy_refusal(response, method: str, path: str) -> int | None:
@@ -52,13 +37,6 @@ def policy_refusal(response, method: str, path: str) -> int | None:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def matrix(request):
     """One app per database for the whole table (building an app per row is the slow part)."""
-    from fastapi.testclient import TestClient
-
-    from propusk.app import create_app
-    from propusk.runtime import build_runtime
-    from tests.conftest import make_settings
-    from tests.policies.conftest import install_test_resolver, make_world
-
     name = "pg_database" if request.param == "postgres" else "sqlite_database"
     runtime = build_runtime(make_settings(request.getfixturevalue(name)))
     app = create_app(runtime=runtime)

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from policies.enforcer import PolicyEngine, build_snapshot, read_file_policy
+from policies.engine import PolicyEngine, build_snapshot
+from policies.model import read_file_policy
 from policies.service import decide
 from propusk.security import Principal
-from tests.policies.conftest import ROLE_COLUMNS, World, make_world, read_table
+from tests.policies.world import ROLE_COLUMNS, World, make_world, read_table
 
 ROWS = read_table("decision-matrix")
 

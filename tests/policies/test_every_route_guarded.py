@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from policies.deps import iter_routes
+from policies.model import read_file_policy
 
 
 def test_every_api_route_declares_a_policy(app) -> None:
@@ -23,8 +24,6 @@ def test_public_routes_declare_no_policy(app) -> None:
 
 def test_declared_objects_are_in_the_policy_vocabulary(app) -> None:
     """A route naming an object/action with no rule at all could never be called."""
-    from policies.enforcer import read_file_policy
-
     known = {(obj, act) for _, _, obj, act, _ in read_file_policy()}
     unknown = sorted({r.policy for r in iter_routes(app) if r.policy and r.policy not in known})
     assert unknown == []

@@ -7,13 +7,16 @@ import random
 import uuid
 
 import pytest
+from fastapi.testclient import TestClient
 
+from idp import service as idp
 from policies.deps import iter_routes
-from policies.enforcer import PolicyEngine, build_snapshot, read_file_policy
-from policies.service import decide
+from policies.engine import PolicyEngine, build_snapshot
+from policies.model import read_file_policy
+from policies.service import authorize, decide
+from propusk.db import session_scope
 from propusk.errors import Forbidden
-from tests.policies.conftest import World, install_test_resolver, make_world
-from tests.policies.test_access_matrix import call
+from tests.policies.world import World, call, install_test_resolver, make_world
 
 # Everything but what every caller may do anywhere (audit proofs: public-interest data).
 UNIVERSAL = {(o, a) for r, d, o, a, c in read_file_policy() if r == "authenticated" and c == "any"}
@@ -79,8 +82,6 @@ def test_teacher_of_a_sees_no_student_of_b(engine, world) -> None:
 
 
 def test_authorize_raises_forbidden_naming_the_permission(engine, world) -> None:
-    from policies.service import authorize
-
     with pytest.raises(Forbidden) as info:
         authorize(world.caller("sadm"), "roster", "import", domain=world.school_b, engine=engine)
     assert info.value.extra == {"permission": "roster:import", "domain": world.school_b}
@@ -94,9 +95,6 @@ def _ogrn() -> str:
 @pytest.fixture
 def schools_world(app, runtime) -> World:
     """Schools A and B registered through idp's service, callers of school A."""
-    from idp import service as idp
-    from propusk.db import session_scope
-
     with session_scope(runtime.sessionmaker) as session:
         a = idp.register_school(session, ogrn=_ogrn(), name="Школа A")
         b = idp.register_school(session, ogrn=_ogrn(), name="Школа B")
@@ -122,8 +120,6 @@ def schools_world(app, runtime) -> World:
 
 def test_school_scoped_routes_refuse_school_b_over_http(app, schools_world) -> None:
     """Every mounted route with a ``{school_id}``: callers of school A get 403 for school B."""
-    from fastapi.testclient import TestClient
-
     world = schools_world
     routes = [r for r in iter_routes(app) if r.policy and "{school_id}" in r.path]
     if not routes:

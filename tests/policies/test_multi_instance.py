@@ -16,7 +16,7 @@ from propusk.db import session_scope
 from propusk.runtime import build_runtime
 from propusk.security import Principal
 from tests.conftest import make_settings
-from tests.policies.conftest import CALLER_HEADER, install_test_resolver, make_world
+from tests.policies.world import CALLER_HEADER, install_test_resolver, make_world
 
 
 def _instances(url: str, poll_interval: float) -> Iterator[tuple[list, list]]:
@@ -78,6 +78,7 @@ def _rule_added_on_one_is_enforced_on_the_other(apps, clients) -> None:
     rule = {"role": "teacher", "domain": "school:*", "object": obj, "action": "read"}
     response = clients[0].post("/api/v1/policy/rules", json=rule, headers={CALLER_HEADER: "padm"})
     assert response.status_code == 201
+    rule_id = uuid.UUID(response.json()["id"])
     assert _allowed(apps[0], subject, school, obj, "read")  # the writer sees it at commit
     assert _converges(lambda: _allowed(apps[1], subject, school, obj, "read"))
     # roles removed by a third party (not through either app)
@@ -89,6 +90,8 @@ def _rule_added_on_one_is_enforced_on_the_other(apps, clients) -> None:
         other.dispose()
     assert _converges(lambda: not any(_allowed(a, subject, school, obj, "read") for a in apps))
     assert apps[1].state.policy_engine.version == apps[0].state.policy_engine.version
+    with session_scope(apps[0].state.sessionmaker) as session:  # no rule outlives the test
+        service.remove_rule(session, "system:test", rule_id)
 
 
 def test_two_instances_converge_over_listen_notify(pg_pair) -> None:

@@ -4,6 +4,7 @@ never on rollback; the decision cache forgets what a change makes stale."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from fastapi import APIRouter
@@ -11,10 +12,12 @@ from fastapi import APIRouter
 from audit import service as audit
 from policies import service
 from policies.deps import require
+from policies.engine import current_engine
+from policies.models import PolicyRule
 from propusk.db import session_scope
 from propusk.errors import ValidationProblem
 from propusk.security import Principal, RoleGrant
-from tests.policies.conftest import CALLER_HEADER
+from tests.policies.world import CALLER_HEADER
 
 ADMIN = {CALLER_HEADER: "padm"}
 
@@ -26,6 +29,24 @@ def _rule(obj: str | None = None) -> dict:
         "object": obj or f"test.o{uuid.uuid4().hex[:8]}",
         "action": "read",
     }
+
+
+@pytest.fixture
+def added_rules(runtime) -> Iterator[list[str]]:
+    """Ids of admin rules a test adds; removed afterwards, so no rule outlives its test in the
+    worker's shared database."""
+    ids: list[str] = []
+    yield ids
+    with session_scope(runtime.sessionmaker) as session:
+        for rule_id in ids:
+            if session.get(PolicyRule, uuid.UUID(rule_id)) is not None:
+                service.remove_rule(session, "system:test", uuid.UUID(rule_id))
+
+
+def _changes_by(client, actor: str) -> list[dict]:
+    """This test's policy changes (its admin is a fresh subject), newest first."""
+    history = client.get("/api/v1/policy/history", headers=ADMIN).json()
+    return [h for h in history if h["actor"] == actor]
 
 
 def _explain(client, subject: str, domain: str, obj: str, act: str = "read") -> dict:
@@ -62,10 +83,9 @@ def test_add_and_remove_rule_versioned_and_explained(world_client, world) -> Non
     assert allowed["rule"]["source"] == f"db:{rule_id}"
     assert allowed["via"] == "link"
 
-    history = world_client.get("/api/v1/policy/history", headers=ADMIN).json()
-    kinds = [h["kind"] for h in history[:2]]
-    assert kinds == ["roles.granted", "rule.added"]
-    assert history[1]["actor"] == world.caller("padm").subject
+    changes = _changes_by(world_client, world.caller("padm").subject)
+    assert [h["kind"] for h in changes] == ["roles.granted", "rule.added"]
+    assert changes[0]["subject"] == teacher
 
     removed = world_client.delete(f"/api/v1/policy/rules/{rule_id}", headers=ADMIN)
     assert removed.status_code == 204
@@ -74,7 +94,7 @@ def test_add_and_remove_rule_versioned_and_explained(world_client, world) -> Non
     assert gone.status_code == 404
 
 
-def test_new_rule_takes_effect_for_callers(world_client, world) -> None:
+def test_new_rule_takes_effect_for_callers(world_client, world, added_rules) -> None:
     """A route guarded by an object nobody may use opens when a rule is added (cache dropped)."""
     rule = _rule()
     path_router = APIRouter()
@@ -91,7 +111,9 @@ def test_new_rule_takes_effect_for_callers(world_client, world) -> None:
     url = f"/test/{rule['object']}/{school_a}"
     teacher = {CALLER_HEADER: "tea"}
     assert world_client.get(url, headers=teacher).status_code == 403  # now cached as denied
-    assert world_client.post("/api/v1/policy/rules", json=rule, headers=ADMIN).status_code == 201
+    created = world_client.post("/api/v1/policy/rules", json=rule, headers=ADMIN)
+    assert created.status_code == 201
+    added_rules.append(created.json()["id"])
     assert world_client.get(url, headers=teacher).status_code == 200
     other = world.school_b.split(":", 1)[1]
     assert world_client.get(f"/test/{rule['object']}/{other}", headers=teacher).status_code == 403
@@ -113,15 +135,14 @@ def test_new_rule_takes_effect_for_callers(world_client, world) -> None:
         {"role": "teacher"},
     ],
 )
-def test_bad_rules_are_422_and_change_nothing(world_client, body) -> None:
-    version = world_client.get("/api/v1/policy", headers=ADMIN).json()["version"]
+def test_bad_rules_are_422_and_change_nothing(world_client, world, body) -> None:
     response = world_client.post("/api/v1/policy/rules", json=body, headers=ADMIN)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert world_client.get("/api/v1/policy", headers=ADMIN).json()["version"] == version
+    assert _changes_by(world_client, world.caller("padm").subject) == []
 
 
-def test_duplicate_rule_is_409(world_client) -> None:
+def test_duplicate_rule_is_409(world_client, added_rules) -> None:
     file_row = {
         "role": "school_admin",
         "domain": "school:*",
@@ -132,7 +153,9 @@ def test_duplicate_rule_is_409(world_client) -> None:
         world_client.post("/api/v1/policy/rules", json=file_row, headers=ADMIN).status_code == 409
     )
     rule = _rule()
-    assert world_client.post("/api/v1/policy/rules", json=rule, headers=ADMIN).status_code == 201
+    created = world_client.post("/api/v1/policy/rules", json=rule, headers=ADMIN)
+    assert created.status_code == 201
+    added_rules.append(created.json()["id"])
     again = world_client.post("/api/v1/policy/rules", json=rule, headers=ADMIN)
     assert again.status_code == 409
     assert again.json()["type"].endswith("policy-rule-exists")
@@ -206,8 +229,6 @@ def test_authorize_in_a_handler_uses_this_apps_engine(world_client, world) -> No
 
     @router.get("/test/authorize-engine")
     def probe(principal: Principal = require("audit.proof", "read")) -> dict:
-        from policies.enforcer import current_engine
-
         seen["engine"] = current_engine()
         decision = service.authorize(
             principal, "person", "read", resource={"subject": principal.subject}

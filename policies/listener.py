@@ -1,0 +1,90 @@
+"""Keeps one app instance's policy engine current with changes made by any instance.
+
+A change commits a history row and a PostgreSQL ``NOTIFY`` (``policies.repository.notify``);
+the listener thread of every instance wakes on it and calls ``PolicyEngine.poll``. A periodic
+fingerprint poll covers SQLite (no notifications) and notifications missed while reconnecting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from policies import repository
+from policies.engine import PolicyEngine
+
+log = logging.getLogger("propusk.policies")
+
+
+class PolicyListener:
+    """Keeps one engine current: PostgreSQL LISTEN/NOTIFY wakes it at once after a change on
+    any instance; a periodic fingerprint poll covers SQLite and missed notifications."""
+
+    def __init__(self, engine: PolicyEngine, database_url: str, interval: float = 5.0) -> None:
+        self.engine = engine
+        self.url = database_url
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self.listening.clear()
+        self._thread = threading.Thread(target=self._run, name="policy-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        postgres = self.url.startswith("postgresql")
+        while not self._stop.is_set():
+            try:
+                if postgres:
+                    self._listen()
+                else:
+                    self.listening.set()
+                    self._stop.wait(self.interval)
+                    self.engine.poll()
+            except Exception:
+                log.exception("policy listener error; retrying")
+                self._stop.wait(1.0)
+
+    def _listen(self) -> None:
+        conninfo = (
+            make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f"LISTEN {repository.NOTIFY_CHANNEL}")
+            self.listening.set()
+            self.engine.poll()  # anything committed before LISTEN took effect
+            waited = 0.0
+            while not self._stop.is_set():
+                woke = False
+                for note in conn.notifies(timeout=0.5, stop_after=1):
+                    woke = True
+                    log.debug("policy change notified: %s", _safe_payload(note.payload))
+                waited = 0.0 if woke else waited + 0.5
+                if woke or waited >= self.interval:
+                    waited = 0.0
+                    self.engine.poll()
+
+
+def _safe_payload(payload: str) -> dict[str, Any]:
+    """The version of a notification's payload, for the debug log (nothing else is trusted)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return {}
+    return {"version": data.get("version")} if isinstance(data, dict) else {}
