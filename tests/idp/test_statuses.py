@@ -340,8 +340,9 @@ def test_repeated_or_self_children_are_ignored(session):
 def test_operator_org_can_share_the_consent_registry_id(session):
     ogrn, given = f.ogrn(), uuid.uuid4()
     assert register_operator_org(session, None, ogrn, "Оператор", organization_id=given) == given
-    assert register_operator_org(session, "777", ogrn, "Оператор") == given
-    assert get_organization(session, given).esia_org_oid == "777"
+    org_oid = f.oid()  # unique across the database: never a fixed value
+    assert register_operator_org(session, org_oid, ogrn, "Оператор") == given
+    assert get_organization(session, given).esia_org_oid == org_oid
     with pytest.raises(Conflict):
         register_operator_org(session, None, ogrn, "Оператор", organization_id=uuid.uuid4())
     person = on_login(
