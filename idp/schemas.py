@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AliasChoices,
@@ -73,8 +73,9 @@ class SchoolStatusOut(BaseModel):
     role: str
     class_name: ClassName = None
 
+    # No return annotation: the documented shape stays this model's (``Any`` would erase it).
     @model_serializer(mode="wrap")
-    def _omit_absent_class(self, handler: SerializerFunctionWrapHandler) -> Any:
+    def _omit_absent_class(self, handler: SerializerFunctionWrapHandler):
         data = handler(self)
         if self.class_name is None:
             data.pop("class", None)

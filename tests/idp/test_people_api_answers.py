@@ -34,6 +34,21 @@ def _schema_name(schema: dict) -> str | None:
     return ref.rsplit("/", 1)[-1] if ref.startswith("#/components/schemas/") else None
 
 
+def _named_components(schema, components: dict, seen: set[str]) -> set[str]:
+    """Every component a schema refers to, directly or through other components."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/components/schemas/") and ref not in seen:
+            seen.add(ref)
+            _named_components(components[ref.rsplit("/", 1)[-1]], components, seen)
+        for value in schema.values():
+            _named_components(value, components, seen)
+    elif isinstance(schema, list):
+        for value in schema:
+            _named_components(value, components, seen)
+    return {ref.rsplit("/", 1)[-1] for ref in seen}
+
+
 def test_every_operation_documents_a_typed_2xx_body_and_a_description(app):
     spec = app.openapi()
     components = spec["components"]["schemas"]
@@ -45,9 +60,9 @@ def test_every_operation_documents_a_typed_2xx_body_and_a_description(app):
         assert ok, (method, path, "no 2xx response")
         for code, response in ok.items():
             schema = response["content"]["application/json"]["schema"]
-            name = _schema_name(schema)
-            assert name, (method, path, code, schema)
-            assert components[name]["properties"], (method, path, name)
+            assert _schema_name(schema), (method, path, code, schema)
+            for name in _named_components(schema, components, set()):
+                assert components[name].get("properties"), (method, path, name)
 
 
 @pytest.fixture
