@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp import roster, service
+from idp import roster
+from idp.identity import create_person, get_person_by_oid
+from idp.schools import find_school, register_operator_org, register_school
+from idp.statuses import grant_platform_admin
 from propusk.settings import Settings
 
 FIXTURES = Path(__file__).parent / "esia" / "simulator" / "fixtures"
@@ -38,7 +42,7 @@ def seed(session: Session, settings: Settings) -> dict[str, uuid.UUID]:
             ids[org["oid"]] = school.id
             schools.append(school)
         elif org.get("kind") in ("operator", "supplier"):
-            ids[org["oid"]] = service.register_operator_org(
+            ids[org["oid"]] = register_operator_org(
                 session,
                 org["oid"],
                 org["ogrn"],
@@ -60,10 +64,10 @@ def seed(session: Session, settings: Settings) -> dict[str, uuid.UUID]:
 
 
 def _ensure_school(session: Session, org: dict[str, Any]):
-    school = service.find_school(session, org["oid"], org["ogrn"])
+    school = find_school(session, org["oid"], org["ogrn"])
     if school is not None:
         return school
-    return service.register_school(
+    return register_school(
         session,
         ogrn=org["ogrn"],
         name=org["fullName"],
@@ -78,14 +82,12 @@ def _ensure_school(session: Session, org: dict[str, Any]):
 def _ensure_platform_admins(session: Session, data: dict[str, Any], settings: Settings) -> None:
     """The fixture's platform admin exists as a person before the first login (CLI bootstrap
     would otherwise need that login); ESIA data refreshes the record at login."""
-    from datetime import datetime
-
     for rec in data.get("persons", []):
         if PLATFORM_ADMIN_LABEL not in rec.get("label", ""):
             continue
-        if service.get_person_by_oid(session, rec["oid"]) is None:
+        if get_person_by_oid(session, rec["oid"]) is None:
             birth = rec.get("birthDate")
-            service.create_person(
+            create_person(
                 session,
                 rec["oid"],
                 last_name=rec["lastName"],
@@ -95,4 +97,4 @@ def _ensure_platform_admins(session: Session, data: dict[str, Any], settings: Se
                 snils=rec.get("snils"),
                 settings=settings,
             )
-        service.grant_platform_admin(session, rec["oid"], actor=DEMO_ACTOR)
+        grant_platform_admin(session, rec["oid"], actor=DEMO_ACTOR)

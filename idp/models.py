@@ -110,7 +110,7 @@ class Organization(Base):
     """A registered operator or supplier organisation (its staff get ``operator_staff``).
 
     Kept here (not in ``consent``) because statuses are derived from it at login; the consent
-    package registers operators through ``idp.service.register_operator_org``.
+    package registers operators through ``idp.schools.register_operator_org``.
     """
 
     __tablename__ = "organization"

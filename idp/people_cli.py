@@ -60,10 +60,10 @@ def schools_add(
     short_name: str = typer.Option(None),
 ) -> None:
     """Register a school."""
-    from idp import service
+    from idp import schools
 
     def add(session: Session, _settings) -> str:
-        school = service.register_school(
+        school = schools.register_school(
             session,
             ogrn=ogrn,
             name=name,
@@ -80,7 +80,7 @@ def schools_add(
 @schools_app.command("list")
 def schools_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """List registered schools."""
-    from idp import service
+    from idp import schools
 
     def rows(session: Session, _settings) -> list[dict]:
         return [
@@ -91,7 +91,7 @@ def schools_list(as_json: bool = typer.Option(False, "--json")) -> None:
                 "name": s.name,
                 "region": s.region,
             }
-            for s in service.list_schools(session)
+            for s in schools.list_schools(session)
         ]
 
     data = _run(rows)
@@ -109,7 +109,7 @@ def roster_import(
     confirmed_by: str = typer.Option(CLI_ACTOR, help="Who confirms the roster (recorded)"),
 ) -> None:
     """Replace a school's roster from a CSV file (all rows valid, or nothing imported)."""
-    from idp import roster, service
+    from idp import roster, schools
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -118,7 +118,7 @@ def roster_import(
         raise typer.Exit(1) from None
 
     def do(session: Session, settings) -> dict:
-        school = service.school_by_ogrn(session, school_ogrn)
+        school = schools.school_by_ogrn(session, school_ogrn)
         return roster.import_roster(
             session, school.id, text, confirmed_by, settings=settings
         ).as_dict()
@@ -134,12 +134,12 @@ def orgs_add(
     kind: str = typer.Option("operator", help="operator | supplier"),
 ) -> None:
     """Register an operator or supplier organisation (its ESIA employees: operator_staff)."""
-    from idp import service
+    from idp import schools
 
     typer.echo(
         _run(
             lambda s, _: str(
-                service.register_operator_org(s, org_oid, ogrn, name, kind=kind, actor=CLI_ACTOR)
+                schools.register_operator_org(s, org_oid, ogrn, name, kind=kind, actor=CLI_ACTOR)
             )
         )
     )
@@ -147,11 +147,11 @@ def orgs_add(
 
 @orgs_app.command("list")
 def orgs_list() -> None:
-    from idp import service
+    from idp import schools
 
     def rows(session: Session, _settings) -> list[str]:
         return [
-            f"{o.id}  {o.kind:<8}  {o.ogrn}  {o.name}" for o in service.list_organizations(session)
+            f"{o.id}  {o.kind:<8}  {o.ogrn}  {o.name}" for o in schools.list_organizations(session)
         ]
 
     for line in _run(rows):
@@ -161,10 +161,10 @@ def orgs_list() -> None:
 @admin_app.command("grant-platform-admin")
 def grant_platform_admin(esia_oid: str = typer.Argument(...)) -> None:
     """Make a person (who has logged in once) a platform admin — the CLI-only bootstrap."""
-    from idp import service
+    from idp import statuses
 
     def grant(session: Session, _settings) -> str:
-        status = service.grant_platform_admin(session, esia_oid, actor=CLI_ACTOR)
+        status = statuses.grant_platform_admin(session, esia_oid, actor=CLI_ACTOR)
         return f"person:{status.person_id} is platform_admin"
 
     typer.echo(_run(grant))

@@ -27,10 +27,6 @@ def persons_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> list[Person]:
     return list(session.scalars(select(Person).where(Person.id.in_(ids))))
 
 
-def persons_by_snils_hash(session: Session, snils_hash: str) -> list[Person]:
-    return list(session.scalars(select(Person).where(Person.snils_hash == snils_hash)))
-
-
 def persons_by_snils_hashes(session: Session, hashes: Iterable[str]) -> list[Person]:
     return _in_chunks(session, Person.snils_hash, hashes)
 

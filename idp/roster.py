@@ -9,7 +9,8 @@ statuses; new rows are matched against known people at once and again at each lo
 
 A row that names a known person only by full name and birth date does not claim them when the
 person has a status in another school, another SNILS on file, or a namesake
-(``service.name_match_hold``): the report lists such rows under ``review`` with a reason.
+(``idp.roster_matching.name_match_hold``): the report lists such rows under ``review`` with a
+reason.
 Names and classes that a spreadsheet would run as formulas (beginning with ``= + - @``, a tab or
 a carriage return) are refused: the roster is shown and exported again by schools.
 """
@@ -26,8 +27,11 @@ from sqlalchemy.orm import Session
 
 from audit import service as audit
 from idp import repository as repo
-from idp import service
+from idp.identity import name_key, norm_name
 from idp.models import RosterEntry
+from idp.roster_matching import HOLD_MESSAGES, match_roster_entries
+from idp.schools import get_school
+from idp.statuses import roles_batch, sync_roster_statuses
 from propusk import crypto
 from propusk.db import new_id, utcnow
 from propusk.errors import ValidationProblem
@@ -226,7 +230,7 @@ def _check_duplicate(row: RosterRow, seen: dict[str, int], errors: _Errors) -> N
     """One person appears once: by SNILS, and by full name + birth date."""
     keys = [
         "name:"
-        + "|".join(service.norm_name(v) for v in (row.last_name, row.first_name, row.middle_name))
+        + "|".join(norm_name(v) for v in (row.last_name, row.first_name, row.middle_name))
         + "|"
         + row.birth_date.isoformat()
     ]
@@ -254,7 +258,7 @@ def import_roster(
 
     The import is the school admin's confirmation: ``actor`` is recorded on every row.
     """
-    service.get_school(session, school_id)
+    get_school(session, school_id)
     rows = parse_roster(csv_text)
     kek = (settings or get_settings()).kek_bytes
     now = utcnow()
@@ -268,7 +272,7 @@ def import_roster(
     line_of: dict[uuid.UUID, int] = {}
     for row in rows:
         snils_hash = crypto.lookup_hash(kek, "snils", row.snils) if row.snils else None
-        key = service.name_key(kek, row.last_name, row.first_name, row.middle_name, row.birth_date)
+        key = name_key(kek, row.last_name, row.first_name, row.middle_name, row.birth_date)
         entry = by_snils.get((row.role, snils_hash)) if snils_hash else None
         entry = entry or by_name.get((row.role, key))
         if entry is not None and entry.id not in kept:
@@ -301,7 +305,7 @@ def import_roster(
             if entry.person_id:
                 touched.add(entry.person_id)
     session.flush()
-    matches = service.match_roster_entries(session, fresh, kek)
+    matches = match_roster_entries(session, fresh, kek)
     for entry in fresh:
         entry.person_id = matches.found.get(entry.id)
         if entry.person_id:
@@ -314,14 +318,14 @@ def import_roster(
                     "line": line_of[entry.id],
                     "entry_id": str(entry.id),
                     "reason": reason,
-                    "message": service.HOLD_MESSAGES[reason],
+                    "message": HOLD_MESSAGES[reason],
                 }
             )
     report.review.sort(key=lambda r: r["line"])
     session.flush()
-    with service.roles_batch(session):
+    with roles_batch(session):
         for person_id in touched:
-            service.sync_roster_statuses(session, person_id, actor=actor)
+            sync_roster_statuses(session, person_id, actor=actor)
     audit.record(
         session,
         "roster.imported",
@@ -364,5 +368,5 @@ def _update_entry(
 
 def roster_of(session: Session, school_id: uuid.UUID) -> list[RosterEntry]:
     """The school's active roster (SNILS stays encrypted; callers show names and classes)."""
-    service.get_school(session, school_id)
+    get_school(session, school_id)
     return repo.active_roster(session, school_id)

@@ -10,13 +10,18 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
+from idp import claims, guardianship, identity, schools, statuses
 from idp import roster as roster_service
-from idp import service
+from idp.models import Person, Status
 from idp.schemas import (
+    EndedStatusOut,
     MeOut,
+    NamedStatusOut,
     PersonBrief,
+    PersonOut,
     ProctorIn,
     RosterEntryOut,
+    RosterImportOut,
     SchoolIn,
     SchoolOut,
     StatusOut,
@@ -40,12 +45,12 @@ def _person_id(principal: Principal) -> uuid.UUID:
     return principal.person_id
 
 
-def _brief(person) -> PersonBrief:
+def _brief(person: Person) -> PersonBrief:
     return PersonBrief(
         id=person.id,
-        name=service.full_name(person),
+        name=identity.full_name(person),
         birth_date=person.birth_date,
-        age_group=service.age_group(person),
+        age_group=guardianship.age_group(person),
     )
 
 
@@ -53,7 +58,7 @@ def _brief(person) -> PersonBrief:
 @router.get("/me", response_model=MeOut)
 def me(session: SessionDep, principal: Principal = require("person", "read")) -> MeOut:
     """The caller's person, active school statuses and current children."""
-    person = service.get_person(session, _person_id(principal))
+    person = identity.get_person(session, _person_id(principal))
     policies.authorize(principal, "person", "read", resource={"subject": principal.subject})
     if person is None:
         raise Forbidden("the token's person no longer exists")
@@ -63,11 +68,11 @@ def me(session: SessionDep, principal: Principal = require("person", "read")) ->
         first_name=person.first_name,
         middle_name=person.middle_name,
         birth_date=person.birth_date,
-        age_group=service.age_group(person),
+        age_group=guardianship.age_group(person),
         email=person.email,
         trusted=person.trusted,
-        statuses=service.describe_statuses(session, service.active_statuses(session, person.id)),
-        children=[_brief(c) for c in service.children_of(session, person.id)],
+        statuses=claims.describe_statuses(session, statuses.active_statuses(session, person.id)),
+        children=[_brief(c) for c in guardianship.children_of(session, person.id)],
     )
 
 
@@ -75,29 +80,29 @@ def me(session: SessionDep, principal: Principal = require("person", "read")) ->
 def my_children(
     session: SessionDep, principal: Principal = require("person", "read")
 ) -> list[PersonBrief]:
+    """The minors the caller represents today (representation ends at 18)."""
     person_id = _person_id(principal)
     policies.authorize(principal, "person", "read", resource={"subject": principal.subject})
-    return [_brief(c) for c in service.children_of(session, person_id)]
+    return [_brief(c) for c in guardianship.children_of(session, person_id)]
 
 
-@router.get("/persons/{person_id}")
+@router.get("/persons/{person_id}", response_model=PersonOut)
 def get_person(
     person_id: uuid.UUID, session: SessionDep, principal: Principal = require("person", "read")
-) -> dict:
+) -> PersonOut:
     """A person as the caller may see them: self, a guardian of, or staff of the same school."""
-    person = service.get_person(session, person_id)
-    statuses = service.active_statuses(session, person_id) if person else []
+    person = identity.get_person(session, person_id)
+    active = statuses.active_statuses(session, person_id) if person else []
     resource = {
-        **service.owner_resource(session, person_id),
-        "schools": sorted({f"school:{s.school_id}" for s in statuses if s.school_id}),
+        **guardianship.owner_resource(session, person_id),
+        "schools": sorted({f"school:{s.school_id}" for s in active if s.school_id}),
     }
     policies.authorize(principal, "person", "read", resource=resource)
     if person is None:  # only reachable by a caller allowed to read it (self), never a probe
         raise NotFound("no such person", type="person-not-found")
-    return {
-        **_brief(person).model_dump(mode="json"),
-        "statuses": service.describe_statuses(session, statuses),
-    }
+    return PersonOut(
+        **_brief(person).model_dump(), statuses=claims.describe_statuses(session, active)
+    )
 
 
 # --- schools ------------------------------------------------------------------------------
@@ -108,7 +113,7 @@ def add_school(
     principal: Principal = require("school", "write", domain=NEW_SCHOOL),
 ) -> SchoolOut:
     """Register a school (platform admin)."""
-    school = service.register_school(session, actor=principal.subject, **body.model_dump())
+    school = schools.register_school(session, actor=principal.subject, **body.model_dump())
     return SchoolOut.model_validate(school)
 
 
@@ -116,9 +121,10 @@ def add_school(
 def list_schools(
     session: SessionDep, principal: Principal = require("school", "read")
 ) -> list[SchoolOut]:
+    """The registered schools the caller may read (platform admins: all of them)."""
     return [
         SchoolOut.model_validate(s)
-        for s in service.list_schools(session)
+        for s in schools.list_schools(session)
         if policies.decide(principal, "school", "read", domain=f"school:{s.id}").allowed
     ]
 
@@ -129,7 +135,8 @@ def get_school(
     session: SessionDep,
     principal: Principal = require("school", "read", domain_param="school_id"),
 ) -> SchoolOut:
-    school = service.get_school(session, school_id)
+    """A registered school (members of the school, platform admins)."""
+    school = schools.get_school(session, school_id)
     return SchoolOut.model_validate(school)
 
 
@@ -169,20 +176,22 @@ async def _csv_body(request: Request) -> str:
         raise Problem("the roster must be UTF-8", status=422, type="roster-invalid") from exc
 
 
-@router.post("/schools/{school_id}/roster")
+@router.post("/schools/{school_id}/roster", response_model=RosterImportOut)
 def import_roster(
     school_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = require("roster", "import", domain_param="school_id"),
     csv_text: str = Depends(_csv_body),  # read only once the caller is allowed
-) -> dict:
-    """Replace the school's roster (the import is the admin's confirmation)."""
-    service.get_school(session, school_id)
+) -> RosterImportOut:
+    """Replace the school's roster from CSV (``text/csv`` or a multipart ``file``): the
+    import is the admin's confirmation. Rows naming a known person by name alone are held
+    for review (listed in ``review``)."""
+    schools.get_school(session, school_id)
     report = roster_service.import_roster(
         session, school_id, csv_text, principal.subject, settings=settings
     )
-    return report.as_dict()
+    return RosterImportOut.model_validate(report)
 
 
 @router.get("/schools/{school_id}/roster", response_model=list[RosterEntryOut])
@@ -191,7 +200,8 @@ def get_roster(
     session: SessionDep,
     principal: Principal = require("roster", "read", domain_param="school_id"),
 ) -> list[RosterEntryOut]:
-    service.get_school(session, school_id)
+    """The school's active roster (SNILS never leaves: only whether a row has one)."""
+    schools.get_school(session, school_id)
     return [
         RosterEntryOut(
             **{c: getattr(e, c) for c in RosterEntryOut.model_fields if c != "has_snils"},
@@ -202,44 +212,47 @@ def get_roster(
 
 
 # --- statuses -----------------------------------------------------------------------------
-def _status_json(status) -> dict:
-    return StatusOut.model_validate(status).model_dump(mode="json", by_alias=True)
+def _named(status: Status, person: Person) -> NamedStatusOut:
+    row = StatusOut.model_validate(status).model_dump()
+    return NamedStatusOut(**row, person_name=identity.full_name(person))
 
 
-@router.get("/schools/{school_id}/statuses")
+@router.get("/schools/{school_id}/statuses", response_model=list[NamedStatusOut])
 def get_statuses(
     school_id: uuid.UUID,
     session: SessionDep,
     role: str | None = None,
     principal: Principal = require("status", "read", domain_param="school_id"),
-) -> list[dict]:
-    service.get_school(session, school_id)
-    statuses = service.school_statuses(session, school_id, role)
-    people = {p.id: p for p in service.get_people(session, [s.person_id for s in statuses])}
-    return [
-        {**_status_json(s), "person_name": service.full_name(people[s.person_id])} for s in statuses
-    ]
+) -> list[NamedStatusOut]:
+    """The school's active statuses (of one ``role`` when given), with the people's names."""
+    schools.get_school(session, school_id)
+    found = statuses.school_statuses(session, school_id, role)
+    people = {p.id: p for p in identity.get_people(session, [s.person_id for s in found])}
+    return [_named(s, people[s.person_id]) for s in found]
 
 
-@router.post("/schools/{school_id}/proctors", status_code=201)
+@router.post("/schools/{school_id}/proctors", status_code=201, response_model=StatusOut)
 def appoint_proctor(
     school_id: uuid.UUID,
     body: ProctorIn,
     session: SessionDep,
     principal: Principal = require("status", "write", domain_param="school_id"),
-) -> dict:
-    service.get_school(session, school_id)
-    status = service.appoint_proctor(session, school_id, body.person_id, actor=principal.subject)
-    return _status_json(status)
+) -> StatusOut:
+    """Appoint a teacher or admin of the school as a proctor (school admin)."""
+    schools.get_school(session, school_id)
+    status = statuses.appoint_proctor(session, school_id, body.person_id, actor=principal.subject)
+    return StatusOut.model_validate(status)
 
 
-@router.delete("/schools/{school_id}/statuses/{status_id}")
+@router.delete("/schools/{school_id}/statuses/{status_id}", response_model=EndedStatusOut)
 def end_status(
     school_id: uuid.UUID,
     status_id: uuid.UUID,
     session: SessionDep,
     principal: Principal = require("status", "write", domain_param="school_id"),
-) -> dict:
-    service.get_school(session, school_id)
-    status = service.end_school_status(session, school_id, status_id, actor=principal.subject)
-    return {**_status_json(status), "revoked_at": status.revoked_at.isoformat()}
+) -> EndedStatusOut:
+    """End a status given by hand (a proctor appointment); roster and ESIA statuses end
+    only at their source (409)."""
+    schools.get_school(session, school_id)
+    status = statuses.end_school_status(session, school_id, status_id, actor=principal.subject)
+    return EndedStatusOut.model_validate(status)

@@ -1,14 +1,43 @@
-"""Request and response models of the people/schools API."""
+"""Request and response models of the people/schools API (``idp.routes``).
+
+Every JSON answer of the API has a model here, so ``/openapi.json`` documents its body; the
+models reproduce the answers' historical keys exactly (``class`` for a class name, a status's
+``revoked_at`` with a ``+00:00`` offset).
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+)
+
+ClassName = Annotated[
+    str | None,
+    Field(validation_alias=AliasChoices("class_name", "class"), serialization_alias="class"),
+]
+# ``datetime.isoformat()`` (``+00:00``), as the status-ending answer has always written it;
+# pydantic alone would write ``Z``.
+IsoDatetime = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class StatusOut(BaseModel):
+    """A status row: a person's role in a school or organisation and where it comes from."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -16,22 +45,62 @@ class StatusOut(BaseModel):
     school_id: uuid.UUID | None
     organization_id: uuid.UUID | None
     role: str
-    class_name: str | None = Field(
-        validation_alias=AliasChoices("class_name", "class"), serialization_alias="class"
-    )
+    class_name: ClassName
     source: str
     valid_from: datetime
     valid_to: datetime | None
 
 
+class NamedStatusOut(StatusOut):
+    """A status of the school's list, with the person's full name."""
+
+    person_name: str
+
+
+class EndedStatusOut(StatusOut):
+    """A status that was just ended by hand."""
+
+    revoked_at: IsoDatetime
+
+
+class SchoolStatusOut(BaseModel):
+    """A person's status in a school as people see it (the ``school_statuses`` claim shape):
+    no ``class`` key when the status has no class."""
+
+    school_id: uuid.UUID
+    school_name: str
+    ogrn: str
+    role: str
+    class_name: ClassName = None
+
+    # No return annotation: the documented shape stays this model's (``Any`` would erase it).
+    @model_serializer(mode="wrap")
+    def _omit_absent_class(self, handler: SerializerFunctionWrapHandler):
+        data = handler(self)
+        if self.class_name is None:
+            data.pop("class", None)
+            data.pop("class_name", None)
+        return data
+
+
 class PersonBrief(BaseModel):
+    """A person in a list: id, full name, birth date and age group."""
+
     id: uuid.UUID
     name: str
     birth_date: date | None
     age_group: str
 
 
+class PersonOut(PersonBrief):
+    """A person as a caller allowed to read them sees them, with their school statuses."""
+
+    statuses: list[SchoolStatusOut]
+
+
 class MeOut(BaseModel):
+    """The caller's own profile, active school statuses and the minors they represent."""
+
     id: uuid.UUID
     last_name: str
     first_name: str
@@ -40,11 +109,13 @@ class MeOut(BaseModel):
     age_group: str
     email: str | None
     trusted: bool
-    statuses: list[dict]
+    statuses: list[SchoolStatusOut]
     children: list[PersonBrief]
 
 
 class SchoolIn(BaseModel):
+    """A school to register."""
+
     model_config = ConfigDict(extra="forbid")
 
     ogrn: str = Field(min_length=13, max_length=15)
@@ -56,6 +127,8 @@ class SchoolIn(BaseModel):
 
 
 class SchoolOut(BaseModel):
+    """A registered school."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -67,6 +140,8 @@ class SchoolOut(BaseModel):
 
 
 class RosterEntryOut(BaseModel):
+    """A row of the school's active roster (SNILS stays encrypted: only whether there is one)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
@@ -75,16 +150,41 @@ class RosterEntryOut(BaseModel):
     first_name: str
     middle_name: str | None
     birth_date: date
-    class_name: str | None = Field(
-        validation_alias=AliasChoices("class_name", "class"), serialization_alias="class"
-    )
+    class_name: ClassName
     has_snils: bool
     person_id: uuid.UUID | None
     confirmed_by: str
     confirmed_at: datetime
 
 
+class RosterReviewOut(BaseModel):
+    """A roster row that names a known person by name alone and waits for the school's SNILS."""
+
+    line: int
+    entry_id: uuid.UUID
+    reason: str
+    message: str
+
+
+class RosterImportOut(BaseModel):
+    """What a roster import did: rows added, updated, unchanged, ended, matched, held."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    school_id: uuid.UUID
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    ended: int
+    matched: int
+    confirmed_by: str
+    review: list[RosterReviewOut]
+
+
 class ProctorIn(BaseModel):
+    """The person (a teacher or admin of the school) to appoint as a proctor."""
+
     model_config = ConfigDict(extra="forbid")
 
     person_id: uuid.UUID

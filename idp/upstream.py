@@ -2,7 +2,7 @@
 
 The OIDC provider (``idp.oidc``) knows nothing of ESIA: it hands the browser to an ``Upstream``
 and gets back an ``UpstreamIdentity``. ESIA (``idp.esia.upstream``) and, outside production, a
-development upstream implement it; ``idp.service.on_login`` turns the identity into a person,
+development upstream implement it; ``idp.login.on_login`` turns the identity into a person,
 guardianships and statuses.
 """
 

@@ -7,14 +7,17 @@ import asyncio
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from idp.esia.wiring import install as install_esia
+from idp.oidc import keys
+from idp.oidc.wiring import install as install_oidc
+from idp.roster import MAX_BYTES as ROSTER_MAX_BYTES
+from idp.routes import router
+from propusk.limits import allow_larger_body
+
 KEYS_RETRY_MAX_SECONDS = 30.0
 
 
 def install(app: FastAPI) -> None:
-    from idp.esia.wiring import install as install_esia
-    from idp.oidc.wiring import install as install_oidc
-    from idp.routes import router
-
     install_oidc(app)
     install_esia(app)
     app.include_router(router)
@@ -25,17 +28,14 @@ def install(app: FastAPI) -> None:
 def _allow_roster_uploads(app: FastAPI) -> None:
     """The roster import takes up to ``roster.MAX_BYTES`` of CSV, as a text/csv body or one
     multipart file: that plus room for the multipart framing, above the app's default limit."""
-    from idp.roster import MAX_BYTES
-    from propusk.limits import allow_larger_body
-
-    allow_larger_body(app, "roster import", r"/api/v1/schools/[^/]+/roster", MAX_BYTES + 64 * 1024)
+    allow_larger_body(
+        app, "roster import", r"/api/v1/schools/[^/]+/roster", ROSTER_MAX_BYTES + 64 * 1024
+    )
 
 
 def _provision_keys_at_startup(app: FastAPI) -> None:
     """The service signing keys exist before the first request (the JWKS and the token lanes
     only read them). If the database is not reachable yet, retry in the background."""
-    from idp.oidc import keys
-
     app.state.keys_provisioning = None
 
     def provision() -> bool:

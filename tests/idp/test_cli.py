@@ -7,7 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from idp import service
+from idp.login import on_login
+from idp.statuses import role_grants
 from propusk.cli import app
 from propusk.db import session_scope
 from propusk.settings import get_settings
@@ -58,8 +59,8 @@ def test_schools_roster_and_admin_bootstrap(cli, runtime, tmp_path):
 
     assert cli("admin", "grant-platform-admin", f.oid()).exit_code == 1
     with session_scope(runtime.sessionmaker) as s:
-        person = service.on_login(s, f.identity())
+        person = on_login(s, f.identity())
     r = cli("admin", "grant-platform-admin", person.esia_oid)
     assert r.exit_code == 0, r.output
     with session_scope(runtime.sessionmaker) as s:
-        assert service.role_grants(s, person.id) == [("platform_admin", "*")]
+        assert role_grants(s, person.id) == [("platform_admin", "*")]

@@ -7,23 +7,15 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
-from idp import roster, service
+from idp import roster
+from idp.login import on_login
 from idp.models import RosterEntry, Status
-from propusk.errors import NotFound, ValidationProblem
+from idp.schools import get_school
+from idp.statuses import active_statuses
+from propusk.db import session_scope
+from propusk.errors import NotFound
 from tests.idp import factories as f
-
-HEAD = "role,last_name,first_name,middle_name,birth_date,snils,class\n"
-
-
-def _school(session):
-    return service.register_school(session, ogrn=f.ogrn(), name="Школа " + f.name())
-
-
-def _errors(session, school_id, csv_text) -> list[dict]:
-    with pytest.raises(ValidationProblem) as exc:
-        roster.import_roster(session, school_id, csv_text, "person:admin")
-    assert exc.value.status == 422 and exc.value.type == "roster-invalid"
-    return exc.value.extra["errors"]
+from tests.idp.helpers import HEAD, register_test_school, roster_errors
 
 
 def _count(session, school_id) -> int:
@@ -33,7 +25,7 @@ def _count(session, school_id) -> int:
 
 
 def test_malformed_rows_are_reported_with_line_numbers_and_nothing_changes(session):
-    school = _school(session)
+    school = register_test_school(session)
     good = f.snils()
     first = HEAD + f"student,{f.name()},Анна,,2012-02-02,{good},6А\n"
     roster.import_roster(session, school.id, first, "person:admin")
@@ -51,7 +43,7 @@ def test_malformed_rows_are_reported_with_line_numbers_and_nothing_changes(sessi
         + f"student,{f.name()},Вера,,2011-03-03,{dup},5А\n"  # 9: fine
         + f"student,{f.name()},Вера,,2011-03-04,{dup},5Б\n"  # 10: duplicate SNILS
     )
-    errors = _errors(session, school.id, bad)
+    errors = roster_errors(session, school.id, bad)
     assert [(e["line"], e["field"]) for e in errors] == [
         (3, "snils"),
         (4, "role"),
@@ -65,15 +57,15 @@ def test_malformed_rows_are_reported_with_line_numbers_and_nothing_changes(sessi
 
 
 def test_header_problems(session):
-    school = _school(session)
-    errors = _errors(session, school.id, "role,first_name,birth_date,shoe_size\nx,y,z,1\n")
+    school = register_test_school(session)
+    errors = roster_errors(session, school.id, "role,first_name,birth_date,shoe_size\nx,y,z,1\n")
     assert {(e["line"], e["field"]) for e in errors} == {(1, "last_name"), (1, "shoe_size")}
-    assert _errors(session, school.id, "")[0]["message"] == "the file is empty"
-    assert _errors(session, school.id, HEAD)[0]["message"] == "the roster has no rows"
+    assert roster_errors(session, school.id, "")[0]["message"] == "the file is empty"
+    assert roster_errors(session, school.id, HEAD)[0]["message"] == "the roster has no rows"
 
 
 def test_semicolons_bom_russian_roles_and_dates(session):
-    school = _school(session)
+    school = register_test_school(session)
     csv_text = (
         "\ufeffrole;last_name;first_name;middle_name;birth_date;snils;class\n"
         f"ученик;{f.name()};Анна;Ивановна;01.09.2012;{f.snils()};6А\n"
@@ -87,7 +79,7 @@ def test_semicolons_bom_russian_roles_and_dates(session):
 
 
 def test_reimport_is_idempotent(session):
-    school = _school(session)
+    school = register_test_school(session)
     csv_text = HEAD + f"student,{f.name()},Анна,,2012-02-02,{f.snils()},6А\n"
     roster.import_roster(session, school.id, csv_text, "person:admin")
     again = roster.import_roster(session, school.id, csv_text, "person:admin2")
@@ -96,7 +88,7 @@ def test_reimport_is_idempotent(session):
 
 
 def test_roster_snils_is_encrypted_at_rest(session):
-    school = _school(session)
+    school = register_test_school(session)
     snils = f.snils()
     digits = "".join(c for c in snils if c.isdigit())
     roster.import_roster(
@@ -112,10 +104,8 @@ def test_roster_snils_is_encrypted_at_rest(session):
 
 def test_failure_midway_leaves_no_rows(runtime):
     """A roster that is valid but hits an error after writes rolls back entirely."""
-    from propusk.db import session_scope
-
     with session_scope(runtime.sessionmaker) as s:
-        school_id = _school(s).id
+        school_id = register_test_school(s).id
     kid = f.child(snils_value=f.snils())
     with pytest.raises(NotFound), session_scope(runtime.sessionmaker) as s:
         roster.import_roster(
@@ -124,7 +114,7 @@ def test_failure_midway_leaves_no_rows(runtime):
             HEAD + f"student,{kid.last_name},Маша,,2013-09-01,{kid.snils},1А\n",
             "a",
         )
-        service.get_school(s, uuid.uuid4())  # not a school: the boundary rolls back
+        get_school(s, uuid.uuid4())  # not a school: the boundary rolls back
     with session_scope(runtime.sessionmaker) as s:
         assert _count(s, school_id) == 0
         assert (
@@ -135,25 +125,25 @@ def test_failure_midway_leaves_no_rows(runtime):
 
 def test_corrected_snils_moves_the_match(session):
     """A roster row fixed to another SNILS stops naming the first person."""
-    school = _school(session)
+    school = register_test_school(session)
     first, second = f.snils(), f.snils()
-    a = service.on_login(session, f.identity(snils_value=first, birth_date=None))
-    b = service.on_login(session, f.identity(snils_value=second, birth_date=None))
+    a = on_login(session, f.identity(snils_value=first, birth_date=None))
+    b = on_login(session, f.identity(snils_value=second, birth_date=None))
     row = HEAD + "student,Иванов,Иван,,2012-02-02,{},6А\n"
     roster.import_roster(session, school.id, row.format(first), "person:admin")
-    assert [s.role for s in service.active_statuses(session, a.id)] == ["student"]
+    assert [s.role for s in active_statuses(session, a.id)] == ["student"]
     report = roster.import_roster(session, school.id, row.format(second), "person:admin")
     assert (report.updated, report.matched, report.added) == (1, 1, 0)
-    assert service.active_statuses(session, a.id) == []
-    assert [s.role for s in service.active_statuses(session, b.id)] == ["student"]
+    assert active_statuses(session, a.id) == []
+    assert [s.role for s in active_statuses(session, b.id)] == ["student"]
 
 
 def test_crlf_and_multiline_fields_keep_line_numbers(session):
-    school = _school(session)
+    school = register_test_school(session)
     csv_text = (
         "role,last_name,first_name,birth_date\r\n"
         f'student,"{f.name()}\r\nвторая строка",Анна,2012-02-02\r\n'
         f"student,{f.name()},,2012-02-02\r\n"
     )
-    errors = _errors(session, school.id, csv_text)
+    errors = roster_errors(session, school.id, csv_text)
     assert [(e["line"], e["field"]) for e in errors] == [(2, "last_name"), (4, "first_name")]

@@ -10,16 +10,19 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from idp import roster, service
+from idp import roster
+from idp.login import on_login
+from idp.statuses import active_statuses
 from propusk.db import session_scope
 from tests.idp import factories as f
-from tests.idp.test_roster import _errors, _school
-from tests.idp.test_routes import (
+from tests.idp.helpers import (
     HEAD,
-    _as,
-    _new_school,
-    _principal_from_headers,
-    _school_admin,
+    as_person,
+    new_school,
+    principal_from_headers,
+    register_test_school,
+    roster_errors,
+    school_admin,
 )
 
 BIRTH = date(2011, 5, 6)
@@ -33,15 +36,15 @@ def _person(session, last: str, snils: str | None = None, first: str = "Олег
     ident = f.identity(
         last_name=last, first_name=first, middle_name=None, birth_date=BIRTH, snils_value=snils
     )
-    return service.on_login(session, ident)
+    return on_login(session, ident)
 
 
 def _schools_of(session, person) -> set:
-    return {s.school_id for s in service.active_statuses(session, person.id)}
+    return {s.school_id for s in active_statuses(session, person.id)}
 
 
 def test_import_holds_name_only_matches_for_review(session):
-    a, b = _school(session), _school(session)
+    a, b = register_test_school(session), register_test_school(session)
     last, snils = f.name(), f.snils()
     person = _person(session, last, snils)
     roster.import_roster(session, a.id, HEAD + _row(last, snils), "person:admin-a")
@@ -72,7 +75,7 @@ def test_import_holds_name_only_matches_for_review(session):
 
 
 def test_login_applies_the_same_rule(session):
-    a, b = _school(session), _school(session)
+    a, b = register_test_school(session), register_test_school(session)
     last, snils = f.name(), f.snils()
     roster.import_roster(session, a.id, HEAD + _row(last, snils), "person:admin-a")
     roster.import_roster(session, b.id, HEAD + _row(last), "person:admin-b")
@@ -80,11 +83,11 @@ def test_login_applies_the_same_rule(session):
     # A's row by SNILS; B's only by name, and the person is now A's student: held
     assert _schools_of(session, person) == {a.id}
     assert [e.person_id for e in roster.roster_of(session, b.id)] == [None]
-    service.on_login(session, f.identity(esia_oid=person.esia_oid, **_same(person, snils)))
+    on_login(session, f.identity(esia_oid=person.esia_oid, **_same(person, snils)))
     assert _schools_of(session, person) == {a.id}
 
     # two schools name a newcomer by name alone: neither claims them
-    c, d = _school(session), _school(session)
+    c, d = register_test_school(session), register_test_school(session)
     newcomer = f.name()
     for school in (c, d):
         roster.import_roster(session, school.id, HEAD + _row(newcomer), "person:admin")
@@ -108,32 +111,32 @@ def _same(person, snils):
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r", " ="])
 def test_formula_like_names_are_refused(session, lead):
-    school = _school(session)
+    school = register_test_school(session)
     formula = f'{lead}HYPERLINK("http://evil")'
     cells = {"last_name": f.name(), "first_name": "Олег", "middle_name": "", "class": "5А"}
     for column in cells:
         bad = {**cells, column: formula if column != "class" else f"{lead}1"}
         quoted = {k: '"' + v.replace('"', '""') + '"' for k, v in bad.items()}
         row = "student,{last_name},{first_name},{middle_name},2011-05-06,,{class}\n"
-        errors = _errors(session, school.id, HEAD + _row(f.name()) + row.format(**quoted))
+        errors = roster_errors(session, school.id, HEAD + _row(f.name()) + row.format(**quoted))
         assert [(e["line"], e["field"]) for e in errors] == [(3, column)], errors
         assert "formula" in errors[0]["message"]
     assert roster.roster_of(session, school.id) == []
 
 
 def test_import_report_over_http_lists_rows_for_review(app, runtime):
-    app.state.principal_resolver = _principal_from_headers
+    app.state.principal_resolver = principal_from_headers
     with TestClient(app, base_url="http://testserver") as api:
-        first, second = _new_school(api), _new_school(api)
+        first, second = new_school(api), new_school(api)
         last, snils = f.name(), f.snils()
         with session_scope(runtime.sessionmaker) as s:
             _person(s, last, snils)
         for school, row in ((first, _row(last, snils)), (second, _row(last))):
-            admin = _school_admin(runtime, school)
+            admin = school_admin(runtime, school)
             r = api.post(
                 f"/api/v1/schools/{school['id']}/roster",
                 content=(HEAD + row).encode(),
-                headers={**_as(admin), "content-type": "text/csv"},
+                headers={**as_person(admin), "content-type": "text/csv"},
             )
             assert r.status_code == 200, r.text
         assert r.json()["matched"] == 0

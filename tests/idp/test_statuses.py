@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from datetime import date
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
-from idp import roster, service
+from idp import roster
+from idp.claims import claims_for
+from idp.guardianship import age_group, children_of, guardians_of
+from idp.identity import get_person_by_oid, person_snils
+from idp.login import on_login
 from idp.models import Guardianship, Person, Status
+from idp.schools import checked_ogrn, get_organization, register_operator_org, register_school
+from idp.statuses import (
+    active_statuses,
+    appoint_proctor,
+    end_school_status,
+    grant_platform_admin,
+    role_grants,
+)
 from idp.upstream import UpstreamOrgRole
+from policies import service as policies
+from propusk.db import session_scope
 from propusk.errors import Conflict, ValidationProblem
+from propusk.runtime import build_runtime
 from propusk.validators import normalize_snils
+from tests.conftest import make_settings
 from tests.idp import factories as f
-
-
-def _school(session, **kw):
-    return service.register_school(
-        session, ogrn=f.ogrn(), name="Школа " + f.name(), org_oid=f.oid(), region="77", **kw
-    )
+from tests.idp.helpers import register_test_school
 
 
 def _active(session, person_id, role=None):
-    out = service.active_statuses(session, person_id)
+    out = active_statuses(session, person_id)
     return [s for s in out if role is None or s.role == role]
 
 
@@ -39,16 +53,23 @@ def test_snils_checksum():
 
 
 def test_ogrn_check_digit():
-    assert service.validate_ogrn("1027700132195") == "1027700132195"
-    with pytest.raises(ValueError):
-        service.validate_ogrn("1027700132196")
+    assert checked_ogrn(" 1027700132195 ") == "1027700132195"
+    assert checked_ogrn("304500116000157") == "304500116000157"  # ОГРНИП
+    for bad, detail in (
+        ("1027700132196", "OGRN check digit does not match"),
+        ("102770013219", "OGRN must be 13 (or 15) digits"),
+        ("10277001321a5", "OGRN must be 13 (or 15) digits"),
+    ):
+        with pytest.raises(ValidationProblem) as exc:
+            checked_ogrn(bad)
+        assert (exc.value.type, exc.value.detail) == ("invalid-ogrn", detail)
 
 
 def test_login_creates_person_with_encrypted_snils(session):
     snils = f.snils()
-    person = service.on_login(session, f.identity(snils_value=snils))
+    person = on_login(session, f.identity(snils_value=snils))
     digits = "".join(c for c in snils if c.isdigit())
-    assert service.person_snils(person) == digits
+    assert person_snils(person) == digits
     raw = session.execute(
         text("SELECT snils_enc, snils_hash FROM person WHERE esia_oid = :o"),
         {"o": person.esia_oid},
@@ -57,56 +78,56 @@ def test_login_creates_person_with_encrypted_snils(session):
     assert digits.encode() not in blob and digits[:9].encode() not in blob
     assert digits not in raw[1]
     # Row binding: the blob does not decrypt as another person's SNILS.
-    other = service.on_login(session, f.identity())
+    other = on_login(session, f.identity())
     other.snils_enc = blob
     with pytest.raises(InvalidTag):
-        service.person_snils(other)
+        person_snils(other)
     session.rollback()
 
 
 def test_login_refreshes_the_same_person(session):
     ident = f.identity()
-    first = service.on_login(session, ident)
-    again = service.on_login(session, f.identity(esia_oid=ident.esia_oid, last_name="Новая"))
+    first = on_login(session, ident)
+    again = on_login(session, f.identity(esia_oid=ident.esia_oid, last_name="Новая"))
     assert again.id == first.id and again.last_name == "Новая"
 
 
 def test_school_admin_from_esia_roles_and_its_end(session):
-    school = _school(session)
+    school = register_test_school(session)
     unregistered = UpstreamOrgRole(org_oid=f.oid(), ogrn=f.ogrn(), name="Чужая", chief=True)
     by_ogrn = UpstreamOrgRole(org_oid=f.oid(), ogrn=school.ogrn, name=school.name, chief=True)
     ident = f.identity(organizations=(by_ogrn, unregistered))
-    person = service.on_login(session, ident)
+    person = on_login(session, ident)
     admin = _active(session, person.id, "school_admin")
     assert [(s.school_id, s.source) for s in admin] == [(school.id, "esia")]
     # Plain employee (neither chief nor admin): no status, and the old one ends.
     plain = UpstreamOrgRole(org_oid=school.esia_org_oid, ogrn=None, name=school.name)
-    service.on_login(session, f.identity(esia_oid=ident.esia_oid, organizations=(plain,)))
+    on_login(session, f.identity(esia_oid=ident.esia_oid, organizations=(plain,)))
     assert _active(session, person.id, "school_admin") == []
     ended = session.get(Status, admin[0].id)
     assert ended.revoked_at is not None and ended.end_reason == "no longer reported by ESIA"
     # Admin flag matched by org oid brings it back, once.
     adm = UpstreamOrgRole(org_oid=school.esia_org_oid, ogrn=None, name=school.name, admin=True)
     for _ in range(2):
-        service.on_login(session, f.identity(esia_oid=ident.esia_oid, organizations=(adm,)))
+        on_login(session, f.identity(esia_oid=ident.esia_oid, organizations=(adm,)))
     assert len(_active(session, person.id, "school_admin")) == 1
 
 
 def test_operator_staff_for_registered_operator(session):
     org_oid, ogrn = f.oid(), f.ogrn()
-    org_id = service.register_operator_org(session, org_oid, ogrn, "Оператор")
-    assert service.register_operator_org(session, org_oid, ogrn, "Оператор") == org_id
-    person = service.on_login(
+    org_id = register_operator_org(session, org_oid, ogrn, "Оператор")
+    assert register_operator_org(session, org_oid, ogrn, "Оператор") == org_id
+    person = on_login(
         session,
         f.identity(organizations=(UpstreamOrgRole(org_oid=org_oid, ogrn=ogrn, name="Оператор"),)),
     )
     staff = _active(session, person.id, "operator_staff")
     assert [s.organization_id for s in staff] == [org_id]
-    assert ("operator_staff", f"org:{org_id}") in service.role_grants(session, person.id)
+    assert ("operator_staff", f"org:{org_id}") in role_grants(session, person.id)
 
 
 def test_parent_status_follows_child_student_status(session):
-    school = _school(session)
+    school = register_test_school(session)
     kid = f.child(snils_value=f.snils())
     csv = (
         "role,last_name,first_name,middle_name,birth_date,snils,class\n"
@@ -115,14 +136,14 @@ def test_parent_status_follows_child_student_status(session):
     )
     roster.import_roster(session, school.id, csv, "person:admin")
     parent_ident = f.identity(children=(kid,))
-    parent = service.on_login(session, parent_ident)
-    child = service.get_person_by_oid(session, kid.esia_oid)
+    parent = on_login(session, parent_ident)
+    child = get_person_by_oid(session, kid.esia_oid)
     student = _active(session, child.id, "student")
     assert [(s.school_id, s.class_name, s.source) for s in student] == [(school.id, "5А", "roster")]
     assert [s.school_id for s in _active(session, parent.id, "parent")] == [school.id]
-    assert [c.id for c in service.children_of(session, parent.id)] == [child.id]
-    assert [g.id for g in service.guardians_of(session, child.id)] == [parent.id]
-    claims = service.claims_for(session, parent, {"openid", "profile", "school"})
+    assert [c.id for c in children_of(session, parent.id)] == [child.id]
+    assert [g.id for g in guardians_of(session, child.id)] == [parent.id]
+    claims = claims_for(session, parent, {"openid", "profile", "school"})
     assert claims["school_statuses"] == [
         {
             "school_id": str(school.id),
@@ -132,19 +153,19 @@ def test_parent_status_follows_child_student_status(session):
         }
     ]
     assert "children" not in claims  # only with the children scope
-    claims = service.claims_for(session, parent, {"openid", "children"})
+    claims = claims_for(session, parent, {"openid", "children"})
     assert claims["children"][0]["sub"] == str(child.id)
-    assert claims["children"][0]["age_group"] == service.age_group(child)
+    assert claims["children"][0]["age_group"] == age_group(child)
     # ESIA stops reporting the child: guardianship ends, parent status ends.
-    service.on_login(session, f.identity(esia_oid=parent_ident.esia_oid))
+    on_login(session, f.identity(esia_oid=parent_ident.esia_oid))
     assert _active(session, parent.id, "parent") == []
     link = session.scalar(select(Guardianship).where(Guardianship.guardian_id == parent.id))
     assert link.valid_to is not None
-    assert service.children_of(session, parent.id) == []
+    assert children_of(session, parent.id) == []
 
 
 def test_roster_match_at_login_by_name_and_birth_date(session):
-    school = _school(session)
+    school = register_test_school(session)
     last = f.name()
     csv = (
         "role,last_name,first_name,middle_name,birth_date,snils,class\n"
@@ -152,7 +173,7 @@ def test_roster_match_at_login_by_name_and_birth_date(session):
     )
     report = roster.import_roster(session, school.id, csv, "person:admin")
     assert (report.added, report.matched) == (1, 0)
-    person = service.on_login(
+    person = on_login(
         session,
         f.identity(
             last_name=last.upper(),
@@ -162,21 +183,21 @@ def test_roster_match_at_login_by_name_and_birth_date(session):
         ),
     )
     assert [s.role for s in _active(session, person.id)] == ["teacher"]
-    claims = service.claims_for(session, person, {"openid", "profile"})
+    claims = claims_for(session, person, {"openid", "profile"})
     assert claims["age_group"] == "adult"
     assert claims["school_statuses"][0]["role"] == "teacher"
     assert "esia_oid" not in claims and "snils" not in claims
 
 
 def test_name_match_refused_when_snils_differs(session):
-    school = _school(session)
+    school = register_test_school(session)
     last = f.name()
     csv = (
         "role,last_name,first_name,middle_name,birth_date,snils,class\n"
         f"student,{last},Олег,,2010-01-02,{f.snils()},7Б\n"
     )
     roster.import_roster(session, school.id, csv, "person:admin")
-    person = service.on_login(
+    person = on_login(
         session,
         f.identity(
             last_name=last,
@@ -190,10 +211,10 @@ def test_name_match_refused_when_snils_differs(session):
 
 
 def test_import_matches_known_people_and_graduation_ends_statuses(session):
-    school = _school(session)
+    school = register_test_school(session)
     kid = f.child(snils_value=f.snils())
-    parent = service.on_login(session, f.identity(children=(kid,)))
-    child = service.get_person_by_oid(session, kid.esia_oid)
+    parent = on_login(session, f.identity(children=(kid,)))
+    child = get_person_by_oid(session, kid.esia_oid)
     assert _active(session, child.id) == []
     head = "role,last_name,first_name,middle_name,birth_date,snils,class\n"
     row = f"student,Другая,Фамилия,,{kid.birth_date.isoformat()},{kid.snils},9В\n"
@@ -217,7 +238,7 @@ def test_import_matches_known_people_and_graduation_ends_statuses(session):
 
 
 def test_proctor_appointment_and_ending(session):
-    school = _school(session)
+    school = register_test_school(session)
     last = f.name()
     roster.import_roster(
         session,
@@ -225,68 +246,59 @@ def test_proctor_appointment_and_ending(session):
         f"role,last_name,first_name,birth_date\nteacher,{last},Пётр,1975-01-01\n",
         "person:admin",
     )
-    teacher = service.on_login(
+    teacher = on_login(
         session,
         f.identity(
             last_name=last, first_name="Петр", middle_name=None, birth_date=date(1975, 1, 1)
         ),
     )
-    stranger = service.on_login(session, f.identity())
+    stranger = on_login(session, f.identity())
     with pytest.raises(ValidationProblem):
-        service.appoint_proctor(session, school.id, stranger.id, actor="person:admin")
-    status = service.appoint_proctor(session, school.id, teacher.id, actor="person:admin")
+        appoint_proctor(session, school.id, stranger.id, actor="person:admin")
+    status = appoint_proctor(session, school.id, teacher.id, actor="person:admin")
     with pytest.raises(Conflict):
-        service.appoint_proctor(session, school.id, teacher.id, actor="person:admin")
+        appoint_proctor(session, school.id, teacher.id, actor="person:admin")
     roster_status = _active(session, teacher.id, "teacher")[0]
     with pytest.raises(Conflict):
-        service.end_school_status(session, school.id, roster_status.id, actor="person:admin")
-    service.end_school_status(session, school.id, status.id, actor="person:admin")
+        end_school_status(session, school.id, roster_status.id, actor="person:admin")
+    end_school_status(session, school.id, status.id, actor="person:admin")
     assert [s.role for s in _active(session, teacher.id)] == ["teacher"]
 
 
 def test_school_registration_conflicts(session):
-    school = _school(session)
+    school = register_test_school(session)
     with pytest.raises(Conflict):
-        service.register_school(session, ogrn=school.ogrn, name="Дубль")
+        register_school(session, ogrn=school.ogrn, name="Дубль")
     with pytest.raises(ValidationProblem):
-        service.register_school(session, ogrn="1234567890123", name="Плохой ОГРН")
+        register_school(session, ogrn="1234567890123", name="Плохой ОГРН")
 
 
 def test_platform_admin_bootstrap(session):
-    person = service.on_login(session, f.identity())
-    service.grant_platform_admin(session, person.esia_oid)
-    service.grant_platform_admin(session, person.esia_oid)
-    assert service.role_grants(session, person.id) == [("platform_admin", "*")]
+    person = on_login(session, f.identity())
+    grant_platform_admin(session, person.esia_oid)
+    grant_platform_admin(session, person.esia_oid)
+    assert role_grants(session, person.id) == [("platform_admin", "*")]
 
 
 def test_age_groups():
     p = Person(esia_oid="x", last_name="a", first_name="b", birth_date=date(2010, 6, 15))
-    assert service.age_group(p, on=date(2024, 6, 14)) == "under14"
-    assert service.age_group(p, on=date(2024, 6, 15)) == "14to17"
-    assert service.age_group(p, on=date(2028, 6, 15)) == "adult"
+    assert age_group(p, on=date(2024, 6, 14)) == "under14"
+    assert age_group(p, on=date(2024, 6, 15)) == "14to17"
+    assert age_group(p, on=date(2028, 6, 15)) == "adult"
 
 
 def test_concurrent_first_logins_make_one_person(pg_url):
     """Two first logins of one ESIA account race on PostgreSQL: both succeed, one row."""
-    import threading
-    import time
-
-    from sqlalchemy import func
-
-    from propusk.db import session_scope
-    from propusk.runtime import build_runtime
-    from tests.conftest import make_settings
-
     rt = build_runtime(make_settings(pg_url))
     ident = f.identity(snils_value=f.snils())
     results: list = []
     try:
         first = rt.sessionmaker()
-        mine = service.on_login(first, ident)
+        mine = on_login(first, ident)
 
         def second() -> None:
             with session_scope(rt.sessionmaker) as s:
-                results.append(service.on_login(s, ident).id)
+                results.append(on_login(s, ident).id)
 
         thread = threading.Thread(target=second)
         thread.start()
@@ -321,55 +333,49 @@ def test_repeated_or_self_children_are_ignored(session):
     ident = f.identity(
         esia_oid=ident.esia_oid, children=(kid, kid, f.child(esia_oid=ident.esia_oid))
     )
-    parent = service.on_login(session, ident)
-    assert [c.esia_oid for c in service.children_of(session, parent.id)] == [kid.esia_oid]
+    parent = on_login(session, ident)
+    assert [c.esia_oid for c in children_of(session, parent.id)] == [kid.esia_oid]
 
 
 def test_operator_org_can_share_the_consent_registry_id(session):
-    import uuid
-
     ogrn, given = f.ogrn(), uuid.uuid4()
-    assert (
-        service.register_operator_org(session, None, ogrn, "Оператор", organization_id=given)
-        == given
-    )
-    assert service.register_operator_org(session, "777", ogrn, "Оператор") == given
-    assert service.get_organization(session, given).esia_org_oid == "777"
+    assert register_operator_org(session, None, ogrn, "Оператор", organization_id=given) == given
+    org_oid = f.oid()  # unique across the database: never a fixed value
+    assert register_operator_org(session, org_oid, ogrn, "Оператор") == given
+    assert get_organization(session, given).esia_org_oid == org_oid
     with pytest.raises(Conflict):
-        service.register_operator_org(session, None, ogrn, "Оператор", organization_id=uuid.uuid4())
-    person = service.on_login(
+        register_operator_org(session, None, ogrn, "Оператор", organization_id=uuid.uuid4())
+    person = on_login(
         session, f.identity(organizations=(UpstreamOrgRole(org_oid=f.oid(), ogrn=ogrn, name="О"),))
     )
-    assert service.role_grants(session, person.id) == [("operator_staff", f"org:{given}")]
+    assert role_grants(session, person.id) == [("operator_staff", f"org:{given}")]
 
 
 def test_dismissal_ends_the_proctor_appointment(session):
-    school = _school(session)
+    school = register_test_school(session)
     last = f.name()
     head = "role,last_name,first_name,birth_date\n"
     roster.import_roster(session, school.id, head + f"teacher,{last},Нина,1970-01-01\n", "a")
-    teacher = service.on_login(
+    teacher = on_login(
         session,
         f.identity(
             last_name=last, first_name="Нина", middle_name=None, birth_date=date(1970, 1, 1)
         ),
     )
-    proctor = service.appoint_proctor(session, school.id, teacher.id, actor="person:admin")
+    proctor = appoint_proctor(session, school.id, teacher.id, actor="person:admin")
     roster.import_roster(session, school.id, head + f"teacher,{f.name()},Ира,1971-01-01\n", "a")
     assert _active(session, teacher.id) == []
     assert session.get(Status, proctor.id).end_reason == "no longer staff of the school"
 
 
 def test_status_changes_reach_the_policy_engine(session):
-    from policies import service as policies
-
-    school = _school(session)
+    school = register_test_school(session)
     kid = f.child()
     head = "role,last_name,first_name,middle_name,birth_date\n"
     row = f"student,{kid.last_name},{kid.first_name},{kid.middle_name},{kid.birth_date}\n"
     roster.import_roster(session, school.id, head + row, "person:admin")
-    parent = service.on_login(session, f.identity(children=(kid,)))
-    child = service.get_person_by_oid(session, kid.esia_oid)
+    parent = on_login(session, f.identity(children=(kid,)))
+    child = get_person_by_oid(session, kid.esia_oid)
 
     def links(person_id):
         return sorted(
