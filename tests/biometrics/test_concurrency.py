@@ -86,7 +86,7 @@ def test_concurrent_submissions_use_a_nonce_once_and_number_frames_once(live: Bi
     assert len(set(seqs)) == 3 and seqs == list(range(seqs[0], seqs[0] + 3))
 
     # A flood of frames is cut off before any image is decoded (CPU exhaustion).
-    from biometrics.service import FRAMES_PER_MINUTE
+    from biometrics.checks import FRAMES_PER_MINUTE
 
     blank = [photos.png(np.full((48, 64, 3), 100 + i, np.uint8)) for i in range(FRAMES_PER_MINUTE)]
     codes = [frame(b).status_code for b in blank]

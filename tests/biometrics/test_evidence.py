@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from biometrics.models import ExamCheck, ExamEvidence
-from biometrics.service import purge_expired_evidence
+from biometrics.retention import purge_expired_evidence
 from propusk import crypto
 from propusk.db import session_scope, utcnow
 from tests.biometrics import photos
