@@ -45,7 +45,7 @@ def pairs_cmd(
 @app.command("purge-frames")
 def purge_frames_cmd() -> None:
     """Destroy evidence frames whose retention period has ended (run daily)."""
-    from biometrics.service import purge_expired_evidence
+    from biometrics.retention import purge_expired_evidence
     from propusk.db import session_scope, utcnow
     from propusk.runtime import build_runtime
 

@@ -19,6 +19,7 @@ Built on dlib's models as ``face_recognition`` ships them (HOG frontal face dete
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import os
 import queue
@@ -30,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import dlib
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -108,20 +110,26 @@ class Analysis:
 # ---------------------------------------------------------------- models (lazy, pooled)
 
 
+def _model_file(name: str) -> str:
+    """A model file of the ``face_recognition_models`` package, found without importing it:
+    its ``__init__`` only locates these files through ``pkg_resources`` (deprecated, warns, and
+    takes longer to import than dlib itself)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the face_recognition_models package is not installed")
+    return os.path.join(spec.submodule_search_locations[0], "models", name)
+
+
 class _Models:
     """One copy of the dlib objects; a thread uses one copy at a time."""
 
     def __init__(self) -> None:
-        import dlib
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import face_recognition_models as frm
-
         self.detector = dlib.get_frontal_face_detector()
-        self.sp5 = dlib.shape_predictor(frm.pose_predictor_five_point_model_location())
-        self.sp68 = dlib.shape_predictor(frm.pose_predictor_model_location())
-        self.encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
+        self.sp5 = dlib.shape_predictor(_model_file("shape_predictor_5_face_landmarks.dat"))
+        self.sp68 = dlib.shape_predictor(_model_file("shape_predictor_68_face_landmarks.dat"))
+        self.encoder = dlib.face_recognition_model_v1(
+            _model_file("dlib_face_recognition_resnet_model_v1.dat")
+        )
         self.dlib = dlib
 
 

@@ -28,6 +28,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from biometrics import engine
+
 ACTIONS = ("blink", "turn_left", "turn_right")
 TURN_YAW = 0.18
 FRONTAL_YAW = 0.10
@@ -153,8 +155,6 @@ def judge(actions: tuple[str, ...], obs: list[Observation], threshold: float) ->
 
 def observe(img: np.ndarray, templates: list[np.ndarray]) -> Observation:
     """Landmarks and match distance of one frame (sweep detection: no face is missed)."""
-    from biometrics import engine
-
     analysis = engine.analyze(img, with_landmarks=True, config=engine.SWEEP_CONFIG)
     if len(analysis.faces) != 1:
         return Observation(faces=len(analysis.faces))

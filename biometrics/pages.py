@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from idp.oidc.csrf import token_of
 from propusk.deps import PrincipalDep, SettingsDep
 
 HERE = Path(__file__).parent
@@ -25,8 +26,6 @@ PUBLIC = {"x-public": True}
 def _page(request: Request, settings, principal, name: str, exam_id: uuid.UUID) -> Response:
     """The shell for a person in Propusk's own pages, with the session's CSRF token (its
     script sends it with every frame and decision)."""
-    from idp.oidc.csrf import token_of
-
     if principal.kind != "person" or not principal.first_party:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=302)
     context = {"exam_id": str(exam_id), "csrf": token_of(settings, principal)}
@@ -37,6 +36,7 @@ def _page(request: Request, settings, principal, name: str, exam_id: uuid.UUID) 
 def take_page(
     exam_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
+    """The taker's exam page (camera, liveness challenge, periodic frames)."""
     return _page(request, settings, principal, "exam_take.html", exam_id)
 
 
@@ -44,4 +44,5 @@ def take_page(
 def proctor_page(
     exam_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
+    """The proctor's view of an exam session (timelines, flags, decisions)."""
     return _page(request, settings, principal, "exam_proctor.html", exam_id)

@@ -2,6 +2,8 @@
 
 Uploads are multipart (``photos``, ``frames``, ``frame``). Every route is a plain ``def``: image
 decoding and the face models are CPU work and run in the threadpool, never on the event loop.
+Routes check the policy and the upload sizes, then call one service function; the answers'
+shapes are the models in ``biometrics.schemas``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from biometrics import liveness, service
+from biometrics import checks, enrolment, exams, liveness, proctoring, retention
 from biometrics.engine import DEFAULT_CONFIG
-from biometrics.schemas import DecisionIn, ExamSessionIn
+from biometrics.schemas import (
+    AttestationOut,
+    DecisionIn,
+    DecisionOut,
+    EnrolmentDeleted,
+    EnrolmentOut,
+    ExamSessionIn,
+    ExamSessionOut,
+    FrameCheckOut,
+    LivenessOut,
+    StartOut,
+)
 from idp.service import owner_resource
 from policies.deps import require
 from policies.service import authorize
@@ -41,14 +54,14 @@ def _authorize_subject(
     Enrolling or deleting a face is the subject's act (a child under 14 does neither alone);
     reading the status is not."""
     acts = {"create": "demand", "delete": "withdraw"}
-    subject = service.acting_for(session, _person(principal), subject_id, acts.get(act, "read"))
+    subject = enrolment.acting_for(session, _person(principal), subject_id, acts.get(act, "read"))
     authorize(principal, "biometric.enrolment", act, resource=owner_resource(session, subject))
     return subject
 
 
 def _authorize_exam(session, principal: Principal, exam_id: uuid.UUID, obj: str, act: str) -> None:
     """The exam's school domain and its proctors/takers for the policy conditions."""
-    domain, resource = service.exam_resource(session, service.get_exam(session, exam_id))
+    domain, resource = exams.exam_resource(session, exams.get_exam(session, exam_id))
     authorize(principal, obj, act, domain=domain, resource=resource)
 
 
@@ -65,7 +78,7 @@ def _read(upload: UploadFile, limit: int, what: str) -> bytes:
 # --- enrolment ----------------------------------------------------------------------------
 
 
-@router.post("/biometrics/enrolments", status_code=201)
+@router.post("/biometrics/enrolments", status_code=201, response_model=EnrolmentOut)
 def create_enrolment(
     session: SessionDep,
     settings: SettingsDep,
@@ -73,20 +86,24 @@ def create_enrolment(
     subject_id: Annotated[uuid.UUID | None, Form()] = None,
     principal: Principal = require("biometric.enrolment", "create"),
 ) -> dict:
-    """Enrol yourself, or (as a legal representative) your child, from 1–3 photos."""
+    """Enrol yourself, or (as a legal representative) your child, from 1–3 photos.
+
+    Needs the participant's active written biometric consent (152-FZ art. 11); the photos must
+    pass the quality checks and show one person. Answers the enrolment status (never the
+    template)."""
     actor = _person(principal)
-    if not 1 <= len(photos) <= service.MAX_PHOTOS:
-        raise ValidationProblem(f"send 1 to {service.MAX_PHOTOS} photos", type="photo-count")
+    if not 1 <= len(photos) <= enrolment.MAX_PHOTOS:
+        raise ValidationProblem(f"send 1 to {enrolment.MAX_PHOTOS} photos", type="photo-count")
     subject = _authorize_subject(session, principal, "create", subject_id)
     now = utcnow()
-    service.require_biometric_consent(session, subject, now)  # before any CPU work
+    enrolment.require_biometric_consent(session, subject, now)  # before any CPU work
     data = [_read(p, PHOTO_BYTES, f"photo {i}") for i, p in enumerate(photos)]
-    reports = service.analyse_photos(data)
-    service.enrol(session, settings, actor_id=actor, subject_id=subject, reports=reports, now=now)
-    return service.enrolment_status(session, subject, now)
+    reports = enrolment.analyse_photos(data)
+    enrolment.enrol(session, settings, actor_id=actor, subject_id=subject, reports=reports, now=now)
+    return enrolment.enrolment_status(session, subject, now)
 
 
-@router.get("/biometrics/enrolments/{person_id}")
+@router.get("/biometrics/enrolments/{person_id}", response_model=EnrolmentOut)
 def get_enrolment(
     person_id: uuid.UUID,
     session: SessionDep,
@@ -94,18 +111,19 @@ def get_enrolment(
 ) -> dict:
     """Enrolment status only: the template never leaves the service."""
     subject = _authorize_subject(session, principal, "read", person_id)
-    return service.enrolment_status(session, subject, utcnow())
+    return enrolment.enrolment_status(session, subject, utcnow())
 
 
-@router.delete("/biometrics/enrolments/{person_id}")
+@router.delete("/biometrics/enrolments/{person_id}", response_model=EnrolmentDeleted)
 def delete_enrolment(
     person_id: uuid.UUID,
     session: SessionDep,
     principal: Principal = require("biometric.enrolment", "delete"),
 ) -> dict:
+    """Destroy your (or your child's) face template and any kept exam frames, on request."""
     actor = _person(principal)
     subject = _authorize_subject(session, principal, "delete", person_id)
-    destroyed = service.destroy_template(
+    destroyed = retention.destroy_template(
         session, subject, actor=f"person:{actor}", reason="deleted_on_request"
     )
     return {"person_id": str(subject), "destroyed": destroyed}
@@ -114,15 +132,19 @@ def delete_enrolment(
 # --- exam sessions (proctor) --------------------------------------------------------------
 
 
-@router.post("/exams/sessions", status_code=201)
+@router.post("/exams/sessions", status_code=201, response_model=ExamSessionOut)
 def create_exam_session(
     body: ExamSessionIn,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = require("exam.session", "create"),
 ) -> dict:
+    """Open an exam session of your school (as its proctor) for takers with a status in it.
+
+    Evidence frames are kept ``keep_frames_days`` days (the server's default when omitted; 0:
+    not kept). Answers the proctor's view of the new session."""
     authorize(principal, "exam.session", "create", domain=f"school:{body.school_id}")
-    exam = service.create_exam_session(
+    exam = exams.create_exam_session(
         session,
         proctor_id=_person(principal),
         school_id=body.school_id,
@@ -138,22 +160,24 @@ def create_exam_session(
         ),
         now=utcnow(),
     )
-    return service.exam_view(session, settings, exam)
+    return proctoring.exam_view(session, settings, exam)
 
 
-@router.get("/exams/sessions/{exam_id}")
+@router.get("/exams/sessions/{exam_id}", response_model=ExamSessionOut)
 def get_exam_session(
     exam_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = require("exam.session", "read"),
 ) -> dict:
+    """The proctor's view: each taker's path, liveness, timeline of checks, flags, a
+    suggestion drawn from several frames, and the decision."""
     _authorize_exam(session, principal, exam_id, "exam.session", "read")
-    exam = service.proctored_exam(session, exam_id, _person(principal))
-    return service.exam_view(session, settings, exam)
+    exam = exams.proctored_exam(session, exam_id, _person(principal))
+    return proctoring.exam_view(session, settings, exam)
 
 
-@router.post("/exams/sessions/{exam_id}/takers/{person_id}/decision")
+@router.post("/exams/sessions/{exam_id}/takers/{person_id}/decision", response_model=DecisionOut)
 def decide(
     exam_id: uuid.UUID,
     person_id: uuid.UUID,
@@ -162,8 +186,12 @@ def decide(
     settings: SettingsDep,
     principal: Principal = require("exam.session", "decide"),
 ) -> dict:
+    """Record the proctor's decision on a taker with its basis (the evidence at that moment).
+
+    ``verified`` needs a completed check (liveness passed and a matching frame) or an identity
+    document that matches the face; on the manual path the document check is required."""
     _authorize_exam(session, principal, exam_id, "exam.session", "decide")
-    return service.decide(
+    return proctoring.decide(
         session,
         settings,
         exam_id=exam_id,
@@ -176,7 +204,9 @@ def decide(
     )
 
 
-@router.get("/exams/sessions/{exam_id}/takers/{person_id}/attestation")
+@router.get(
+    "/exams/sessions/{exam_id}/takers/{person_id}/attestation", response_model=AttestationOut
+)
 def attestation(
     exam_id: uuid.UUID,
     person_id: uuid.UUID,
@@ -185,8 +215,8 @@ def attestation(
 ) -> dict:
     """The identity-check record to attach to the exam result (needs the transfer consent)."""
     _authorize_exam(session, principal, exam_id, "exam.session", "read")
-    service.proctored_exam(session, exam_id, _person(principal))
-    return service.attestation_for_result(
+    exams.proctored_exam(session, exam_id, _person(principal))
+    return proctoring.attestation_for_result(
         session, exam_id=exam_id, person_id=person_id, now=utcnow()
     )
 
@@ -194,17 +224,22 @@ def attestation(
 # --- the taker ----------------------------------------------------------------------------
 
 
-@router.post("/exams/sessions/{exam_id}/start")
+@router.post(
+    "/exams/sessions/{exam_id}/start", response_model=StartOut, response_model_exclude_none=True
+)
 def start(
     exam_id: uuid.UUID,
     session: SessionDep,
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
+    """Start (or resume) your exam: the biometric path with a fresh liveness challenge when you
+    are enrolled under an active biometric consent, else the manual path (the proctor checks
+    your identity document)."""
     _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
-    return service.start(session, exam_id=exam_id, person_id=_person(principal), now=utcnow())
+    return checks.start(session, exam_id=exam_id, person_id=_person(principal), now=utcnow())
 
 
-@router.post("/exams/sessions/{exam_id}/liveness")
+@router.post("/exams/sessions/{exam_id}/liveness", response_model=LivenessOut)
 def submit_liveness(
     exam_id: uuid.UUID,
     session: SessionDep,
@@ -213,13 +248,16 @@ def submit_liveness(
     frames: Annotated[list[UploadFile], File(description="frames in capture order")],
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
+    """Send the frames captured while performing the challenge's actions, with its nonce.
+
+    The nonce is used once; the attempt is recorded whether it passes or not."""
     _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
     if not liveness.MIN_FRAMES <= len(frames) <= liveness.MAX_FRAMES:
         raise ValidationProblem(
             f"send {liveness.MIN_FRAMES} to {liveness.MAX_FRAMES} frames", type="frame-count"
         )
     data = [_read(f, FRAME_BYTES, f"frame {i}") for i, f in enumerate(frames)]
-    return service.submit_liveness(
+    return checks.submit_liveness(
         session,
         settings,
         exam_id=exam_id,
@@ -230,7 +268,7 @@ def submit_liveness(
     )
 
 
-@router.post("/exams/sessions/{exam_id}/frames")
+@router.post("/exams/sessions/{exam_id}/frames", response_model=FrameCheckOut)
 def submit_frame(
     exam_id: uuid.UUID,
     session: SessionDep,
@@ -238,8 +276,10 @@ def submit_frame(
     frame: Annotated[UploadFile, File(description="one webcam frame (JPEG/PNG/WebP)")],
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
+    """Send one periodic webcam frame (after liveness): match, mismatch, no face or several
+    faces, with the distance; runs of non-matching frames become flags for the proctor."""
     _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
-    return service.check_frame(
+    return checks.check_frame(
         session,
         settings,
         exam_id=exam_id,

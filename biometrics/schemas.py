@@ -1,16 +1,30 @@
-"""Request bodies of the biometrics API (responses are plain dicts built by the service)."""
+"""Request bodies and response shapes of the biometrics API.
+
+The services build plain dicts; the routes declare these models as their response models, so
+``/openapi.json`` documents every answer and FastAPI checks each one against its shape. Field
+order follows the answers (clients see the same JSON). Times are ISO 8601 strings as the
+services write them (``datetime.isoformat``, ``+00:00``).
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from biometrics.service import DOCUMENT_TYPES, MAX_KEEP_DAYS, MAX_TAKERS
+from biometrics.exams import MAX_KEEP_DAYS, MAX_TAKERS
+from biometrics.proctoring import DOCUMENT_TYPES
 
 DocumentType = Literal[DOCUMENT_TYPES]  # type: ignore[valid-type]
+Decision = Literal["verified", "rejected", "manual_check"]
+TakerPath = Literal["biometric", "manual"]
+CheckResult = Literal["match", "mismatch", "no_face", "several_faces"]
+# An ISO 8601 time with its offset, as ``datetime.isoformat`` writes it (``+00:00``).
+IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+# --- requests -----------------------------------------------------------------------------
 
 
 class ExamSessionIn(BaseModel):
@@ -38,10 +52,178 @@ class IdentityDocumentIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["verified", "rejected", "manual_check"]
+    decision: Decision
     note: str | None = Field(default=None, max_length=1000)
     identity_document: IdentityDocumentIn | None = None
 
 
-def iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None
+# --- enrolment ----------------------------------------------------------------------------
+
+
+class EnrolmentOut(BaseModel):
+    """Enrolment status only: the template itself never leaves the service."""
+
+    person_id: uuid.UUID
+    enrolled: bool
+    photos: int = Field(description="photos the template was made from (0: not enrolled)")
+    enrolled_at: IsoTime | None
+    engine: str | None = Field(description="face engine version of the template")
+    consent_id: uuid.UUID | None = Field(description="the consent the template was made under")
+    biometric_consent_active: bool
+    evidence_frames: int = Field(description="exam frames kept as evidence for this person")
+
+
+class EnrolmentDeleted(BaseModel):
+    person_id: uuid.UUID
+    destroyed: bool = Field(description="whether a template existed and was destroyed")
+
+
+# --- the taker ----------------------------------------------------------------------------
+
+
+class ChallengeOut(BaseModel):
+    """A liveness challenge: perform ``actions`` in order, send the frames with the nonce."""
+
+    nonce: str
+    actions: list[Literal["blink", "turn_left", "turn_right"]]
+    deadline: IsoTime
+    min_frames: int
+    max_frames: int
+
+
+class StartOut(BaseModel):
+    """The taker's path. Manual: ``reason`` and ``detail``; biometric: ``liveness_passed``,
+    and while it has not passed a ``challenge`` with ``attempts_left``. Absent keys are
+    omitted from the answer."""
+
+    path: TakerPath
+    reason: Literal["no_biometric_consent", "not_enrolled"] | None = None
+    detail: str | None = None
+    liveness_passed: bool | None = None
+    challenge: ChallengeOut | None = None
+    attempts_left: int | None = None
+    frame_interval_seconds: int | None = None
+
+
+class LivenessOut(BaseModel):
+    passed: bool
+    reason: str | None = Field(description="why the attempt failed (null when it passed)")
+    required: list[str]
+    completed: list[str]
+    median_distance: float | None
+    attempts_left: int
+
+
+class FlagOut(BaseModel):
+    """A run of consecutive non-matching frames of one kind."""
+
+    kind: Literal["mismatch", "no_face", "several_faces"]
+    first_seq: int
+    last_seq: int
+    frames: int
+    started_at: IsoTime
+    last_at: IsoTime
+
+
+class FrameCheckOut(BaseModel):
+    seq: int
+    result: CheckResult
+    distance: float | None = Field(description="the closest face's distance to the template")
+    faces: int
+    flag: FlagOut | None = Field(description="the flag this frame started or extended")
+
+
+# --- the proctor --------------------------------------------------------------------------
+
+
+class LivenessState(BaseModel):
+    passed: bool
+    passed_at: IsoTime | None
+    attempts: int
+    last_reason: str | None
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    at: IsoTime
+    kind: Literal["liveness", "frame"]
+    result: CheckResult
+    faces: int
+    distance: float | None
+
+
+class SummaryOut(BaseModel):
+    """Counts of the periodic frames and a suggestion drawn from several of them."""
+
+    frames: int
+    match: int
+    mismatch: int
+    no_face: int
+    several_faces: int
+    recent_median_distance: float | None
+    suggestion: Literal["manual_check", "consistent_match", "review"]
+
+
+class IdentityDocumentOut(BaseModel):
+    type: str
+    number_last4: str | None
+    matches_photo: bool
+
+
+class DecisionBasis(BaseModel):
+    """The evidence at the moment of the decision."""
+
+    path: TakerPath
+    path_reason: str | None
+    note: str | None
+    identity_document: IdentityDocumentOut | None
+    liveness_passed: bool
+    summary: SummaryOut
+    flags: list[str]
+    threshold: float
+
+
+class DecisionOut(BaseModel):
+    decision: Decision
+    basis: DecisionBasis
+    decided_by: uuid.UUID
+    decided_at: IsoTime | None
+
+
+class TakerView(BaseModel):
+    person_id: uuid.UUID
+    path: TakerPath | None
+    path_reason: str | None
+    started_at: IsoTime | None
+    liveness: LivenessState
+    timeline: list[TimelineEntry]
+    flags: list[FlagOut]
+    summary: SummaryOut
+    decision: DecisionOut | None
+
+
+class ExamSessionOut(BaseModel):
+    """The proctor's view of an exam session."""
+
+    id: uuid.UUID
+    school_id: uuid.UUID
+    proctor_id: uuid.UUID
+    course: str
+    title: str
+    opens_at: IsoTime
+    closes_at: IsoTime
+    keep_frames_days: int
+    threshold: float = Field(description="the face distance up to which a frame matches")
+    takers: list[TakerView]
+
+
+class AttestationOut(BaseModel):
+    """The identity-check record attached to the exam result the school counts."""
+
+    exam_session_id: uuid.UUID
+    person_id: uuid.UUID
+    identity_check: Decision
+    path: str | None
+    liveness_passed: bool | None
+    decided_at: IsoTime | None
+    consent_id: uuid.UUID = Field(description="the participant's consent to the transfer")

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from pathlib import Path
 
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from biometrics import liveness
+from biometrics.enrolment import MAX_PHOTOS
+from biometrics.pages import router as pages
+from biometrics.retention import install_withdrawal_hook
+from biometrics.routes import FRAME_BYTES, PHOTO_BYTES, router
+from propusk.limits import allow_larger_body
+
+STATIC = Path(__file__).parent / "static"
 # Room for the multipart framing (boundaries, part headers, the small form fields) on top of the
 # files a route accepts.
 MULTIPART_MARGIN = 1024 * 1024
@@ -14,14 +25,11 @@ def upload_limits() -> list[tuple[str, str, int]]:
 
     Everything else keeps the app's default body limit (``Settings.max_body_bytes``).
     """
-    from biometrics import liveness, service
-    from biometrics.routes import FRAME_BYTES, PHOTO_BYTES
-
     return [
         (
             "biometric enrolment photos",
             r"/api/v1/biometrics/enrolments",
-            service.MAX_PHOTOS * PHOTO_BYTES + MULTIPART_MARGIN,
+            MAX_PHOTOS * PHOTO_BYTES + MULTIPART_MARGIN,
         ),
         (
             "liveness frames",
@@ -33,19 +41,9 @@ def upload_limits() -> list[tuple[str, str, int]]:
 
 
 def install(app: FastAPI) -> None:
-    from pathlib import Path
-
-    from fastapi.staticfiles import StaticFiles
-
-    from biometrics.pages import router as pages
-    from biometrics.routes import router
-    from biometrics.service import install_withdrawal_hook
-    from propusk.limits import allow_larger_body
-
     app.include_router(router)
     app.include_router(pages)
-    static = Path(__file__).parent / "static"
-    app.mount("/static/biometrics", StaticFiles(directory=str(static)), name="biometrics-static")
+    app.mount("/static/biometrics", StaticFiles(directory=str(STATIC)), name="biometrics-static")
     for name, path, limit in upload_limits():
         allow_larger_body(app, name, path, limit)
     install_withdrawal_hook()

@@ -16,8 +16,7 @@ import pytest
 from PIL import Image
 
 from tests.biometrics import photos
-from tests.biometrics.conftest import Bio
-from tests.biometrics.test_exam_flow import FrameMaker, _liveness
+from tests.biometrics.harness import FrameMaker, send_liveness, served
 from tests.conftest import needs_tool
 from tests.e2e.csp import CspWatch
 
@@ -45,18 +44,8 @@ def still_video(path: Path) -> Path:
 
 @pytest.fixture
 def live(sqlite_database):
-    import httpx
-
-    from tests.conftest import start_live_server
-
-    server, rt = start_live_server(sqlite_database)
-    http = httpx.Client(base_url=server.url, timeout=60)
-    bio = Bio(client=http, runtime=rt)
-    server.server.config.app.state.principal_resolver = bio.resolve
-    yield server.url, bio
-    http.close()
-    server.stop()
-    rt.dispose()
+    with served(sqlite_database) as (url, bio):
+        yield url, bio
 
 
 def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_path):
@@ -68,7 +57,7 @@ def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_pa
     # liveness checks, which the proctor view draws as coloured marks.
     make = FrameMaker()
     start = bio.client.post(f"/api/v1/exams/sessions/{exam_id}/start", headers=bio.headers(student))
-    first = _liveness(
+    first = send_liveness(
         bio,
         exam_id,
         student,

@@ -10,23 +10,16 @@ import httpx
 import numpy as np
 import pytest
 
+from biometrics.checks import FRAMES_PER_MINUTE
 from propusk.db import utcnow
 from tests.biometrics import photos
-from tests.biometrics.conftest import Bio
-from tests.biometrics.test_exam_flow import FrameMaker
-from tests.conftest import start_live_server
+from tests.biometrics.harness import Bio, FrameMaker, served
 
 
 @pytest.fixture
 def live(pg_url):
-    server, rt = start_live_server(pg_url)
-    http = httpx.Client(base_url=server.url, timeout=60)
-    bio = Bio(client=http, runtime=rt)
-    server.server.config.app.state.principal_resolver = bio.resolve
-    yield bio
-    http.close()
-    server.stop()
-    rt.dispose()
+    with served(pg_url) as (_, bio):
+        yield bio
 
 
 def test_concurrent_submissions_use_a_nonce_once_and_number_frames_once(live: Bio):
@@ -86,8 +79,6 @@ def test_concurrent_submissions_use_a_nonce_once_and_number_frames_once(live: Bi
     assert len(set(seqs)) == 3 and seqs == list(range(seqs[0], seqs[0] + 3))
 
     # A flood of frames is cut off before any image is decoded (CPU exhaustion).
-    from biometrics.service import FRAMES_PER_MINUTE
-
     blank = [photos.png(np.full((48, 64, 3), 100 + i, np.uint8)) for i in range(FRAMES_PER_MINUTE)]
     codes = [frame(b).status_code for b in blank]
     assert codes.count(429) == 3 and codes[-3:] == [429] * 3

@@ -8,91 +8,20 @@ timeline and decides. A taker without biometric consent goes the manual path.
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
-import httpx
 import numpy as np
 import pytest
 
 from propusk.db import utcnow
 from tests.biometrics import photos
-from tests.biometrics.conftest import Bio
-from tests.conftest import start_live_server
-
-FRONTAL = ("obama/obama_480p.jpg", "obama/obama_small.jpg", "obama/obama_720p.jpg")
-TURNED = {"turn_left": "obama/obama_4.jpg", "turn_right": "obama/obama_2.jpg"}
-
-
-class FrameMaker:
-    """Distinct frames (bytes and pixels) from real photos: each call shifts brightness a little.
-
-    The synthetic closed-eye frame is sent as lossless PNG: JPEG noise around a warped eyelid
-    moves the eye landmarks more than a real blink would.
-    """
-
-    def __init__(self) -> None:
-        self.counter = itertools.count(1)
-
-    def _shifted(self, img: np.ndarray) -> np.ndarray:
-        k = next(self.counter)
-        return np.clip(img.astype(np.int16) + (k % 7) - 3, 0, 255).astype(np.uint8)
-
-    def _variant(self, img: np.ndarray) -> bytes:
-        return photos.jpeg(self._shifted(img), 85 + next(self.counter) % 10)
-
-    def frontal(self) -> bytes:
-        return self._variant(photos.image(FRONTAL[next(self.counter) % len(FRONTAL)]))
-
-    def closed_eyes(self) -> bytes:
-        return photos.png(self._shifted(photos.close_eyes(photos.image("obama/obama_480p.jpg"))))
-
-    def performing(self, actions: list[str]) -> list[bytes]:
-        frames = [self.frontal()]
-        for action in actions:
-            if action == "blink":
-                base = photos.image("obama/obama_480p.jpg")
-                frames += [self._variant(base), self.closed_eyes(), self._variant(base)]
-            else:
-                frames += [self._variant(photos.image(TURNED[action])), self.frontal()]
-        return frames
-
-    def image(self, name: str) -> bytes:
-        return self._variant(photos.image(name))
+from tests.biometrics.harness import Bio, FrameMaker, send_frame, send_liveness, served
 
 
 @pytest.fixture
 def live(db_url):
-    server, rt = start_live_server(db_url)
-    app = server.server.config.app
-    http = httpx.Client(base_url=server.url, timeout=60)
-    bio = Bio(client=http, runtime=rt)
-    app.state.principal_resolver = bio.resolve
-    yield bio
-    http.close()
-    server.stop()
-    rt.dispose()
-
-
-def _upload(name: str, data: bytes) -> tuple[str, tuple[str, bytes, str]]:
-    return (name, (f"{name}.jpg", data, "image/jpeg"))
-
-
-def _liveness(bio: Bio, exam: str, who, nonce: str, frames: list[bytes]) -> httpx.Response:
-    return bio.client.post(
-        f"/api/v1/exams/sessions/{exam}/liveness",
-        data={"nonce": nonce},
-        files=[_upload("frames", f) for f in frames],
-        headers=bio.headers(who),
-    )
-
-
-def _frame(bio: Bio, exam: str, who, data: bytes) -> httpx.Response:
-    return bio.client.post(
-        f"/api/v1/exams/sessions/{exam}/frames",
-        files=[_upload("frame", data)],
-        headers=bio.headers(who),
-    )
+    with served(db_url) as (_, bio):
+        yield bio
 
 
 def test_proctor_flow_end_to_end(live: Bio):
@@ -139,48 +68,50 @@ def test_proctor_flow_end_to_end(live: Bio):
     challenge = start["challenge"]
     assert len(challenge["actions"]) == 3 and len(challenge["nonce"]) >= 32
     still = [make.frontal() for _ in range(4)]
-    r = _liveness(bio, exam, alice, challenge["nonce"], still)
+    r = send_liveness(bio, exam, alice, challenge["nonce"], still)
     assert r.status_code == 200 and r.json()["passed"] is False
     assert r.json()["reason"] == "actions_not_performed"
-    r = _liveness(bio, exam, alice, challenge["nonce"], still)  # the nonce is single-use
+    r = send_liveness(bio, exam, alice, challenge["nonce"], still)  # the nonce is single-use
     assert r.status_code == 409 and r.json()["type"].endswith("/bad-nonce")
 
     challenge = bio.client.post(start_url, headers=bio.headers(alice)).json()["challenge"]
     frames = make.performing(challenge["actions"])
-    r = _liveness(bio, exam, alice, challenge["nonce"], [*frames, frames[1]])
+    r = send_liveness(bio, exam, alice, challenge["nonce"], [*frames, frames[1]])
     assert r.json()["passed"] is False and r.json()["reason"] == "replayed_frames"
 
     challenge = bio.client.post(start_url, headers=bio.headers(alice)).json()["challenge"]
     frames = make.performing(challenge["actions"])
-    r = _liveness(bio, exam, alice, challenge["nonce"], frames)
+    r = send_liveness(bio, exam, alice, challenge["nonce"], frames)
     assert r.status_code == 200, r.text
     assert r.json()["passed"] is True, r.json()
     assert r.json()["completed"] == challenge["actions"]
     assert r.json()["median_distance"] <= bio.runtime.settings.face_threshold
     # A liveness frame sent again as a periodic frame is a replay.
-    r = _frame(bio, exam, alice, frames[0])
+    r = send_frame(bio, exam, alice, frames[0])
     assert r.status_code == 409 and r.json()["type"].endswith("/replayed-frame")
 
     # --- periodic frames: matches, then runs that become flags
-    results = [_frame(bio, exam, alice, make.frontal()).json()["result"] for _ in range(3)]
+    results = [send_frame(bio, exam, alice, make.frontal()).json()["result"] for _ in range(3)]
     assert results == ["match"] * 3
     biden = [
-        _frame(bio, exam, alice, make.image(n)).json()
+        send_frame(bio, exam, alice, make.image(n)).json()
         for n in ("biden/biden_1.jpg", "biden/biden_2.jpg")
     ]
     assert [b["result"] for b in biden] == ["mismatch", "mismatch"]
     assert biden[0]["flag"] is None and biden[1]["flag"]["kind"] == "mismatch"
     assert biden[1]["distance"] > bio.runtime.settings.face_threshold
-    crowd = [_frame(bio, exam, alice, make.image("multi/two_people.jpg")).json() for _ in range(2)]
+    crowd = [
+        send_frame(bio, exam, alice, make.image("multi/two_people.jpg")).json() for _ in range(2)
+    ]
     assert [c["result"] for c in crowd] == ["several_faces", "several_faces"]
     empty = np.full((480, 640, 3), 90, np.uint8)
-    nobody = _frame(bio, exam, alice, photos.jpeg(empty)).json()
+    nobody = send_frame(bio, exam, alice, photos.jpeg(empty)).json()
     assert nobody["result"] == "no_face" and nobody["flag"] is None
     same = make.frontal()
-    assert _frame(bio, exam, alice, same).json()["result"] == "match"
-    replayed = _frame(bio, exam, alice, same)
+    assert send_frame(bio, exam, alice, same).json()["result"] == "match"
+    replayed = send_frame(bio, exam, alice, same)
     assert replayed.status_code == 409 and replayed.json()["type"].endswith("/replayed-frame")
-    bad = _frame(bio, exam, alice, b"GIF89a not really")
+    bad = send_frame(bio, exam, alice, b"GIF89a not really")
     assert bad.status_code == 422 and bad.headers["content-type"].startswith(
         "application/problem+json"
     )
@@ -192,7 +123,7 @@ def test_proctor_flow_end_to_end(live: Bio):
         "reason": "no_biometric_consent",
         "detail": r.json()["detail"],
     }
-    assert _frame(bio, exam, bob, make.frontal()).status_code == 409
+    assert send_frame(bio, exam, bob, make.frontal()).status_code == 409
 
     # --- the proctor's view and decisions
     assert (

@@ -11,10 +11,7 @@ from sqlalchemy import func, select
 
 from biometrics.models import ExamSession
 from propusk.db import session_scope, utcnow
-from tests.biometrics.conftest import Bio
-from tests.biometrics.test_enrolment import _enrol
-from tests.biometrics.test_evidence import _attempt, _exam
-from tests.biometrics.test_exam_flow import FrameMaker
+from tests.biometrics.harness import Bio, FrameMaker, enrol_photos, fail_liveness
 
 
 def _sessions_of(bio: Bio, school) -> int:
@@ -58,9 +55,9 @@ def test_verified_needs_a_completed_check_or_the_document(bio: Bio, db_url):
     proctor = bio.proctor(school)
     taker = bio.student(school)
     bio.consent(taker)
-    r = _enrol(bio, taker, "obama/obama_1.jpg")
+    r = enrol_photos(bio, taker, "obama/obama_1.jpg")
     assert r.status_code == 201, r.text
-    exam = _exam(bio, school, proctor, [taker], None)
+    exam = bio.open_exam(school, proctor, [taker])
     url = f"/api/v1/exams/sessions/{exam}/takers/{taker}/decision"
     # not started yet: no check at all
     r = bio.client.post(url, json={"decision": "verified"}, headers=bio.headers(proctor))
@@ -68,7 +65,7 @@ def test_verified_needs_a_completed_check_or_the_document(bio: Bio, db_url):
 
     # the biometric path, liveness failed: the frames matched nobody's live presence
     make = FrameMaker()
-    _attempt(bio, exam, taker, [make.frontal() for _ in range(3)])
+    fail_liveness(bio, exam, taker, [make.frontal() for _ in range(3)])
     r = bio.client.post(url, json={"decision": "verified"}, headers=bio.headers(proctor))
     assert r.status_code == 409, r.text
     assert r.headers["content-type"].startswith("application/problem+json")

@@ -16,8 +16,13 @@ from PIL import Image
 
 from biometrics import engine
 from tests.biometrics import photos
-from tests.biometrics.test_enrolment import URL, _raw_row
-from tests.biometrics.test_exam_flow import FrameMaker, _frame, _liveness
+from tests.biometrics.harness import (
+    ENROLMENTS,
+    FrameMaker,
+    send_frame,
+    send_liveness,
+    template_row,
+)
 
 
 @cache
@@ -71,18 +76,20 @@ def test_enrolment_refuses_a_decompression_bomb_and_stores_nothing(bio, db_url):
     person, _ = bio.person()
     bio.consent(person)
     r = bio.client.post(
-        URL, files=_photo("bomb.png", forty_megapixels(), "image/png"), headers=bio.headers(person)
+        ENROLMENTS,
+        files=_photo("bomb.png", forty_megapixels(), "image/png"),
+        headers=bio.headers(person),
     )
     _assert_too_large(r)
-    assert _raw_row(bio, person) is None
+    assert template_row(bio, person) is None
     # a truncated photo and garbage are reasons, not errors
     for data in (truncated_jpeg(), b"\x89PNG\r\n\x1a\n" + b"\xff" * 200):
         r = bio.client.post(
-            URL, files=_photo("a.jpg", data, "image/jpeg"), headers=bio.headers(person)
+            ENROLMENTS, files=_photo("a.jpg", data, "image/jpeg"), headers=bio.headers(person)
         )
         assert r.status_code == 422, r.text[:300]
         assert r.json()["photos"][0]["reasons"] == ["not_an_image"]
-    assert _raw_row(bio, person) is None
+    assert template_row(bio, person) is None
 
 
 def _frames(bio, exam: str, proctor, taker) -> list:
@@ -99,18 +106,18 @@ def test_exam_frames_refuse_a_decompression_bomb_and_record_nothing(bio, db_url)
     # liveness frames go through the same decoder
     challenge = bio.client.post(start, headers=bio.headers(student)).json()["challenge"]
     frames = make.performing(challenge["actions"])
-    r = _liveness(bio, exam, student, challenge["nonce"], [forty_megapixels(), *frames[1:]])
+    r = send_liveness(bio, exam, student, challenge["nonce"], [forty_megapixels(), *frames[1:]])
     _assert_too_large(r)
 
     challenge = bio.client.post(start, headers=bio.headers(student)).json()["challenge"]
-    r = _liveness(bio, exam, student, challenge["nonce"], make.performing(challenge["actions"]))
+    r = send_liveness(bio, exam, student, challenge["nonce"], make.performing(challenge["actions"]))
     assert r.status_code == 200 and r.json()["passed"] is True, r.text
 
-    _assert_too_large(_frame(bio, exam, student, forty_megapixels()))
+    _assert_too_large(send_frame(bio, exam, student, forty_megapixels()))
     for data in (truncated_jpeg(), b"GIF89a" + b"\x00" * 100, b"\x00" * 1000):
-        r = _frame(bio, exam, student, data)
+        r = send_frame(bio, exam, student, data)
         assert r.status_code == 422, r.text[:300]
         assert r.json()["type"].endswith("/bad-frame")
     assert _frames(bio, exam, proctor, student) == []  # nothing was recorded
-    assert _frame(bio, exam, student, make.frontal()).json()["result"] == "match"
+    assert send_frame(bio, exam, student, make.frontal()).json()["result"] == "match"
     assert len(_frames(bio, exam, proctor, student)) == 1

@@ -1,0 +1,345 @@
+"""What the proctor works with: flags, evidence frames, the exam view and decisions (never
+commits).
+
+* A run of ``FLAG_AFTER`` consecutive periodic frames with the same non-match result (mismatch,
+  no face, several faces) becomes a flag; one frame is noise.
+* Evidence frames are kept, encrypted, only when the exam session asks for them (their
+  expiry is enforced by ``biometrics.retention``).
+* The proctor's view shows each taker's path, liveness, timeline, flags and a suggestion drawn
+  from several frames; the decision records its basis (the evidence summary at that moment), and
+  «личность подтверждена» (``verified``) needs a completed check or a matching identity document.
+* The identity-check record goes with the exam result only under the participant's consent.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from audit.service import record as audit
+from biometrics import repository as repo
+from biometrics.exams import proctored_exam
+from biometrics.models import (
+    DECISIONS,
+    ExamCheck,
+    ExamEvidence,
+    ExamFlag,
+    ExamSession,
+    ExamTaker,
+)
+from consent import service as consent_service
+from propusk import crypto
+from propusk.errors import Conflict, Forbidden, NotFound, ValidationProblem
+from propusk.settings import Settings
+
+RESULT_CATEGORY = "education.grades"  # the exam result the school counts
+RESULT_PURPOSE = "attestation.online"
+FLAG_AFTER = 2  # consecutive non-matching frames of one kind before a flag: one frame is noise
+SUMMARY_WINDOW = 5
+DOCUMENT_TYPES = ("passport", "birth_certificate", "foreign_passport", "student_card", "other")
+RESULTS = ("match", "mismatch", "no_face", "several_faces")
+
+
+# --- evidence and flags (written while the taker sends frames) ----------------------------
+
+
+def keep_evidence(
+    session: Session,
+    settings: Settings,
+    exam: ExamSession,
+    check: ExamCheck,
+    person_id: uuid.UUID,
+    data: bytes,
+    now: datetime,
+) -> None:
+    """Keep the frame of a check, encrypted, if the exam session keeps frames at all."""
+    days = exam.keep_frames_days
+    if days <= 0:
+        return
+    aad = f"exam-frame:{check.id}".encode()
+    session.add(
+        ExamEvidence(
+            check_id=check.id,
+            person_id=person_id,
+            frame_enc=crypto.encrypt(settings.kek_bytes, data, aad),
+            expires_at=now + timedelta(days=days),
+        )
+    )
+
+
+def update_flags(
+    session: Session, taker: ExamTaker, check: ExamCheck, previous: ExamCheck | None
+) -> ExamFlag | None:
+    """A run of ``FLAG_AFTER`` consecutive frames with the same non-match result is a flag."""
+    if check.result == "match" or previous is None or previous.result != check.result:
+        return None
+    if previous.seq != check.seq - 1:
+        return None
+    flag = repo.open_flag(session, taker.id, check.result, check.seq)
+    if flag is None:
+        flag = ExamFlag(
+            taker_id=taker.id,
+            kind=check.result,
+            first_seq=previous.seq,
+            last_seq=check.seq,
+            frames=FLAG_AFTER,
+            started_at=previous.at,
+            last_at=check.at,
+        )
+        repo.add(session, flag)
+    else:
+        flag.last_seq, flag.last_at, flag.frames = check.seq, check.at, flag.frames + 1
+        session.flush()
+    return flag
+
+
+def flag_out(flag: ExamFlag) -> dict[str, Any]:
+    """A flag as the API shows it."""
+    return {
+        "kind": flag.kind,
+        "first_seq": flag.first_seq,
+        "last_seq": flag.last_seq,
+        "frames": flag.frames,
+        "started_at": flag.started_at.isoformat(),
+        "last_at": flag.last_at.isoformat(),
+    }
+
+
+# --- the proctor's view -------------------------------------------------------------------
+
+
+def _summary(
+    taker: ExamTaker, checks: list[ExamCheck], flags: list[ExamFlag], threshold: float
+) -> dict[str, Any]:
+    """Counts and a suggestion from several frames (never from one)."""
+    frames = [c for c in checks if c.kind == "frame"]
+    counts = {r: sum(1 for c in frames if c.result == r) for r in RESULTS}
+    recent = [
+        c.distance for c in frames[-SUMMARY_WINDOW:] if c.distance is not None and c.faces == 1
+    ]
+    median = round(statistics.median(recent), 4) if recent else None
+    if taker.path != "biometric":
+        suggestion = "manual_check"
+    elif (
+        taker.liveness_passed_at is not None
+        and len(recent) >= 3
+        and median is not None
+        and median <= threshold
+        and not flags
+    ):
+        suggestion = "consistent_match"
+    else:
+        suggestion = "review"
+    return {
+        "frames": len(frames),
+        **counts,
+        "recent_median_distance": median,
+        "suggestion": suggestion,
+    }
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def _taker_out(
+    t: ExamTaker, checks: list[ExamCheck], flags: list[ExamFlag], threshold: float
+) -> dict[str, Any]:
+    return {
+        "person_id": str(t.person_id),
+        "path": t.path,
+        "path_reason": t.path_reason,
+        "started_at": _iso(t.started_at),
+        "liveness": {
+            "passed": t.liveness_passed_at is not None,
+            "passed_at": _iso(t.liveness_passed_at),
+            "attempts": t.liveness_attempts,
+            "last_reason": t.liveness_reason,
+        },
+        "timeline": [
+            {
+                "seq": c.seq,
+                "at": c.at.isoformat(),
+                "kind": c.kind,
+                "result": c.result,
+                "faces": c.faces,
+                "distance": c.distance,
+            }
+            for c in checks
+        ],
+        "flags": [flag_out(f) for f in flags],
+        "summary": _summary(t, checks, flags, threshold),
+        "decision": _decision_out(t),
+    }
+
+
+def exam_view(session: Session, settings: Settings, exam: ExamSession) -> dict[str, Any]:
+    """The proctor's view: takers with paths, liveness, timelines, flags and decisions."""
+    takers = repo.takers_of(session, exam.id)
+    ids = [t.id for t in takers]
+    checks = repo.checks_of(session, ids)
+    flags = repo.flags_of(session, ids)
+    out = [
+        _taker_out(
+            t,
+            [c for c in checks if c.taker_id == t.id],
+            [f for f in flags if f.taker_id == t.id],
+            settings.face_threshold,
+        )
+        for t in takers
+    ]
+    return {
+        "id": str(exam.id),
+        "school_id": str(exam.school_id),
+        "proctor_id": str(exam.proctor_id),
+        "course": exam.course,
+        "title": exam.title,
+        "opens_at": exam.opens_at.isoformat(),
+        "closes_at": exam.closes_at.isoformat(),
+        "keep_frames_days": exam.keep_frames_days,
+        "threshold": settings.face_threshold,
+        "takers": out,
+    }
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def _decision_out(t: ExamTaker) -> dict[str, Any] | None:
+    if t.decision is None:
+        return None
+    return {
+        "decision": t.decision,
+        "basis": t.decision_basis,
+        "decided_by": str(t.decided_by),
+        "decided_at": _iso(t.decided_at),
+    }
+
+
+def _identity_established(
+    taker: ExamTaker, checks: list[ExamCheck], identity_document: dict[str, Any] | None
+) -> bool:
+    """What a ``verified`` decision rests on: the document path (the proctor saw an identity
+    document that matches the face — the manual path, or a biometric taker whose liveness
+    failed), or the completed biometric check (liveness passed and a frame matched the
+    enrolled template). The proctor's word alone is not evidence."""
+    if identity_document and identity_document.get("matches_photo", True):
+        return True
+    return (
+        taker.path == "biometric"
+        and taker.liveness_passed_at is not None
+        and any(c.result == "match" for c in checks)
+    )
+
+
+def _decided_taker(
+    session: Session,
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    decision: str,
+    identity_document: dict[str, Any] | None,
+) -> tuple[ExamTaker, list[ExamCheck]]:
+    """The locked taker row and its checks, if ``decision`` may be recorded for it."""
+    if decision not in DECISIONS:
+        raise ValidationProblem(
+            "decision is verified, rejected or manual_check", type="bad-decision"
+        )
+    taker = repo.taker_for_update(session, exam_id, person_id)
+    if taker is None:
+        raise NotFound("not a taker of this exam session")
+    manual = taker.path != "biometric"
+    if manual and decision == "verified" and not identity_document:
+        raise ValidationProblem(
+            "on the manual path a verified decision needs the identity document check",
+            type="identity-document-required",
+        )
+    checks = repo.checks_of(session, [taker.id])
+    if decision == "verified" and not _identity_established(taker, checks, identity_document):
+        raise Conflict(
+            "«личность подтверждена» needs a completed check (liveness passed and a matching "
+            "frame) or an identity document that matches the face",
+            type="identity-not-established",
+        )
+    return taker, checks
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    *,
+    exam_id: uuid.UUID,
+    proctor_id: uuid.UUID,
+    person_id: uuid.UUID,
+    decision: str,
+    note: str | None,
+    identity_document: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record the proctor's decision with its basis (the evidence summary at that moment)."""
+    exam = proctored_exam(session, exam_id, proctor_id)
+    taker, checks = _decided_taker(session, exam_id, person_id, decision, identity_document)
+    flags = repo.flags_of(session, [taker.id])
+    taker.decision = decision
+    taker.decision_basis = {
+        "path": taker.path or "manual",
+        "path_reason": taker.path_reason or ("not_started" if taker.path is None else None),
+        "note": note,
+        "identity_document": identity_document,
+        "liveness_passed": taker.liveness_passed_at is not None,
+        "summary": _summary(taker, checks, flags, settings.face_threshold),
+        "flags": [f.kind for f in flags],
+        "threshold": settings.face_threshold,
+    }
+    taker.decided_by = proctor_id
+    taker.decided_at = now
+    session.flush()
+    audit(
+        session,
+        "exam.decision",
+        actor=f"person:{proctor_id}",
+        subject=f"person:{person_id}",
+        body={
+            "exam_session_id": str(exam.id),
+            "decision": decision,
+            "path": taker.decision_basis["path"],
+            "identity_document": (identity_document or {}).get("type"),
+        },
+    )
+    return _decision_out(taker)
+
+
+def attestation_for_result(
+    session: Session, *, exam_id: uuid.UUID, person_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    """The identity-check record to attach to the exam result the school counts.
+
+    Transferred only under the participant's consent for the exam result
+    (``education.grades`` for ``attestation.online``); refused otherwise.
+    """
+    taker = repo.taker(session, exam_id, person_id)
+    if taker is None:
+        raise NotFound("not a taker of this exam session")
+    if taker.decision is None:
+        raise Conflict("the proctor has not decided yet", type="no-decision")
+    ref = consent_service.has_active_consent(
+        session, person_id, RESULT_CATEGORY, RESULT_PURPOSE, now=now
+    )
+    if ref is None:
+        raise Forbidden(
+            "the participant has not consented to the transfer of the exam result",
+            type="transfer-consent-required",
+        )
+    basis = taker.decision_basis or {}
+    return {
+        "exam_session_id": str(exam_id),
+        "person_id": str(person_id),
+        "identity_check": taker.decision,
+        "path": basis.get("path"),
+        "liveness_passed": basis.get("liveness_passed"),
+        "decided_at": _iso(taker.decided_at),
+        "consent_id": str(ref.id),
+    }
