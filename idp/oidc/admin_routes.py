@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from idp.oidc import keys, service
+from idp.oidc import clients, keys
 from idp.oidc.schemas import BindingIn, ClientCreated, ClientIn, ClientOut, KeysRotated
 from policies.deps import require
 from propusk.deps import SessionDep, SettingsDep
@@ -16,25 +16,25 @@ router = APIRouter(prefix="/api/v1", tags=["clients"])
 
 @router.get("/clients", response_model=list[ClientOut])
 def list_clients(session: SessionDep, principal: Principal = require("client", "read")) -> list:
-    return [service.client_json(c) for c in service.list_clients(session)]
+    return [clients.client_json(c) for c in clients.list_clients(session)]
 
 
 @router.post("/clients", response_model=ClientCreated, status_code=201)
 def create_client(
     body: ClientIn, session: SessionDep, principal: Principal = require("client", "write")
 ) -> dict:
-    row, secret = service.create_client(session, **body.model_dump(), actor=principal.subject)
-    return dict(service.client_json(row), client_secret=secret)
+    row, secret = clients.create_client(session, **body.model_dump(), actor=principal.subject)
+    return dict(clients.client_json(row), client_secret=secret)
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
 def get_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "read")
 ) -> dict:
-    row = service.client_row(session, client_id)
+    row = clients.client_row(session, client_id)
     if row is None:
         raise NotFound(f"client {client_id} does not exist")
-    return service.client_json(row)
+    return clients.client_json(row)
 
 
 @router.put("/clients/{client_id}/binding", response_model=ClientOut)
@@ -44,17 +44,17 @@ def bind_client(
     session: SessionDep,
     principal: Principal = require("client", "write"),
 ) -> dict:
-    row = service.bind_client(
+    row = clients.bind_client(
         session, client_id, body.organization_id, body.role, actor=principal.subject
     )
-    return service.client_json(row)
+    return clients.client_json(row)
 
 
 @router.delete("/clients/{client_id}", status_code=204)
 def delete_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "write")
 ) -> Response:
-    service.delete_client(session, client_id, actor=principal.subject)
+    clients.delete_client(session, client_id, actor=principal.subject)
     return Response(status_code=204)
 
 

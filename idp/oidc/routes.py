@@ -11,22 +11,28 @@ threadpool.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from authlib.common.urls import add_params_to_uri
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from idp.oidc import acr, csrf, keys, service
-from idp.oidc.clientauth import basic_credentials
+from audit.service import record
+from idp.oidc import acr, csrf, keys, logins
+from idp.oidc.clientauth import ASSERTION_ALGS, basic_credentials
+from idp.oidc.clients import (
+    AUTH_METHODS,
+    CONFIDENTIAL_AUTH_METHODS,
+    GRANT_TYPES,
+    ID_TOKEN_ALGS,
+    get_client,
+)
 from idp.oidc.fastpath import BASIC, RETRY, oauth_error, parse_form, to_response
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
-from idp.oidc.server import (
-    ALL_AUTH_METHODS,
-    ASSERTION_ALGS,
-    CONFIDENTIAL_AUTH_METHODS,
-)
-from idp.oidc.web import FormDep, html_page, make_server, oauth_request, page
+from idp.oidc.requests import oauth_request
+from idp.oidc.web import FormDep, html_page, make_server, page
+from idp.service import claims_for, get_person
 from policies.delegation import ALL_SCOPES
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep
@@ -82,14 +88,14 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
         "scopes_supported": list(ALL_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": list(service.GRANT_TYPES),
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(service.ID_TOKEN_ALGS),
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "userinfo_signing_alg_values_supported": ["none"],
-        "token_endpoint_auth_methods_supported": ALL_AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
-        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": list(acr.SUPPORTED),
         "claims_supported": CLAIMS_SUPPORTED,
@@ -190,8 +196,6 @@ def _bearer_error(error: str, description: str, status: int) -> JSONResponse:
 @router.get("/oauth2/userinfo", openapi_extra=PUBLIC, operation_id="userinfo_get")
 @router.post("/oauth2/userinfo", openapi_extra=PUBLIC, operation_id="userinfo_post")
 def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    from idp.service import claims_for, get_person
-
     raw = bearer_token(request)
     if raw is None:
         return JSONResponse(
@@ -206,13 +210,19 @@ def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Re
     scopes = set(str(claims.get("scope", "")).split())
     if claims["sub"] == claims.get("client_id") or "openid" not in scopes:
         return _bearer_error("insufficient_scope", "userinfo needs a user token with openid", 403)
-    from idp.oidc.server import new_person_id
-
-    person_id = new_person_id(claims["sub"])
+    person_id = _person_id(claims["sub"])
     person = get_person(session, person_id) if person_id else None
     if person is None:
         return _bearer_error("invalid_token", "unknown subject", 401)
     return JSONResponse(claims_for(session, person, scopes), headers={"Cache-Control": "no-store"})
+
+
+def _person_id(sub: str) -> uuid.UUID | None:
+    """The person a user token's ``sub`` names, or None if it is not a person id."""
+    try:
+        return uuid.UUID(sub)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 # -- RP-initiated logout --------------------------------------------------------------------------
@@ -234,7 +244,7 @@ def _hint_claims(session, settings: Settings, hint: str | None) -> dict | bool |
     aud = aud[0] if isinstance(aud, list) and aud else aud
     if not isinstance(aud, str) or not isinstance(claims.get("sub"), str):
         return False
-    if service.get_client(session, aud) is None:
+    if get_client(session, aud) is None:
         return False
     return {**claims, "aud": aud}
 
@@ -245,7 +255,7 @@ def _logout_target(session, params: dict, hinted: dict | None):
     if hinted and params.get("client_id") and params["client_id"] != hinted["aud"]:
         return None, None, "client_id не совпадает с id_token_hint."
     target = params.get("post_logout_redirect_uri")
-    client = service.get_client(session, client_id) if client_id else None
+    client = get_client(session, client_id) if client_id else None
     if target and (client is None or target not in client.post_logout_redirect_uris):
         return None, None, "Адрес возврата после выхода не зарегистрирован."
     return client, target, None
@@ -259,8 +269,6 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, form: F
     The session ends at once only for a valid ``id_token_hint`` naming the person logged in
     here; anything else — no hint, another person's hint, a bare link a third-party page made
     the browser open — gets a confirmation page whose form (CSRF token, same origin) ends it."""
-    from audit.service import record
-
     if form is None:
         return html_page(request, "Ошибка выхода", "Запрос на выход не удалось прочитать.", 400)
     params = dict(request.query_params) if request.method == "GET" else dict(form)
@@ -270,13 +278,13 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, form: F
     client, target, problem = _logout_target(session, params, hinted)
     if problem:
         return html_page(request, "Ошибка выхода", problem, 400)
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    login = logins.active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if login is not None and not (hinted and hinted["sub"] == str(login.person_id)):
         confirmed = request.method == "POST" and params.get("confirm") == "1"
         if not confirmed or not _csrf_ok(request, settings, login, params):
             return _confirm_logout(request, settings, login, params, client)
     if login is not None:
-        service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
+        logins.end_login_session(session, request.cookies.get(SESSION_COOKIE))
         record(
             session,
             "logout",

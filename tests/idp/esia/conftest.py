@@ -37,8 +37,7 @@ def fast_gost() -> Iterator[None]:
     gostcrypto and OpenSSL); the reference backend keeps its own end-to-end login test."""
     from idp.esia import gost
 
-    before = gost.get_backend()
-    gost.set_backend("fast")
+    before = gost.set_backend("fast")
     yield
     gost.set_backend(before)
 

@@ -219,8 +219,8 @@ def test_openssl_signer_plugs_into_the_connector(flow, key_dir):
 
 
 def test_login_with_the_reference_gostcrypto_backend(flow):
-    before = gost.get_backend()
-    gost.set_backend("gostcrypto")  # the default: connector and in-process simulator use it
+    # the default: connector and in-process simulator use it
+    before = gost.set_backend("gostcrypto")
     try:
         response = flow().login(PARENT_OID)
     finally:

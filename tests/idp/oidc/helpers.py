@@ -9,7 +9,7 @@ import secrets
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from idp.oidc import service
+from idp.oidc import clients
 from propusk.db import session_scope
 
 REDIRECT = "https://rp.example/cb"
@@ -26,7 +26,7 @@ def make_client(runtime, **kwargs) -> tuple[str, str | None]:
     }
     values.update(kwargs)
     with session_scope(runtime.sessionmaker) as session:
-        row, secret = service.create_client(session, **values)
+        row, secret = clients.create_client(session, **values)
         return row.client_id, secret
 
 

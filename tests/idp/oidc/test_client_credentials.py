@@ -243,7 +243,7 @@ def test_principal_from_bearer(http, rt):
         "roles": [["supplier", f"org:{org}"]],
     }
     # bind_client (the consent engineer's entry point) takes effect at once in this process
-    from idp.oidc.service import bind_client
+    from idp.oidc.clients import bind_client
     from propusk.db import session_scope
 
     other_org = uuid.uuid4()
