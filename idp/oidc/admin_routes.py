@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["clients"])
 
 @router.get("/clients", response_model=list[ClientOut])
 def list_clients(session: SessionDep, principal: Principal = require("client", "read")) -> list:
+    """Every registered OAuth client (never a secret)."""
     return [clients.client_json(c) for c in clients.list_clients(session)]
 
 
@@ -23,6 +24,8 @@ def list_clients(session: SessionDep, principal: Principal = require("client", "
 def create_client(
     body: ClientIn, session: SessionDep, principal: Principal = require("client", "write")
 ) -> dict:
+    """Register a client. A secret-based client's ``client_secret`` is in this answer only:
+    store it now (Propusk keeps a SHA-256 of it)."""
     row, secret = clients.create_client(session, **body.model_dump(), actor=principal.subject)
     return dict(clients.client_json(row), client_secret=secret)
 
@@ -31,6 +34,7 @@ def create_client(
 def get_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "read")
 ) -> dict:
+    """One registered client."""
     row = clients.client_row(session, client_id)
     if row is None:
         raise NotFound(f"client {client_id} does not exist")
@@ -44,6 +48,8 @@ def bind_client(
     session: SessionDep,
     principal: Principal = require("client", "write"),
 ) -> dict:
+    """Bind an operator or supplier client to its organisation (or unbind it): its tokens act
+    with that role in ``org:<organization_id>``."""
     row = clients.bind_client(
         session, client_id, body.organization_id, body.role, actor=principal.subject
     )
@@ -54,6 +60,7 @@ def bind_client(
 def delete_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "write")
 ) -> Response:
+    """Delete a client with its codes, grants and tokens: none of its tokens works any more."""
     clients.delete_client(session, client_id, actor=principal.subject)
     return Response(status_code=204)
 
@@ -62,5 +69,7 @@ def delete_client(
 def rotate_keys(
     session: SessionDep, settings: SettingsDep, principal: Principal = require("key", "rotate")
 ) -> dict:
+    """Add a new signing key per algorithm and make it current; old keys keep verifying until
+    they are retired (``propusk keys retire``). Answers the new key ids."""
     keys.ensure_keys(session, settings)
     return {"current": keys.rotate(session, settings, actor=principal.subject)}

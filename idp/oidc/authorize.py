@@ -1,4 +1,5 @@
-"""The authorization endpoint, the consent screen and the login that feeds them.
+"""The authorization endpoint and the consent screen (the login that feeds them:
+``idp.oidc.login_routes``).
 
 ``/oauth2/authorize`` validates the request (Authlib), sends a person without a (fresh enough)
 login session upstream (ESIA), then asks the person on the consent screen what the relying party
@@ -15,34 +16,35 @@ in every ID token. Only ``response_mode=query`` is served.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from audit.service import record
-from idp.esia.errors import ESIA_CODES
 from idp.oidc import appgrants, csrf, logins
 from idp.oidc.clients import get_client
 from idp.oidc.principal import SESSION_COOKIE
 from idp.oidc.requests import StarletteOAuth2Request
 from idp.oidc.web import FormDep, html_page, make_server, page
-from idp.service import age_group, children_of, full_name, get_organization, get_person, on_login
-from idp.upstream import UpstreamError
+from idp.service import age_group, children_of, full_name, get_organization, get_person
 from policies.delegation import RESOURCE_SCOPES, describe
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
 from propusk.settings import Settings
 
-log = logging.getLogger("propusk.oidc")
-
 router = APIRouter(tags=["oidc"])
 PUBLIC = {"x-public": True}
+# What the browser-facing routes answer: HTML pages (``response_class``) or redirects.
+HTML = {"text/html": {"schema": {"type": "string"}}}
+PAGE_ERRORS: dict[int | str, dict] = {
+    400: {"description": "A page explaining the error", "content": HTML}
+}
+TO_CLIENT = {302: {"description": "To the client's redirect_uri: code or error, state, iss"}}
+UPSTREAM = {"description": "A page of the login upstream, or a redirect to it (ESIA)"}
 FIRST_PARTY = "_propusk_first_party"
 # Parked with a consent screen: which login session the screen was shown to.
 SCREEN_FOR = "_propusk_screen_for"
@@ -99,7 +101,7 @@ def _parked_request(request: Request, params) -> StarletteOAuth2Request:
     return StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
 
 
-def _refuse_parked(
+def refuse_parked(
     request, session, settings, params, error: str, description: str
 ) -> Response | None:
     """The OAuth error answer to a parked request (the person denied it, or the upstream login
@@ -223,7 +225,12 @@ def consent_screen(request, session, params, login, scope) -> Response:
     return RedirectResponse("/oauth2/authorize/consent?" + urlencode({"txn": txn}), 303)
 
 
-@router.get("/oauth2/authorize/consent", openapi_extra=PUBLIC)
+@router.get(
+    "/oauth2/authorize/consent",
+    openapi_extra=PUBLIC,
+    response_class=HTMLResponse,
+    responses={200: {"description": "The consent screen"}, **PAGE_ERRORS},
+)
 def screen(request: Request, session: SessionDep, settings: SettingsDep, txn: str = "") -> Response:
     """The consent screen (Russian, a plain form with the CSRF token): who asks (the
     application, its organisation and address), what it will learn and what it may do."""
@@ -269,8 +276,20 @@ def _children_reached(session, person, scope: str) -> list[str]:
     return [full_name(c) for c in children_of(session, person.id)]
 
 
-@router.post("/oauth2/authorize/decision", openapi_extra=PUBLIC)
-def decision(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep):
+@router.post(
+    "/oauth2/authorize/decision",
+    openapi_extra=PUBLIC,
+    response_class=HTMLResponse,
+    responses={
+        200: {"description": "A page: access refused, or the request can no longer be answered"},
+        **TO_CLIENT,
+        **PAGE_ERRORS,
+        403: {"description": "A page: not from Propusk's own consent screen", "content": HTML},
+    },
+)
+def decision(
+    request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
+) -> Response:
     """The person's answer on the consent screen: allow issues the code, deny answers the
     relying party ``access_denied``. Only the login session the screen was shown to, from
     Propusk's own page (Origin and CSRF token), can answer, and only once."""
@@ -296,7 +315,7 @@ def decision(request: Request, session: SessionDep, settings: SettingsDep, form:
         )
     resume = [(k, v) for k, v in params.items() if k not in INTERNAL]
     if fields.get("decision") != "allow":
-        denied = _refuse_parked(
+        denied = refuse_parked(
             request, session, settings, resume, "access_denied", "The person denied access"
         )
         return denied or html_page(request, "Доступ не предоставлен", "Вы отказали приложению.")
@@ -319,11 +338,37 @@ def _login_too_old(login, params: list[tuple[str, str]]) -> bool:
     return utcnow() - login.auth_time > timedelta(seconds=max_age)
 
 
-@router.get("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_get")
-@router.post("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_post")
+AUTHORIZE_RESPONSES: dict[int | str, dict] = {
+    200: UPSTREAM,
+    **TO_CLIENT,
+    303: {"description": "To the consent screen"},
+    **PAGE_ERRORS,
+}
+
+
+@router.get(
+    "/oauth2/authorize",
+    openapi_extra=PUBLIC,
+    operation_id="authorize_get",
+    response_class=HTMLResponse,
+    responses=AUTHORIZE_RESPONSES,
+)
+@router.post(
+    "/oauth2/authorize",
+    openapi_extra=PUBLIC,
+    operation_id="authorize_post",
+    response_class=HTMLResponse,
+    responses=AUTHORIZE_RESPONSES,
+)
 def authorize(
     request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
+    """The authorization endpoint (OIDC Core 3.1.2): ``response_type=code`` with PKCE S256.
+
+    A person without a (fresh enough, ``max_age``) login is sent upstream first; the consent
+    screen asks unless every requested scope was granted before or the client is first-party;
+    then the browser goes back to the client with the code (``response_mode=query``, RFC 9207
+    ``iss``). Errors go to a verified redirect URI, else to a Russian page."""
     if form is None:
         return html_page(request, "Ошибка входа", "Запрос на вход не удалось прочитать.", 400)
     params = list(request.query_params.multi_items()) if request.method == "GET" else form
@@ -336,139 +381,3 @@ def authorize(
         return response
     txn = logins.create_transaction(session, dict(params))
     return request.app.state.oidc.upstream().start(request, txn)
-
-
-def _rp_error(err: UpstreamError) -> str:
-    """The OAuth error the RP gets for an upstream failure (OIDC Core 3.1.2.6)."""
-    if err.code == "DEV-000":
-        return "access_denied"
-    known = ESIA_CODES.get(err.code)
-    if known and known.oauth_error in ("access_denied", "temporarily_unavailable"):
-        return known.oauth_error
-    return "server_error"
-
-
-def _after_login(params: dict[str, str]) -> list[tuple[str, str]]:
-    """The parked request to resume after a fresh login: ``max_age`` and ``prompt=login`` are
-    satisfied by it (``prompt=consent`` still shows the screen)."""
-    resume = []
-    for name, value in params.items():
-        if name == "max_age":
-            continue
-        if name == "prompt":
-            value = " ".join(p for p in value.split() if p not in ("login", "select_account"))
-            if not value:
-                continue
-        resume.append((name, value))
-    return resume
-
-
-def _upstream_failed(request: Request, session, settings: Settings, upstream, err) -> Response:
-    """The upstream refused or failed: when we know which authorization it was
-    (``err.txn_id``), the RP gets the error response (OIDC Core 3.1.2.6: access_denied,
-    temporarily_unavailable or server_error, with state and iss); else the person sees the
-    upstream's Russian message."""
-    page_ = html_page(request, "Вход не выполнен", f"{err.message} ({err.code})", 400)
-    if hasattr(upstream, "clear_cookie"):
-        upstream.clear_cookie(page_, request)
-    txn_id = getattr(err, "txn_id", None)
-    params = logins.take_transaction(session, txn_id) if txn_id else None
-    if not params or params.get(FIRST_PARTY) == "1":
-        return page_
-    failed = f"Upstream login failed ({err.code})"[:200]
-    answer = _refuse_parked(
-        request, session, settings, _after_login(params), _rp_error(err), failed
-    )
-    return answer or page_
-
-
-def safe_next(value: str | None) -> str:
-    """Only local paths: an open redirect after login would be a phishing aid."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-@router.get("/login", openapi_extra=PUBLIC)
-def first_party_login(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    next: str = "/",
-    max_age: int | None = Query(None, ge=0, le=10**9),
-) -> Response:
-    """Log in to Propusk's own web UI (no OAuth client): upstream, then back to ``next``.
-
-    ``max_age`` (seconds): a login older than that logs in again — the step-up before signing
-    a written-form consent."""
-    login = logins.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    fresh = login is not None and (
-        max_age is None or utcnow() - login.auth_time <= timedelta(seconds=max(max_age, 0))
-    )
-    if fresh:
-        return RedirectResponse(safe_next(next), status_code=302)
-    txn = logins.create_transaction(session, {FIRST_PARTY: "1", "next": safe_next(next)})
-    return request.app.state.oidc.upstream().start(request, txn)
-
-
-@router.get("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_get")
-@router.post("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_post")
-def login_callback(
-    name: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
-) -> Response:
-    """The upstream hands the browser back: person → login session → resume authorization.
-
-    Upstreams read POSTed fields from ``request.state.form`` (already parsed here). A new login
-    replaces the browser's previous login session (it is ended)."""
-    upstream = request.app.state.oidc.upstream()
-    if name != upstream.name:
-        return html_page(request, "Ошибка входа", "Неизвестный способ входа.", 404)
-    request.state.form = dict(form or [])
-    try:
-        txn_id, identity = upstream.finish(request)
-    except UpstreamError as err:
-        log.info("upstream login failed: %s", err.code)
-        return _upstream_failed(request, session, settings, upstream, err)
-    params = logins.take_transaction(session, txn_id)
-    if params is None:
-        return html_page(
-            request, "Вход не выполнен", "Время на вход истекло. Начните вход заново.", 400
-        )
-    person = on_login(session, identity, settings=settings)
-    logins.end_login_session(session, request.cookies.get(SESSION_COOKIE))
-    amr = [identity.auth_method.lower()] if identity.auth_method else []
-    raw = logins.create_login_session(
-        session,
-        person.id,
-        amr=amr,
-        upstream=upstream.name,
-        ttl=settings.login_session_ttl,
-        confirmed=bool(identity.trusted),
-        auth_time=identity.auth_time,
-    )
-    record(
-        session,
-        "login.success",
-        actor=f"person:{person.id}",
-        subject=f"person:{person.id}",
-        body={"upstream": upstream.name, "client_id": params.get("client_id")},
-    )
-    login = logins.active_login_session(session, raw)
-    if params.get(FIRST_PARTY) == "1":
-        response: Response = RedirectResponse(safe_next(params.get("next")), status_code=302)
-    else:
-        response = run_authorization(request, session, settings, _after_login(params), login)
-        if response is None:  # cannot happen with a fresh login; be explicit anyway
-            response = html_page(request, "Ошибка входа", "Не удалось завершить вход.", 400)
-    if hasattr(upstream, "clear_cookie"):
-        upstream.clear_cookie(response, request)
-    response.set_cookie(
-        SESSION_COOKIE,
-        raw,
-        max_age=settings.login_session_ttl,
-        httponly=True,
-        samesite="lax",
-        secure=settings.issuer.startswith("https://"),
-        path="/",
-    )
-    return response

@@ -15,6 +15,7 @@ from idp.oidc import keys
 from idp.oidc.admin_routes import router as admin_router
 from idp.oidc.authorize import router as authorize_router
 from idp.oidc.fastpath import FastPath, TokenFastLane
+from idp.oidc.login_routes import router as login_router
 from idp.oidc.principal import ClientBearers, resolve
 from idp.oidc.routes import router
 from idp.oidc.session_routes import router as session_router
@@ -73,6 +74,7 @@ def install(app: FastAPI) -> None:
     app.state.principal_resolver = resolve
     app.include_router(router)
     app.include_router(authorize_router)
+    app.include_router(login_router)
     app.include_router(admin_router)
     app.include_router(session_router)
     app.add_edge_lane(TokenFastLane, fast=app.state.oidc.fast)
