@@ -19,7 +19,7 @@ from idp.esia.errors import EsiaError
 from idp.esia.keys import SIM_CERT, client_paths
 from idp.upstream import UpstreamError
 from tests.conftest import make_settings
-from tests.idp.esia.conftest import (
+from tests.idp.esia.helpers import (
     PARENT_OID,
     callback_path,
     choose,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_lib
 import re
 import secrets
 import uuid
@@ -143,7 +144,6 @@ def first_party(http) -> dict[str, str]:
 
 def hidden_fields(html: str) -> dict[str, str]:
     """The hidden inputs of a page's form (the browser submits them as they are)."""
-    import html as html_lib
 
     pairs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
     return {name: html_lib.unescape(value) for name, value in pairs}
