@@ -24,6 +24,8 @@ from typing import Protocol
 from asn1crypto import core, pem, x509
 from gostcrypto import gosthash, gostsignature
 
+from idp.esia import gostfast
+
 OID_GOST2012_256_KEY = "1.2.643.7.1.1.1.1"
 OID_GOST2012_512_KEY = "1.2.643.7.1.1.1.2"
 OID_STREEBOG_256 = "1.2.643.7.1.1.2.2"
@@ -157,8 +159,6 @@ class GostPrivateKey:
 
     def public_key(self) -> GostPublicKey:
         if _backend == "fast":
-            from idp.esia import gostfast
-
             x, y = gostfast.public_key(_fast_curve(self.paramset), self.d)
             return GostPublicKey(x, y, self.paramset)
         raw = _engine(self.paramset).public_key_generate(bytearray(self.d.to_bytes(SIZE, "big")))
@@ -197,21 +197,17 @@ BACKENDS = ("gostcrypto", "fast")
 _backend = "gostcrypto"
 
 
-def set_backend(name: str) -> None:
-    """Choose the process-wide GOST arithmetic (``PROPUSK_ESIA_GOST_BACKEND``)."""
+def set_backend(name: str) -> str:
+    """Choose the process-wide GOST arithmetic (``PROPUSK_ESIA_GOST_BACKEND``); returns the
+    previous one (to restore it)."""
     global _backend
     if name not in BACKENDS:
         raise GostError(f"unknown GOST backend {name!r}; choose one of {BACKENDS}")
-    _backend = name
-
-
-def get_backend() -> str:
-    return _backend
+    previous, _backend = _backend, name
+    return previous
 
 
 def _fast_curve(paramset: str):
-    from idp.esia import gostfast
-
     _engine(paramset)  # validates the parameter set
     return gostfast.curve_for(PARAMSET_CURVES[paramset])
 
@@ -219,8 +215,6 @@ def _fast_curve(paramset: str):
 def sign_digest(key: GostPrivateKey, digest: bytes, backend: str | None = None) -> bytes:
     """Raw ``s || r`` over a Streebog-256 digest (OpenSSL/ESIA layout)."""
     if (backend or _backend) == "fast":
-        from idp.esia import gostfast
-
         r, s = gostfast.sign(_fast_curve(key.paramset), key.d, digest)
         return s.to_bytes(SIZE, "big") + r.to_bytes(SIZE, "big")
     rs = _engine(key.paramset).sign(bytearray(key.d.to_bytes(SIZE, "big")), bytearray(digest[::-1]))
@@ -250,8 +244,6 @@ def verify_gost(
         return False
     digest = streebog256(data)
     if (backend or _backend) == "fast":
-        from idp.esia import gostfast
-
         s, r = int.from_bytes(signature[:SIZE], "big"), int.from_bytes(signature[SIZE:], "big")
         return gostfast.verify(_fast_curve(key.paramset), (key.x, key.y), digest, r, s)
     rs = bytearray(signature[SIZE:] + signature[:SIZE])
@@ -349,9 +341,6 @@ class GostCertificate:
 
     def valid_at(self, moment: datetime) -> bool:
         return self.not_before <= moment <= self.not_after
-
-    def self_signed_ok(self) -> bool:
-        return verify_gost(self.public_key, self.tbs_der, self.signature)
 
 
 def load_certificate(source: bytes | str | Path) -> GostCertificate:

@@ -15,6 +15,8 @@ import secrets
 import threading
 from functools import lru_cache
 
+from gostcrypto import gostsignature
+
 Point = tuple[int, int]  # affine
 Jacobian = tuple[int, int, int]  # Z == 0 is the point at infinity
 INFINITY: Jacobian = (1, 1, 0)
@@ -150,8 +152,6 @@ class Curve:
 @lru_cache(maxsize=16)
 def curve_for(curve_name: str) -> Curve:
     """The curve of a gostcrypto parameter-set name (Edwards curves already converted)."""
-    from gostcrypto import gostsignature
-
     engine = gostsignature.new(
         gostsignature.MODE_256, gostsignature.CURVES_R_1323565_1_024_2019[curve_name]
     )

@@ -1,9 +1,16 @@
-"""Wire idp.esia into an app: the simulator mount and the ESIA upstream on ``app.state``."""
+"""Wire idp.esia into an app: the GOST backend and, outside production, the simulator mount.
+
+The ESIA upstream itself is built by idp.oidc on first use (``OidcRuntime.upstream``), so that
+creating an app costs no key loading; the callback route ``/login/esia/callback`` belongs to
+idp.oidc too.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from idp.esia.gost import set_backend
+from idp.esia.simulator.app import create_lazy_simulator_app
 from propusk.settings import Settings
 
 SIMULATOR_MOUNT = "/esia-sim"
@@ -15,26 +22,8 @@ def simulator_enabled(settings: Settings) -> bool:
 
 
 def install(app: FastAPI) -> None:
-    """Mount the simulator at ``/esia-sim`` and expose ``app.state.esia_upstream``.
-
-    The upstream is built lazily (``idp.esia.wiring.esia_upstream(app)``) so that creating an
-    app costs no key loading; the callback route ``/login/esia/callback`` belongs to idp.oidc.
-    """
-    from idp.esia.gost import set_backend
-
+    """Choose the GOST arithmetic and mount the simulator at ``/esia-sim`` (built lazily)."""
     settings: Settings = app.state.settings
     set_backend(settings.esia_gost_backend)
-    app.state.esia_upstream = None
     if simulator_enabled(settings):
-        from idp.esia.simulator.app import create_lazy_simulator_app
-
         app.mount(SIMULATOR_MOUNT, create_lazy_simulator_app(settings), name="esia-sim")
-
-
-def esia_upstream(app: FastAPI):
-    """The app's ESIA upstream (``idp.esia.upstream.EsiaUpstream``), built on first use."""
-    from idp.esia.upstream import build_upstream
-
-    if app.state.esia_upstream is None:
-        app.state.esia_upstream = build_upstream(app.state.settings)
-    return app.state.esia_upstream

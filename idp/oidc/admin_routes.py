@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from idp.oidc import keys, service
+from idp.oidc import clients, keys
 from idp.oidc.schemas import BindingIn, ClientCreated, ClientIn, ClientOut, KeysRotated
 from policies.deps import require
 from propusk.deps import SessionDep, SettingsDep
@@ -16,25 +16,29 @@ router = APIRouter(prefix="/api/v1", tags=["clients"])
 
 @router.get("/clients", response_model=list[ClientOut])
 def list_clients(session: SessionDep, principal: Principal = require("client", "read")) -> list:
-    return [service.client_json(c) for c in service.list_clients(session)]
+    """Every registered OAuth client (never a secret)."""
+    return [clients.client_json(c) for c in clients.list_clients(session)]
 
 
 @router.post("/clients", response_model=ClientCreated, status_code=201)
 def create_client(
     body: ClientIn, session: SessionDep, principal: Principal = require("client", "write")
 ) -> dict:
-    row, secret = service.create_client(session, **body.model_dump(), actor=principal.subject)
-    return dict(service.client_json(row), client_secret=secret)
+    """Register a client. A secret-based client's ``client_secret`` is in this answer only:
+    store it now (Propusk keeps a SHA-256 of it)."""
+    row, secret = clients.create_client(session, **body.model_dump(), actor=principal.subject)
+    return dict(clients.client_json(row), client_secret=secret)
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
 def get_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "read")
 ) -> dict:
-    row = service.client_row(session, client_id)
+    """One registered client."""
+    row = clients.client_row(session, client_id)
     if row is None:
         raise NotFound(f"client {client_id} does not exist")
-    return service.client_json(row)
+    return clients.client_json(row)
 
 
 @router.put("/clients/{client_id}/binding", response_model=ClientOut)
@@ -44,17 +48,20 @@ def bind_client(
     session: SessionDep,
     principal: Principal = require("client", "write"),
 ) -> dict:
-    row = service.bind_client(
+    """Bind an operator or supplier client to its organisation (or unbind it): its tokens act
+    with that role in ``org:<organization_id>``."""
+    row = clients.bind_client(
         session, client_id, body.organization_id, body.role, actor=principal.subject
     )
-    return service.client_json(row)
+    return clients.client_json(row)
 
 
 @router.delete("/clients/{client_id}", status_code=204)
 def delete_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "write")
 ) -> Response:
-    service.delete_client(session, client_id, actor=principal.subject)
+    """Delete a client with its codes, grants and tokens: none of its tokens works any more."""
+    clients.delete_client(session, client_id, actor=principal.subject)
     return Response(status_code=204)
 
 
@@ -62,5 +69,7 @@ def delete_client(
 def rotate_keys(
     session: SessionDep, settings: SettingsDep, principal: Principal = require("key", "rotate")
 ) -> dict:
+    """Add a new signing key per algorithm and make it current; old keys keep verifying until
+    they are retired (``propusk keys retire``). Answers the new key ids."""
     keys.ensure_keys(session, settings)
     return {"current": keys.rotate(session, settings, actor=principal.subject)}

@@ -15,9 +15,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from audit.service import record
 from idp.oidc import repository as repo
+from idp.oidc.clients import plausible_id
 from idp.oidc.models import AppGrant
-from idp.oidc.service import plausible_id
 from propusk.db import utcnow
 from propusk.errors import NotFound
 
@@ -41,8 +42,6 @@ def remember(
     session: Session, person_id: uuid.UUID, client_id: str, scope: str, *, now: datetime
 ) -> AppGrant:
     """Record that the person allowed ``scope`` on the consent screen (added to the grant)."""
-    from audit.service import record
-
     wanted = list(dict.fromkeys(scope.split()))
     row = repo.get_app_grant(session, person_id, client_id)
     if row is None:
@@ -93,8 +92,6 @@ def list_for(session: Session, person_id: uuid.UUID) -> list[AppAccess]:
 def revoke(session: Session, person_id: uuid.UUID, client_id: str) -> int:
     """Withdraw the application's access: the grant and every token family it holds for the
     person (refresh tokens included). Returns how many token families were revoked."""
-    from audit.service import record
-
     row = repo.get_app_grant(session, person_id, client_id) if plausible_id(client_id) else None
     if row is None or row.revoked_at is not None:
         raise NotFound("no such application with access", type="unknown-application")

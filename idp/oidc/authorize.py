@@ -1,4 +1,5 @@
-"""The authorization endpoint, the consent screen and the login that feeds them.
+"""The authorization endpoint and the consent screen (the login that feeds them:
+``idp.oidc.login_routes``).
 
 ``/oauth2/authorize`` validates the request (Authlib), sends a person without a (fresh enough)
 login session upstream (ESIA), then asks the person on the consent screen what the relying party
@@ -15,29 +16,35 @@ in every ID token. Only ``response_mode=query`` is served.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import OAuth2Error
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from idp.oidc import appgrants, csrf, service
+from idp.oidc import appgrants, csrf, logins
+from idp.oidc.clients import get_client
 from idp.oidc.principal import SESSION_COOKIE
-from idp.oidc.server import StarletteOAuth2Request, with_iss
+from idp.oidc.requests import StarletteOAuth2Request
 from idp.oidc.web import FormDep, html_page, make_server, page
-from idp.upstream import UpstreamError
+from idp.service import age_group, children_of, full_name, get_organization, get_person
 from policies.delegation import RESOURCE_SCOPES, describe
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
 from propusk.settings import Settings
 
-log = logging.getLogger("propusk.oidc")
-
 router = APIRouter(tags=["oidc"])
 PUBLIC = {"x-public": True}
+# What the browser-facing routes answer: HTML pages (``response_class``) or redirects.
+HTML = {"text/html": {"schema": {"type": "string"}}}
+PAGE_ERRORS: dict[int | str, dict] = {
+    400: {"description": "A page explaining the error", "content": HTML}
+}
+TO_CLIENT = {302: {"description": "To the client's redirect_uri: code or error, state, iss"}}
+UPSTREAM = {"description": "A page of the login upstream, or a redirect to it (ESIA)"}
 FIRST_PARTY = "_propusk_first_party"
 # Parked with a consent screen: which login session the screen was shown to.
 SCREEN_FOR = "_propusk_screen_for"
@@ -57,6 +64,14 @@ ERROR_RU = {
     "invalid_scope": "приложение просит сведения, которые ему не разрешены",
     "access_denied": "доступ не предоставлен",
 }
+
+
+def with_iss(response: Response, issuer: str) -> Response:
+    """RFC 9207: the issuer in every authorization response, success or error."""
+    location = response.headers.get("location")
+    if location and "iss" not in dict(parse_qsl(urlsplit(location).query)):
+        response.headers["location"] = add_params_to_uri(location, [("iss", issuer)])
+    return response
 
 
 def authorization_error(request: Request, err: OAuth2Error, settings: Settings) -> Response:
@@ -80,14 +95,20 @@ def _refuse(request, settings, oreq, error: str, description: str) -> Response:
     return authorization_error(request, err, settings)
 
 
-def _refuse_parked(
+def _parked_request(request: Request, params) -> StarletteOAuth2Request:
+    """An authorization request as Authlib reads it: ``params`` as the query of a GET (also
+    when a parked request is resumed by a POSTed form)."""
+    return StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
+
+
+def refuse_parked(
     request, session, settings, params, error: str, description: str
 ) -> Response | None:
     """The OAuth error answer to a parked request (the person denied it, or the upstream login
     failed), re-validated so it goes only to the client's registered redirect URI; None when the
     request no longer validates (the caller shows the person a page instead)."""
     server = make_server(request, session, settings)
-    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
+    oreq = _parked_request(request, params)
     try:
         server.get_consent_grant(oreq, end_user=None)
         return _refuse(request, settings, oreq, error, description)
@@ -102,8 +123,6 @@ def _plain(value: str | None, limit: int) -> bool:
 def _child_delegating(person, scope: str) -> bool:
     """A child under 14 asked to let an application act on their data (resource scopes): that
     is their legal representative's decision, never the child's alone."""
-    from idp.service import age_group
-
     return age_group(person) == "under14" and bool(set(scope.split()) & set(RESOURCE_SCOPES))
 
 
@@ -133,10 +152,8 @@ def run_authorization(
     None: the person must log in first. ``consented``: the person has just allowed this very
     request on the consent screen, which showed ``shown_scope`` (what is granted must be what
     was shown: a client whose allowed scopes changed meanwhile is asked again)."""
-    from idp.service import get_person
-
     server = make_server(request, session, settings)
-    oreq = StarletteOAuth2Request("GET", str(request.url), request.headers, params, [])
+    oreq = _parked_request(request, params)
     person = get_person(session, login.person_id) if login is not None else None
     try:
         grant = server.get_consent_grant(oreq, end_user=person)
@@ -204,23 +221,26 @@ def consent_screen(request, session, params, login, scope) -> Response:
     parked.pop("prompt", None)  # answered by the screen
     parked[SCREEN_FOR] = login.id_hash
     parked[SCREEN_SCOPE] = scope
-    txn = service.create_transaction(session, parked)
+    txn = logins.create_transaction(session, parked)
     return RedirectResponse("/oauth2/authorize/consent?" + urlencode({"txn": txn}), 303)
 
 
-@router.get("/oauth2/authorize/consent", openapi_extra=PUBLIC)
+@router.get(
+    "/oauth2/authorize/consent",
+    openapi_extra=PUBLIC,
+    response_class=HTMLResponse,
+    responses={200: {"description": "The consent screen"}, **PAGE_ERRORS},
+)
 def screen(request: Request, session: SessionDep, settings: SettingsDep, txn: str = "") -> Response:
     """The consent screen (Russian, a plain form with the CSRF token): who asks (the
     application, its organisation and address), what it will learn and what it may do."""
-    from idp.service import full_name, get_person
-
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    params = service.peek_transaction(session, txn)
+    login = logins.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    params = logins.peek_transaction(session, txn)
     if login is None or params is None or params.get(SCREEN_FOR) != login.id_hash:
         return html_page(
             request, "Запрос устарел", "Вернитесь в приложение и начните вход заново.", 400
         )
-    client = service.get_client(session, params.get("client_id", ""))
+    client = get_client(session, params.get("client_id", ""))
     person = get_person(session, login.person_id)
     if client is None or person is None:
         return html_page(request, "Запрос устарел", "Начните вход заново.", 400)
@@ -244,8 +264,6 @@ def screen(request: Request, session: SessionDep, settings: SettingsDep, txn: st
 
 def _organization(session, client) -> str | None:
     """The registered organisation behind a client (name and ОГРН), if it is bound to one."""
-    from idp.service import get_organization
-
     org = get_organization(session, client.organization_id) if client.organization_id else None
     return f"{org.name}, ОГРН {org.ogrn}" if org is not None else None
 
@@ -253,20 +271,30 @@ def _organization(session, client) -> str | None:
 def _children_reached(session, person, scope: str) -> list[str]:
     """The minors the application would learn about — and, with resource scopes, act on as it
     acts on the person's own data: only with the ``children`` scope (policies.delegation)."""
-    from idp.service import children_of, full_name
-
     if "children" not in scope.split():
         return []
     return [full_name(c) for c in children_of(session, person.id)]
 
 
-@router.post("/oauth2/authorize/decision", openapi_extra=PUBLIC)
-def decision(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep):
+@router.post(
+    "/oauth2/authorize/decision",
+    openapi_extra=PUBLIC,
+    response_class=HTMLResponse,
+    responses={
+        200: {"description": "A page: access refused, or the request can no longer be answered"},
+        **TO_CLIENT,
+        **PAGE_ERRORS,
+        403: {"description": "A page: not from Propusk's own consent screen", "content": HTML},
+    },
+)
+def decision(
+    request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
+) -> Response:
     """The person's answer on the consent screen: allow issues the code, deny answers the
     relying party ``access_denied``. Only the login session the screen was shown to, from
     Propusk's own page (Origin and CSRF token), can answer, and only once."""
     fields = dict(form or [])
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    login = logins.active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if login is None:
         return html_page(request, "Вход не выполнен", "Сессия истекла. Начните вход заново.", 400)
     try:
@@ -278,7 +306,7 @@ def decision(request: Request, session: SessionDep, settings: SettingsDep, form:
             "Ответ пришёл не со страницы Пропуска или страница устарела. Начните вход заново.",
             403,
         )
-    params = service.take_transaction(
+    params = logins.take_transaction(
         session, fields.get("txn", ""), lambda parked: parked.get(SCREEN_FOR) == login.id_hash
     )
     if params is None:
@@ -287,7 +315,7 @@ def decision(request: Request, session: SessionDep, settings: SettingsDep, form:
         )
     resume = [(k, v) for k, v in params.items() if k not in INTERNAL]
     if fields.get("decision") != "allow":
-        denied = _refuse_parked(
+        denied = refuse_parked(
             request, session, settings, resume, "access_denied", "The person denied access"
         )
         return denied or html_page(request, "Доступ не предоставлен", "Вы отказали приложению.")
@@ -310,163 +338,46 @@ def _login_too_old(login, params: list[tuple[str, str]]) -> bool:
     return utcnow() - login.auth_time > timedelta(seconds=max_age)
 
 
-@router.get("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_get")
-@router.post("/oauth2/authorize", openapi_extra=PUBLIC, operation_id="authorize_post")
+AUTHORIZE_RESPONSES: dict[int | str, dict] = {
+    200: UPSTREAM,
+    **TO_CLIENT,
+    303: {"description": "To the consent screen"},
+    **PAGE_ERRORS,
+}
+
+
+@router.get(
+    "/oauth2/authorize",
+    openapi_extra=PUBLIC,
+    operation_id="authorize_get",
+    response_class=HTMLResponse,
+    responses=AUTHORIZE_RESPONSES,
+)
+@router.post(
+    "/oauth2/authorize",
+    openapi_extra=PUBLIC,
+    operation_id="authorize_post",
+    response_class=HTMLResponse,
+    responses=AUTHORIZE_RESPONSES,
+)
 def authorize(
     request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
+    """The authorization endpoint (OIDC Core 3.1.2): ``response_type=code`` with PKCE S256.
+
+    A person without a (fresh enough, ``max_age``) login is sent upstream first; the consent
+    screen asks unless every requested scope was granted before or the client is first-party;
+    then the browser goes back to the client with the code (``response_mode=query``, RFC 9207
+    ``iss``). Errors go to a verified redirect URI, else to a Russian page."""
     if form is None:
         return html_page(request, "Ошибка входа", "Запрос на вход не удалось прочитать.", 400)
     params = list(request.query_params.multi_items()) if request.method == "GET" else form
     params = [(k, v) for k, v in params if k not in INTERNAL]
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    login = logins.active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if _login_too_old(login, params):
         login = None
     response = run_authorization(request, session, settings, params, login)
     if response is not None:
         return response
-    txn = service.create_transaction(session, dict(params))
+    txn = logins.create_transaction(session, dict(params))
     return request.app.state.oidc.upstream().start(request, txn)
-
-
-def _rp_error(err: UpstreamError) -> str:
-    """The OAuth error the RP gets for an upstream failure (OIDC Core 3.1.2.6)."""
-    if err.code == "DEV-000":
-        return "access_denied"
-    try:
-        from idp.esia.errors import ESIA_CODES
-    except ImportError:
-        return "server_error"
-    known = ESIA_CODES.get(err.code)
-    if known and known.oauth_error in ("access_denied", "temporarily_unavailable"):
-        return known.oauth_error
-    return "server_error"
-
-
-def _after_login(params: dict[str, str]) -> list[tuple[str, str]]:
-    """The parked request to resume after a fresh login: ``max_age`` and ``prompt=login`` are
-    satisfied by it (``prompt=consent`` still shows the screen)."""
-    resume = []
-    for name, value in params.items():
-        if name == "max_age":
-            continue
-        if name == "prompt":
-            value = " ".join(p for p in value.split() if p not in ("login", "select_account"))
-            if not value:
-                continue
-        resume.append((name, value))
-    return resume
-
-
-def _upstream_failed(request: Request, session, settings: Settings, upstream, err) -> Response:
-    """The upstream refused or failed: when we know which authorization it was
-    (``err.txn_id``), the RP gets the error response (OIDC Core 3.1.2.6: access_denied,
-    temporarily_unavailable or server_error, with state and iss); else the person sees the
-    upstream's Russian message."""
-    page_ = html_page(request, "Вход не выполнен", f"{err.message} ({err.code})", 400)
-    if hasattr(upstream, "clear_cookie"):
-        upstream.clear_cookie(page_, request)
-    txn_id = getattr(err, "txn_id", None)
-    params = service.take_transaction(session, txn_id) if txn_id else None
-    if not params or params.get(FIRST_PARTY) == "1":
-        return page_
-    failed = f"Upstream login failed ({err.code})"[:200]
-    answer = _refuse_parked(
-        request, session, settings, _after_login(params), _rp_error(err), failed
-    )
-    return answer or page_
-
-
-def safe_next(value: str | None) -> str:
-    """Only local paths: an open redirect after login would be a phishing aid."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-@router.get("/login", openapi_extra=PUBLIC)
-def first_party_login(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    next: str = "/",
-    max_age: int | None = Query(None, ge=0, le=10**9),
-) -> Response:
-    """Log in to Propusk's own web UI (no OAuth client): upstream, then back to ``next``.
-
-    ``max_age`` (seconds): a login older than that logs in again — the step-up before signing
-    a written-form consent."""
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
-    fresh = login is not None and (
-        max_age is None or utcnow() - login.auth_time <= timedelta(seconds=max(max_age, 0))
-    )
-    if fresh:
-        return RedirectResponse(safe_next(next), status_code=302)
-    txn = service.create_transaction(session, {FIRST_PARTY: "1", "next": safe_next(next)})
-    return request.app.state.oidc.upstream().start(request, txn)
-
-
-@router.get("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_get")
-@router.post("/login/{name}/callback", openapi_extra=PUBLIC, operation_id="login_callback_post")
-def login_callback(
-    name: str, request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
-) -> Response:
-    """The upstream hands the browser back: person → login session → resume authorization.
-
-    Upstreams read POSTed fields from ``request.state.form`` (already parsed here). A new login
-    replaces the browser's previous login session (it is ended)."""
-    from audit.service import record
-    from idp.service import on_login
-
-    upstream = request.app.state.oidc.upstream()
-    if name != upstream.name:
-        return html_page(request, "Ошибка входа", "Неизвестный способ входа.", 404)
-    request.state.form = dict(form or [])
-    try:
-        txn_id, identity = upstream.finish(request)
-    except UpstreamError as err:
-        log.info("upstream login failed: %s", err.code)
-        return _upstream_failed(request, session, settings, upstream, err)
-    params = service.take_transaction(session, txn_id)
-    if params is None:
-        return html_page(
-            request, "Вход не выполнен", "Время на вход истекло. Начните вход заново.", 400
-        )
-    person = on_login(session, identity, settings=settings)
-    service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
-    amr = [identity.auth_method.lower()] if identity.auth_method else []
-    raw = service.create_login_session(
-        session,
-        person.id,
-        amr=amr,
-        upstream=upstream.name,
-        ttl=settings.login_session_ttl,
-        confirmed=bool(identity.trusted),
-        auth_time=identity.auth_time,
-    )
-    record(
-        session,
-        "login.success",
-        actor=f"person:{person.id}",
-        subject=f"person:{person.id}",
-        body={"upstream": upstream.name, "client_id": params.get("client_id")},
-    )
-    login = service.active_login_session(session, raw)
-    if params.get(FIRST_PARTY) == "1":
-        response: Response = RedirectResponse(safe_next(params.get("next")), status_code=302)
-    else:
-        response = run_authorization(request, session, settings, _after_login(params), login)
-        if response is None:  # cannot happen with a fresh login; be explicit anyway
-            response = html_page(request, "Ошибка входа", "Не удалось завершить вход.", 400)
-    if hasattr(upstream, "clear_cookie"):
-        upstream.clear_cookie(response, request)
-    response.set_cookie(
-        SESSION_COOKIE,
-        raw,
-        max_age=settings.login_session_ttl,
-        httponly=True,
-        samesite="lax",
-        secure=settings.issuer.startswith("https://"),
-        path="/",
-    )
-    return response

@@ -54,7 +54,7 @@ def create(
     ),
 ) -> None:
     """Register a client; prints one JSON object (client_secret only for secret methods)."""
-    from idp.oidc import service
+    from idp.oidc import clients
     from propusk.db import session_scope
 
     jwks_doc = None
@@ -73,7 +73,7 @@ def create(
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            row, secret = service.create_client(
+            row, secret = clients.create_client(
                 session,
                 name=name,
                 grant_types=grant,
@@ -91,7 +91,7 @@ def create(
                 id_token_alg=id_token_alg,
                 actor="cli",
             )
-            out = service.client_json(row)
+            out = clients.client_json(row)
     except Problem as exc:
         _fail(exc.detail or exc.title)
     finally:
@@ -104,13 +104,13 @@ def create(
 @clients_app.command("list")
 def list_() -> None:
     """All clients, one JSON array (no secrets)."""
-    from idp.oidc import service
+    from idp.oidc import clients
     from propusk.db import session_scope
 
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            out = [service.client_json(c) for c in service.list_clients(session)]
+            out = [clients.client_json(c) for c in clients.list_clients(session)]
     finally:
         rt.dispose()
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
@@ -119,13 +119,13 @@ def list_() -> None:
 @clients_app.command("delete")
 def delete(client_id: str = typer.Argument(...)) -> None:
     """Delete a client with its grants and tokens."""
-    from idp.oidc import service
+    from idp.oidc import clients
     from propusk.db import session_scope
 
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            service.delete_client(session, client_id, actor="cli")
+            clients.delete_client(session, client_id, actor="cli")
     except Problem as exc:
         _fail(exc.detail or exc.title)
     finally:
@@ -136,13 +136,13 @@ def delete(client_id: str = typer.Argument(...)) -> None:
 @clients_app.command("purge-expired")
 def purge_expired() -> None:
     """Delete expired login transactions, sessions, codes, tokens and replay rows."""
-    from idp.oidc import service
+    from idp.oidc import token_store
     from propusk.db import session_scope
 
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            counts = service.purge_expired(session)
+            counts = token_store.purge_expired(session)
     finally:
         rt.dispose()
     typer.echo(json.dumps(counts))

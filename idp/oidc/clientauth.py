@@ -1,24 +1,37 @@
-"""Client authentication by secret: the one check the token fast lane and Authlib both run.
+"""Client authentication at the token, introspection and revocation endpoints.
 
-``client_secret_basic`` and ``client_secret_post`` are registered as Authlib's methods with
-these functions (``register``), and ``idp.oidc.fastpath`` calls the same ``check_secret`` and
-``basic_credentials`` for the client_credentials lane, so a client is authenticated the same way
-whichever path serves its request (a test compares them). private_key_jwt stays with
-``server.PrivateKeyJWT`` (Authlib's RFC 7523 verification with our limits).
+By secret — the one check the token fast lane and Authlib both run: ``client_secret_basic`` and
+``client_secret_post`` are registered as Authlib's methods with these functions (``register``),
+and ``idp.oidc.fastpath`` calls the same ``check_secret`` and ``basic_credentials`` for the
+client_credentials lane, so a client is authenticated the same way whichever path serves its
+request (a test compares them). By signed assertion — ``PrivateKeyJWT``: Authlib's RFC 7523
+verification with our limits (asymmetric algorithms, short-lived, each ``jti`` used once).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import unquote
 
+import httpx
 from authlib.oauth2.rfc6749 import InvalidClientError
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc.jwk import KeySet
+from sqlalchemy.exc import IntegrityError
 
-from idp.oidc.service import ClientInfo
+from idp.oidc import repository as repo
+from idp.oidc.clients import SECRET_METHODS, ClientInfo
+from idp.oidc.models import UsedAssertion
+from propusk.crypto import token_hash
+from propusk.db import utcnow
 
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
+ASSERTION_ALGS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
+MAX_ASSERTION_LIFETIME = 300  # seconds; a longer-lived assertion is a replayable credential
+JWKS_CACHE_SECONDS = 300
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | bool | None:
@@ -67,7 +80,108 @@ def _post(query_client: QueryClient, request) -> ClientInfo | None:
     return check_secret(query_client(client_id), "client_secret_post", secret)
 
 
+# -- private_key_jwt ------------------------------------------------------------------------
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """RFC 7523 client assertions: asymmetric algs only, audience = us, ``jti`` used once.
+
+    ``server`` is the request's authorization server (its ``session`` and ``settings``)."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def __init__(self, server) -> None:
+        super().__init__(validate_jti=True, leeway=30)
+        self.server = server
+
+    def get_audiences(self) -> list[str]:
+        issuer = self.server.settings.issuer.rstrip("/")
+        return [issuer, issuer + "/", issuer + "/oauth2/token"]
+
+    def extract_assertion(self, assertion: str):
+        headers, claims = super().extract_assertion(assertion)
+        if headers.get("alg") not in ASSERTION_ALGS:
+            raise InvalidClientError(description="Client assertion alg must be asymmetric")
+        return headers, claims
+
+    def verify_claims(self, claims):
+        super().verify_claims(claims)
+        _short_lived(claims)
+        self._claims = claims
+
+    def validate_jti(self, claims, jti) -> bool:
+        session = self.server.session
+        jti_hash = token_hash(f"{claims['sub']}:{jti}")
+        if repo.assertion_seen(session, jti_hash):
+            return False
+        exp = claims.get("exp")
+        expires_at = (
+            utcnow() + timedelta(seconds=max(0, int(exp - time.time())) + 60)
+            if isinstance(exp, int | float)
+            else utcnow() + timedelta(hours=1)
+        )
+        try:
+            with session.begin_nested():
+                session.add(
+                    UsedAssertion(jti_hash=jti_hash, client_id=claims["sub"], expires_at=expires_at)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def resolve_client_public_key(self, client):
+        jwks = client.jwks
+        if jwks is None and client.jwks_uri:
+            jwks = fetch_jwks(client.jwks_uri)
+        if not jwks:
+            raise InvalidClientError(description="The client has no public keys")
+        public = [
+            {k: v for k, v in key.items() if k not in ("d", "p", "q", "dp", "dq", "qi", "k")}
+            for key in jwks.get("keys", [])
+            if key.get("kty") in ("EC", "RSA", "OKP")
+        ]
+        try:
+            return KeySet.import_key_set({"keys": public})
+        except Exception as exc:  # malformed registered JWKS
+            raise InvalidClientError(description="The client's JWKS is invalid") from exc
+
+    def __call__(self, query_client, request):
+        try:
+            return super().__call__(query_client, request)
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            raise InvalidClientError(description="Invalid client assertion") from exc
+
+
+def _short_lived(claims) -> None:
+    """A client assertion lives at most ``MAX_ASSERTION_LIFETIME`` seconds: counted from its
+    ``iat`` (when given) and from now, so neither a long ``exp - iat`` nor an ``exp`` far ahead
+    passes."""
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise InvalidClientError(description="Client assertion lacks exp")
+    if exp - time.time() > MAX_ASSERTION_LIFETIME:
+        raise InvalidClientError(description="Client assertion lives too long (max 300 s)")
+    numeric_iat = isinstance(iat, int | float) and not isinstance(iat, bool)
+    if numeric_iat and exp - iat > MAX_ASSERTION_LIFETIME:
+        raise InvalidClientError(description="Client assertion lives too long (max 300 s)")
+
+
+_jwks_cache: dict[str, tuple[float, dict]] = {}
+
+
+def fetch_jwks(uri: str) -> dict:
+    """A client's JWKS by URI, cached for five minutes."""
+    hit = _jwks_cache.get(uri)
+    if hit and time.monotonic() - hit[0] < JWKS_CACHE_SECONDS:
+        return hit[1]
+    try:
+        data = httpx.get(uri, timeout=5).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise InvalidClientError(description="Could not fetch the client's jwks_uri") from exc
+    _jwks_cache[uri] = (time.monotonic(), data)
+    return data
+
+
 def register(server) -> None:
-    """Make these the secret methods of an Authlib ``AuthorizationServer``."""
+    """Make these the client authentication methods of an Authlib ``AuthorizationServer``."""
     server.register_client_auth_method("client_secret_basic", _basic)
     server.register_client_auth_method("client_secret_post", _post)
+    server.register_client_auth_method("private_key_jwt", PrivateKeyJWT(server))

@@ -21,10 +21,11 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from idp.oidc import keys, service
+from audit.service import NewEvent, record_many
+from idp.oidc import keys
 from idp.oidc import tokens as tok
 from idp.oidc.clientauth import basic_credentials, check_secret
-from idp.oidc.service import ClientInfo
+from idp.oidc.clients import ClientInfo, get_client, register_cache
 from propusk.db import session_scope
 from propusk.limits import declared_length
 from propusk.settings import Settings
@@ -70,7 +71,7 @@ class ClientCache:
     def __init__(self, sessionmaker) -> None:
         self.sessionmaker = sessionmaker
         self._entries: dict[str, tuple[float, ClientInfo | None]] = {}
-        service.register_cache(self)
+        register_cache(self)
 
     def invalidate(self, client_id: str) -> None:
         self._entries.pop(client_id, None)
@@ -86,7 +87,7 @@ class ClientCache:
     def load(self, client_id: str) -> ClientInfo | None:
         """Blocking: read the client from the database (threadpool or sync code only)."""
         with session_scope(self.sessionmaker) as session:
-            info = service.get_client(session, client_id)
+            info = get_client(session, client_id)
         self._entries[client_id] = (time.monotonic(), info)
         return info
 
@@ -95,7 +96,7 @@ class ClientCache:
         fresh, info = self.peek(client_id)
         if fresh:
             return info
-        info = service.get_client(session, client_id)
+        info = get_client(session, client_id)
         self._entries[client_id] = (time.monotonic(), info)
         return info
 
@@ -169,8 +170,6 @@ class AuditBuffer:
         batch, self.pending = self.pending, {}
         if not batch:
             return
-        from audit.service import NewEvent, record_many
-
         events = [
             NewEvent(
                 "token.issued",

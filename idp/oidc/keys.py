@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy.orm import Session
 
+from audit.service import record
 from idp.oidc import repository as repo
 from idp.oidc.models import SigningKey
 from propusk import crypto
@@ -168,8 +169,6 @@ def provision(sessionmaker, settings: Settings) -> bool:
 
 def rotate(session: Session, settings: Settings, *, actor: str = "system") -> list[str]:
     """Add a new key per algorithm and make it current; old keys keep verifying."""
-    from audit.service import record
-
     kids = [create_key(session, settings, alg).kid for alg in SUPPORTED_ALGS]
     record(session, "keys.rotated", actor=actor, body={"kids": kids})
     return kids
@@ -177,8 +176,6 @@ def rotate(session: Session, settings: Settings, *, actor: str = "system") -> li
 
 def retire(session: Session, kid: str, *, actor: str = "system") -> bool:
     """Stop publishing (and accepting) a key; refuses to retire the last key of its alg."""
-    from audit.service import record
-
     row = repo.get_key(session, kid)
     if row is None or row.retired_at is not None:
         return False

@@ -20,8 +20,13 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from idp.oidc import csrf, keys, service
+from idp.oidc import csrf, keys
+from idp.oidc.clients import ClientInfo, get_client, register_cache
+from idp.oidc.logins import active_login_session, auth_context
+from idp.oidc.token_store import ClientToken, client_token_active, user_token_active
 from idp.oidc.tokens import ACCESS_TOKEN_TYP
+from idp.service import role_grants
+from propusk.db import session_scope
 from propusk.errors import Unauthorized
 from propusk.security import ANONYMOUS, AuthContext, Channel, Principal, RoleGrant
 from propusk.settings import Settings
@@ -62,12 +67,12 @@ def verify_access_token(session: Session, settings: Settings, token: str, client
     if not isinstance(jti, str) or not isinstance(sub, str):
         raise InvalidToken("token lacks jti or sub")
     if sub == claims.get("client_id"):
-        if not service.client_token_active(session, jti):
+        if not client_token_active(session, jti):
             raise InvalidToken("token revoked")
-        client = clients.get(session, sub) if clients else service.get_client(session, sub)
+        client = clients.get(session, sub) if clients else get_client(session, sub)
         if client is None:
             raise InvalidToken("client no longer exists")
-    elif not service.user_token_active(session, jti):
+    elif not user_token_active(session, jti):
         raise InvalidToken("token revoked")
     return claims
 
@@ -82,8 +87,6 @@ def person_principal(
 ) -> Principal:
     """A person acting through a relying party's token (``channel="token"``: held to its
     scopes by ``policies.delegation``) or in Propusk's own pages (``"session"``)."""
-    from idp.service import role_grants
-
     roles = tuple(RoleGrant(role, domain) for role, domain in role_grants(session, person_id))
     return Principal(
         kind="person",
@@ -96,7 +99,7 @@ def person_principal(
     )
 
 
-def client_principal(client: service.ClientInfo, scopes=frozenset()) -> Principal:
+def client_principal(client: ClientInfo, scopes=frozenset()) -> Principal:
     roles: tuple[RoleGrant, ...] = ()
     if client.role and client.organization_id:
         roles = (RoleGrant(client.role, f"org:{client.organization_id}"),)
@@ -122,10 +125,10 @@ def _scopes(claims: dict) -> frozenset[str]:
     return frozenset(str(claims.get("scope", "")).split())
 
 
-def _client_of(session: Session, claims: dict, clients=None) -> service.ClientInfo | None:
+def _client_of(session: Session, claims: dict, clients=None) -> ClientInfo | None:
     """The client a verified client token speaks for (cached when a cache is given)."""
     client = clients.get(session, claims["sub"]) if clients else None
-    return client or service.get_client(session, claims["sub"])
+    return client or get_client(session, claims["sub"])
 
 
 def resolve(request: Request, session: Session) -> Principal:
@@ -156,23 +159,21 @@ def session_principal(
     anonymous. A state change (unsafe method) must carry the session's CSRF token — the
     ``X-CSRF-Token`` header of scripts or the ``csrf_token`` field of an HTML form, which the
     form's route passes here — from Propusk's own origin (``idp.oidc.csrf``)."""
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    login = active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if login is None:
         return ANONYMOUS
     if request.method not in csrf.SAFE_METHODS:  # the cookie is ambient authority
         csrf.verify(request, settings, login, csrf_token)
-    return person_principal(
-        session, login.person_id, channel="session", auth=service.auth_context(login)
-    )
+    return person_principal(session, login.person_id, channel="session", auth=auth_context(login))
 
 
 @dataclass(frozen=True)
 class ClientBearer:
     """A verified client access token: who it speaks for, and what it was accepted as (checked
-    again with ``service.refused_client_tokens`` in the transaction that relies on it)."""
+    again with ``token_store.refused_client_tokens`` in the transaction that relies on it)."""
 
     principal: Principal
-    token: service.ClientToken
+    token: ClientToken
     until: float  # monotonic deadline of this verification
     key_generation: int  # keys.generation() when verified: a local rotation/retirement re-verifies
 
@@ -187,7 +188,7 @@ class ClientBearers:
 
     Signature, claims and key retirement are re-verified after ``TTL`` seconds (the key cache's
     own window); the revocation denylist and the client's row are *not* cached here: the caller
-    checks them in the transaction that uses the token (``service.refused_client_tokens``), so a
+    checks them in the transaction that uses the token (``token_store.refused_client_tokens``), so a
     revoked token, a deleted client or a client bound elsewhere is refused on the next use, even
     when another process made the change.
     Person tokens and invalid tokens are never cached: the ordinary resolver handles them.
@@ -201,7 +202,7 @@ class ClientBearers:
         self.settings = settings
         self.clients = clients
         self._entries: dict[str, ClientBearer] = {}
-        service.register_cache(self)  # a client changed in this process: re-verify at once
+        register_cache(self)  # a client changed in this process: re-verify at once
 
     def invalidate(self, client_id: str) -> None:
         for token, entry in list(self._entries.items()):
@@ -216,8 +217,6 @@ class ClientBearers:
 
     def load(self, token: str) -> ClientBearer | None:
         """Blocking: verify ``token`` as a client access token (threadpool or sync code only)."""
-        from propusk.db import session_scope
-
         generation = keys.generation()  # read first: a rotation meanwhile re-verifies
         with session_scope(self.sessionmaker) as session:
             try:
@@ -227,15 +226,13 @@ class ClientBearers:
             if claims["sub"] != claims.get("client_id"):
                 return None
             # the row as it is now, not the client cache's copy: after a refusal for a changed
-            # client (``service.refused_client_tokens``) the token is verified afresh here
-            client = service.get_client(session, claims["sub"])
+            # client (``token_store.refused_client_tokens``) the token is verified afresh here
+            client = get_client(session, claims["sub"])
         if client is None:
             return None
         scopes = _scopes(claims)
         ttl = min(self.TTL, float(claims["exp"]) - time.time())
-        standing = service.ClientToken(
-            claims["jti"], client.client_id, client.role, client.organization_id
-        )
+        standing = ClientToken(claims["jti"], client.client_id, client.role, client.organization_id)
         entry = ClientBearer(
             client_principal(client, scopes), standing, time.monotonic() + ttl, generation
         )

@@ -113,11 +113,6 @@ def get_grant(session: Session, grant_id: uuid.UUID) -> Grant | None:
     return session.get(Grant, grant_id)
 
 
-def grants_of_session(session: Session, session_hash: str) -> list[Grant]:
-    stmt = select(Grant).where(Grant.session_hash == session_hash, Grant.revoked_at.is_(None))
-    return list(session.scalars(stmt))
-
-
 def get_token(session: Session, token_hash: str) -> IssuedToken | None:
     return session.get(IssuedToken, token_hash)
 

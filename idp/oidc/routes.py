@@ -1,32 +1,50 @@
 """OIDC protocol endpoints: discovery, keys, token, introspection, revocation, userinfo, logout.
 
-All public: the protocol authenticates. The authorization endpoint, the consent screen and the
-login callback are in ``idp.oidc.authorize``. Authlib's server code is synchronous, so those
-routes are plain ``def`` (threadpool). Bodies are read on the event loop by the ``form_pairs``
-dependency first. ``POST /oauth2/token`` is ``async def``: client_credentials with a client
-secret is served from memory (``idp.oidc.fastpath``); every other grant goes to Authlib in the
-threadpool.
+All public: the protocol authenticates. The authorization endpoint and the consent screen are
+in ``idp.oidc.authorize``, the login and its callback in ``idp.oidc.login_routes``. Authlib's
+server code is synchronous, so those routes are plain ``def`` (threadpool). Bodies are read on
+the event loop by the ``form_pairs`` dependency first. ``POST /oauth2/token`` is ``async def``:
+client_credentials with a client secret is served from memory (``idp.oidc.fastpath``); every
+other grant goes to Authlib in the threadpool.
+
+The protocol bodies are built by the token lane, Authlib or cached bytes, not by FastAPI: their
+shapes are documented with ``responses={200: {"model": ...}}`` (``idp.oidc.schemas``).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from authlib.common.urls import add_params_to_uri
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from idp.oidc import acr, csrf, keys, service
-from idp.oidc.clientauth import basic_credentials
+from audit.service import record
+from idp.oidc import acr, csrf, keys, logins
+from idp.oidc.clientauth import ASSERTION_ALGS, basic_credentials
+from idp.oidc.clients import (
+    AUTH_METHODS,
+    CONFIDENTIAL_AUTH_METHODS,
+    GRANT_TYPES,
+    ID_TOKEN_ALGS,
+    get_client,
+)
 from idp.oidc.fastpath import BASIC, RETRY, oauth_error, parse_form, to_response
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
-from idp.oidc.server import (
-    ALL_AUTH_METHODS,
-    ASSERTION_ALGS,
-    CONFIDENTIAL_AUTH_METHODS,
+from idp.oidc.requests import oauth_request
+from idp.oidc.schemas import (
+    DiscoveryDocument,
+    IntrospectionResponse,
+    JsonWebKeySet,
+    OAuthError,
+    RevocationResponse,
+    TokenResponse,
+    UserInfo,
 )
-from idp.oidc.web import FormDep, html_page, make_server, oauth_request, page
+from idp.oidc.web import FormDep, html_page, make_server, page
+from idp.service import claims_for, get_person
 from policies.delegation import ALL_SCOPES
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep
@@ -36,6 +54,11 @@ log = logging.getLogger("propusk.oidc")
 
 router = APIRouter(tags=["oidc"])
 PUBLIC = {"x-public": True}
+# The OAuth error bodies every token-family endpoint may answer with (RFC 6749 §5.2).
+OAUTH_ERRORS: dict[int | str, dict] = {
+    400: {"model": OAuthError, "description": "OAuth error (invalid_request, invalid_grant, ...)"},
+    401: {"model": OAuthError, "description": "Client authentication failed (invalid_client)"},
+}
 CLAIMS_SUPPORTED = [
     "sub",
     "iss",
@@ -67,8 +90,15 @@ def _endpoint(settings: Settings, path: str) -> str:
 
 
 # -- discovery and keys ---------------------------------------------------------------------
-@router.get("/.well-known/openid-configuration", openapi_extra=PUBLIC)
+@router.get(
+    "/.well-known/openid-configuration",
+    openapi_extra=PUBLIC,
+    responses={200: {"model": DiscoveryDocument, "description": "OpenID Provider metadata"}},
+)
 async def discovery(settings: SettingsDep) -> JSONResponse:
+    """OpenID Provider metadata (OIDC Discovery 1.0): endpoints, scopes, algorithms, methods.
+
+    Cacheable for five minutes."""
     e = lambda path: _endpoint(settings, path)  # noqa: E731
     doc = {
         "issuer": settings.issuer,
@@ -82,14 +112,14 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
         "scopes_supported": list(ALL_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": list(service.GRANT_TYPES),
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": list(service.ID_TOKEN_ALGS),
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "userinfo_signing_alg_values_supported": ["none"],
-        "token_endpoint_auth_methods_supported": ALL_AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
-        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(CONFIDENTIAL_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": list(acr.SUPPORTED),
         "claims_supported": CLAIMS_SUPPORTED,
@@ -102,9 +132,16 @@ async def discovery(settings: SettingsDep) -> JSONResponse:
     return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/jwks.json", openapi_extra=PUBLIC)
+@router.get(
+    "/jwks.json",
+    openapi_extra=PUBLIC,
+    responses={200: {"model": JsonWebKeySet, "description": "The public signing keys"}},
+)
 async def jwks(request: Request) -> Response:
-    """Served from memory, re-read from the database at most every ``JWKS_TTL`` seconds."""
+    """The service's public signing keys (JWK Set): they verify access tokens, ID tokens,
+    receipts and transfer tickets. Retired keys are no longer listed.
+
+    Served from memory, re-read from the database at most every ``JWKS_TTL`` seconds."""
     body = await request.app.state.oidc.jwks()
     return Response(
         body, media_type="application/json", headers={"Cache-Control": "public, max-age=60"}
@@ -137,8 +174,23 @@ def _token_slow(request: Request, pairs: list[tuple[str, str]]) -> Response:
         return oauth_error("temporarily_unavailable", "No signing key yet", 503, RETRY)
 
 
-@router.post("/oauth2/token", openapi_extra=PUBLIC)
+@router.post(
+    "/oauth2/token",
+    openapi_extra=PUBLIC,
+    responses={
+        200: {"model": TokenResponse, "description": "Tokens issued"},
+        **OAUTH_ERRORS,
+        503: {"model": OAuthError, "description": "No signing key yet (temporarily_unavailable)"},
+    },
+)
 async def token(request: Request) -> Response:
+    """The token endpoint (RFC 6749 §3.2): ``authorization_code`` (PKCE S256 required),
+    ``refresh_token`` (rotated; a reused one revokes its family) and ``client_credentials``.
+
+    Form-encoded body; clients authenticate with ``client_secret_basic``,
+    ``client_secret_post`` or ``private_key_jwt`` (public clients: ``none``, code flow only).
+    client_credentials with a client secret is answered by the token lane in front of the app
+    (``idp.oidc.fastpath``) with the same body."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return oauth_error("invalid_request", "Use application/x-www-form-urlencoded")
@@ -166,15 +218,30 @@ def _token_endpoint(name: str, request: Request, session, settings, form) -> Res
     return server.create_endpoint_response(name, oauth_request(request, [], form))
 
 
-@router.post("/oauth2/introspect", openapi_extra=PUBLIC)
+@router.post(
+    "/oauth2/introspect",
+    openapi_extra=PUBLIC,
+    responses={
+        200: {"model": IntrospectionResponse, "description": "Introspection"},
+        **OAUTH_ERRORS,
+    },
+)
 def introspect(
     request: Request, session: SessionDep, settings: SettingsDep, form: FormDep
 ) -> Response:
+    """Token introspection (RFC 7662) for confidential clients: their own tokens and those of
+    the clients they are a resource server for; any other token is ``{"active": false}``."""
     return _token_endpoint("introspection", request, session, settings, form)
 
 
-@router.post("/oauth2/revoke", openapi_extra=PUBLIC)
+@router.post(
+    "/oauth2/revoke",
+    openapi_extra=PUBLIC,
+    responses={200: {"model": RevocationResponse, "description": "Revoked"}, **OAUTH_ERRORS},
+)
 def revoke(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
+    """Token revocation (RFC 7009) for confidential clients: a refresh token revokes its whole
+    family, an access token itself. Another client's or an unknown token is ignored (200)."""
     return _token_endpoint("revocation", request, session, settings, form)
 
 
@@ -187,11 +254,28 @@ def _bearer_error(error: str, description: str, status: int) -> JSONResponse:
     )
 
 
-@router.get("/oauth2/userinfo", openapi_extra=PUBLIC, operation_id="userinfo_get")
-@router.post("/oauth2/userinfo", openapi_extra=PUBLIC, operation_id="userinfo_post")
-def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    from idp.service import claims_for, get_person
+USERINFO_RESPONSES: dict[int | str, dict] = {
+    200: {"model": UserInfo, "description": "The claims the token's scopes open"},
+    401: {"model": OAuthError, "description": "No, an invalid or an expired bearer token"},
+    403: {"model": OAuthError, "description": "Not a person's token with the openid scope"},
+}
 
+
+@router.get(
+    "/oauth2/userinfo",
+    openapi_extra=PUBLIC,
+    operation_id="userinfo_get",
+    responses=USERINFO_RESPONSES,
+)
+@router.post(
+    "/oauth2/userinfo",
+    openapi_extra=PUBLIC,
+    operation_id="userinfo_post",
+    responses=USERINFO_RESPONSES,
+)
+def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """The UserInfo endpoint (OIDC Core 5.3): the person's claims by the scopes of the bearer
+    access token (a person's token with ``openid``)."""
     raw = bearer_token(request)
     if raw is None:
         return JSONResponse(
@@ -206,13 +290,19 @@ def userinfo(request: Request, session: SessionDep, settings: SettingsDep) -> Re
     scopes = set(str(claims.get("scope", "")).split())
     if claims["sub"] == claims.get("client_id") or "openid" not in scopes:
         return _bearer_error("insufficient_scope", "userinfo needs a user token with openid", 403)
-    from idp.oidc.server import new_person_id
-
-    person_id = new_person_id(claims["sub"])
+    person_id = _person_id(claims["sub"])
     person = get_person(session, person_id) if person_id else None
     if person is None:
         return _bearer_error("invalid_token", "unknown subject", 401)
     return JSONResponse(claims_for(session, person, scopes), headers={"Cache-Control": "no-store"})
+
+
+def _person_id(sub: str) -> uuid.UUID | None:
+    """The person a user token's ``sub`` names, or None if it is not a person id."""
+    try:
+        return uuid.UUID(sub)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 # -- RP-initiated logout --------------------------------------------------------------------------
@@ -234,7 +324,7 @@ def _hint_claims(session, settings: Settings, hint: str | None) -> dict | bool |
     aud = aud[0] if isinstance(aud, list) and aud else aud
     if not isinstance(aud, str) or not isinstance(claims.get("sub"), str):
         return False
-    if service.get_client(session, aud) is None:
+    if get_client(session, aud) is None:
         return False
     return {**claims, "aud": aud}
 
@@ -245,22 +335,42 @@ def _logout_target(session, params: dict, hinted: dict | None):
     if hinted and params.get("client_id") and params["client_id"] != hinted["aud"]:
         return None, None, "client_id не совпадает с id_token_hint."
     target = params.get("post_logout_redirect_uri")
-    client = service.get_client(session, client_id) if client_id else None
+    client = get_client(session, client_id) if client_id else None
     if target and (client is None or target not in client.post_logout_redirect_uris):
         return None, None, "Адрес возврата после выхода не зарегистрирован."
     return client, target, None
 
 
-@router.get("/oauth2/logout", openapi_extra=PUBLIC, operation_id="logout_get")
-@router.post("/oauth2/logout", openapi_extra=PUBLIC, operation_id="logout_post")
+LOGOUT_RESPONSES: dict[int | str, dict] = {
+    200: {"description": "A page: logged out, or confirm the logout"},
+    302: {"description": "Back to the registered post_logout_redirect_uri"},
+    400: {
+        "description": "A page: the logout request cannot be honoured",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+}
+
+
+@router.get(
+    "/oauth2/logout",
+    openapi_extra=PUBLIC,
+    operation_id="logout_get",
+    response_class=HTMLResponse,
+    responses=LOGOUT_RESPONSES,
+)
+@router.post(
+    "/oauth2/logout",
+    openapi_extra=PUBLIC,
+    operation_id="logout_post",
+    response_class=HTMLResponse,
+    responses=LOGOUT_RESPONSES,
+)
 def logout(request: Request, session: SessionDep, settings: SettingsDep, form: FormDep) -> Response:
     """RP-initiated logout (OIDC RP-Initiated Logout 1.0).
 
     The session ends at once only for a valid ``id_token_hint`` naming the person logged in
     here; anything else — no hint, another person's hint, a bare link a third-party page made
     the browser open — gets a confirmation page whose form (CSRF token, same origin) ends it."""
-    from audit.service import record
-
     if form is None:
         return html_page(request, "Ошибка выхода", "Запрос на выход не удалось прочитать.", 400)
     params = dict(request.query_params) if request.method == "GET" else dict(form)
@@ -270,13 +380,13 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, form: F
     client, target, problem = _logout_target(session, params, hinted)
     if problem:
         return html_page(request, "Ошибка выхода", problem, 400)
-    login = service.active_login_session(session, request.cookies.get(SESSION_COOKIE))
+    login = logins.active_login_session(session, request.cookies.get(SESSION_COOKIE))
     if login is not None and not (hinted and hinted["sub"] == str(login.person_id)):
         confirmed = request.method == "POST" and params.get("confirm") == "1"
         if not confirmed or not _csrf_ok(request, settings, login, params):
             return _confirm_logout(request, settings, login, params, client)
     if login is not None:
-        service.end_login_session(session, request.cookies.get(SESSION_COOKIE))
+        logins.end_login_session(session, request.cookies.get(SESSION_COOKIE))
         record(
             session,
             "logout",

@@ -50,7 +50,8 @@ def _scope_texts(scopes: list[str]) -> list[str]:
 def my_applications(
     session: SessionDep, principal: Principal = require("app_grant", "read")
 ) -> list[ApplicationOut]:
-    """«Приложения с доступом»: what each relying party may learn and do."""
+    """The applications (relying parties) the person let in on the consent screen, with what
+    each may learn and do (the cabinet's list of applications with access)."""
     if principal.person_id is None:
         raise Forbidden("this route is for people", type="person-only")
     return [

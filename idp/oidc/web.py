@@ -14,8 +14,8 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from idp.oidc.authorization_server import PropuskAuthorizationServer
 from idp.oidc.fastpath import parse_form
-from idp.oidc.server import PropuskAuthorizationServer, StarletteOAuth2Request
 from propusk.settings import Settings
 
 HERE = Path(__file__).parent
@@ -56,8 +56,5 @@ def html_page(
 
 
 def make_server(request: Request, session, settings: Settings) -> PropuskAuthorizationServer:
+    """The request's authorization server (sharing the app's client cache)."""
     return PropuskAuthorizationServer(session, settings, request.app.state.oidc.fast.clients)
-
-
-def oauth_request(request: Request, query, form) -> StarletteOAuth2Request:
-    return StarletteOAuth2Request(request.method, str(request.url), request.headers, query, form)

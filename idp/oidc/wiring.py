@@ -9,9 +9,16 @@ import orjson
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from idp.dev_upstream import DevUpstream
+from idp.esia.upstream import build_upstream as build_esia_upstream
 from idp.oidc import keys
+from idp.oidc.admin_routes import router as admin_router
+from idp.oidc.authorize import router as authorize_router
 from idp.oidc.fastpath import FastPath, TokenFastLane
-from idp.oidc.principal import ClientBearers
+from idp.oidc.login_routes import router as login_router
+from idp.oidc.principal import ClientBearers, resolve
+from idp.oidc.routes import router
+from idp.oidc.session_routes import router as session_router
 from propusk.db import session_scope
 from propusk.settings import Settings
 
@@ -21,16 +28,8 @@ JWKS_TTL = 5.0
 def build_upstream(settings: Settings):
     """The login upstream chosen by ``settings.upstream`` (ESIA plugs in here)."""
     if settings.upstream == "dev":
-        from idp.dev_upstream import DevUpstream
-
         return DevUpstream(settings)
-    try:
-        from idp.esia.upstream import build_upstream as build_esia
-    except ImportError as exc:
-        raise RuntimeError(
-            f"upstream {settings.upstream!r} needs idp.esia.upstream, which is not available"
-        ) from exc
-    return build_esia(settings)
+    return build_esia_upstream(settings)
 
 
 class OidcRuntime:
@@ -68,12 +67,6 @@ class OidcRuntime:
 
 def install(app: FastAPI) -> None:
     """Routers, app state and the principal resolver of idp.oidc."""
-    from idp.oidc.admin_routes import router as admin_router
-    from idp.oidc.authorize import router as authorize_router
-    from idp.oidc.principal import resolve
-    from idp.oidc.routes import router
-    from idp.oidc.session_routes import router as session_router
-
     settings: Settings = app.state.settings
     if settings.upstream == "dev" and settings.env == "production":
         raise RuntimeError("the development upstream is refused in production")
@@ -81,6 +74,7 @@ def install(app: FastAPI) -> None:
     app.state.principal_resolver = resolve
     app.include_router(router)
     app.include_router(authorize_router)
+    app.include_router(login_router)
     app.include_router(admin_router)
     app.include_router(session_router)
     app.add_edge_lane(TokenFastLane, fast=app.state.oidc.fast)

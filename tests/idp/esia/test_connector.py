@@ -19,7 +19,7 @@ from idp.esia.errors import EsiaError
 from idp.esia.keys import SIM_CERT, client_paths
 from idp.upstream import UpstreamError
 from tests.conftest import make_settings
-from tests.idp.esia.conftest import (
+from tests.idp.esia.helpers import (
     PARENT_OID,
     callback_path,
     choose,
@@ -219,8 +219,8 @@ def test_openssl_signer_plugs_into_the_connector(flow, key_dir):
 
 
 def test_login_with_the_reference_gostcrypto_backend(flow):
-    before = gost.get_backend()
-    gost.set_backend("gostcrypto")  # the default: connector and in-process simulator use it
+    # the default: connector and in-process simulator use it
+    before = gost.set_backend("gostcrypto")
     try:
         response = flow().login(PARENT_OID)
     finally:

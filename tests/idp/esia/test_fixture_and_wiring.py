@@ -15,6 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from idp.esia.simulator.data import FIXTURE, load_demo
+from idp.esia.wiring import simulator_enabled
+from propusk.cli import app as cli_app
+from propusk.settings import get_settings
 from tests.conftest import free_port, make_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -93,35 +96,28 @@ def test_simulator_is_mounted_in_demo_mode(client):
 
 
 def test_simulator_is_never_mounted_in_production(db_url):
-    from idp.esia.wiring import simulator_enabled
-
     assert simulator_enabled(make_settings(db_url))
     assert not simulator_enabled(make_settings(db_url, demo=False, upstream="esia"))
     assert not simulator_enabled(make_settings(db_url, env="production"))
 
 
 def test_cli_keygen_and_cert_hash(tmp_path):
-    from propusk.cli import app
-
     runner = CliRunner()
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
-    made = runner.invoke(app, ["esia", "keygen", "--key", str(key), "--cert", str(cert)])
+    made = runner.invoke(cli_app, ["esia", "keygen", "--key", str(key), "--cert", str(cert)])
     assert made.exit_code == 0, made.output
-    hashed = runner.invoke(app, ["esia", "cert-hash", str(cert)])
+    hashed = runner.invoke(cli_app, ["esia", "cert-hash", str(cert)])
     assert hashed.exit_code == 0 and hashed.output.strip() in made.output
     assert oct(key.stat().st_mode & 0o777) == "0o600"
-    signed = runner.invoke(app, ["esia", "sign", "abc", "--key", str(key), "--cert", str(cert)])
+    signed = runner.invoke(cli_app, ["esia", "sign", "abc", "--key", str(key), "--cert", str(cert)])
     assert signed.exit_code == 0 and len(signed.output.strip()) == 86  # 64 bytes, base64url
 
 
 def test_cli_info_describes_the_connection(tmp_path, monkeypatch):
-    from propusk.cli import app
-    from propusk.settings import get_settings
-
     runner = CliRunner()
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
     assert (
-        runner.invoke(app, ["esia", "keygen", "--key", str(key), "--cert", str(cert)]).exit_code
+        runner.invoke(cli_app, ["esia", "keygen", "--key", str(key), "--cert", str(cert)]).exit_code
         == 0
     )
     monkeypatch.setenv("PROPUSK_ESIA_KEY_PATH", str(key))
@@ -131,7 +127,7 @@ def test_cli_info_describes_the_connection(tmp_path, monkeypatch):
     monkeypatch.setenv("PROPUSK_ESIA_TRUSTED_CERTS", f'["{cert}"]')
     get_settings.cache_clear()
     try:
-        shown = runner.invoke(app, ["esia", "info"])
+        shown = runner.invoke(cli_app, ["esia", "info"])
     finally:
         get_settings.cache_clear()
     assert shown.exit_code == 0, shown.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography import x509
@@ -22,6 +23,7 @@ from idp.esia.connector import (
     secret_payload,
 )
 from idp.esia.errors import EsiaError, describe, error_description, from_oauth_error
+from idp.esia.keys import client_paths
 from idp.esia.tokens import (
     TokenVerifier,
     b64url,
@@ -29,7 +31,9 @@ from idp.esia.tokens import (
     granted_scopes,
     load_trusted,
 )
+from idp.esia.upstream import build_upstream
 from idp.upstream import UpstreamError
+from tests.conftest import make_settings
 
 
 def test_timestamp_format_is_esias():
@@ -195,11 +199,6 @@ def test_leeway_accepts_small_clock_skew(esia_gost):
 
 
 def test_environments_pick_hosts_issuers_and_require_trusted_certs(tmp_path):
-    from urllib.parse import parse_qs, urlsplit
-
-    from idp.esia.upstream import build_upstream
-    from tests.conftest import make_settings
-
     key = gost.generate_private_key()
     signer = gost.GostcryptoSigner(key, gost.make_self_signed_certificate(key, "PROPUSK"))
     for env, host, iss in (
@@ -234,14 +233,10 @@ def test_environments_pick_hosts_issuers_and_require_trusted_certs(tmp_path):
 
 
 def test_production_refuses_generated_dev_keys(tmp_path):
-    from idp.esia.keys import client_paths
-    from tests.conftest import make_settings
-
     settings = make_settings("sqlite://").model_copy(update={"env": "production"})
     with pytest.raises(RuntimeError, match="ESIA_KEY_PATH"):
         client_paths(settings, tmp_path)
     assert not list(tmp_path.iterdir())
-    from idp.esia.upstream import build_upstream
 
     with pytest.raises(RuntimeError, match="ESIA_ENV"):
         build_upstream(settings.model_copy(update={"upstream": "esia", "esia_env": "simulator"}))

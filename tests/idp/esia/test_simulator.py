@@ -11,9 +11,12 @@ import pytest
 
 from idp.esia import gost
 from idp.esia.connector import encode_secret, format_timestamp, pkce_pair, secret_payload
+from idp.esia.errors import EsiaError
 from idp.esia.keys import client_paths, load_signer
+from idp.esia.rest import EsiaRest
 from idp.esia.tokens import TokenVerifier, decode_unverified, load_trusted
-from tests.idp.esia.conftest import ISSUER, PARENT_OID, choose, login_page
+from tests.conftest import make_settings
+from tests.idp.esia.helpers import ISSUER, PARENT_OID, choose, login_page
 
 REDIRECT = ISSUER + "/login/esia/callback"
 SCOPE = "openid fullname birthdate email mobile usr_org kid_fullname kid_birthdate"
@@ -25,8 +28,6 @@ pytestmark = pytest.mark.usefixtures("fast_gost")
 
 @pytest.fixture(scope="module")
 def signer(key_dir):
-    from tests.conftest import make_settings
-
     return load_signer(*client_paths(make_settings("sqlite://"), key_dir))
 
 
@@ -351,9 +352,6 @@ def test_offline_access_gives_a_rotating_refresh_token(sim, signer, browser):
 
 
 def test_rest_client_reads_documents_addresses_and_element_urls(sim, signer, browser):
-    from idp.esia.errors import EsiaError
-    from idp.esia.rest import EsiaRest
-
     params = signed(signer, scope="openid fullname id_doc addresses contacts")
     response = choose(browser, ac_url(sim, params), PARENT_OID)
     code = query_of(response.headers["location"])["code"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
+from propusk.app import create_app
 from propusk.runtime import build_runtime
 from tests.conftest import make_settings
 
@@ -17,9 +19,5 @@ def rt(db_url):
 
 @pytest.fixture
 def http(rt):
-    from fastapi.testclient import TestClient
-
-    from propusk.app import create_app
-
     with TestClient(create_app(runtime=rt), base_url="http://testserver") as c:
         yield c

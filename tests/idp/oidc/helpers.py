@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_lib
 import re
 import secrets
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from idp.oidc import service
+from idp.oidc import clients
 from propusk.db import session_scope
 
 REDIRECT = "https://rp.example/cb"
@@ -26,7 +27,7 @@ def make_client(runtime, **kwargs) -> tuple[str, str | None]:
     }
     values.update(kwargs)
     with session_scope(runtime.sessionmaker) as session:
-        row, secret = service.create_client(session, **values)
+        row, secret = clients.create_client(session, **values)
         return row.client_id, secret
 
 
@@ -143,7 +144,6 @@ def first_party(http) -> dict[str, str]:
 
 def hidden_fields(html: str) -> dict[str, str]:
     """The hidden inputs of a page's form (the browser submits them as they are)."""
-    import html as html_lib
 
     pairs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
     return {name: html_lib.unescape(value) for name, value in pairs}

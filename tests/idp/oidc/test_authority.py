@@ -15,7 +15,7 @@ from jose import jwt as jose_jwt
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from idp.oidc import service
+from idp.oidc import clients
 from policies.delegation import ALL_SCOPES, PERSONAL_ACTS, RESOURCE_SCOPES
 from propusk.db import session_scope
 from tests.browsing import authorize, choose_person, to_screen
@@ -156,7 +156,7 @@ def test_consent_screen_deny_allow_remember_and_prompts(http, rt):
 
 def test_first_party_client_skips_the_screen(http, rt):
     with session_scope(rt.sessionmaker) as s:
-        row, _ = service.create_client(
+        row, _ = clients.create_client(
             s,
             name="Кабинет Пропуска",
             grant_types=["authorization_code"],
@@ -266,9 +266,9 @@ def test_introspection_answers_only_for_own_and_served_clients(http, rt):
     before = introspect(token, (gone_id, gone_secret))
     assert before["active"] is True
     with session_scope(rt.sessionmaker) as s:
-        service.delete_client(s, gone_id)
+        clients.delete_client(s, gone_id)
     with session_scope(rt.sessionmaker) as s:
-        service.create_client(  # a resource server for the deleted client, to ask about it
+        clients.create_client(  # a resource server for the deleted client, to ask about it
             s,
             name="watcher",
             grant_types=["client_credentials"],

@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from jose import jws
+from jose import jwt as jose_jwt
+from sqlalchemy import update
 from typer.testing import CliRunner
 
+from idp.dev_upstream import DevUpstream
+from idp.oidc import keys
+from idp.oidc.models import LoginTransaction
 from propusk.cli import app
+from propusk.db import session_scope, utcnow
 from propusk.settings import get_settings
 from tests.conftest import make_settings
+from tests.idp.oidc.helpers import make_client
 
 
 @pytest.fixture
@@ -105,10 +113,6 @@ def test_clients_create_list_delete_and_use(cli, http):
 
 
 def test_keys_rotate_keep_old_kid_until_retired(cli, http):
-    from jose import jwt as jose_jwt
-
-    from tests.idp.oidc.helpers import make_client
-
     rt = http.app.state.runtime
     client_id, secret = make_client(rt, grant_types=["client_credentials"], redirect_uris=[])
     http.app.state.oidc.fast.keys.invalidate()
@@ -137,11 +141,6 @@ def test_keys_rotate_keep_old_kid_until_retired(cli, http):
 
 
 def test_sign_jws_verifies_with_published_jwks(http):
-    from jose import jws
-
-    from idp.oidc import keys
-    from propusk.db import session_scope
-
     rt = http.app.state.runtime
     with session_scope(rt.sessionmaker) as s:
         token = keys.sign_jws(s, rt.settings, {"receipt": "r1"}, "receipt+jwt")
@@ -152,18 +151,11 @@ def test_sign_jws_verifies_with_published_jwks(http):
 
 
 def test_dev_upstream_refused_in_production(db_url):
-    from idp.dev_upstream import DevUpstream
-
     with pytest.raises(RuntimeError, match="refused in production"):
         DevUpstream(make_settings(db_url, env="production", upstream="dev"))
 
 
 def test_purge_expired(cli, http):
-    from sqlalchemy import update
-
-    from idp.oidc.models import LoginTransaction
-    from propusk.db import session_scope, utcnow
-
     page = http.get("/login", follow_redirects=False)
     assert page.status_code == 200
     rt = http.app.state.runtime

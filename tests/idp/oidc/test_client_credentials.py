@@ -8,11 +8,16 @@ import secrets
 import time
 import uuid
 
+from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
+from audit.service import events_for_subject
+from idp.oidc.clients import bind_client
+from propusk.app import create_app
+from propusk.db import session_scope
 from propusk.deps import PrincipalDep
-from tests.idp.oidc.helpers import make_client
+from tests.idp.oidc.helpers import code_flow, make_client
 
 TOKEN_URL = "http://testserver/oauth2/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -243,8 +248,6 @@ def test_principal_from_bearer(http, rt):
         "roles": [["supplier", f"org:{org}"]],
     }
     # bind_client (the consent engineer's entry point) takes effect at once in this process
-    from idp.oidc.service import bind_client
-    from propusk.db import session_scope
 
     other_org = uuid.uuid4()
     with session_scope(rt.sessionmaker) as s:
@@ -258,12 +261,6 @@ def test_principal_from_bearer(http, rt):
 
 
 def test_fast_path_audit_is_buffered_then_flushed(rt):
-    from fastapi.testclient import TestClient
-
-    from audit.service import events_for_subject
-    from propusk.app import create_app
-    from propusk.db import session_scope
-
     client_id, secret = make_client(rt, grant_types=["client_credentials"], redirect_uris=[])
     with TestClient(create_app(runtime=rt)) as c:
         for _ in range(3):
@@ -279,8 +276,6 @@ def test_fast_path_audit_is_buffered_then_flushed(rt):
 
 
 def test_login_cookie_principal(http, rt):
-    from tests.idp.oidc.helpers import code_flow
-
     http.app.add_api_route("/_test/whoami", whoami, openapi_extra={"x-public": True})
     client_id, _ = make_client(rt, auth_method="none")
     code_flow(http, client_id)

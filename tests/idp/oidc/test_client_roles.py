@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from idp.oidc import service
+from idp.oidc import clients
 from policies.service import explain, subject_roles
 from propusk.db import session_scope
 
@@ -12,7 +12,7 @@ from propusk.db import session_scope
 def test_client_role_follows_create_bind_and_delete(runtime):
     org = uuid.uuid4()
     with session_scope(runtime.sessionmaker) as s:
-        row, _ = service.create_client(
+        row, _ = clients.create_client(
             s,
             name="Региональный оператор",
             grant_types=["client_credentials"],
@@ -30,16 +30,16 @@ def test_client_role_follows_create_bind_and_delete(runtime):
 
     other = uuid.uuid4()
     with session_scope(runtime.sessionmaker) as s:
-        service.bind_client(s, client_id, other, "supplier")
+        clients.bind_client(s, client_id, other, "supplier")
     with session_scope(runtime.sessionmaker) as s:
         assert [r["role"] for r in subject_roles(s, subject)] == ["supplier"]
         assert not explain(s, subject, f"org:{other}", "consent.request", "create").allowed
 
     with session_scope(runtime.sessionmaker) as s:
-        service.delete_client(s, client_id)
+        clients.delete_client(s, client_id)
     with session_scope(runtime.sessionmaker) as s:
         assert subject_roles(s, subject) == []
 
 
 def test_client_ids_start_alphanumeric():
-    assert all(service.new_client_id()[0].isalnum() for _ in range(2000))
+    assert all(clients.new_client_id()[0].isalnum() for _ in range(2000))

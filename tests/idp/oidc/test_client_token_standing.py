@@ -7,8 +7,8 @@ import secrets
 import uuid
 
 from idp.oidc import repository as repo
-from idp.oidc import service
-from idp.oidc.service import CLIENT_CHANGED, CLIENT_GONE, TOKEN_REVOKED, ClientToken
+from idp.oidc import token_store
+from idp.oidc.token_store import CLIENT_CHANGED, CLIENT_GONE, TOKEN_REVOKED, ClientToken
 from propusk.db import session_scope, utcnow
 from tests.conftest import org_client
 
@@ -20,7 +20,7 @@ def _client(runtime, org: uuid.UUID) -> str:
 
 def _refused(runtime, tokens: list[ClientToken]) -> dict[ClientToken, str]:
     with session_scope(runtime.sessionmaker) as s:
-        return service.refused_client_tokens(s, tokens)
+        return token_store.refused_client_tokens(s, tokens)
 
 
 def test_a_current_token_passes(runtime):
@@ -49,7 +49,7 @@ def test_revoked_and_deleted(runtime):
     revoked = ClientToken(secrets.token_urlsafe(16), cid, "operator", org)
     gone = ClientToken(secrets.token_urlsafe(16), other, "operator", org)
     with session_scope(runtime.sessionmaker) as s:
-        service.deny_jti(s, revoked.jti, utcnow())
+        token_store.deny_jti(s, revoked.jti, utcnow())
         assert repo.delete_client(s, other)
     assert _refused(runtime, [revoked, gone]) == {revoked: TOKEN_REVOKED, gone: CLIENT_GONE}
     role_changed = ClientToken(secrets.token_urlsafe(16), cid, "supplier", org)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from urllib.parse import urlencode
 
 from jose import jwt as jose_jwt
+from sqlalchemy import update
 
+from idp.oidc.models import AuthorizationCode
+from propusk.crypto import token_hash
+from propusk.db import session_scope, utcnow
 from tests.idp.oidc.helpers import (
     LOGOUT_TO,
     REDIRECT,
@@ -300,12 +305,6 @@ def test_hostile_token_requests_get_oauth_errors_never_500(http, rt):
 
 
 def test_expired_code(http, rt):
-    from sqlalchemy import update
-
-    from idp.oidc.models import AuthorizationCode
-    from propusk.crypto import token_hash
-    from propusk.db import session_scope, utcnow
-
     client_id, secret = make_client(rt)
     callback, verifier, _ = code_flow(http, client_id)
     with session_scope(rt.sessionmaker) as s:  # age the code past its 60 s lifetime
@@ -348,8 +347,6 @@ def test_logout_requires_registered_redirect(http, rt):
 
 
 def test_upstream_refusal_goes_back_to_the_rp(http, rt):
-    import re
-
     client_id, _ = make_client(rt)
     _, challenge = pkce()
     params = authorize_params(client_id, challenge, state="deny-me")
@@ -367,8 +364,6 @@ def test_upstream_refusal_goes_back_to_the_rp(http, rt):
 
 
 def test_first_party_login_for_the_web_ui(http):
-    import re
-
     page = http.get("/login", params={"next": "/cabinet?tab=1"}, follow_redirects=False)
     assert page.status_code == 200
     txn = re.search(r'name="txn" value="([^"]+)"', page.text).group(1)

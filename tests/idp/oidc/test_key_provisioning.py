@@ -12,6 +12,7 @@ from jose import jwt as jose_jwt
 from idp.oidc import keys, repository
 from propusk.app import create_app
 from propusk.db import session_scope
+from propusk.errors import Problem
 from propusk.runtime import build_runtime
 from tests.conftest import make_settings
 from tests.idp.oidc.helpers import make_client
@@ -88,8 +89,6 @@ def test_concurrent_start_ups_create_one_key_per_algorithm(fresh_db_url):
 
 
 def test_signing_without_provisioned_keys_is_a_clear_503(fresh_db_url):
-    from propusk.errors import Problem
-
     rt = build_runtime(make_settings(fresh_db_url))
     try:
         with pytest.raises(keys.NoSigningKey) as caught, session_scope(rt.sessionmaker) as s:
