@@ -31,6 +31,7 @@ from policies.model import (
     normalize_resource,
     read_file_policy,
 )
+from propusk import caches
 
 log = logging.getLogger("propusk.policies")
 
@@ -163,6 +164,7 @@ class PolicyEngine:
         self._cache_size = cache_size
         self._file_rows = read_file_policy()
         self.reloads = 0
+        self.refresher: Any = None  # set by make_engine_for (the cache registry's member)
 
     # snapshot management
 
@@ -306,6 +308,15 @@ class PolicyEngine:
 
 # --- instances: which engine serves a request / a session -----------------------------------
 
+RULES = caches.declare(
+    caches.CacheSpec(
+        "policies.rules",
+        "database",
+        "until a change (NOTIFY, polled every 5 s)",
+        "the policy snapshot (rules, role links) and the decisions made on it",
+        "a rule, role link or status change (this instance after commit; others on NOTIFY)",
+    )
+)
 _BY_DB_ENGINE: weakref.WeakKeyDictionary[Engine, PolicyEngine] = weakref.WeakKeyDictionary()
 CURRENT: ContextVar[PolicyEngine | None] = ContextVar("propusk_policy_engine", default=None)
 _last: list[PolicyEngine] = []
@@ -326,7 +337,21 @@ def current_engine() -> PolicyEngine | None:
     return CURRENT.get() or (_last[0] if _last else None)
 
 
+class _Refresher:
+    """Polls one engine when its own database's rules changed (the registry's member)."""
+
+    def __init__(self, db_engine: Engine, engine: PolicyEngine) -> None:
+        self.db_engine = weakref.ref(db_engine)
+        self.engine = engine
+
+    def changed(self, database: object) -> None:
+        if database is None or database is self.db_engine():
+            self.engine.poll_quietly()
+
+
 def make_engine_for(factory: sessionmaker[Session], db_engine: Engine) -> PolicyEngine:
     engine = PolicyEngine(factory)
     register(db_engine, engine)
+    engine.refresher = _Refresher(db_engine, engine)  # lives as long as the engine
+    caches.join(RULES.name, engine.refresher.changed)
     return engine

@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from audit import service as audit
 from policies import delegation, repository
 from policies.engine import (
+    RULES,
     Decision,
     PolicyEngine,
     current_engine,
@@ -30,6 +30,7 @@ from policies.engine import (
     load_snapshot,
 )
 from policies.model import CONDITIONS, MODEL_PATH, Grants, Row, read_file_policy
+from propusk import caches
 from propusk.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationProblem
 from propusk.security import Principal
 
@@ -330,17 +331,4 @@ def _changed(
 
 def _refresh_after_commit(session: Session) -> None:
     """The instance that made the change sees it as soon as it is committed (never before)."""
-    engine = engine_for_session(session)
-    if engine is None or session.info.get("policy_refresh_hooked"):
-        return
-    session.info["policy_refresh_hooked"] = True
-
-    def _after_commit(sess: Session) -> None:
-        sess.info.pop("policy_refresh_hooked", None)
-        engine.poll_quietly()
-
-    def _after_rollback(sess: Session, _transaction: object) -> None:
-        sess.info.pop("policy_refresh_hooked", None)
-
-    event.listen(session, "after_commit", _after_commit, once=True)
-    event.listen(session, "after_soft_rollback", _after_rollback, once=True)
+    caches.after_commit(session, RULES.name, session.get_bind())

@@ -106,3 +106,4 @@ registry = CacheRegistry()  # the process's registry (``Runtime.caches``)
 declare = registry.declare
 join = registry.join
 after_commit = registry.after_commit
+invalidate = registry.invalidate

@@ -3,9 +3,10 @@
 A client is a relying party (authorization code), an operator or supplier system
 (client_credentials, bound to its organisation) or one of Propusk's own applications
 (``first_party``). ``ClientInfo`` is the immutable snapshot Authlib, the token lane and the
-principal resolver work with; caches of it register here (``register_cache``) and are told
-when a client changes in this process (``announce_change``). Services take a session and never
-commit; client secrets are random (256 bits), shown once and stored as SHA-256.
+principal resolver work with; caches of it join the registry's ``oidc.clients`` and are told
+when a client changes in this process, after the change commits (``announce_change``).
+Services take a session and never commit; client secrets are random (256 bits), shown once
+and stored as SHA-256.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hmac
 import json
 import secrets
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -24,6 +24,7 @@ from audit.service import record
 from idp.oidc import repository as repo
 from idp.oidc.models import OAuthClient
 from policies.service import set_subject_roles
+from propusk import caches
 from propusk.crypto import token_hash
 from propusk.db import utcnow
 from propusk.errors import NotFound, ValidationProblem
@@ -120,19 +121,21 @@ class ClientInfo:
         return grant_type in self.grant_types
 
 
-# -- client cache invalidation (in-process; other processes rely on the cache TTL) --------
-_caches: weakref.WeakSet = weakref.WeakSet()
+# -- the client caches (in-process; other processes rely on the cache TTL) -----------------
+CLIENTS = caches.declare(
+    caches.CacheSpec(
+        "oidc.clients",
+        "client_id",
+        "10 s (an unknown id 1 s); verified client tokens 5 s",
+        "client snapshots of the token lane and of the client-token resolver",
+        "a client created, changed, bound or deleted",
+    )
+)
 
 
-def register_cache(cache) -> None:
-    """A client cache (``invalidate(client_id)``) that wants change notifications."""
-    _caches.add(cache)
-
-
-def announce_change(client_id: str) -> None:
-    """Tell this process's client caches that ``client_id`` changed or is gone."""
-    for cache in list(_caches):
-        cache.invalidate(client_id)
+def announce_change(session: Session, client_id: str) -> None:
+    """This process's client caches forget ``client_id`` once the change commits."""
+    caches.after_commit(session, CLIENTS.name, client_id)
 
 
 # -- registration ------------------------------------------------------------------------
@@ -311,7 +314,7 @@ def delete_client(session: Session, client_id: str, *, actor: str = "system") ->
         raise NotFound("client does not exist")
     _publish_client_roles(session, client_id, None, None)
     record(session, "client.deleted", actor=actor, subject=f"client:{client_id}")
-    announce_change(client_id)
+    announce_change(session, client_id)
 
 
 def bind_client(
@@ -340,7 +343,7 @@ def bind_client(
         subject=f"client:{client_id}",
         body={"organization_id": str(organization_id) if organization_id else None, "role": role},
     )
-    announce_change(client_id)
+    announce_change(session, client_id)
     return row
 
 

@@ -25,7 +25,8 @@ from audit.service import NewEvent, record_many
 from idp.oidc import keys
 from idp.oidc import tokens as tok
 from idp.oidc.clientauth import basic_credentials, check_secret
-from idp.oidc.clients import ClientInfo, get_client, register_cache
+from idp.oidc.clients import CLIENTS, ClientInfo, get_client
+from propusk import caches
 from propusk.db import session_scope
 from propusk.limits import declared_length
 from propusk.settings import Settings
@@ -71,10 +72,13 @@ class ClientCache:
     def __init__(self, sessionmaker) -> None:
         self.sessionmaker = sessionmaker
         self._entries: dict[str, tuple[float, ClientInfo | None]] = {}
-        register_cache(self)
+        caches.join(CLIENTS.name, self.invalidate)
 
-    def invalidate(self, client_id: str) -> None:
-        self._entries.pop(client_id, None)
+    def invalidate(self, client_id: str | None) -> None:
+        if client_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(client_id, None)
 
     def peek(self, client_id: str) -> tuple[bool, ClientInfo | None]:
         """(fresh, client) without touching the database."""

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from audit.service import record
 from idp.oidc import repository as repo
 from idp.oidc.models import SigningKey
-from propusk import crypto
+from propusk import caches, crypto
 from propusk.db import session_scope, utcnow
 from propusk.errors import Problem
 from propusk.settings import Settings
@@ -88,7 +88,16 @@ class LoadedKey:
         return True
 
 
-_loaded: dict[str, LoadedKey] = {}
+SIGNING_KEYS = caches.declare(
+    caches.CacheSpec(
+        "oidc.signing_keys",
+        "-",
+        "30 s (JWKS document, the token lane's key); a kid's retirement 5 s",
+        "the current signing keys, the published JWKS, which kids are retired",
+        "a key created, rotated or retired (the key generation moves on)",
+    )
+)
+_loaded: dict[str, LoadedKey] = {}  # decrypted keys by kid (a kid's key never changes)
 _generation = 0  # bumped by in-process key changes: caches compare it (other processes: TTL)
 
 
@@ -96,9 +105,14 @@ def generation() -> int:
     return _generation
 
 
-def _changed() -> None:
+def _changed(_key: object = None) -> None:
+    """After a key change commits: every cache built on the keys re-reads them."""
     global _generation
     _generation += 1
+    _active_cache.clear()
+
+
+caches.join(SIGNING_KEYS.name, _changed)
 
 
 _lock = threading.Lock()
@@ -140,7 +154,7 @@ def create_key(session: Session, settings: Settings, alg: str) -> SigningKey:
         created_at=utcnow(),
     )
     repo.add(session, row)
-    _changed()
+    caches.after_commit(session, SIGNING_KEYS.name)
     return row
 
 
@@ -184,8 +198,7 @@ def retire(session: Session, kid: str, *, actor: str = "system") -> bool:
         raise ValueError(f"{kid} is the last active {row.alg} key; rotate first")
     row.retired_at = utcnow()
     _loaded.pop(kid, None)
-    _active_cache.pop(kid, None)
-    _changed()
+    caches.after_commit(session, SIGNING_KEYS.name)
     record(session, "keys.retired", actor=actor, body={"kid": kid})
     return True
 

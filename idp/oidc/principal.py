@@ -21,11 +21,12 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from idp.oidc import csrf, keys
-from idp.oidc.clients import ClientInfo, get_client, register_cache
+from idp.oidc.clients import CLIENTS, ClientInfo, get_client
 from idp.oidc.logins import active_login_session, auth_context
 from idp.oidc.token_store import ClientToken, client_token_active, user_token_active
 from idp.oidc.tokens import ACCESS_TOKEN_TYP
 from idp.service import role_grants
+from propusk import caches
 from propusk.db import session_scope
 from propusk.errors import Unauthorized
 from propusk.security import ANONYMOUS, AuthContext, Channel, Principal, RoleGrant
@@ -202,11 +203,11 @@ class ClientBearers:
         self.settings = settings
         self.clients = clients
         self._entries: dict[str, ClientBearer] = {}
-        register_cache(self)  # a client changed in this process: re-verify at once
+        caches.join(CLIENTS.name, self.invalidate)  # a client changed here: re-verify at once
 
-    def invalidate(self, client_id: str) -> None:
+    def invalidate(self, client_id: str | None) -> None:
         for token, entry in list(self._entries.items()):
-            if entry.principal.client_id == client_id:
+            if client_id is None or entry.principal.client_id == client_id:
                 self._entries.pop(token, None)
 
     def peek(self, token: str) -> ClientBearer | None:

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from audit.service import record
 from idp.oidc import repository as repo
-from idp.oidc.clients import announce_change
+from idp.oidc.clients import CLIENTS
 from idp.oidc.models import Grant, IssuedToken
+from propusk import caches
 from propusk.crypto import token_hash
 from propusk.db import utcnow
 
@@ -124,7 +125,7 @@ def refused_client_tokens(
         elif (role, org_id) != (token.role, token.organization_id):
             refused[token] = CLIENT_CHANGED
     for client_id in {t.client_id for t, why in refused.items() if why != TOKEN_REVOKED}:
-        announce_change(client_id)  # changed by another process: re-read it here too
+        caches.invalidate(CLIENTS.name, client_id)  # changed by another process: re-read it
     return refused
 
 
