@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from consent import flows, service
+from consent import flows, lifecycle
 from consent import repository as repo
 from propusk.db import session_scope, utcnow
 from propusk.runtime import build_runtime
@@ -30,7 +30,7 @@ class _Race:
         self.seen_in_withdrawal: dict[uuid.UUID, int] = {}
         self.errors: list[BaseException] = []
         self.totals = {"allowed": 0, "refused": 0}
-        self._undo = service.on_withdrawal("person.", self._witness)
+        self._undo = lifecycle.on_withdrawal("person.", self._witness)
 
     def __enter__(self) -> _Race:
         return self
@@ -59,7 +59,7 @@ class _Race:
     def withdraw(self, barrier: threading.Barrier, subject, consent_id) -> None:
         barrier.wait()
         with session_scope(self.rt.sessionmaker) as s:
-            service.withdraw(s, consent_id, subject, now=utcnow())
+            lifecycle.withdraw(s, consent_id, subject, now=utcnow())
 
     def run(self, threads: list[threading.Thread]) -> None:
         for t in threads:
@@ -178,12 +178,12 @@ def test_feed_positions_follow_commit_order(pg_url):
             start = max([e.pos for e in repo.feed(s, org_id, 0, 10_000)], default=0)
 
         s2 = rt.sessionmaker()
-        service.withdraw(s2, consent_a, subj_a, now=utcnow())  # open, not committed
+        lifecycle.withdraw(s2, consent_a, subj_a, now=utcnow())  # open, not committed
         done = threading.Event()
 
         def other():
             with session_scope(rt.sessionmaker) as s1:
-                service.withdraw(s1, consent_b, subj_b, now=utcnow())
+                lifecycle.withdraw(s1, consent_b, subj_b, now=utcnow())
             done.set()
 
         thread = threading.Thread(target=other)
