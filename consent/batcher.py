@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from consent import flows
 from consent.flows import Outcome, PullAsk
-from idp.oidc.service import ClientToken
+from idp.oidc.principal import unauthorized
+from idp.oidc.service import ClientToken, refused_client_tokens
 from propusk.db import utcnow
 from propusk.errors import Problem
 from propusk.settings import Settings
@@ -61,8 +62,6 @@ def _settle(jobs: list[tuple[_Job, Result | None, BaseException | None]]) -> Non
 
 def _refused(reason: str) -> Problem:
     """The 401 the principal resolver gives a token that no longer speaks for its client."""
-    from idp.oidc.principal import unauthorized
-
     return unauthorized(reason)
 
 
@@ -192,8 +191,6 @@ class PullBatcher:
                     log.warning("%d pull answers dropped: their event loop is closed", len(items))
 
     def _transaction(self, batch: list[_Job]) -> list[Result]:
-        from idp.oidc.service import refused_client_tokens
-
         now = utcnow()
         session = self.sessionmaker()
         try:

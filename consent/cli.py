@@ -24,14 +24,14 @@ def catalogue_load(
     path: Path | None = typer.Argument(None, help="JSON file (default: the built-in catalogue)"),
 ) -> None:
     """Upsert categories and purposes."""
-    from consent import service
+    from consent.catalogue import load_catalogue
     from propusk.db import session_scope
 
     data = json.loads(path.read_text(encoding="utf-8")) if path else None
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            cats, purps = service.load_catalogue(session, data)
+            cats, purps = load_catalogue(session, data)
     finally:
         rt.dispose()
     typer.echo(f"catalogue: {cats} categories, {purps} purposes")
@@ -40,13 +40,13 @@ def catalogue_load(
 @app.command("expire")
 def expire() -> None:
     """Expire unanswered requests and lapsed consents (also done lazily on reads)."""
-    from consent import service
+    from consent.lifecycle import expire_due
     from propusk.db import session_scope, utcnow
 
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            n = service.expire_due(session, utcnow())
+            n = expire_due(session, utcnow())
     finally:
         rt.dispose()
     typer.echo(f"expired: {n}")
@@ -60,14 +60,15 @@ def overdue(
     RKN requests: consent.obligations); exit 1 if any."""
     from datetime import datetime, time
 
-    from consent import deadlines, obligations
+    from consent import deadlines
+    from consent.obligations.reports import overdue as overdue_rows
     from propusk.db import session_scope, utcnow
 
     now = datetime.combine(date.fromisoformat(on), time(0), deadlines.MOSCOW) if on else utcnow()
     rt = _runtime()
     try:
         with session_scope(rt.sessionmaker) as session:
-            rows = obligations.overdue(session, now)
+            rows = overdue_rows(session, now)
             for row in rows:
                 ref = row.get("obligation_id") or row.get("task_id")
                 typer.echo(

@@ -4,6 +4,11 @@ Working days come from the ``holidays`` package's Russia calendar, which knows t
 the days off moved by government decree and the transferred working Saturdays
 (``weekend_workdays``), e.g. Saturday 1 Nov 2025 was a working day and 9 Jan 2026 a day off.
 Clocks start at *receipt*, counted in Moscow local dates.
+
+Pure date arithmetic, imported by everything that starts a 152-FZ clock: the consent lifecycle
+(30-day destruction, 10-WD stop, 3-WD dissemination), representation (the Moscow date of an
+act), art. 14 requests and the obligation clocks (``consent.obligations.clocks``). It imports
+nothing of the package, so it can sit under the ledger and the obligations alike.
 """
 
 from __future__ import annotations

@@ -7,11 +7,16 @@ Idempotent (``make run`` seeds on every start). The pending request is addressed
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy.orm import Session
 
 from consent import repository as repo
-from consent import service
+from consent.catalogue import load_catalogue
+from consent.lifecycle import create_request, list_consents
+from consent.parties import register_organization
+from consent.templates import publish_template
+from idp import service as idp
 from propusk.db import utcnow
 
 DEMO_ACTOR = "system:demo"
@@ -30,7 +35,7 @@ TEMPLATE_TEXT = (
 
 def seed(session: Session, idp_ids: dict[str, uuid.UUID]) -> None:
     if repo.get_category(session, "person.fullname") is None:
-        service.load_catalogue(session)
+        load_catalogue(session)
     operator = _ensure_operator(session, idp_ids.get(OPERATOR_OID))
     if operator is None:
         return
@@ -42,7 +47,7 @@ def _ensure_operator(session: Session, organization_id: uuid.UUID | None):
     org = repo.organization_by_ogrn(session, "1166952012347")
     if org is not None or organization_id is None:
         return org
-    return service.register_organization(
+    return register_organization(
         session,
         {
             "id": organization_id,
@@ -63,7 +68,7 @@ def _ensure_template(session: Session, operator):
     existing = repo.latest_template(session, operator.id, TEMPLATE_KEY)
     if existing is not None:
         return existing
-    return service.publish_template(
+    return publish_template(
         session,
         operator,
         {
@@ -84,10 +89,6 @@ def _ensure_template(session: Session, operator):
 
 
 def _ensure_request(session: Session, operator, template_id: uuid.UUID) -> None:
-    from datetime import date
-
-    from idp import service as idp
-
     child = idp.get_person_by_oid(session, CHILD_OID) or idp.create_person(
         session,  # known to ESIA; the parent's first login links the guardianship
         CHILD_OID,
@@ -96,10 +97,10 @@ def _ensure_request(session: Session, operator, template_id: uuid.UUID) -> None:
         middle_name="Дмитриевич",
         birth_date=date(2016, 4, 12),
     )
-    asked = service.list_consents(session, child.id, utcnow())
+    asked = list_consents(session, child.id, utcnow())
     if any(c.template_id == template_id for c in asked):
         return
-    service.create_request(
+    create_request(
         session,
         operator,
         template_id=template_id,

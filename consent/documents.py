@@ -25,11 +25,13 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from consent import catalogue, deadlines
 from consent import repository as repo
 from consent.models import Consent, SignedDocument
+from idp import service as idp
 from propusk import crypto
 from propusk.errors import Conflict, NotFound
 from propusk.security import AuthContext
@@ -104,8 +106,6 @@ def _heading(purpose, categories) -> str:
 def _person_lines(person, signer: bool) -> tuple[str, ...]:
     """Who a person is; for the signer, also whether ESIA vouched for the account (it decides
     the written form)."""
-    from idp import service as idp
-
     account = f"Учётная запись ЕСИА: {person.esia_oid}"
     if signer:
         account += " (подтверждённая)" if person.trusted else " (не подтверждённая)"
@@ -117,8 +117,6 @@ COUNTRIES_RU = {"RU": "Россия"}
 
 def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str) -> ConsentDocument:
     """The document ``signer_id`` (acting as ``role``) signs for ``consent`` as it stands."""
-    from idp import service as idp
-
     template = repo.get_template(session, consent.template_id)
     operator = repo.get_organization(session, consent.operator_id)
     subject = idp.get_person(session, consent.subject_id)
@@ -261,8 +259,6 @@ def signature_lines(block: SignatureBlock, document: ConsentDocument) -> list[st
 
 def render_pdf(document: ConsentDocument, block: SignatureBlock, font_dir: Path) -> bytes:
     """The PDF of a signed document (A4, DejaVu Sans)."""
-    from fpdf import FPDF
-
     pdf = FPDF(format="A4")
     pdf.set_title(document.heading)
     pdf.set_subject(f"consent {document.consent_id}; document sha256 {document.sha256}")

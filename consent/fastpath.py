@@ -22,11 +22,12 @@ from urllib.parse import unquote
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from consent import service
 from consent.answers import pull_answer
 from consent.batcher import CommitUncertain, PullBatcher
 from consent.flows import PullAsk
+from consent.parties import organization_of
 from idp.oidc.principal import ClientBearer, client_bearers
+from policies import service as policies
 from propusk.db import session_scope
 from propusk.errors import PROBLEM_JSON, Problem
 
@@ -160,8 +161,6 @@ class GatedPullLane:
         return await asyncio.shield(loading)
 
     def _allowed(self, principal) -> bool:
-        from policies import service as policies
-
         engine = getattr(self.state, "policy_engine", None)
         if engine is None:
             return False
@@ -178,7 +177,7 @@ class GatedPullLane:
     def _load_operator(self, org_id: uuid.UUID) -> bool:
         with session_scope(self.state.sessionmaker) as session:
             try:
-                service.organization_of(session, org_id, "operator")
+                organization_of(session, org_id, "operator")
             except Problem:
                 return False
         return True

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from audit.service import NewEvent, proofs_for_events, record_deferred_many
 from consent import catalogue, receipts, vault
 from consent import repository as repo
+from consent.catalogue import require_categories, require_purpose
 from consent.gate import Ask, Decision, decide_many
 from consent.models import Organization, Ticket, Transfer
-from consent.service import require_categories, require_purpose
 from propusk.errors import Conflict, Forbidden, Problem, ValidationProblem
 from propusk.settings import Settings
 

@@ -29,6 +29,9 @@ PostgreSQL the locks and the read of a whole batch are one round trip
 (``consent_gate_rows_many``, a VOLATILE plpgsql function: its SELECT takes a fresh snapshot
 after the locks are granted). There is no cache: each decision reads the current rows. SQLite
 has one writer at a time: the gate and the withdrawal take the write lock before reading.
+
+The operator's own processing inside Propusk (biometric identification) follows the same rule
+without the transfer action: ``has_active_consent``.
 """
 
 from __future__ import annotations
@@ -37,13 +40,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import catalogue, obligations
+from consent import catalogue
 from consent import repository as repo
 from consent.catalogue import CategoryInfo
 from consent.models import Consent
+from consent.obligations.blocks import blocked_categories
+from propusk.db import utcnow
 
 TRANSFER_ACTION = "передача"
 
@@ -191,9 +197,7 @@ def _decide_over(
             decision.refused[key] = reason
     if decision.allowed:  # art. 21: a blocked category goes nowhere, whatever the consent says
         if blocked is None:
-            blocked = obligations.blocked_categories(
-                session, decision.subject_id, now, decision.operator_id
-            )
+            blocked = blocked_categories(session, decision.subject_id, now, decision.operator_id)
         for key in blocked.intersection(decision.allowed):
             del decision.allowed[key]
             decision.suppliers.pop(key, None)
@@ -271,4 +275,37 @@ def consent_refusal(
         return WRITTEN_FORM_REQUIRED
     if consent.representative_until is not None and now.date() >= consent.representative_until:
         return REPRESENTATIVE_AUTHORITY_ENDED
+    return None
+
+
+@dataclass(frozen=True)
+class ConsentRef:
+    """The consent relied on for processing: its form, when it was given, who signed."""
+
+    id: uuid.UUID
+    form: str
+    given_at: datetime
+    signers: list[dict[str, Any]]
+
+
+def has_active_consent(
+    session: Session,
+    subject_id: uuid.UUID,
+    category: str,
+    purpose: str | None = None,
+    now: datetime | None = None,
+) -> ConsentRef | None:
+    """A given, in-term, unblocked consent of the subject covering ``category`` (biometrics
+    uses this)."""
+    now = now or utcnow()
+    cat = catalogue.categories(session, [category]).get(category)
+    if cat is None:
+        return None
+    for c in repo.given_consents_of_subject(session, subject_id):
+        if category not in c.categories or (purpose and c.purpose_key != purpose):
+            continue
+        if category in blocked_categories(session, subject_id, now, c.operator_id):
+            continue  # blocked (art. 21 parts 1–3, 6): no processing while the block holds
+        if consent_refusal(c, cat, now, transfer=False) is None:
+            return ConsentRef(c.id, c.form, c.given_at, list(c.signatures))
     return None

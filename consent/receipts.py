@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from consent.models import Consent, ConsentEvent, Organization, Template
+from idp.oidc.keys import InvalidJWS, sign_jws, verify_jws
 from propusk.errors import Problem
 from propusk.settings import Settings
 
@@ -71,19 +72,11 @@ def receipt_payload(
 
 def sign(session: Session, settings: Settings, payload: dict[str, Any], typ: str) -> str:
     """Sign with the idp service key (published at ``/jwks.json``)."""
-    try:
-        from idp.oidc.keys import sign_jws
-    except ImportError as exc:  # the OIDC package not installed in this build
-        raise Problem(
-            "signing keys are not available", status=503, type="signing-unavailable"
-        ) from exc
     return sign_jws(session, settings, payload, typ)
 
 
 def verify(session: Session, settings: Settings, token: str, typ: str) -> dict[str, Any]:
     """Verify a JWS we issued; a bad, foreign or wrong-typed token is a 4xx."""
-    from idp.oidc.keys import InvalidJWS, verify_jws
-
     try:
         header, payload = verify_jws(session, settings, token)
     except InvalidJWS as exc:  # a bad, foreign or retired signature: the caller's fault

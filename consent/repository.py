@@ -55,12 +55,6 @@ def get_category(session: Session, key: str) -> Category | None:
     return session.get(Category, key)
 
 
-def categories_by_keys(session: Session, keys: Iterable[str]) -> dict[str, Category]:
-    keys = list(keys)
-    rows = session.scalars(select(Category).where(Category.key.in_(keys))) if keys else []
-    return {c.key: c for c in rows}
-
-
 def all_categories(session: Session) -> list[Category]:
     return list(session.scalars(select(Category).order_by(Category.key)))
 
@@ -354,13 +348,6 @@ def transfers_of_subject(session: Session, subject_id: uuid.UUID, limit: int) ->
         .limit(limit)
     )
     return list(session.scalars(stmt))
-
-
-def count_allowed_transfers(session: Session, subject_id: uuid.UUID) -> int:
-    stmt = select(func.count()).where(
-        Transfer.subject_id == subject_id, Transfer.decision != "refused"
-    )
-    return int(session.scalar(stmt) or 0)
 
 
 def vault_item(

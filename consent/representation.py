@@ -10,7 +10,8 @@ The subject's age on the day of the act (Moscow date) decides:
 
 A former representative of an adult is nobody here: a parent cannot withdraw, read or sign a
 consent of their 20-year-old, whatever guardianship row is still on file. Every consent route,
-the biometric enrolment and the 152-FZ demands go through ``acting_role``.
+the biometric enrolment and the 152-FZ demands go through ``acting_role`` (``subject_for`` and
+``consent_for_person`` when the route names a subject or a consent).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from consent import deadlines
+from consent import repository as repo
+from consent.models import Consent
+from idp import service as idp
+from propusk.db import utcnow
 from propusk.errors import Forbidden, NotFound
 
 Act = Literal["read", "sign", "refuse", "withdraw", "suspend", "demand"]
@@ -35,8 +40,6 @@ def acting_role(
 ) -> tuple[Role, str]:
     """(``subject`` | ``guardian``, the subject's age group) if ``person_id`` may do ``act``
     for ``subject_id`` now; else 403 problem+json saying why."""
-    from idp import service as idp
-
     subject = idp.get_person(session, subject_id)
     if subject is None:
         raise NotFound("no such participant", type="unknown-subject")
@@ -65,6 +68,32 @@ def acting_role(
 
 def _was_guardian(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
     """A guardianship on file that no longer counts (the child came of age)."""
-    from idp import service as idp
-
     return any(c.id == subject_id for c in idp.guardianship_children(session, person_id))
+
+
+def subjects_for(
+    session: Session,
+    person_id: uuid.UUID,
+    subject_id: uuid.UUID | None,
+    act: Act = "read",
+    now: datetime | None = None,
+) -> uuid.UUID:
+    """The subject a person may ``act`` for now: themselves or a minor they represent.
+
+    Acting for themselves needs their person row: a principal whose person is gone (e.g. a
+    token that outlived it) gets a 404 here, before any ``/me`` write references the id."""
+    subject_id = subject_id or person_id
+    acting_role(session, person_id, subject_id, now or utcnow(), act)
+    return subject_id
+
+
+def consent_for_person(
+    session: Session, consent_id: uuid.UUID, person_id: uuid.UUID, act: Act = "read"
+) -> Consent:
+    """The consent, if ``person_id`` may ``act`` on it now (the subject or their current
+    representative); 404 for an unknown id, 403 otherwise."""
+    consent = repo.get_consent(session, consent_id)
+    if consent is None:
+        raise NotFound("no such consent")
+    acting_role(session, person_id, consent.subject_id, utcnow(), act)
+    return consent

@@ -21,9 +21,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from consent import documents, representation, service
+from consent import documents, representation
 from consent import repository as repo
+from consent.lifecycle import approve
+from consent.lifecycle import refuse as refuse_request
 from consent.models import Consent, SignedDocument
+from consent.representation import consent_for_person
+from consent.signatures import Signature, check_signer
+from idp import service as idp
+from idp.service import owner_resource
+from policies.service import authorize
 from propusk.errors import Forbidden, NotFound
 from propusk.security import Principal
 from propusk.settings import Settings
@@ -36,9 +43,6 @@ def _person(principal: Principal) -> uuid.UUID:
 
 
 def _authorize(session: Session, principal: Principal, act: str, subject_id: uuid.UUID) -> None:
-    from idp.service import owner_resource
-    from policies.service import authorize
-
     authorize(principal, "consent", act, resource=owner_resource(session, subject_id))
 
 
@@ -75,13 +79,11 @@ def sign(
     now: datetime,
 ) -> tuple[Consent, SignedDocument]:
     """Sign the request as the document shown (``shown_sha256``); see the module docstring."""
-    from idp import service as idp
-
     if not principal.first_party or principal.auth is None:
         raise Forbidden("consents are signed in Propusk's own pages", type="not-delegable")
     prepared = prepare(session, principal, consent_id, now)
     documents.check_shown(prepared.document, shown_sha256)
-    service.check_signer(prepared.consent, principal.auth, now, settings.step_up_max_age)
+    check_signer(prepared.consent, principal.auth, now, settings.step_up_max_age)
     signer = idp.get_person(session, principal.person_id)
     block = documents.SignatureBlock(
         idp.full_name(signer),
@@ -93,8 +95,8 @@ def sign(
     pdf = documents.render_pdf(prepared.document, block, settings.pdf_font_dir)
     row_id = uuid.uuid4()
     stored = documents.digest(pdf)
-    signature = service.Signature(principal.auth, prepared.document.sha256, stored, row_id)
-    consent = service.approve(
+    signature = Signature(principal.auth, prepared.document.sha256, stored, row_id)
+    consent = approve(
         session,
         consent_id,
         principal.person_id,
@@ -117,6 +119,6 @@ def refuse(
     if not principal.first_party:
         raise Forbidden("consents are refused in Propusk's own pages", type="not-delegable")
     person_id = _person(principal)
-    consent = service.consent_for_person(session, consent_id, person_id, "refuse")
+    consent = consent_for_person(session, consent_id, person_id, "refuse")
     _authorize(session, principal, "refuse", consent.subject_id)
-    return service.refuse(session, consent_id, person_id, now=now, reason=reason)
+    return refuse_request(session, consent_id, person_id, now=now, reason=reason)

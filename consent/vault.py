@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from audit.service import record as audit
 from consent import repository as repo
-from consent.catalogue import CategoryInfo
+from consent.catalogue import CategoryInfo, require_categories
 from consent.gate import consent_refusal
 from consent.models import Organization, VaultItem
-from consent.service import require_categories
+from idp import service as idp
 from propusk import crypto
 from propusk.errors import Forbidden, NotFound, Problem
 from propusk.settings import Settings
@@ -52,8 +52,6 @@ def put(
     Refused before anything is written: an unknown category (422) or subject (404), a supplier
     with no ``relation`` to the subject for this category (403 ``no-relation``), a value over the
     category's size limit (413 ``value-too-large``)."""
-    from idp import service as idp
-
     category = require_categories(session, [category_key])[category_key]
     if idp.get_person(session, subject_id) is None:
         raise NotFound("no such participant", type="unknown-subject")
@@ -105,8 +103,6 @@ def relation(
     supplier's ESIA organisation oid or ОГРН) — any category. ``"consent"``: a given, in-term
     consent of the subject names the supplier and covers the category (the subject agreed that
     this supplier provides these data; a request not yet answered is no such agreement)."""
-    from idp import service as idp
-
     registered = idp.get_organization(session, supplier.id)
     school = idp.find_school(
         session, registered.esia_org_oid if registered else None, supplier.ogrn

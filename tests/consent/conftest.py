@@ -17,7 +17,11 @@ import pytest
 from fastapi import Request
 
 from consent import repository as repo
-from consent import service
+from consent.catalogue import load_catalogue
+from consent.lifecycle import approve, create_request
+from consent.parties import register_organization
+from consent.signatures import Signature
+from consent.templates import publish_template
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, AuthContext, Principal, RoleGrant
@@ -68,9 +72,9 @@ def esia_auth(**over) -> AuthContext:
     return AuthContext(**{**values, **over})
 
 
-def signature(**over) -> service.Signature:
+def signature(**over) -> Signature:
     """A signature made in such a login (no document: the simple-form service path)."""
-    return service.Signature(esia_auth(**over))
+    return Signature(esia_auth(**over))
 
 
 def years_ago(years: int, days: int = 0) -> date:
@@ -176,10 +180,8 @@ class Harness:
         return r.json()
 
     def catalogue(self) -> None:
-        from consent import service
-
         with session_scope(self.runtime.sessionmaker) as s:
-            service.load_catalogue(s)
+            load_catalogue(s)
 
     def template_body(self, **over) -> dict:
         return {
@@ -298,11 +300,11 @@ def relate(rt, ogrn: str, name: str, subject_id: uuid.UUID) -> uuid.UUID:
 def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
     """A registered operator with a published template (ФИО, transfer, 30 days): ids."""
     with session_scope(rt.sessionmaker) as s:
-        service.load_catalogue(s)
-        org = service.register_organization(
+        load_catalogue(s)
+        org = register_organization(
             s, org_fields(name="ООО Гонка", registry_number="77-2"), actor="system"
         )
-        tpl = service.publish_template(
+        tpl = publish_template(
             s,
             org,
             template_fields(key="race.consent", text="Согласие на передачу ФИО"),
@@ -328,7 +330,7 @@ def given_consent(rt, org_id, tpl_id, supplier_id=None) -> tuple[uuid.UUID, uuid
             settings=rt.settings,
         )
         org = repo.get_organization(s, org_id)
-        c = service.create_request(
+        c = create_request(
             s,
             org,
             template_id=tpl_id,
@@ -339,7 +341,7 @@ def given_consent(rt, org_id, tpl_id, supplier_id=None) -> tuple[uuid.UUID, uuid
             actor="system",
             now=utcnow(),
         )
-        service.approve(s, c.id, person.id, now=utcnow(), signature=signature())
+        approve(s, c.id, person.id, now=utcnow(), signature=signature())
         return person.id, c.id
 
 

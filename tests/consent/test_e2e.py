@@ -51,13 +51,14 @@ def stack(sim_stack):
 
 def _parties(rt) -> dict:
     """An RP for logins, and operator/supplier clients bound to registered organisations."""
-    from consent import service as consent
+    from consent.catalogue import load_catalogue
+    from consent.parties import register_organization
     from idp.oidc import service as oidc
 
     out = {}
     with session_scope(rt.sessionmaker) as s:
         demo.seed(s, rt.settings)
-        consent.load_catalogue(s)
+        load_catalogue(s)
         rp, rp_secret = oidc.create_client(
             s,
             name="Электронный дневник " + secrets.token_hex(3),
@@ -73,7 +74,7 @@ def _parties(rt) -> dict:
                 grant_types=["client_credentials"],
                 return_uris=[BACK] if kind == "operator" else [],
             )
-            org = consent.register_organization(
+            org = register_organization(
                 s,
                 {
                     "kind": kind,

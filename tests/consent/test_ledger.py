@@ -7,7 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from consent import service
+from consent import lifecycle
+from consent import repository as repo
+from consent.gate import has_active_consent
+from consent.ledger import verify_chain
 from propusk.db import session_scope, utcnow
 from tests.consent.conftest import World, signature, years_ago
 
@@ -137,7 +140,7 @@ def test_silence_is_not_consent(world: World, runtime):
     tpl = h.template(world.op_h, request_ttl_days=1)
     c = h.request(world.op_h, tpl["id"], adult)
     with session_scope(runtime.sessionmaker) as s:
-        n = service.expire_due(s, utcnow() + timedelta(days=2), subject_id=adult)
+        n = lifecycle.expire_due(s, utcnow() + timedelta(days=2), subject_id=adult)
     assert n == 1
     h.act(adult, c["id"], "approve", expect=409)
     detail = h.client.get(f"/api/v1/consents/{c['id']}", headers=h.person_headers(adult)).json()
@@ -153,17 +156,17 @@ def test_lapsed_consent_expires_and_starts_destruction(world: World, runtime):
     h.act(adult, c["id"], "approve")
     later = utcnow() + timedelta(days=11)
     ended = []
-    undo = service.on_withdrawal("person.", lambda s, cid, sid, cats: ended.append(cid))
+    undo = lifecycle.on_withdrawal("person.", lambda s, cid, sid, cats: ended.append(cid))
     try:
         with session_scope(runtime.sessionmaker) as s:
-            assert service.expire_due(s, later, subject_id=adult) == 1
+            assert lifecycle.expire_due(s, later, subject_id=adult) == 1
     finally:
         undo()
     assert ended == [uuid.UUID(c["id"])]
     with session_scope(runtime.sessionmaker) as s:
         tasks = [
             t
-            for t in service.overdue(s, (later + timedelta(days=40)).date())
+            for t in repo.overdue_destruction(s, (later + timedelta(days=40)).date())
             if str(t.consent_id) == c["id"]
         ]
     assert len(tasks) == 1 and tasks[0].reason == "expired"
@@ -191,7 +194,7 @@ def test_event_chain_detects_tampering(world: World, runtime):
     h.act(adult, c["id"], "withdraw")
     cid = uuid.UUID(c["id"])
     with session_scope(runtime.sessionmaker) as s:
-        assert service.verify_chain(s, cid)
+        assert verify_chain(s, cid)
     pg = runtime.engine.dialect.name == "postgresql"
     key = cid if pg else cid.hex
     forge = text("UPDATE consent_event SET reason = 'forged' WHERE consent_id = :c AND seq = 2")
@@ -218,7 +221,7 @@ def test_event_chain_detects_tampering(world: World, runtime):
                 )
             )
     with session_scope(runtime.sessionmaker) as s:
-        assert not service.verify_chain(s, cid)
+        assert not verify_chain(s, cid)
 
 
 def test_feed_and_destruction_clock(world: World, runtime):
@@ -250,7 +253,7 @@ def test_feed_and_destruction_clock(world: World, runtime):
     expected = deadlines.receipt_date(datetime.fromisoformat(withdrawn_at)) + timedelta(days=30)
     assert task["due_date"] == expected.isoformat()
     with session_scope(runtime.sessionmaker) as s:
-        late = [t for t in service.overdue(s, expected + timedelta(days=1))]
+        late = [t for t in repo.overdue_destruction(s, expected + timedelta(days=1))]
         assert task["id"] in {str(t.id) for t in late}
     r = h.client.post(f"/api/v1/destruction/{task['id']}/confirm", headers=other)
     assert r.status_code == 404  # not theirs
@@ -261,7 +264,9 @@ def test_feed_and_destruction_clock(world: World, runtime):
         == 409
     )
     with session_scope(runtime.sessionmaker) as s:
-        assert task["id"] not in {str(t.id) for t in service.overdue(s, expected + timedelta(1))}
+        assert task["id"] not in {
+            str(t.id) for t in repo.overdue_destruction(s, expected + timedelta(1))
+        }
 
 
 def test_withdrawal_hook_and_has_active_consent(world: World, runtime):
@@ -276,16 +281,14 @@ def test_withdrawal_hook_and_has_active_consent(world: World, runtime):
     )
     c = h.request(world.op_h, tpl["id"], adult)
     with session_scope(runtime.sessionmaker) as s:
-        assert service.has_active_consent(s, adult, "biometric.face_template") is None
+        assert has_active_consent(s, adult, "biometric.face_template") is None
     h.act(adult, c["id"], "approve")
     with session_scope(runtime.sessionmaker) as s:
-        ref = service.has_active_consent(
-            s, adult, "biometric.face_template", "biometric.identification"
-        )
+        ref = has_active_consent(s, adult, "biometric.face_template", "biometric.identification")
         assert ref is not None and str(ref.id) == c["id"] and ref.form == "written"
-        assert service.has_active_consent(s, adult, "biometric.face_template", "other") is None
+        assert has_active_consent(s, adult, "biometric.face_template", "other") is None
     calls = []
-    undo = service.on_withdrawal(
+    undo = lifecycle.on_withdrawal(
         "biometric.", lambda s, cid, sid, cats: calls.append((cid, sid, cats))
     )
     try:
@@ -294,7 +297,7 @@ def test_withdrawal_hook_and_has_active_consent(world: World, runtime):
         undo()
     assert calls == [(uuid.UUID(c["id"]), adult, ["biometric.face_template"])]
     with session_scope(runtime.sessionmaker) as s:
-        assert service.has_active_consent(s, adult, "biometric.face_template") is None
+        assert has_active_consent(s, adult, "biometric.face_template") is None
 
 
 def test_operator_revokes_its_consent(world: World):
@@ -335,7 +338,7 @@ def test_coming_of_age_between_signatures(world: World, runtime):
     def refused_with(person, at):
         try:
             with session_scope(runtime.sessionmaker) as s:
-                service.approve(s, cid, person, now=at, signature=signature())
+                lifecycle.approve(s, cid, person, now=at, signature=signature())
         except (Conflict, Forbidden) as exc:
             return type(exc)
         return None
@@ -343,6 +346,6 @@ def test_coming_of_age_between_signatures(world: World, runtime):
     assert refused_with(parent, later) is Forbidden
     assert refused_with(teen, adult_on - timedelta(days=2)) is Conflict  # still 17
     with session_scope(runtime.sessionmaker) as s:
-        done = service.approve(s, cid, teen, now=later, signature=signature())
+        done = lifecycle.approve(s, cid, teen, now=later, signature=signature())
         assert done.state == "given" and done.representative_until is None
         assert [x["role"] for x in done.signatures] == ["subject"]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from audit.service import events_for_subject
 from consent import deadlines, obligations
 from consent.models import Obligation
+from consent.obligations.clocks import add_months
 from propusk.db import session_scope, utcnow
 from tests.consent.conftest import World, years_ago
 
@@ -39,10 +40,10 @@ def _blocked(h, subject) -> set[str]:
 
 
 def _active(h, subject, category) -> bool:
-    from consent import service
+    from consent.gate import has_active_consent
 
     with session_scope(h.runtime.sessionmaker) as s:
-        return service.has_active_consent(s, subject, category) is not None
+        return has_active_consent(s, subject, category) is not None
 
 
 def _audit_types(h, subject) -> list[str]:
@@ -296,7 +297,7 @@ def test_destruction_impossible_blocks_and_needs_the_order_179_act(world: World)
     r = h.client.post(url, json={"reason": "данные в резервных копиях"}, headers=world.op_h)
     assert r.status_code == 201, r.text
     ob = r.json()
-    due = obligations.add_months(deadlines.receipt_date(utcnow()), 6)
+    due = add_months(deadlines.receipt_date(utcnow()), 6)
     assert _clock(ob, "destroy")["due_date"] == due.isoformat()
     assert _blocked(h, subject) == set(c["categories"])
     assert h.client.post(url, json={"reason": "again"}, headers=world.op_h).status_code == 409
@@ -328,8 +329,8 @@ def test_destruction_impossible_blocks_and_needs_the_order_179_act(world: World)
 def test_add_months_clamps():
     from datetime import date
 
-    assert obligations.add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
-    assert obligations.add_months(date(2026, 12, 15), 6) == date(2027, 6, 15)
+    assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
+    assert add_months(date(2026, 12, 15), 6) == date(2027, 6, 15)
 
 
 def test_incident_24h_72h_and_overdue(world: World):

@@ -198,7 +198,7 @@ def test_concurrent_resolutions_serialise_on_the_row(world: World):
     clear conflict (FOR UPDATE on the obligation; no duplicate event)."""
     import threading
 
-    from consent import obligations_repo
+    from consent.obligations import repository as obligations_repo
     from propusk.db import utcnow
 
     sm = world.h.runtime.sessionmaker

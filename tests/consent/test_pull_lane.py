@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from consent import repository as repo
-from consent import service, vault
+from consent import vault
+from consent.lifecycle import withdraw
+from consent.parties import register_organization
 from idp.oidc import repository as oidc_repo
 from idp.oidc import service as oidc
 from propusk.db import session_scope, utcnow
@@ -45,7 +47,7 @@ def _world(rt) -> dict:
     with session_scope(rt.sessionmaker) as s:
         client, secret = org_client(s, org_id, prefix="lane")
         supplier, other = (
-            service.register_organization(s, org_fields("supplier", name), actor="system")
+            register_organization(s, org_fields("supplier", name), actor="system")
             for name in ("Школа", "Другая школа")
         )
     subject, consent_id = given_consent(rt, org_id, tpl_id, supplier_id=supplier.id)
@@ -125,7 +127,7 @@ def test_lane_answers_like_the_route_and_through_the_batcher(servers):
 
     # withdrawn: 403 problem+json from both, and recorded
     with session_scope(rt.sessionmaker) as s:
-        service.withdraw(s, w["consent"], w["subject"], now=utcnow())
+        withdraw(s, w["consent"], w["subject"], now=utcnow())
     a, b = _pull(lane.url, h_lane, w["subject"]), _pull(plain.url, h_plain, w["subject"])
     assert a.status_code == b.status_code == 403
     assert a.headers["content-type"] == "application/problem+json"

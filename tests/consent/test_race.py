@@ -12,12 +12,23 @@ from __future__ import annotations
 import threading
 import uuid
 
-from consent import flows, service
+from sqlalchemy import func, select
+
+from consent import flows, lifecycle
 from consent import repository as repo
+from consent.models import Transfer
 from propusk.db import session_scope, utcnow
 from propusk.runtime import build_runtime
 from tests.conftest import make_settings
 from tests.consent.conftest import given_consent, operator_with_template
+
+
+def _allowed_transfers(session, subject_id: uuid.UUID) -> int:
+    """How many transfers of the subject were recorded as allowed (or partly allowed)."""
+    stmt = select(func.count()).where(
+        Transfer.subject_id == subject_id, Transfer.decision != "refused"
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 class _Race:
@@ -30,7 +41,7 @@ class _Race:
         self.seen_in_withdrawal: dict[uuid.UUID, int] = {}
         self.errors: list[BaseException] = []
         self.totals = {"allowed": 0, "refused": 0}
-        self._undo = service.on_withdrawal("person.", self._witness)
+        self._undo = lifecycle.on_withdrawal("person.", self._witness)
 
     def __enter__(self) -> _Race:
         return self
@@ -40,7 +51,7 @@ class _Race:
         self.rt.dispose()
 
     def _witness(self, session, consent_id, subject_id, categories) -> None:
-        self.seen_in_withdrawal[consent_id] = repo.count_allowed_transfers(session, subject_id)
+        self.seen_in_withdrawal[consent_id] = _allowed_transfers(session, subject_id)
 
     def consent(self) -> tuple[uuid.UUID, uuid.UUID]:
         return given_consent(self.rt, self.org_id, self.tpl_id)
@@ -59,7 +70,7 @@ class _Race:
     def withdraw(self, barrier: threading.Barrier, subject, consent_id) -> None:
         barrier.wait()
         with session_scope(self.rt.sessionmaker) as s:
-            service.withdraw(s, consent_id, subject, now=utcnow())
+            lifecycle.withdraw(s, consent_id, subject, now=utcnow())
 
     def run(self, threads: list[threading.Thread]) -> None:
         for t in threads:
@@ -72,7 +83,7 @@ class _Race:
         """No transfer allowed after the withdrawal committed: the allowed ones are exactly those
         the withdrawal saw."""
         with session_scope(self.rt.sessionmaker) as s:
-            allowed = repo.count_allowed_transfers(s, subject)
+            allowed = _allowed_transfers(s, subject)
             total = len(repo.transfers_of_subject(s, subject, 10_000))
         assert allowed == self.seen_in_withdrawal[consent_id], "a transfer won after withdrawal"
         self.totals["allowed"] += allowed
@@ -178,12 +189,12 @@ def test_feed_positions_follow_commit_order(pg_url):
             start = max([e.pos for e in repo.feed(s, org_id, 0, 10_000)], default=0)
 
         s2 = rt.sessionmaker()
-        service.withdraw(s2, consent_a, subj_a, now=utcnow())  # open, not committed
+        lifecycle.withdraw(s2, consent_a, subj_a, now=utcnow())  # open, not committed
         done = threading.Event()
 
         def other():
             with session_scope(rt.sessionmaker) as s1:
-                service.withdraw(s1, consent_b, subj_b, now=utcnow())
+                lifecycle.withdraw(s1, consent_b, subj_b, now=utcnow())
             done.set()
 
         thread = threading.Thread(target=other)

@@ -36,16 +36,18 @@ def stack(sim_stack):
 
 def _operator(rt, form: str = "written") -> dict:
     """A registered operator with a template; its client's token."""
-    from consent import service as consent
+    from consent.catalogue import load_catalogue
+    from consent.parties import register_organization
+    from consent.templates import publish_template
     from idp.oidc import service as oidc
 
     with session_scope(rt.sessionmaker) as s:
         demo.seed(s, rt.settings)
-        consent.load_catalogue(s)
+        load_catalogue(s)
         row, secret = oidc.create_client(
             s, name="op-" + secrets.token_hex(3), grant_types=["client_credentials"]
         )
-        org = consent.register_organization(
+        org = register_organization(
             s,
             org_fields(
                 name="ООО «Прокторинг»",
@@ -55,7 +57,7 @@ def _operator(rt, form: str = "written") -> dict:
             actor="test",
         )
         written = form == "written"
-        tpl = consent.publish_template(
+        tpl = publish_template(
             s,
             org,
             {
