@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import create_pg_database, free_port, wait_http
 from bench.seed_gate import seed
+from consent import parties
 
 CATEGORIES = ["person.fullname", "education.grades"]
 
@@ -101,13 +102,12 @@ def _threaded(n: int, fn, threads: int) -> tuple[list[float], float]:
 
 def in_process(rt, info: dict, n: int) -> tuple[float, float]:
     from consent import flows, gate, vault
-    from consent import repository as repo
     from propusk.db import session_scope, utcnow
 
     rnd = random.Random(1)
     picks = [rnd.choice(info["sample"]) for _ in range(n)]
     with session_scope(rt.sessionmaker) as s:
-        operators = {str(o): repo.get_organization(s, o) for o in info["operators"]}
+        operators = {str(o): parties.get(s, o) for o in info["operators"]}
         s.expunge_all()
 
     def decide(i: int) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import deadlines, representation
+from consent import deadlines, parties, representation
 from consent import repository as repo
-from consent.models import AccessRequest, Consent, Organization, Template, Transfer
+from consent.models import AccessRequest, Consent, Template, Transfer
 from consent.obligations.demands import access_answered, open_access
+from consent.parties import Party
 from idp import service as idp
 from propusk.db import utcnow
 from propusk.errors import NotFound
@@ -76,7 +77,7 @@ def access_answer(session: Session, request: AccessRequest, *, now: datetime) ->
     templates = repo.templates_by_ids(session, [c.template_id for c in consents])
     transfers = repo.transfers_of_subject(session, subject_id, 1000)
     items = repo.vault_items(session, subject_id)
-    orgs = repo.organizations_by_ids(
+    orgs = parties.many(
         session,
         [c.operator_id for c in consents]
         + [t.operator_id for t in transfers if t.operator_id]
@@ -152,9 +153,7 @@ def _bases_and_purposes(session: Session, consents: list[Consent]) -> list[dict[
     ]
 
 
-def _recipients(
-    transfers: list[Transfer], orgs: dict[uuid.UUID, Organization]
-) -> list[dict[str, Any]]:
+def _recipients(transfers: list[Transfer], orgs: dict[uuid.UUID, Party]) -> list[dict[str, Any]]:
     """The transfers that released something: when, to whom, what, why."""
     return [
         {
@@ -185,7 +184,7 @@ def _periods(consents: list[Consent], templates: dict[uuid.UUID, Template]) -> l
     ]
 
 
-def _org_brief(org: Organization) -> dict[str, Any]:
+def _org_brief(org: Party) -> dict[str, Any]:
     return {
         "id": str(org.id),
         "name": org.name,

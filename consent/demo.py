@@ -11,10 +11,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from consent import parties
 from consent import repository as repo
 from consent.catalogue import load_catalogue
 from consent.lifecycle import create_request, list_consents
-from consent.parties import register_organization
 from consent.templates import publish_template
 from idp import service as idp
 from propusk.db import utcnow
@@ -44,13 +44,15 @@ def seed(session: Session, idp_ids: dict[str, uuid.UUID]) -> None:
 
 
 def _ensure_operator(session: Session, organization_id: uuid.UUID | None):
-    org = repo.organization_by_ogrn(session, "1166952012347")
-    if org is not None or organization_id is None:
-        return org
-    return register_organization(
+    """The simulator's operator, known to the registry from the idp seed: completed once."""
+    if organization_id is None:
+        return None
+    party = parties.get(session, organization_id)
+    if party is not None:
+        return party
+    return parties.register_organization(
         session,
         {
-            "id": organization_id,
             "kind": "operator",
             "name": "ГБУ ТО «Региональный центр цифрового образования»",
             "inn": "6952051232",

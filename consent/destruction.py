@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from audit.service import record as audit
 from consent import catalogue, deadlines
 from consent import repository as repo
-from consent.models import Consent, DestructionTask, Organization
+from consent.models import Consent, DestructionTask
+from consent.parties import Party
 from propusk.errors import Conflict, NotFound
 
 
@@ -40,7 +41,7 @@ def start_destruction(session: Session, consent: Consent, reason: str, now: date
 
 
 def confirm_destruction(
-    session: Session, operator: Organization, task_id: uuid.UUID, *, actor: str, now: datetime
+    session: Session, operator: Party, task_id: uuid.UUID, *, actor: str, now: datetime
 ) -> DestructionTask:
     """The operator confirms it destroyed the data of one of its tasks (once)."""
     task = repo.get_destruction_task(session, task_id)

@@ -28,7 +28,7 @@ from pathlib import Path
 from fpdf import FPDF
 from sqlalchemy.orm import Session
 
-from consent import catalogue, deadlines
+from consent import catalogue, deadlines, parties
 from consent import repository as repo
 from consent.models import Consent, SignedDocument
 from idp import service as idp
@@ -118,7 +118,7 @@ COUNTRIES_RU = {"RU": "Россия"}
 def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str) -> ConsentDocument:
     """The document ``signer_id`` (acting as ``role``) signs for ``consent`` as it stands."""
     template = repo.get_template(session, consent.template_id)
-    operator = repo.get_organization(session, consent.operator_id)
+    operator = parties.get(session, consent.operator_id)
     subject = idp.get_person(session, consent.subject_id)
     signer = idp.get_person(session, signer_id)
     if template is None or operator is None or subject is None or signer is None:
@@ -151,7 +151,7 @@ def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str)
         )
     )
     if consent.supplier_id is not None:
-        supplier = repo.get_organization(session, consent.supplier_id)
+        supplier = parties.get(session, consent.supplier_id)
         if supplier is not None:
             sections.append(
                 Section(

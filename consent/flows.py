@@ -19,7 +19,8 @@ from consent import catalogue, receipts, vault
 from consent import repository as repo
 from consent.catalogue import require_categories, require_purpose
 from consent.gate import Ask, Decision, decide_many
-from consent.models import Organization, Ticket, Transfer
+from consent.models import Ticket, Transfer
+from consent.parties import Party
 from propusk.errors import Conflict, Forbidden, Problem, ValidationProblem
 from propusk.settings import Settings
 
@@ -214,7 +215,7 @@ class PullAsk:
 def pull(
     session: Session,
     settings: Settings,
-    operator: Organization,
+    operator: Party,
     *,
     subject_id: uuid.UUID,
     purpose: str,
@@ -260,7 +261,7 @@ def pull_many(
 def issue_ticket(
     session: Session,
     settings: Settings,
-    supplier: Organization,
+    supplier: Party,
     *,
     operator_id: uuid.UUID,
     subject_id: uuid.UUID,
@@ -317,7 +318,7 @@ def issue_ticket(
 def redeem(
     session: Session,
     settings: Settings,
-    operator: Organization,
+    operator: Party,
     token: str,
     *,
     actor: str,

@@ -44,11 +44,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import catalogue
+from consent import catalogue, parties
 from consent import repository as repo
 from consent.catalogue import CategoryInfo
 from consent.models import Consent
 from consent.obligations.blocks import blocked_categories
+from propusk import caches
 from propusk.db import utcnow
 
 TRANSFER_ACTION = "передача"
@@ -209,12 +210,22 @@ def _decide_over(
 _parties: dict[uuid.UUID, tuple[str, str, str, bool]] = {}
 
 
+def _forget_party(org_id: object) -> None:
+    if org_id is None:
+        _parties.clear()
+    else:
+        _parties.pop(org_id, None)  # type: ignore[arg-type]
+
+
+caches.join(parties.PARTIES.name, _forget_party)
+
+
 def _operator_refusal(session: Session, operator_id: uuid.UUID) -> str | None:
     """Party checks: a registered operator whose primary storage is in Russia (art. 18 part 5);
     a recipient abroad only with the RKN cross-border notification on file (art. 12)."""
     party = _parties.get(operator_id)
     if party is None:
-        org = repo.get_organization(session, operator_id)
+        org = parties.get(session, operator_id)
         if org is None:
             return OPERATOR_UNKNOWN
         party = (org.kind, org.storage_country, org.country, bool(org.cross_border_notice_ref))

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from consent import repository as repo
-from consent.models import Consent, ConsentEvent, Organization
+from consent.models import Consent, ConsentEvent
+from consent.parties import Party
 from propusk.errors import Conflict
 
 GENESIS = "0" * 64
@@ -107,7 +108,7 @@ def verify_chain(session: Session, consent_id: uuid.UUID) -> bool:
     return True
 
 
-def feed(session: Session, operator: Organization, since: int, limit: int) -> list[ConsentEvent]:
+def feed(session: Session, operator: Party, since: int, limit: int) -> list[ConsentEvent]:
     """The events of the operator's consents after feed position ``since``, oldest first."""
     return repo.feed(session, operator.id, since, limit)
 

@@ -22,8 +22,8 @@ from consent import catalogue, deadlines, ledger, representation
 from consent import repository as repo
 from consent.catalogue import require_categories
 from consent.destruction import start_destruction
-from consent.models import TERMINAL_STATES, Consent, Organization, Template
-from consent.parties import organization_of
+from consent.models import TERMINAL_STATES, Consent, Template
+from consent.parties import Party, organization_of
 from consent.signatures import WRITTEN_FORM_MAX_AUTH_AGE, Signature, check_signer, required_roles
 from idp import service as idp
 from propusk.errors import Conflict, Forbidden, NotFound, Problem, ValidationProblem
@@ -35,7 +35,7 @@ _withdrawal_hooks: list[tuple[str, WithdrawalHook]] = []
 
 def create_request(
     session: Session,
-    operator: Organization,
+    operator: Party,
     *,
     template_id: uuid.UUID,
     subject_id: uuid.UUID,
@@ -95,7 +95,7 @@ def create_request(
 
 
 def _live_template(
-    session: Session, operator: Organization, template_id: uuid.UUID, now: datetime
+    session: Session, operator: Party, template_id: uuid.UUID, now: datetime
 ) -> Template:
     """The operator's template, still valid ``now`` (404 / 422 otherwise)."""
     template = repo.get_template(session, template_id)

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from propusk.db import Base, UTCDateTime, new_id, utcnow
 
-ORG_KINDS = ("operator", "supplier")
 FORMS = ("any", "written")
 STATES = (
     "requested",
@@ -41,29 +40,29 @@ STATES = (
     "expired",
 )
 TERMINAL_STATES = frozenset({"refused", "withdrawn", "revoked", "expired"})
+PROFILE_ID = "consent_organization_profile.id"  # an operator or supplier (its registry id)
 
 
-class Organization(Base):
-    """A registered data operator or data supplier, bound to one OAuth client."""
+class OrganizationProfile(Base):
+    """What consent needs to process data for a registered organisation (1:1, same id).
 
-    __tablename__ = "consent_organization"
+    The organisation itself — name, ИНН, ОГРН, address, kind — is the registry's
+    (``idp.models.Organization``, read through ``consent.parties``); this row says where the
+    recipient is and stores the data (art. 12, art. 18 part 5), its RKN registry number, and
+    numbers its events feed.
+    """
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(500))
-    inn: Mapped[str] = mapped_column(String(12))
-    ogrn: Mapped[str] = mapped_column(String(15), unique=True)
-    address: Mapped[str] = mapped_column(String(1000))
+    __tablename__ = "consent_organization_profile"
+
+    id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"), primary_key=True)
     country: Mapped[str] = mapped_column(String(2), default="RU")  # where the recipient is
     storage_country: Mapped[str] = mapped_column(String(2))
     storage_location: Mapped[str] = mapped_column(String(500))
     registry_number: Mapped[str] = mapped_column(String(64))
     cross_border_notice_ref: Mapped[str | None] = mapped_column(String(200))
-    client_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     # The operator's events-feed counter: bumped under a row lock by every consent change, so
     # feed positions are assigned in commit order (a poller never skips a late commit).
     feed_pos: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Category(Base):
@@ -103,7 +102,7 @@ class Template(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_organization.id"))
+    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(PROFILE_ID))
     key: Mapped[str] = mapped_column(String(120))
     version: Mapped[int] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(8), default="ru")
@@ -131,8 +130,10 @@ class Consent(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
-    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_organization.id"))
-    supplier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("consent_organization.id"))
+    operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(PROFILE_ID))
+    supplier_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey(PROFILE_ID)
+    )
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_template.id"))
     purpose_key: Mapped[str] = mapped_column(String(120))
     categories: Mapped[list[str]] = mapped_column(JSON)
@@ -157,7 +158,7 @@ class Consent(Base):
 class ConsentEvent(Base):
     """One append-only, hash-chained change of a consent (chain per consent).
 
-    ``pos`` is the position in the operator's feed (see ``Organization.feed_pos``).
+    ``pos`` is the position in the operator's feed (see ``OrganizationProfile.feed_pos``).
     """
 
     __tablename__ = "consent_event"
@@ -222,7 +223,7 @@ class VaultItem(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
     category_key: Mapped[str] = mapped_column(ForeignKey("consent_category.key"))
-    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_organization.id"))
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(PROFILE_ID))
     value_json: Mapped[Any | None] = mapped_column(JSON)
     value_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent.models import Consent, ConsentEvent, Organization, Template
+from consent.models import Consent, ConsentEvent, Template
+from consent.parties import Party
 from idp.oidc.keys import InvalidJWS, sign_jws, verify_jws
 from propusk.errors import Problem
 from propusk.settings import Settings
@@ -31,7 +32,7 @@ def receipt_payload(
     consent: Consent,
     event: ConsentEvent,
     template: Template,
-    operator: Organization,
+    operator: Party,
 ) -> dict[str, Any]:
     """The receipt claims for one grant or withdrawal event."""
     return {

@@ -24,7 +24,7 @@ from consent.models import (
     Consent,
     ConsentEvent,
     DestructionTask,
-    Organization,
+    OrganizationProfile,
     Purpose,
     SignedDocument,
     Template,
@@ -39,16 +39,18 @@ PENDING_STATES = ("requested", "partially_given")
 # --- organisations and catalogues ---------------------------------------------------------
 
 
-def get_organization(session: Session, org_id: uuid.UUID) -> Organization | None:
-    return session.get(Organization, org_id)
+def get_profile(session: Session, org_id: uuid.UUID) -> OrganizationProfile | None:
+    return session.get(OrganizationProfile, org_id)
 
 
-def organization_by_client(session: Session, client_id: str) -> Organization | None:
-    return session.scalar(select(Organization).where(Organization.client_id == client_id))
-
-
-def organization_by_ogrn(session: Session, ogrn: str) -> Organization | None:
-    return session.scalar(select(Organization).where(Organization.ogrn == ogrn))
+def profiles_by_ids(
+    session: Session, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, OrganizationProfile]:
+    ids = list(set(ids))
+    if not ids:
+        return {}
+    stmt = select(OrganizationProfile).where(OrganizationProfile.id.in_(ids))
+    return {p.id: p for p in session.scalars(stmt)}
 
 
 def get_category(session: Session, key: str) -> Category | None:
@@ -253,10 +255,10 @@ def next_feed_pos(session: Session, operator_id: uuid.UUID) -> int:
     """Bump the operator's feed counter; the row lock is held to commit, so positions are
     handed out in commit order (concurrent changes of one operator's consents queue here)."""
     stmt = (
-        update(Organization)
-        .where(Organization.id == operator_id)
-        .values(feed_pos=Organization.feed_pos + 1)
-        .returning(Organization.feed_pos)
+        update(OrganizationProfile)
+        .where(OrganizationProfile.id == operator_id)
+        .values(feed_pos=OrganizationProfile.feed_pos + 1)
+        .returning(OrganizationProfile.feed_pos)
         .execution_options(synchronize_session=False)
     )
     return int(session.execute(stmt).scalar_one())
@@ -425,15 +427,6 @@ def open_destruction_of_operator(session: Session, operator_id: uuid.UUID) -> li
         DestructionTask.operator_id == operator_id, DestructionTask.confirmed_at.is_(None)
     )
     return list(session.scalars(stmt.order_by(DestructionTask.due_date)))
-
-
-def organizations_by_ids(
-    session: Session, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Organization]:
-    ids = list(set(ids))
-    if not ids:
-        return {}
-    return {o.id: o for o in session.scalars(select(Organization).where(Organization.id.in_(ids)))}
 
 
 def templates_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Template]:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from audit.service import record as audit
 from consent import repository as repo
 from consent.catalogue import CategoryInfo, require_categories, require_purpose
-from consent.models import Organization, Template
+from consent.models import Template
+from consent.parties import Party
 from propusk.errors import ValidationProblem
 
 ACTIONS = (
@@ -48,7 +49,7 @@ ART9_ELEMENTS = (
 
 
 def publish_template(
-    session: Session, operator: Organization, data: dict[str, Any], *, actor: str
+    session: Session, operator: Party, data: dict[str, Any], *, actor: str
 ) -> Template:
     """Publish an immutable template version; refuse one that lacks an art. 9 part 4 element."""
     categories = _check_template(session, data)

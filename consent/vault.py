@@ -25,7 +25,8 @@ from audit.service import record as audit
 from consent import repository as repo
 from consent.catalogue import CategoryInfo, require_categories
 from consent.gate import consent_refusal
-from consent.models import Organization, VaultItem
+from consent.models import VaultItem
+from consent.parties import Party
 from idp import service as idp
 from propusk import crypto
 from propusk.errors import Forbidden, NotFound, Problem
@@ -39,7 +40,7 @@ def _aad(subject_id: uuid.UUID, category: str, supplier_id: uuid.UUID) -> bytes:
 def put(
     session: Session,
     settings: Settings,
-    supplier: Organization,
+    supplier: Party,
     subject_id: uuid.UUID,
     category_key: str,
     value: Any,
@@ -91,7 +92,7 @@ def put(
 
 def relation(
     session: Session,
-    supplier: Organization,
+    supplier: Party,
     subject_id: uuid.UUID,
     category: CategoryInfo,
     now: datetime,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from consent import catalogue, documents, receipts
+from consent import catalogue, documents, parties, receipts
 from consent import repository as repo
 from propusk.errors import Problem
 from propusk.settings import Settings
@@ -120,7 +120,7 @@ def _current(session: Session, consent_id: uuid.UUID, result: Result) -> Result:
     consent = repo.get_consent(session, consent_id)
     if consent is None:
         return Result(False, result.kind, "Согласие с таким номером не найдено.")
-    operator = repo.get_organization(session, consent.operator_id)
+    operator = parties.get(session, consent.operator_id)
     purpose = catalogue.purpose(session, consent.purpose_key)
     titles = catalogue.categories(session, consent.categories)
     result.consent_id = consent.id

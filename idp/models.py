@@ -107,10 +107,12 @@ class Status(Base):
 
 
 class Organization(Base):
-    """A registered operator or supplier organisation (its staff get ``operator_staff``).
+    """The one registry of operator and supplier organisations (its staff get ``operator_staff``).
 
-    Kept here (not in ``consent``) because statuses are derived from it at login; the consent
-    package registers operators through ``idp.schools.register_operator_org``.
+    Kept here (not in ``consent``) because statuses are derived from it at login; the legal
+    identity lives here (name, ИНН, ОГРН, address, ESIA oid), consent keeps what it needs to
+    process data in a 1:1 profile (``consent_organization_profile``, same id), and an OAuth
+    client acts for an organisation through ``oidc_client.organization_id`` (one binding).
     """
 
     __tablename__ = "organization"
@@ -118,7 +120,9 @@ class Organization(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     esia_org_oid: Mapped[str | None] = mapped_column(String(32), unique=True)
     ogrn: Mapped[str] = mapped_column(String(15), unique=True)
+    inn: Mapped[str | None] = mapped_column(String(12))  # known once registered with its details
     name: Mapped[str] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(String(1000))  # legal address
     kind: Mapped[str] = mapped_column(String(16))  # operator | supplier
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -72,6 +72,10 @@ def organization_by_org_oid(session: Session, org_oid: str) -> Organization | No
     return session.scalar(select(Organization).where(Organization.esia_org_oid == org_oid))
 
 
+def organizations_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> list[Organization]:
+    return list(session.scalars(select(Organization).where(Organization.id.in_(list(ids)))))
+
+
 def list_organizations(session: Session, kind: str | None = None) -> list[Organization]:
     q = select(Organization).order_by(Organization.name)
     if kind:

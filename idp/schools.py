@@ -119,32 +119,40 @@ def register_operator_org(
     name: str,
     *,
     kind: str = "operator",
-    organization_id: uuid.UUID | None = None,
+    inn: str | None = None,
+    address: str | None = None,
     actor: str = SYSTEM,
 ) -> uuid.UUID:
     """Register (or find, by ОГРН) an operator/supplier organisation; returns its id.
 
     Employees of an operator (ESIA ``/roles``, matched by org oid or ОГРН) get
-    ``operator_staff`` in ``org:<id>`` at their next login. The consent registry passes its own
-    ``organization_id`` so people and OAuth clients of one organisation share one domain.
+    ``operator_staff`` in ``org:<id>`` at their next login. The consent registry passes the
+    legal details (ИНН, address) it checked; they complete an organisation first known from
+    ESIA. People and OAuth clients of one organisation share its ``org:<id>`` domain.
     """
     if kind not in ORGANIZATION_KINDS:
         raise ValidationProblem("kind must be operator or supplier")
     ogrn = checked_ogrn(ogrn)
     org = repo.organization_by_ogrn(session, ogrn)
     if org is not None:
-        if organization_id is not None and org.id != organization_id:
-            raise Conflict("this ОГРН is registered under another organisation id")
+        if org.kind != kind:
+            raise Conflict(
+                f"this ОГРН is registered as a {org.kind}", type="organization-kind-differs"
+            )
         if org_oid and not org.esia_org_oid:
             org.esia_org_oid = org_oid
+        org.inn = inn or org.inn
+        org.address = address or org.address
         return org.id
     if org_oid and repo.organization_by_org_oid(session, org_oid):
         raise Conflict("this ESIA organisation oid is registered with another OGRN")
     org = Organization(
-        id=organization_id or new_id(),
+        id=new_id(),
         esia_org_oid=org_oid or None,
         ogrn=ogrn,
+        inn=inn,
         name=name,
+        address=address,
         kind=kind,
     )
     session.add(org)
@@ -161,6 +169,11 @@ def register_operator_org(
 
 def get_organization(session: Session, organization_id: uuid.UUID) -> Organization | None:
     return session.get(Organization, organization_id)
+
+
+def organizations(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Organization]:
+    """Several organisations by id, in one query (an art. 14 answer names every recipient)."""
+    return {org.id: org for org in repo.organizations_by_ids(session, ids)} if ids else {}
 
 
 def list_organizations(session: Session, kind: str | None = None) -> list[Organization]:

@@ -30,7 +30,14 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # batch mode copies tables others reference: no cascade, checked at the end
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         _run(connection)
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
     engine.dispose()
 
 
@@ -43,6 +50,15 @@ def _run(connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _no_dangling_references(connection)
+
+
+def _no_dangling_references(connection) -> None:
+    """With foreign keys off during the copy, check them all before the migration commits."""
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise RuntimeError(f"migration leaves rows without their referenced rows: {dangling[:5]}")
 
 
 if context.is_offline_mode():

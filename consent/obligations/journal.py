@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import repository as repo
+from consent import parties
 from consent.models import Obligation, ObligationClock, ObligationEvent, SubjectNotice
 from consent.obligations import repository as orepo
 from propusk.errors import ValidationProblem
@@ -34,7 +34,7 @@ def known_operator(session: Session, operator_id: uuid.UUID | None) -> uuid.UUID
     """The id of a registered operator (``None`` stays ``None``); 422 for anything else."""
     if operator_id is None:
         return None
-    org = repo.get_organization(session, operator_id)
+    org = parties.get(session, operator_id)
     if org is None or org.kind != "operator":
         raise ValidationProblem("no such registered operator", type="unknown-operator")
     return org.id

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import deadlines
+from consent import deadlines, parties
 from consent import repository as repo
 from consent.models import Obligation
 from consent.obligations import blocks, clocks, journal
@@ -209,7 +209,7 @@ def _destruction_act(
         )
     if date.fromisoformat(str(act["destroyed_on"])) > deadlines.receipt_date(now):
         raise ValidationProblem("the destruction date is in the future", type="time-in-future")
-    operator = repo.get_organization(session, obligation.operator_id)
+    operator = parties.get(session, obligation.operator_id)
     person = idp.get_person(session, obligation.subject_id)
     task = repo.get_destruction_task(session, obligation.destruction_task_id)
     if task is not None and task.confirmed_at is None:

@@ -377,13 +377,16 @@ def client_json(row: OAuthClient) -> dict:
     }
 
 
-def return_uri_allowed(
-    session: Session, organization_id: uuid.UUID, client_id: str | None, uri: str
-) -> bool:
+def return_uri_allowed(session: Session, organization_id: uuid.UUID, uri: str) -> bool:
     """``uri`` is a registered return URI of a client of the organisation (exact match): where
     Propusk's signing page may send the person back after a consent decision."""
     rows = repo.clients_of_organization(session, organization_id)
-    if client_id and plausible_id(client_id):
-        bound = repo.get_client(session, client_id)
-        rows += [bound] if bound is not None else []
     return any(uri in (row.return_uris or ()) for row in rows)
+
+
+def first_clients_of(session: Session, organization_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The first OAuth client bound to each organisation (the one it registered with)."""
+    first: dict[uuid.UUID, str] = {}
+    for row in repo.clients_of_organizations(session, organization_ids) if organization_ids else ():
+        first.setdefault(row.organization_id, row.client_id)
+    return first

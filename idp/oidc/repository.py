@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -302,6 +302,17 @@ def revoke_grants_of(
 
 def clients_of_organization(session: Session, organization_id: uuid.UUID) -> list[OAuthClient]:
     stmt = select(OAuthClient).where(OAuthClient.organization_id == organization_id)
+    return list(session.scalars(stmt))
+
+
+def clients_of_organizations(
+    session: Session, organization_ids: Iterable[uuid.UUID]
+) -> list[OAuthClient]:
+    stmt = (
+        select(OAuthClient)
+        .where(OAuthClient.organization_id.in_(list(organization_ids)))
+        .order_by(OAuthClient.created_at, OAuthClient.client_id)
+    )
     return list(session.scalars(stmt))
 
 

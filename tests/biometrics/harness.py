@@ -31,7 +31,7 @@ from sqlalchemy import text
 from audit import service as audit
 from consent import service as consent
 from consent import signing
-from consent.repository import get_organization
+from consent.parties import get as get_organization
 from idp import service as idp
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow

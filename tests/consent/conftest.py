@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import pytest
 from fastapi import Request
 
-from consent import repository as repo
+from consent import parties
 from consent.catalogue import load_catalogue
 from consent.lifecycle import approve, create_request
 from consent.parties import register_organization
@@ -329,7 +329,7 @@ def given_consent(rt, org_id, tpl_id, supplier_id=None) -> tuple[uuid.UUID, uuid
             ),
             settings=rt.settings,
         )
-        org = repo.get_organization(s, org_id)
+        org = parties.get(s, org_id)
         c = create_request(
             s,
             org,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from consent import gate
 from consent.models import Transfer, VaultItem
+from consent.parties import Party
 from propusk.db import session_scope, utcnow
 from tests.consent.conftest import World, years_ago
 
@@ -386,9 +387,7 @@ def test_organisation_registry_rules(harness):
     )
     assert r.status_code == 403
     with session_scope(h.runtime.sessionmaker) as s:
-        from consent.models import Organization
-
-        assert s.scalar(select(func.count()).where(Organization.ogrn == good["ogrn"])) == 1
+        assert s.scalar(select(func.count()).where(Party.ogrn == good["ogrn"])) == 1
 
 
 def test_known_inn_and_ogrn_check_digits():

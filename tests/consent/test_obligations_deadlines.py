@@ -10,8 +10,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from consent import obligations
-from consent import repository as consent_repo
+from consent import obligations, parties
 from consent.deadlines import MOSCOW
 from consent.models import ObligationClock
 from propusk.db import session_scope
@@ -154,17 +153,39 @@ def test_registry_is_shared_with_idp(world: World):
         assert (row.ogrn, row.kind, row.esia_org_oid) == (org["ogrn"], "operator", "1000123456")
         sup = idp.get_organization(s, uuid.UUID(world.sup["id"]))
         assert sup.kind == "supplier" and sup.ogrn == world.sup["ogrn"]
-        # an ОГРН already in idp under another id: refused, nothing half-written
-        taken = ogrn13()
-        idp.register_operator_org(s, None, taken, "ООО Другое", kind="operator")
+        # an organisation first known from ESIA (staff logins) is completed, not duplicated
+        known = ogrn13()
+        known_id = idp.register_operator_org(s, None, known, "ООО Из ЕСИА", kind="operator")
+        as_supplier = ogrn13()
+        supplier_id = idp.register_operator_org(
+            s, None, as_supplier, "ООО Поставщик", kind="supplier"
+        )
     r = h.client.post(
         "/api/v1/organizations",
-        json=org_fields(name="ООО Конфликт", inn="7707083893", ogrn=taken),
+        json=org_fields(name="ООО Из ЕСИА", inn="7707083893", ogrn=known),
         headers=h.admin(),
     )
-    assert r.status_code == 409, r.text
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == str(known_id) and r.json()["inn"] == "7707083893"
     with session_scope(h.runtime.sessionmaker) as s:
-        assert consent_repo.organization_by_ogrn(s, taken) is None
+        row = idp.get_organization(s, known_id)
+        assert (row.inn, row.address) == ("7707083893", r.json()["address"])
+    # registered for consent twice, or as the other kind: refused, nothing half-written
+    again = h.client.post(
+        "/api/v1/organizations",
+        json=org_fields(name="ООО Повтор", inn="7707083893", ogrn=known),
+        headers=h.admin(),
+    )
+    assert again.status_code == 409 and again.json()["type"].endswith("duplicate-ogrn")
+    other_kind = h.client.post(
+        "/api/v1/organizations",
+        json=org_fields(name="ООО Поставщик", inn="7707083893", ogrn=as_supplier),
+        headers=h.admin(),
+    )
+    assert other_kind.status_code == 409, other_kind.text
+    with session_scope(h.runtime.sessionmaker) as s:
+        assert idp.get_organization(s, known_id).name == "ООО Из ЕСИА"
+        assert parties.get(s, supplier_id) is None  # no consent profile was written
     r = h.client.post(
         "/api/v1/organizations",
         json={**{k: org[k] for k in ("kind", "name")}, "esia_org_oid": "12ab"},

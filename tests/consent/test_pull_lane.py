@@ -13,8 +13,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from consent import parties, vault
 from consent import repository as repo
-from consent import vault
 from consent.lifecycle import withdraw
 from consent.parties import register_organization
 from idp.oidc import repository as oidc_repo
@@ -61,7 +61,7 @@ def _world(rt) -> dict:
                 (other, "person.fullname", "Гонкин П."),  # the newest
             )
         ):
-            org = repo.get_organization(s, org.id)
+            org = parties.get(s, org.id)
             now = utcnow() + timedelta(milliseconds=i)
             vault.put(s, rt.settings, org, subject, category, value, actor="t", now=now)
     return {

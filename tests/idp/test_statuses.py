@@ -337,14 +337,15 @@ def test_repeated_or_self_children_are_ignored(session):
     assert [c.esia_oid for c in children_of(session, parent.id)] == [kid.esia_oid]
 
 
-def test_operator_org_can_share_the_consent_registry_id(session):
-    ogrn, given = f.ogrn(), uuid.uuid4()
-    assert register_operator_org(session, None, ogrn, "Оператор", organization_id=given) == given
+def test_an_operator_org_is_registered_once_and_completed(session):
+    ogrn = f.ogrn()
+    given = register_operator_org(session, None, ogrn, "Оператор")
     org_oid = f.oid()  # unique across the database: never a fixed value
-    assert register_operator_org(session, org_oid, ogrn, "Оператор") == given
-    assert get_organization(session, given).esia_org_oid == org_oid
+    assert register_operator_org(session, org_oid, ogrn, "Оператор", inn="7707083893") == given
+    org = get_organization(session, given)
+    assert (org.esia_org_oid, org.inn) == (org_oid, "7707083893")
     with pytest.raises(Conflict):
-        register_operator_org(session, None, ogrn, "Оператор", organization_id=uuid.uuid4())
+        register_operator_org(session, None, ogrn, "Оператор", kind="supplier")
     person = on_login(
         session, f.identity(organizations=(UpstreamOrgRole(org_oid=f.oid(), ogrn=ogrn, name="О"),))
     )
