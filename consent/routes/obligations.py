@@ -32,19 +32,19 @@ from consent.schemas.obligations import (
     UnlawfulIn,
 )
 from policies.deps import require
+from policies.service import decide
 from propusk.db import utcnow
 from propusk.deps import SessionDep
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
+WHOLE_REGISTER = "obligation.register.all"
 
 
 def _registrar(session: Session, principal: Principal, act: str) -> obligations.Registrar:
     """The platform (every organisation's obligations: ``obligation.register.all``) or an
     operator client (its own organisation's)."""
-    if principal.kind == "platform_admin" or any(
-        r.role == "platform_admin" for r in principal.roles
-    ):
+    if decide(principal, WHOLE_REGISTER, act).allowed:
         return obligations.Registrar(principal.subject, None)
     return obligations.Registrar(principal.subject, operator_of(session, principal).id)
 
