@@ -23,14 +23,14 @@ from tests.consent.conftest import Harness, World
 API = "/api/v1"
 
 
-def _staff(h: Harness, org_id: str) -> dict[str, str]:
-    """A person employed by an operator (``operator_staff`` in its organisation)."""
+def _person_with(h: Harness, role: str, domain: str) -> dict[str, str]:
+    """A person in Propusk's own pages holding one role link."""
     pid = uuid.uuid4()
     principal = Principal(
         kind="person",
         subject=f"person:{pid}",
         person_id=pid,
-        roles=(RoleGrant("operator_staff", f"org:{org_id}"),),
+        roles=(RoleGrant(role, domain),),
         channel="session",
     )
     return h.token_for(principal)
@@ -38,22 +38,14 @@ def _staff(h: Harness, org_id: str) -> dict[str, str]:
 
 def _admin_by_role(h: Harness) -> dict[str, str]:
     """A person holding the ``platform_admin`` role (a role link, not the principal kind)."""
-    pid = uuid.uuid4()
-    principal = Principal(
-        kind="person",
-        subject=f"person:{pid}",
-        person_id=pid,
-        roles=(RoleGrant("platform_admin", "*"),),
-        channel="session",
-    )
-    return h.token_for(principal)
+    return _person_with(h, "platform_admin", "*")
 
 
 def _non_admins(h: Harness) -> dict[str, dict[str, str]]:
     org = str(uuid.uuid4())
     return {
         "person": h.person_headers(uuid.uuid4()),
-        "operator staff": _staff(h, org),
+        "operator staff": _person_with(h, "operator_staff", f"org:{org}"),
         "operator client": h.org_client(org, "operator"),
         "supplier client": h.org_client(org, "supplier"),
     }
