@@ -27,9 +27,8 @@ from consent.schemas.transfers import (
     held_value_out,
     transfer_entry_out,
 )
-from policies.deps import require
 from propusk.db import utcnow
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])

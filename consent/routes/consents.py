@@ -40,9 +40,8 @@ from consent.schemas.signing import (
     document_out,
     verify_out,
 )
-from policies.deps import require
 from propusk.db import utcnow
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])

@@ -31,10 +31,9 @@ from consent.schemas.obligations import (
     SubjectObligationsOut,
     UnlawfulIn,
 )
-from policies.deps import require
 from policies.service import decide
 from propusk.db import utcnow
-from propusk.deps import SessionDep
+from propusk.deps import SessionDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])

@@ -22,9 +22,8 @@ from consent.schemas.ledger import (
     event_out,
     task_out,
 )
-from policies.deps import require
 from propusk.db import utcnow
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])

@@ -21,8 +21,7 @@ from consent.schemas.registry import (
     organization_out,
     template_out,
 )
-from policies.deps import require
-from propusk.deps import SessionDep
+from propusk.deps import SessionDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])

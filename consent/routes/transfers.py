@@ -24,9 +24,8 @@ from consent.schemas.transfers import (
     VaultValueIn,
     VaultWriteOut,
 )
-from policies.deps import require
 from propusk.db import utcnow
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import PROBLEM_JSON, ValidationProblem
 from propusk.security import Principal
 
