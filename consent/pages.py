@@ -86,10 +86,6 @@ def _return_target(session, consent, return_uri: str | None) -> str | bool | Non
     return return_uri
 
 
-def _principal(request: Request, session, settings: Settings, csrf_token: str | None = None):
-    return session_principal(request, session, settings, csrf_token)
-
-
 def _login_url(request: Request, fresh: bool = False, path: str | None = None) -> str:
     target = path or request.url.path + (f"?{request.url.query}" if request.url.query else "")
     query = {"next": target}
@@ -149,7 +145,7 @@ def sign_page(
     state: str | None = None,
 ) -> Response:
     """The consent as a document, with «Подписать» / «Отказаться» (see the module docstring)."""
-    principal = _principal(request, session, settings)
+    principal = session_principal(request, session, settings, None)
     if principal.kind != "person":
         return RedirectResponse(_login_url(request), status_code=302)
     try:
@@ -219,7 +215,7 @@ async def sign_submit(
 def _decide(consent_id, request, session, settings, fields: dict[str, str]) -> Response:
     """The form's answer, through ``consent.signing`` (CSRF and origin checked first)."""
     try:
-        principal = _principal(request, session, settings, fields.get(FIELD))
+        principal = session_principal(request, session, settings, fields.get(FIELD))
         if principal.kind != "person":
             login = (_login_url(request, path=f"/sign/{consent_id}"), "Войти снова")
             return _message(request, "Сеанс истёк", "Войдите снова и повторите.", 401, login)
@@ -270,7 +266,7 @@ def sign_result(
     consent_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """After the answer (a reload shows it again, nothing is re-sent)."""
-    principal = _principal(request, session, settings)
+    principal = session_principal(request, session, settings, None)
     if principal.kind != "person":
         return RedirectResponse(_login_url(request), status_code=302)
     try:
