@@ -29,7 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from consent import catalogue, documents, queries, service, signing, verification
+from consent import catalogue, documents, queries, representation, signatures, signing, verification
 from idp import service as idp
 from idp.oidc.csrf import FIELD, token_of
 from idp.oidc.principal import session_principal
@@ -175,7 +175,7 @@ def sign_page(
         "age_group": prepared.age_group,
         "needed": [
             ROLE_RU[r]
-            for r in sorted(service.required_roles(prepared.age_group))
+            for r in sorted(signatures.required_roles(prepared.age_group))
             if r not in signed_roles
         ],
         "signers": _signers(session, consent),
@@ -270,11 +270,11 @@ def sign_result(
     if principal.kind != "person":
         return RedirectResponse(_login_url(request), status_code=302)
     try:
-        consent = service.consent_for_person(session, consent_id, principal.person_id)
+        consent = representation.consent_for_person(session, consent_id, principal.person_id)
     except Problem as exc:
         return _problem_page(request, exc, consent_id)
     signed_roles = {s.get("role") for s in consent.signatures}
-    waiting = sorted(service.required_roles(consent.age_rule) - signed_roles)
+    waiting = sorted(signatures.required_roles(consent.age_rule) - signed_roles)
     context = {
         "title": "Отказ принят" if consent.state == "refused" else "Подписано",
         "consent": consent,

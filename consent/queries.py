@@ -3,7 +3,8 @@
 Each function loads what one answer shows — an organisation, the catalogue, a template, an
 operator's own consent, a signed document, a subject's transfer history or vault values —
 and answers 404 (``propusk.errors.NotFound``) where the route would. Nothing here writes;
-the business rules stay in ``consent.service``, ``consent.flows`` and ``consent.obligations``.
+the business rules stay in the service modules (``consent.lifecycle``, ``consent.flows``,
+``consent.obligations`` …).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import flows, receipts, service, vault, verification
+from consent import flows, ledger, receipts, vault, verification
 from consent import repository as repo
 from consent.models import (
     Category,
@@ -98,7 +99,7 @@ class Receipt:
 def receipt(session: Session, settings: Settings, consent: Consent, kind: str | None) -> Receipt:
     """The receipt of the latest grant or withdrawal (``kind`` chooses one), signed with the
     service key; 409 ``no-receipt`` when there is none."""
-    event = service.receipt_event(session, consent, kind)
+    event = ledger.receipt_event(session, consent, kind)
     template_row = repo.get_template(session, consent.template_id)
     operator = repo.get_organization(session, consent.operator_id)
     payload = receipts.receipt_payload(settings, consent, event, template_row, operator)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from consent import queries, service
+from consent import access, queries
 from consent.routes.caller import SubjectQuery, authorize_on_subject, person_of, subject_for
 from consent.schemas.access import (
     AccessAnswerOut,
@@ -89,15 +89,15 @@ def create_access_request(
     """File an art. 14 access request: the answer is due in 10 working days."""
     person_id = person_of(principal)
     subject_id = subject_for(session, principal, "access_request", "create", subject)
-    row = service.create_access_request(session, subject_id, person_id, now=utcnow())
+    row = access.create_access_request(session, subject_id, person_id, now=utcnow())
     return access_request_out(row)
 
 
 def _answer(session: Session, principal: Principal, request_id: uuid.UUID) -> dict[str, Any]:
     """The answer to the caller's (or their child's) request; answering it on first read."""
-    row = service.access_request_for_person(session, request_id, person_of(principal))
+    row = access.access_request_for_person(session, request_id, person_of(principal))
     authorize_on_subject(session, principal, "access_request", "read", row.subject_id)
-    return service.access_answer(session, row, now=utcnow())
+    return access.access_answer(session, row, now=utcnow())
 
 
 @router.get(

@@ -15,7 +15,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from consent import representation, service
+from consent import parties, representation
 from consent.answers import refused_problem
 from consent.models import Consent, Organization
 from idp.service import owner_resource
@@ -52,14 +52,16 @@ def subject_for(
     session: Session, principal: Principal, obj: str, act: str, subject: uuid.UUID | None
 ) -> uuid.UUID:
     """The subject the caller acts for (themselves or a minor they represent today)."""
-    subject_id = service.subjects_for(session, person_of(principal), subject, SUBJECT_ACTS[act])
+    subject_id = representation.subjects_for(
+        session, person_of(principal), subject, SUBJECT_ACTS[act]
+    )
     authorize_on_subject(session, principal, obj, act, subject_id)
     return subject_id
 
 
 def consent_for(session: Session, principal: Principal, consent_id: uuid.UUID, act: str) -> Consent:
     """The consent, if the caller may ``act`` on it now (its subject or their representative)."""
-    consent = service.consent_for_person(
+    consent = representation.consent_for_person(
         session, consent_id, person_of(principal), SUBJECT_ACTS[act]
     )
     policy_act = "withdraw" if act == "suspend" else act
@@ -69,12 +71,12 @@ def consent_for(session: Session, principal: Principal, consent_id: uuid.UUID, a
 
 def operator_of(session: Session, principal: Principal) -> Organization:
     """The calling client's organisation, registered as an operator (else 403)."""
-    return service.organization_of(session, principal.organization_id, "operator")
+    return parties.organization_of(session, principal.organization_id, "operator")
 
 
 def supplier_of(session: Session, principal: Principal) -> Organization:
     """The calling client's organisation, registered as a supplier (else 403)."""
-    return service.organization_of(session, principal.organization_id, "supplier")
+    return parties.organization_of(session, principal.organization_id, "supplier")
 
 
 def refused(request: Request, body: dict[str, Any]) -> JSONResponse:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consent import documents, queries, service, signing, verification
+from consent import documents, lifecycle, queries, representation, signatures, signing, verification
 from consent.routes.caller import (
     SubjectQuery,
     authorize_on_subject,
@@ -22,13 +22,13 @@ from consent.routes.caller import (
 from consent.schemas.ledger import (
     AnswerIn,
     ConsentOut,
+    ConsentReceiptOut,
     ConsentWithEventsOut,
-    ReceiptOut,
     SubjectConsentsOut,
     SubjectRequestsOut,
+    consent_event_out,
     consent_fields,
     consent_out,
-    event_out,
 )
 from consent.schemas.signing import (
     ApprovedOut,
@@ -61,7 +61,7 @@ def my_consents(
 ) -> SubjectConsentsOut:
     """The subject's consents in every state (lapsed requests expire first)."""
     subject_id = subject_for(session, principal, "consent", "read", subject)
-    rows = service.list_consents(session, subject_id, utcnow())
+    rows = lifecycle.list_consents(session, subject_id, utcnow())
     return SubjectConsentsOut(subject_id=subject_id, consents=[consent_out(c) for c in rows])
 
 
@@ -73,7 +73,7 @@ def my_requests(
 ) -> SubjectRequestsOut:
     """The subject's consent requests waiting for an answer."""
     subject_id = subject_for(session, principal, "consent", "read", subject)
-    rows = service.list_consents(session, subject_id, utcnow(), pending=True)
+    rows = lifecycle.list_consents(session, subject_id, utcnow(), pending=True)
     return SubjectRequestsOut(subject_id=subject_id, requests=[consent_out(c) for c in rows])
 
 
@@ -83,7 +83,7 @@ def get_consent(
 ) -> ConsentWithEventsOut:
     """One consent of the subject with its hash-chained events."""
     consent = consent_for(session, principal, consent_id, "read")
-    events = [event_out(e) for e in queries.consent_events(session, consent.id)]
+    events = [consent_event_out(e) for e in queries.consent_events(session, consent.id)]
     return ConsentWithEventsOut(**consent_fields(consent), events=events)
 
 
@@ -95,7 +95,7 @@ def consent_document(
 ) -> DocumentOut:
     """The document the caller would sign (its SHA-256 goes back with the signature)."""
     prepared = signing.prepare(session, principal, consent_id, utcnow())
-    return document_out(prepared, service.required_roles(prepared.age_group))
+    return document_out(prepared, signatures.required_roles(prepared.age_group))
 
 
 @router.post("/consents/{consent_id}/approve")
@@ -128,7 +128,7 @@ def signed_document_pdf(
 ) -> Response:
     """The PDF of a signature: to the subject and their representatives, in Propusk's own pages
     (it names the signers and their ESIA accounts: no relying party's scope opens it)."""
-    consent = service.consent_for_person(session, consent_id, person_of(principal))
+    consent = representation.consent_for_person(session, consent_id, person_of(principal))
     authorize_on_subject(session, principal, "consent.document", "read", consent.subject_id)
     row = queries.signed_document(session, consent, document_id)
     return Response(
@@ -192,7 +192,7 @@ def _end(
 ) -> ConsentOut:
     """Withdraw or suspend a given consent as its subject or their representative."""
     consent_for(session, principal, consent_id, act)
-    change = service.withdraw if act == "withdraw" else service.suspend
+    change = lifecycle.withdraw if act == "withdraw" else lifecycle.suspend
     reason = body.reason if body else None
     consent = change(session, consent_id, person_of(principal), now=utcnow(), reason=reason)
     return consent_out(consent)
@@ -205,8 +205,10 @@ def receipt(
     settings: SettingsDep,
     event: Literal["given", "withdrawn"] | None = Query(None),
     principal: Principal = require("consent", "read"),
-) -> ReceiptOut:
+) -> ConsentReceiptOut:
     """A signed receipt (JWS) of the consent's latest grant or withdrawal (``event`` picks)."""
     consent = consent_for(session, principal, consent_id, "read")
     signed = queries.receipt(session, settings, consent, event)
-    return ReceiptOut(consent_id=signed.consent_id, event=signed.event_type, receipt=signed.token)
+    return ConsentReceiptOut(
+        consent_id=signed.consent_id, event=signed.event_type, receipt=signed.token
+    )

@@ -7,20 +7,20 @@ import uuid
 
 from fastapi import APIRouter, Query
 
-from consent import queries, service
+from consent import destruction, ledger, lifecycle, queries
 from consent.routes.caller import operator_of
 from consent.schemas.ledger import (
+    ConsentFeedOut,
     ConsentOut,
     ConsentRequestIn,
     ConsentRequestOut,
-    FeedOut,
+    DestructionTaskOut,
+    DestructionTasksOut,
     RevokeIn,
-    TaskOut,
-    TasksOut,
+    consent_event_out,
     consent_fields,
     consent_out,
-    event_out,
-    task_out,
+    destruction_task_out,
 )
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
@@ -39,7 +39,7 @@ def create_request(
     """Ask a participant for consent. The answer's ``signing_url`` is where to send the person
     (add ``return_uri`` — registered for this client — and ``state``): only they sign."""
     operator = operator_of(session, principal)
-    consent = service.create_request(
+    consent = lifecycle.create_request(
         session,
         operator,
         template_id=body.template_id,
@@ -76,7 +76,7 @@ def revoke_consent(
     """The operator ends its own consent (contract ended, purpose achieved …)."""
     operator = operator_of(session, principal)
     queries.consent_of_operator(session, operator, consent_id, "no such consent")
-    consent = service.revoke(
+    consent = lifecycle.revoke(
         session,
         consent_id,
         actor=principal.subject,
@@ -93,30 +93,34 @@ def consent_feed(
     since: int = Query(0, ge=0, le=2**31 - 1),
     limit: int = Query(100, ge=1, le=1000),
     principal: Principal = require("consent.feed", "read"),
-) -> FeedOut:
+) -> ConsentFeedOut:
     """The calling operator's consent events after position ``since`` (grants, withdrawals,
     suspensions, expiries …), oldest first."""
     operator = operator_of(session, principal)
-    events = service.feed(session, operator, since, limit)
-    return FeedOut(events=[event_out(e) for e in events], next=events[-1].pos if events else since)
+    events = ledger.feed(session, operator, since, limit)
+    return ConsentFeedOut(
+        events=[consent_event_out(e) for e in events], next=events[-1].pos if events else since
+    )
 
 
 @router.get("/consent/destruction")
 def open_destruction(
     session: SessionDep, principal: Principal = require("consent.feed", "read")
-) -> TasksOut:
+) -> DestructionTasksOut:
     """The calling operator's destruction tasks not confirmed yet."""
     operator = operator_of(session, principal)
-    return TasksOut(tasks=[task_out(t) for t in queries.open_destruction(session, operator)])
+    return DestructionTasksOut(
+        tasks=[destruction_task_out(t) for t in queries.open_destruction(session, operator)]
+    )
 
 
 @router.post("/destruction/{task_id}/confirm")
 def confirm_destruction(
     task_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent.feed", "read")
-) -> TaskOut:
+) -> DestructionTaskOut:
     """The operator confirms it destroyed the task's data."""
     operator = operator_of(session, principal)
-    task = service.confirm_destruction(
+    task = destruction.confirm_destruction(
         session, operator, task_id, actor=principal.subject, now=utcnow()
     )
-    return task_out(task)
+    return destruction_task_out(task)

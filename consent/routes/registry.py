@@ -7,7 +7,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from consent import queries, service
+from consent import catalogue, parties, queries, templates
 from consent.routes.caller import operator_of
 from consent.schemas.registry import (
     CatalogueIn,
@@ -35,7 +35,7 @@ def register_organization(
 ) -> OrganizationOut:
     """Register an operator or a supplier (with its OAuth client and ESIA organisation, if
     given). Platform administrators only."""
-    org = service.register_organization(session, body.model_dump(), actor=principal.subject)
+    org = parties.register_organization(session, body.model_dump(), actor=principal.subject)
     return organization_out(org)
 
 
@@ -54,7 +54,7 @@ def put_catalogue(
     principal: Principal = require("consent.catalogue", "write"),
 ) -> CatalogueLoadedOut:
     """Insert or update data categories and purposes. Platform administrators only."""
-    categories, purposes = service.load_catalogue(session, body.model_dump())
+    categories, purposes = catalogue.load_catalogue(session, body.model_dump())
     return CatalogueLoadedOut(categories=categories, purposes=purposes)
 
 
@@ -74,7 +74,7 @@ def publish_template(
 ) -> TemplateOut:
     """Publish the next version of the calling operator's consent template."""
     operator = operator_of(session, principal)
-    template = service.publish_template(
+    template = templates.publish_template(
         session, operator, body.model_dump(), actor=principal.subject
     )
     return template_out(template)

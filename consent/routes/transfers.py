@@ -16,11 +16,11 @@ from consent import flows, vault
 from consent.answers import decision_body, pull_answer
 from consent.routes.caller import operator_of, refused, supplier_of
 from consent.schemas.transfers import (
-    DecisionOut,
     PulledOut,
     RedeemIn,
     TicketIn,
     TicketOut,
+    TransferDecisionOut,
     VaultValueIn,
     VaultWriteOut,
 )
@@ -68,7 +68,7 @@ def pull_data(
     return body
 
 
-@router.post("/transfers/redeem", response_model=DecisionOut, responses=REFUSED)
+@router.post("/transfers/redeem", response_model=TransferDecisionOut, responses=REFUSED)
 def redeem_ticket(
     body: RedeemIn,
     request: Request,

@@ -1,7 +1,7 @@
 """Answers of a subject access request (152-FZ art. 14).
 
 The participant (or their representative) files a request (``AccessRequestOut``); the answer
-(``AccessAnswerOut``, built by ``consent.service.access_answer`` from the ledger, the vault and
+(``AccessAnswerOut``, built by ``consent.access.access_answer`` from the ledger, the vault and
 the transfer log) lists the items of art. 14 part 7 — or, when the operator refused in time
 with reasons (art. 14 part 8), ``AccessRefusalOut``.
 """

@@ -49,7 +49,7 @@ class Answer(BaseModel):
     """A response body: the keys and values clients have always received, in that order.
 
     Unknown keys are an error, not silently dropped: an answer built from a service's dict
-    (``consent.obligations.view``, ``consent.service.access_answer``, ``consent.answers``)
+    (``consent.obligations.view``, ``consent.access.access_answer``, ``consent.answers``)
     never carries a key its documented schema lacks (the tests fail first)."""
 
     model_config = ConfigDict(extra="forbid")

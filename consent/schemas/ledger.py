@@ -2,8 +2,8 @@
 
 An operator asks (``ConsentRequestIn``) and may end its own consent (``RevokeIn``); the
 participant or their representative answers, withdraws or suspends (``AnswerIn``). Every
-change is an event of the consent's hash chain (``EventOut``), also read by operators as
-their withdrawal feed; a withdrawal starts a destruction task (``TaskOut``).
+change is an event of the consent's hash chain (``ConsentEventOut``), also read by operators as
+their withdrawal feed; a withdrawal starts a destruction task (``DestructionTaskOut``).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class ConsentRequestOut(ConsentOut):
     )
 
 
-class EventOut(Answer):
+class ConsentEventOut(Answer):
     """One event of a consent's hash chain (``pos``: its place in the operator's feed)."""
 
     pos: int
@@ -118,8 +118,8 @@ class EventOut(Answer):
     prev_hash: str
 
 
-def event_out(e: ConsentEvent) -> EventOut:
-    return EventOut(
+def consent_event_out(e: ConsentEvent) -> ConsentEventOut:
+    return ConsentEventOut(
         pos=e.pos,
         id=e.id,
         consent_id=e.consent_id,
@@ -139,13 +139,13 @@ def event_out(e: ConsentEvent) -> EventOut:
 class ConsentWithEventsOut(ConsentOut):
     """A consent with its whole event chain."""
 
-    events: list[EventOut]
+    events: list[ConsentEventOut]
 
 
-class FeedOut(Answer):
+class ConsentFeedOut(Answer):
     """The operator's consent events after ``since``; ask again with ``since=next``."""
 
-    events: list[EventOut]
+    events: list[ConsentEventOut]
     next: int
 
 
@@ -159,7 +159,7 @@ class SubjectRequestsOut(Answer):
     requests: list[ConsentOut] = Field(description="requests waiting for an answer")
 
 
-class ReceiptOut(Answer):
+class ConsentReceiptOut(Answer):
     """A signed receipt (JWS, ``typ`` consent-receipt) of a grant or a withdrawal."""
 
     consent_id: uuid.UUID
@@ -170,7 +170,7 @@ class ReceiptOut(Answer):
 # --- destruction tasks ------------------------------------------------------------------------
 
 
-class TaskOut(Answer):
+class DestructionTaskOut(Answer):
     """A destruction task: the operator destroys the categories by ``due_date`` (30 days)."""
 
     id: uuid.UUID
@@ -184,8 +184,8 @@ class TaskOut(Answer):
     confirmed_at: Timestamp | None
 
 
-def task_out(t: DestructionTask) -> TaskOut:
-    return TaskOut(
+def destruction_task_out(t: DestructionTask) -> DestructionTaskOut:
+    return DestructionTaskOut(
         id=t.id,
         consent_id=t.consent_id,
         operator_id=t.operator_id,
@@ -198,5 +198,5 @@ def task_out(t: DestructionTask) -> TaskOut:
     )
 
 
-class TasksOut(Answer):
-    tasks: list[TaskOut]
+class DestructionTasksOut(Answer):
+    tasks: list[DestructionTaskOut]

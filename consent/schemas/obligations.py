@@ -101,7 +101,7 @@ class ObligationActionIn(Strict):
 # --- answers ----------------------------------------------------------------------------------
 
 
-class ClockOut(Answer):
+class ObligationClockOut(Answer):
     """One legal deadline of an obligation."""
 
     name: str
@@ -137,11 +137,11 @@ class ObligationOut(Answer):
     received_at: Timestamp
     closed_at: Timestamp | None
     details: dict[str, Any]
-    clocks: list[ClockOut]
+    clocks: list[ObligationClockOut]
     events: list[ObligationEventOut]
 
 
-class NoticeOut(Answer):
+class SubjectNoticeOut(Answer):
     """A notice sent to the participant about one of their obligations."""
 
     id: uuid.UUID
@@ -153,7 +153,7 @@ class NoticeOut(Answer):
 class SubjectObligationsOut(Answer):
     subject_id: uuid.UUID
     obligations: list[ObligationOut]
-    notices: list[NoticeOut]
+    notices: list[SubjectNoticeOut]
 
 
 class OpenObligationsOut(Answer):

@@ -2,7 +2,7 @@
 
 Suppliers write a subject's values into the vault (``VaultValueIn``) and issue tickets
 (``TicketIn``) that operators redeem (``RedeemIn``); operators pull from the vault. Each
-transfer is decided by ``consent.gate`` (``DecisionOut``: the keys ``consent.answers``
+transfer is decided by ``consent.gate`` (``TransferDecisionOut``: the keys ``consent.answers``
 builds, shared with the pull fast lane) and recorded, so the subject sees it in their history
 with its audit inclusion proof.
 """
@@ -38,7 +38,7 @@ class RedeemIn(Strict):
 # --- decisions (consent.answers.decision_body) ----------------------------------------------
 
 
-class DecisionOut(Answer):
+class TransferDecisionOut(Answer):
     """A transfer decision: which categories go, on which consent, which are refused why."""
 
     transfer_id: uuid.UUID
@@ -54,13 +54,13 @@ class DecisionOut(Answer):
     )
 
 
-class PulledOut(DecisionOut):
+class PulledOut(TransferDecisionOut):
     """The decision and the allowed categories' values."""
 
     data: dict[str, Any] | None = Field(description="category → value")
 
 
-class TicketOut(DecisionOut):
+class TicketOut(TransferDecisionOut):
     """The decision and the ticket (JWS) the operator redeems."""
 
     ticket: str

@@ -80,6 +80,14 @@ def test_downloads_declare_their_media_type(client) -> None:
 def test_answer_models_are_in_the_components(client) -> None:
     """The answers' models are named (browsable in ``/docs``), e.g. a consent and a decision."""
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    for name in ("ConsentOut", "DecisionOut", "PulledOut", "ObligationOut", "AccessAnswerOut"):
+    for name in (
+        "ConsentOut",
+        "TransferDecisionOut",
+        "PulledOut",
+        "ObligationOut",
+        "AccessAnswerOut",
+    ):
         assert name in schemas, name
     assert "signing_url" in schemas["ConsentRequestOut"]["properties"]
+    # a name another package also uses gets FastAPI's module-qualified name: keep ours unique
+    assert [name for name in schemas if name.startswith("consent__")] == []
