@@ -29,8 +29,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from consent import catalogue, documents, service, signing, verification
-from consent import repository as repo
+from consent import catalogue, documents, queries, representation, signatures, signing, verification
+from idp import service as idp
+from idp.oidc.csrf import FIELD, token_of
+from idp.oidc.principal import session_principal
+from idp.oidc.service import return_uri_allowed
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
@@ -73,22 +76,14 @@ def _message(
 def _return_target(session, consent, return_uri: str | None) -> str | bool | None:
     """The registered return URI (exact match for a client of the consent's operator);
     None if none given; False if it is not registered (never redirect there)."""
-    from idp.oidc.service import return_uri_allowed
-
     if not return_uri:
         return None
-    operator = repo.get_organization(session, consent.operator_id)
+    operator = queries.organization_or_none(session, consent.operator_id)
     if operator is None or len(return_uri) > 1000:
         return False
     if not return_uri_allowed(session, operator.id, operator.client_id, return_uri):
         return False
     return return_uri
-
-
-def _principal(request: Request, session, settings: Settings, csrf_token: str | None = None):
-    from idp.oidc.principal import session_principal
-
-    return session_principal(request, session, settings, csrf_token)
 
 
 def _login_url(request: Request, fresh: bool = False, path: str | None = None) -> str:
@@ -113,8 +108,6 @@ def _login_hurdle(prepared, principal, settings: Settings) -> str | None:
 
 def _signers(session, consent) -> list[str]:
     """Who signed, by name, as what and when."""
-    from idp import service as idp
-
     out = []
     for entry in consent.signatures:
         try:
@@ -129,9 +122,7 @@ def _signers(session, consent) -> list[str]:
 
 def _summary(session, consent) -> dict[str, Any]:
     """Who asks, whose data, what for: the first lines a person reads."""
-    from idp import service as idp
-
-    operator = repo.get_organization(session, consent.operator_id)
+    operator = queries.organization_or_none(session, consent.operator_id)
     subject = idp.get_person(session, consent.subject_id)
     purpose = catalogue.purpose(session, consent.purpose_key)
     biometric = any(c.biometric for c in catalogue.categories(session, consent.categories).values())
@@ -154,9 +145,7 @@ def sign_page(
     state: str | None = None,
 ) -> Response:
     """The consent as a document, with «Подписать» / «Отказаться» (see the module docstring)."""
-    from idp.oidc.csrf import token_of
-
-    principal = _principal(request, session, settings)
+    principal = session_principal(request, session, settings, None)
     if principal.kind != "person":
         return RedirectResponse(_login_url(request), status_code=302)
     try:
@@ -186,7 +175,7 @@ def sign_page(
         "age_group": prepared.age_group,
         "needed": [
             ROLE_RU[r]
-            for r in sorted(service.required_roles(prepared.age_group))
+            for r in sorted(signatures.required_roles(prepared.age_group))
             if r not in signed_roles
         ],
         "signers": _signers(session, consent),
@@ -205,7 +194,7 @@ def sign_page(
 
 def _my_pdf(session, consent, person_id) -> str | None:
     """The link to the PDF this person signed for this consent, if any."""
-    mine = [d for d in repo.documents_of(session, consent.id) if d.signer_id == person_id]
+    mine = [d for d in queries.signed_documents(session, consent.id) if d.signer_id == person_id]
     if not mine:
         return None
     return f"/api/v1/consents/{consent.id}/documents/{mine[-1].id}.pdf"
@@ -225,14 +214,12 @@ async def sign_submit(
 
 def _decide(consent_id, request, session, settings, fields: dict[str, str]) -> Response:
     """The form's answer, through ``consent.signing`` (CSRF and origin checked first)."""
-    from idp.oidc.csrf import FIELD
-
     try:
-        principal = _principal(request, session, settings, fields.get(FIELD))
+        principal = session_principal(request, session, settings, fields.get(FIELD))
         if principal.kind != "person":
             login = (_login_url(request, path=f"/sign/{consent_id}"), "Войти снова")
             return _message(request, "Сеанс истёк", "Войдите снова и повторите.", 401, login)
-        consent = repo.get_consent(session, consent_id)
+        consent = queries.consent_or_none(session, consent_id)
         target = _return_target(session, consent, fields.get("return_uri")) if consent else None
         if target is False:
             return _message(request, "Неверная ссылка", "Адрес возврата не зарегистрирован.", 400)
@@ -260,7 +247,7 @@ def _decide(consent_id, request, session, settings, fields: dict[str, str]) -> R
 
 def _confirm_refusal(request: Request, session, consent_id, fields: dict[str, str]) -> Response:
     """A refusal ends the request for good: the person confirms it on a page of its own."""
-    consent = repo.get_consent(session, consent_id)
+    consent = queries.consent_or_none(session, consent_id)
     if consent is None:
         return _message(request, "Действие невозможно", "Согласие не найдено.", 404)
     carried = {k: fields[k] for k in ("csrf_token", "return_uri", "state") if fields.get(k)}
@@ -279,15 +266,15 @@ def sign_result(
     consent_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """After the answer (a reload shows it again, nothing is re-sent)."""
-    principal = _principal(request, session, settings)
+    principal = session_principal(request, session, settings, None)
     if principal.kind != "person":
         return RedirectResponse(_login_url(request), status_code=302)
     try:
-        consent = service.consent_for_person(session, consent_id, principal.person_id)
+        consent = representation.consent_for_person(session, consent_id, principal.person_id)
     except Problem as exc:
         return _problem_page(request, exc, consent_id)
     signed_roles = {s.get("role") for s in consent.signatures}
-    waiting = sorted(service.required_roles(consent.age_rule) - signed_roles)
+    waiting = sorted(signatures.required_roles(consent.age_rule) - signed_roles)
     context = {
         "title": "Отказ принят" if consent.state == "refused" else "Подписано",
         "consent": consent,

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from fastapi.staticfiles import StaticFiles
+
+from consent.batcher import PullBatcher
+from consent.fastpath import GatedPullLane
+from consent.pages import router as pages
+from consent.routes import router
 from propusk.lanes import PropuskApp
+
+STATIC = Path(__file__).parent / "static"
 
 
 def install(app: PropuskApp) -> None:
-    from consent.batcher import PullBatcher
-    from consent.fastpath import GatedPullLane
-    from consent.pages import router as pages
-    from consent.routes import router
-
     app.include_router(router)
     app.include_router(pages)
     _mount_static(app)
@@ -38,9 +42,4 @@ def install(app: PropuskApp) -> None:
 def _mount_static(app: PropuskApp) -> None:
     """The art. 14 answer page's stylesheet and script (pages carry no inline style or script:
     ``propusk.headers``). Mounted before the web UI's ``/static``, so it is matched first."""
-    from pathlib import Path
-
-    from fastapi.staticfiles import StaticFiles
-
-    static = Path(__file__).parent / "static"
-    app.mount("/static/consent", StaticFiles(directory=str(static)), name="consent-static")
+    app.mount("/static/consent", StaticFiles(directory=str(STATIC)), name="consent-static")

@@ -1,0 +1,149 @@
+"""Read-only look-ups of the consent HTTP layer (routes and pages never query a repository).
+
+Each function loads what one answer shows — an organisation, the catalogue, a template, an
+operator's own consent, a signed document, a subject's transfer history or vault values —
+and answers 404 (``propusk.errors.NotFound``) where the route would. Nothing here writes;
+the business rules stay in the service modules (``consent.lifecycle``, ``consent.flows``,
+``consent.obligations`` …).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from consent import flows, ledger, receipts, vault, verification
+from consent import repository as repo
+from consent.models import (
+    Category,
+    Consent,
+    ConsentEvent,
+    DestructionTask,
+    Organization,
+    Purpose,
+    SignedDocument,
+    Template,
+    Transfer,
+    VaultItem,
+)
+from propusk.errors import NotFound
+from propusk.settings import Settings
+
+# --- registry and catalogue -----------------------------------------------------------------
+
+
+def organization(session: Session, org_id: uuid.UUID) -> Organization:
+    """A registered organisation (operator or supplier), else 404."""
+    org = repo.get_organization(session, org_id)
+    if org is None:
+        raise NotFound("no such organisation")
+    return org
+
+
+def organization_or_none(session: Session, org_id: uuid.UUID) -> Organization | None:
+    return repo.get_organization(session, org_id)
+
+
+def catalogue(session: Session) -> tuple[list[Category], list[Purpose]]:
+    """Every category and purpose of the catalogue."""
+    return repo.all_categories(session), repo.all_purposes(session)
+
+
+def template(session: Session, template_id: uuid.UUID) -> Template:
+    """A published template (any operator's: templates are public texts), else 404."""
+    found = repo.get_template(session, template_id)
+    if found is None:
+        raise NotFound("no such template")
+    return found
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+
+def consent_or_none(session: Session, consent_id: uuid.UUID) -> Consent | None:
+    return repo.get_consent(session, consent_id)
+
+
+def consent_of_operator(
+    session: Session, operator: Organization, consent_id: uuid.UUID, missing: str
+) -> Consent:
+    """The operator's own consent (request); another operator's is as unknown (404)."""
+    consent = repo.get_consent(session, consent_id)
+    if consent is None or consent.operator_id != operator.id:
+        raise NotFound(missing)
+    return consent
+
+
+def consent_events(session: Session, consent_id: uuid.UUID) -> list[ConsentEvent]:
+    """The consent's hash-chained events, oldest first."""
+    return repo.events_of(session, consent_id)
+
+
+def open_destruction(session: Session, operator: Organization) -> list[DestructionTask]:
+    """The operator's destruction tasks not confirmed yet."""
+    return repo.open_destruction_of_operator(session, operator.id)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A signed receipt (JWS) of a consent's grant or withdrawal event."""
+
+    consent_id: uuid.UUID
+    event_type: str
+    token: str
+
+
+def receipt(session: Session, settings: Settings, consent: Consent, kind: str | None) -> Receipt:
+    """The receipt of the latest grant or withdrawal (``kind`` chooses one), signed with the
+    service key; 409 ``no-receipt`` when there is none."""
+    event = ledger.receipt_event(session, consent, kind)
+    template_row = repo.get_template(session, consent.template_id)
+    operator = repo.get_organization(session, consent.operator_id)
+    payload = receipts.receipt_payload(settings, consent, event, template_row, operator)
+    token = receipts.sign(session, settings, payload, receipts.RECEIPT_TYP)
+    return Receipt(consent.id, event.type, token)
+
+
+# --- signed documents -----------------------------------------------------------------------
+
+
+def signed_documents(session: Session, consent_id: uuid.UUID) -> list[SignedDocument]:
+    """The consent's signed documents, oldest first."""
+    return repo.documents_of(session, consent_id)
+
+
+def signed_document(session: Session, consent: Consent, document_id: uuid.UUID) -> SignedDocument:
+    """One signed document of this consent, else 404 ``unknown-document``."""
+    row = repo.document(session, document_id)
+    if row is None or row.consent_id != consent.id:
+        raise NotFound("no such signed document", type="unknown-document")
+    return row
+
+
+def verify_pdf_hash(session: Session, pdf_sha256: str) -> verification.Result:
+    """Is there a signed PDF with this SHA-256, and the state of its consent now."""
+    row = repo.document_by_pdf_hash(session, pdf_sha256.lower())
+    return verification.for_document(session, row)
+
+
+# --- a subject's transfers and data ---------------------------------------------------------
+
+
+def transfer_history(
+    session: Session, settings: Settings, subject_id: uuid.UUID, limit: int
+) -> list[tuple[Transfer, dict[str, Any] | None]]:
+    """The subject's transfers, newest first, each with its audit inclusion proof (None for
+    records made before transfers kept their event id)."""
+    rows = repo.transfers_of_subject(session, subject_id, limit)
+    proofs = flows.history_proofs(session, settings, rows)
+    return [(t, proofs.get(t.id)) for t in rows]
+
+
+def vault_data(
+    session: Session, settings: Settings, subject_id: uuid.UUID
+) -> list[tuple[VaultItem, Any]]:
+    """The subject's vault items, oldest first, each with its (decrypted) value."""
+    return [(i, vault.value_of(settings, i)) for i in repo.vault_items(session, subject_id)]
