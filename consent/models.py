@@ -131,9 +131,7 @@ class Consent(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
     operator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(PROFILE_ID))
-    supplier_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey(PROFILE_ID)
-    )
+    supplier_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey(PROFILE_ID))
     template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_template.id"))
     purpose_key: Mapped[str] = mapped_column(String(120))
     categories: Mapped[list[str]] = mapped_column(JSON)

@@ -81,7 +81,7 @@ def _return_target(session, consent, return_uri: str | None) -> str | bool | Non
     operator = queries.organization_or_none(session, consent.operator_id)
     if operator is None or len(return_uri) > 1000:
         return False
-    if not return_uri_allowed(session, operator.id, operator.client_id, return_uri):
+    if not return_uri_allowed(session, operator.id, return_uri):
         return False
     return return_uri
 

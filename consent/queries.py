@@ -15,36 +15,36 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consent import flows, ledger, receipts, vault, verification
+from consent import flows, ledger, parties, receipts, vault, verification
 from consent import repository as repo
 from consent.models import (
     Category,
     Consent,
     ConsentEvent,
     DestructionTask,
-    Organization,
     Purpose,
     SignedDocument,
     Template,
     Transfer,
     VaultItem,
 )
+from consent.parties import Party
 from propusk.errors import NotFound
 from propusk.settings import Settings
 
 # --- registry and catalogue -----------------------------------------------------------------
 
 
-def organization(session: Session, org_id: uuid.UUID) -> Organization:
+def organization(session: Session, org_id: uuid.UUID) -> Party:
     """A registered organisation (operator or supplier), else 404."""
-    org = repo.get_organization(session, org_id)
+    org = parties.get(session, org_id)
     if org is None:
         raise NotFound("no such organisation")
     return org
 
 
-def organization_or_none(session: Session, org_id: uuid.UUID) -> Organization | None:
-    return repo.get_organization(session, org_id)
+def organization_or_none(session: Session, org_id: uuid.UUID) -> Party | None:
+    return parties.get(session, org_id)
 
 
 def catalogue(session: Session) -> tuple[list[Category], list[Purpose]]:
@@ -68,7 +68,7 @@ def consent_or_none(session: Session, consent_id: uuid.UUID) -> Consent | None:
 
 
 def consent_of_operator(
-    session: Session, operator: Organization, consent_id: uuid.UUID, missing: str
+    session: Session, operator: Party, consent_id: uuid.UUID, missing: str
 ) -> Consent:
     """The operator's own consent (request); another operator's is as unknown (404)."""
     consent = repo.get_consent(session, consent_id)
@@ -82,7 +82,7 @@ def consent_events(session: Session, consent_id: uuid.UUID) -> list[ConsentEvent
     return repo.events_of(session, consent_id)
 
 
-def open_destruction(session: Session, operator: Organization) -> list[DestructionTask]:
+def open_destruction(session: Session, operator: Party) -> list[DestructionTask]:
     """The operator's destruction tasks not confirmed yet."""
     return repo.open_destruction_of_operator(session, operator.id)
 
@@ -101,7 +101,7 @@ def receipt(session: Session, settings: Settings, consent: Consent, kind: str | 
     service key; 409 ``no-receipt`` when there is none."""
     event = ledger.receipt_event(session, consent, kind)
     template_row = repo.get_template(session, consent.template_id)
-    operator = repo.get_organization(session, consent.operator_id)
+    operator = parties.get(session, consent.operator_id)
     payload = receipts.receipt_payload(settings, consent, event, template_row, operator)
     token = receipts.sign(session, settings, payload, receipts.RECEIPT_TYP)
     return Receipt(consent.id, event.type, token)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from consent import parties, representation
 from consent.answers import refused_problem
-from consent.models import Consent, Organization
+from consent.models import Consent
+from consent.parties import Party
 from idp.service import owner_resource
 from policies.service import authorize
 from propusk.errors import PROBLEM_JSON, Forbidden
@@ -69,12 +70,12 @@ def consent_for(session: Session, principal: Principal, consent_id: uuid.UUID, a
     return consent
 
 
-def operator_of(session: Session, principal: Principal) -> Organization:
+def operator_of(session: Session, principal: Principal) -> Party:
     """The calling client's organisation, registered as an operator (else 403)."""
     return parties.organization_of(session, principal.organization_id, "operator")
 
 
-def supplier_of(session: Session, principal: Principal) -> Organization:
+def supplier_of(session: Session, principal: Principal) -> Party:
     """The calling client's organisation, registered as a supplier (else 403)."""
     return parties.organization_of(session, principal.organization_id, "supplier")
 

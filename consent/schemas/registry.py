@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from consent.catalogue import DEFAULT_MAX_BYTES
-from consent.models import Category, Organization, Purpose, Template
+from consent.models import Category, Purpose, Template
+from consent.parties import Party
 from consent.schemas.base import Answer, Key, Strict, Timestamp, iso
 
 # --- organisations --------------------------------------------------------------------------
@@ -50,7 +51,7 @@ class OrganizationOut(Answer):
     client_id: str | None = Field(description="the OAuth client acting for it")
 
 
-def organization_out(org: Organization) -> OrganizationOut:
+def organization_out(org: Party) -> OrganizationOut:
     return OrganizationOut(
         id=org.id,
         kind=org.kind,

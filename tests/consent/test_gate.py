@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from consent import gate
+from consent import gate, parties
 from consent.models import Transfer, VaultItem
-from consent.parties import Party
+from idp.models import Organization
 from propusk.db import session_scope, utcnow
 from tests.consent.conftest import World, years_ago
 
@@ -387,7 +387,8 @@ def test_organisation_registry_rules(harness):
     )
     assert r.status_code == 403
     with session_scope(h.runtime.sessionmaker) as s:
-        assert s.scalar(select(func.count()).where(Party.ogrn == good["ogrn"])) == 1
+        assert s.scalar(select(func.count()).where(Organization.ogrn == good["ogrn"])) == 1
+        assert parties.get(s, uuid.UUID(org.json()["id"])).ogrn == good["ogrn"]
 
 
 def test_known_inn_and_ogrn_check_digits():
