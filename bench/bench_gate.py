@@ -190,13 +190,13 @@ def in_process(rt, info: dict, n: int) -> tuple[float, float]:
 
 def _operator_clients(rt, operators: list[str]) -> dict[str, tuple[str, str]]:
     """One client_credentials client per operator, bound to its organisation."""
-    from idp.oidc import service as oidc
+    from idp.oidc import clients
     from propusk.db import session_scope
 
     creds = {}
     with session_scope(rt.sessionmaker) as s:
         for op in operators:
-            row, secret = oidc.create_client(
+            row, secret = clients.create_client(
                 s,
                 name=f"bench-{op[:8]}-{uuid.uuid4().hex[:4]}",
                 grant_types=["client_credentials"],

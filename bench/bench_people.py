@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import create_pg_database, median
-from idp import roster, service
+from idp import login as idp_login
+from idp import roster, schools
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope
 from propusk.migrate import upgrade
@@ -75,7 +76,7 @@ def run(url: str, label: str) -> None:
     rt = build_runtime(Settings(env="test", database_url=url))
     try:
         with session_scope(rt.sessionmaker) as s:
-            school_id = service.register_school(s, ogrn=ogrn(), name="Бенч-школа").id
+            school_id = schools.register_school(s, ogrn=ogrn(), name="Бенч-школа").id
         text = csv_text()
 
         def do_import() -> None:
@@ -95,7 +96,7 @@ def run(url: str, label: str) -> None:
                 children=(kid(n),),
             )
             with session_scope(rt.sessionmaker) as s:
-                service.on_login(s, ident, settings=rt.settings)
+                idp_login.on_login(s, ident, settings=rt.settings)
 
         n = min(LOGINS, ROWS)
         first = [timed(lambda i=i: login(i)) for i in range(n)]

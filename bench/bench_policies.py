@@ -30,11 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import casbin
 
-from policies.enforcer import (
+from policies.engine import PolicyEngine, build_snapshot
+from policies.model import (
     MODEL_PATH,
-    PolicyEngine,
     RequestContext,
-    build_snapshot,
     condition_function,
     grant_function,
     read_file_policy,
@@ -127,7 +126,7 @@ ABAC_MATCHER = (
 
 def conditions_bench(samples: int, rng: random.Random) -> None:
     """Matcher functions vs ABAC in the model, on resource checks (cache bypassed)."""
-    from policies.enforcer import PolicyEnforcer
+    from policies.model import PolicyEnforcer
 
     abac_model = MODEL_PATH.read_text().split("[matchers]")[0] + f"[matchers]\nm = {ABAC_MATCHER}\n"
     rows = list(dict.fromkeys(read_file_policy()))
@@ -170,7 +169,7 @@ def db_reload_bench(admin_url: str, links: list) -> None:
     from sqlalchemy import insert, text
     from sqlalchemy.engine import make_url
 
-    from policies.enforcer import load_snapshot
+    from policies.engine import load_snapshot
     from policies.models import RoleLink
     from propusk.db import make_engine, make_sessionmaker, new_id, utcnow
     from propusk.migrate import upgrade

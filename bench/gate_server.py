@@ -44,7 +44,7 @@ class PlainBatcher(PullBatcher):
 
     def _transaction(self, batch):
         from consent import vault
-        from idp.oidc.service import refused_client_tokens
+        from idp.oidc.token_store import refused_client_tokens
 
         session = self.sessionmaker()
         try:
@@ -125,7 +125,7 @@ class PlainRead:
 
     def _read(self, subject: uuid.UUID, cats: list[str], token) -> dict | None:
         from consent import vault
-        from idp.oidc.service import refused_client_tokens
+        from idp.oidc.token_store import refused_client_tokens
         from propusk.db import session_scope
 
         state = self.fastapi_app.state

@@ -80,7 +80,8 @@ def seed(url: str, subjects: int, per_subject: int = 10, seed_value: int = 7) ->
     """Load the data; returns ids the bench needs (operators, subjects sample)."""
     import psycopg
 
-    from consent import service
+    from consent import catalogue, parties
+    from consent import templates as consent_templates
     from propusk.db import make_engine, session_scope
     from propusk.runtime import Runtime
     from propusk.settings import Settings
@@ -100,9 +101,9 @@ def seed(url: str, subjects: int, per_subject: int = 10, seed_value: int = 7) ->
     supplier: uuid.UUID
     templates: dict[tuple[int, str], uuid.UUID] = {}
     with session_scope(rt.sessionmaker) as s:
-        service.load_catalogue(s)
+        catalogue.load_catalogue(s)
         for i in range(OPERATORS):
-            org = service.register_organization(
+            org = parties.register_organization(
                 s,
                 {
                     "kind": "operator",
@@ -118,7 +119,7 @@ def seed(url: str, subjects: int, per_subject: int = 10, seed_value: int = 7) ->
             )
             operators.append(org.id)
             for p in PURPOSES:
-                tpl = service.publish_template(
+                tpl = consent_templates.publish_template(
                     s,
                     org,
                     {
@@ -135,7 +136,7 @@ def seed(url: str, subjects: int, per_subject: int = 10, seed_value: int = 7) ->
                     actor="bench",
                 )
                 templates[(i, p)] = tpl.id
-        sup = service.register_organization(
+        sup = parties.register_organization(
             s,
             {
                 "kind": "supplier",

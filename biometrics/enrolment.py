@@ -23,8 +23,8 @@ from audit.service import record as audit
 from biometrics import engine, quality
 from biometrics import repository as repo
 from biometrics.models import FaceTemplate
-from consent import service as consent_service
-from idp import service as idp
+from consent import gate, representation, signatures
+from idp import guardianship, identity
 from propusk import crypto
 from propusk.errors import Forbidden, NotFound, Problem, ValidationProblem
 from propusk.settings import Settings
@@ -39,13 +39,15 @@ MAX_PHOTOS = 3
 
 def biometric_consent(session: Session, subject_id: uuid.UUID, now: datetime) -> Any | None:
     """The subject's active written biometric consent signed as their age requires, or None."""
-    ref = consent_service.has_active_consent(session, subject_id, CATEGORY, PURPOSE, now=now)
+    ref = gate.has_active_consent(session, subject_id, CATEGORY, PURPOSE, now=now)
     if ref is None or ref.form != "written":
         return None
-    if not all(consent_service.signed_as_written(s) for s in ref.signers):
+    if not all(signatures.signed_as_written(s) for s in ref.signers):
         return None  # art. 11 written form: every signature a document signed after ESIA login
-    person = idp.get_person(session, subject_id)
-    needed = consent_service.required_roles(idp.age_group(person, on=idp.local_date(now)))
+    person = identity.get_person(session, subject_id)
+    needed = signatures.required_roles(
+        guardianship.age_group(person, on=guardianship.local_date(now))
+    )
     if not needed <= {s.get("role") for s in ref.signers}:
         return None
     return ref
@@ -53,7 +55,7 @@ def biometric_consent(session: Session, subject_id: uuid.UUID, now: datetime) ->
 
 def require_person(session: Session, person_id: uuid.UUID) -> Any:
     """The participant, or 404 ``unknown-person``."""
-    person = idp.get_person(session, person_id)
+    person = identity.get_person(session, person_id)
     if person is None:
         raise NotFound("no such participant", type="unknown-person")
     return person
@@ -63,7 +65,7 @@ def acting_for(
     session: Session, actor_id: uuid.UUID, subject_id: uuid.UUID | None, act: str = "read"
 ) -> uuid.UUID:
     """Self, or a child the actor is the legal representative of (else 403)."""
-    return consent_service.subjects_for(session, actor_id, subject_id, act)
+    return representation.subjects_for(session, actor_id, subject_id, act)
 
 
 def require_biometric_consent(session: Session, subject_id: uuid.UUID, now: datetime) -> Any:

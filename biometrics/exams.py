@@ -19,7 +19,7 @@ from audit.service import record as audit
 from biometrics import repository as repo
 from biometrics.enrolment import require_person
 from biometrics.models import ExamSession, ExamTaker
-from idp import service as idp
+from idp import statuses
 from propusk.errors import Conflict, Forbidden, NotFound, ValidationProblem
 
 MAX_TAKERS = 500
@@ -32,14 +32,14 @@ def _outside_school(
 ) -> list[uuid.UUID]:
     """The people among ``person_ids`` with no active status in the school: a proctor's view
     shows each taker's checks and timeline, so takers are the school's own participants."""
-    members = {s.person_id for s in idp.school_statuses(session, school_id)}
+    members = {s.person_id for s in statuses.school_statuses(session, school_id)}
     return [p for p in person_ids if p not in members]
 
 
 def _is_proctor(session: Session, person_id: uuid.UUID, school_id: uuid.UUID) -> bool:
     return any(
         s.role == "proctor" and s.school_id == school_id
-        for s in idp.active_statuses(session, person_id)
+        for s in statuses.active_statuses(session, person_id)
     )
 
 
@@ -130,7 +130,8 @@ def get_exam(session: Session, exam_id: uuid.UUID) -> ExamSession:
 def exam_resource(session: Session, exam: ExamSession) -> tuple[str, dict[str, Any]]:
     """(policy domain, resource) of an exam: its school, proctors and takers."""
     proctors = {
-        f"person:{s.person_id}" for s in idp.school_statuses(session, exam.school_id, "proctor")
+        f"person:{s.person_id}"
+        for s in statuses.school_statuses(session, exam.school_id, "proctor")
     }
     takers = [f"person:{t.person_id}" for t in repo.takers_of(session, exam.id)]
     domain = f"school:{exam.school_id}"

@@ -31,7 +31,7 @@ from biometrics.models import (
     ExamSession,
     ExamTaker,
 )
-from consent import service as consent_service
+from consent import gate
 from propusk import crypto
 from propusk.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from propusk.settings import Settings
@@ -325,9 +325,7 @@ def attestation_for_result(
         raise NotFound("not a taker of this exam session")
     if taker.decision is None:
         raise Conflict("the proctor has not decided yet", type="no-decision")
-    ref = consent_service.has_active_consent(
-        session, person_id, RESULT_CATEGORY, RESULT_PURPOSE, now=now
-    )
+    ref = gate.has_active_consent(session, person_id, RESULT_CATEGORY, RESULT_PURPOSE, now=now)
     if ref is None:
         raise Forbidden(
             "the participant has not consented to the transfer of the exam result",

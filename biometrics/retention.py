@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from audit.service import record as audit
 from biometrics import repository as repo
 from biometrics.enrolment import CATEGORY
-from consent import service as consent_service
+from consent import lifecycle
 
 
 def destroy_template(
@@ -71,7 +71,7 @@ def install_withdrawal_hook() -> None:
     global _hook_installed
     if _hook_installed:
         return
-    consent_service.on_withdrawal("biometric.", on_biometric_withdrawal)
+    lifecycle.on_withdrawal("biometric.", on_biometric_withdrawal)
     _hook_installed = True
 
 

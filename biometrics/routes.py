@@ -27,11 +27,10 @@ from biometrics.schemas import (
     LivenessOut,
     StartOut,
 )
-from idp.service import owner_resource
-from policies.deps import require
+from idp.guardianship import owner_resource
 from policies.service import authorize
 from propusk.db import utcnow
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import Forbidden, Problem, ValidationProblem
 from propusk.security import Principal
 

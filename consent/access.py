@@ -21,7 +21,7 @@ from consent import repository as repo
 from consent.models import AccessRequest, Consent, Template, Transfer
 from consent.obligations.demands import access_answered, open_access
 from consent.parties import Party
-from idp import service as idp
+from idp import identity
 from propusk.db import utcnow
 from propusk.errors import NotFound
 
@@ -36,7 +36,7 @@ def create_access_request(
     session: Session, subject_id: uuid.UUID, person_id: uuid.UUID, *, now: datetime
 ) -> AccessRequest:
     """Art. 14 access request: due in 10 working days from receipt (check 10)."""
-    if idp.get_person(session, subject_id) is None:
+    if identity.get_person(session, subject_id) is None:
         raise NotFound("no such participant", type="unknown-subject")
     row = AccessRequest(
         subject_id=subject_id,
@@ -83,7 +83,7 @@ def access_answer(session: Session, request: AccessRequest, *, now: datetime) ->
         + [t.operator_id for t in transfers if t.operator_id]
         + [i.supplier_id for i in items],
     )
-    person = idp.get_person(session, subject_id)
+    person = identity.get_person(session, subject_id)
     if request.status != "answered":
         request.status = "answered"
         request.answered_at = now
@@ -91,7 +91,7 @@ def access_answer(session: Session, request: AccessRequest, *, now: datetime) ->
         access_answered(session, request, now=now)
     return {
         "request": _request_brief(request),
-        "subject": {"id": str(subject_id), "name": idp.full_name(person) if person else ""},
+        "subject": {"id": str(subject_id), "name": identity.full_name(person) if person else ""},
         "processing_confirmed": bool(consents or items or transfers),
         "legal_bases_and_purposes": _bases_and_purposes(session, consents),
         "processing_methods": sorted({m for t in templates.values() for m in t.processing_methods}),

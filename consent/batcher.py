@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from consent import flows
 from consent.flows import Outcome, PullAsk
 from idp.oidc.principal import unauthorized
-from idp.oidc.service import ClientToken, refused_client_tokens
+from idp.oidc.token_store import ClientToken, refused_client_tokens
 from propusk.db import utcnow
 from propusk.errors import Problem
 from propusk.settings import Settings

@@ -16,7 +16,7 @@ from consent import repository as repo
 from consent.catalogue import load_catalogue
 from consent.lifecycle import create_request, list_consents
 from consent.templates import publish_template
-from idp import service as idp
+from idp import identity
 from propusk.db import utcnow
 
 DEMO_ACTOR = "system:demo"
@@ -91,7 +91,7 @@ def _ensure_template(session: Session, operator):
 
 
 def _ensure_request(session: Session, operator, template_id: uuid.UUID) -> None:
-    child = idp.get_person_by_oid(session, CHILD_OID) or idp.create_person(
+    child = identity.get_person_by_oid(session, CHILD_OID) or identity.create_person(
         session,  # known to ESIA; the parent's first login links the guardianship
         CHILD_OID,
         last_name="Смирнов",

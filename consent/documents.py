@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from consent import catalogue, deadlines, parties
 from consent import repository as repo
 from consent.models import Consent, SignedDocument
-from idp import service as idp
+from idp import guardianship, identity
 from propusk import crypto
 from propusk.errors import Conflict, NotFound
 from propusk.security import AuthContext
@@ -109,7 +109,11 @@ def _person_lines(person, signer: bool) -> tuple[str, ...]:
     account = f"Учётная запись ЕСИА: {person.esia_oid}"
     if signer:
         account += " (подтверждённая)" if person.trusted else " (не подтверждённая)"
-    return (f"ФИО: {idp.full_name(person)}", f"Дата рождения: {_date(person.birth_date)}", account)
+    return (
+        f"ФИО: {identity.full_name(person)}",
+        f"Дата рождения: {_date(person.birth_date)}",
+        account,
+    )
 
 
 COUNTRIES_RU = {"RU": "Россия"}
@@ -119,8 +123,8 @@ def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str)
     """The document ``signer_id`` (acting as ``role``) signs for ``consent`` as it stands."""
     template = repo.get_template(session, consent.template_id)
     operator = parties.get(session, consent.operator_id)
-    subject = idp.get_person(session, consent.subject_id)
-    signer = idp.get_person(session, signer_id)
+    subject = identity.get_person(session, consent.subject_id)
+    signer = identity.get_person(session, signer_id)
     if template is None or operator is None or subject is None or signer is None:
         raise NotFound("the consent's parties are incomplete", type="unknown-consent")
     purpose = catalogue.purpose(session, consent.purpose_key)
@@ -128,7 +132,9 @@ def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str)
     cats = [known[k] for k in consent.categories if k in known]
     sections = [Section("Субъект персональных данных", _person_lines(subject, role == "subject"))]
     if role == "guardian":
-        basis = BASIS_RU.get(idp.guardianship_source(session, signer_id, subject.id) or "", "")
+        basis = BASIS_RU.get(
+            guardianship.guardianship_source(session, signer_id, subject.id) or "", ""
+        )
         sections.append(
             Section(
                 "Законный представитель субъекта",

@@ -25,7 +25,7 @@ from consent.destruction import start_destruction
 from consent.models import TERMINAL_STATES, Consent, Template
 from consent.parties import Party, organization_of
 from consent.signatures import WRITTEN_FORM_MAX_AUTH_AGE, Signature, check_signer, required_roles
-from idp import service as idp
+from idp import guardianship, identity
 from propusk.errors import Conflict, Forbidden, NotFound, Problem, ValidationProblem
 
 # Withdrawal hooks: (category prefix, callback(session, consent_id, subject_id, categories)).
@@ -52,7 +52,7 @@ def create_request(
     wanted = _requested_categories(session, template, categories)
     if supplier_id is not None:
         organization_of(session, supplier_id, "supplier")
-    person = idp.get_person(session, subject_id)
+    person = identity.get_person(session, subject_id)
     if person is None:
         raise NotFound("no such participant", type="unknown-subject")
     consent = Consent(
@@ -65,7 +65,7 @@ def create_request(
         actions=list(template.actions),
         form=template.form,
         state="requested",
-        age_rule=idp.age_group(person, on=deadlines.receipt_date(now)),
+        age_rule=guardianship.age_group(person, on=deadlines.receipt_date(now)),
         signatures=[],
         requested_at=now,
         request_expires_at=now + timedelta(days=template.request_ttl_days),
@@ -153,7 +153,7 @@ def approve(
     check_signer(consent, signature.auth, now, max_auth_age)
     if consent.form == "written" and not (signature.document_sha256 and signature.pdf_sha256):
         raise Conflict("a written-form consent is signed as a document", type="document-required")
-    subject = idp.get_person(session, consent.subject_id)
+    subject = identity.get_person(session, consent.subject_id)
     needed = required_roles(age)
     consent.signatures = _with_signature(consent, needed, role, age, person_id, signature, now)
     consent.age_rule = age

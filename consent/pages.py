@@ -30,10 +30,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from consent import catalogue, documents, queries, representation, signatures, signing, verification
-from idp import service as idp
+from idp import identity
+from idp.oidc.clients import return_uri_allowed
 from idp.oidc.csrf import FIELD, token_of
 from idp.oidc.principal import session_principal
-from idp.oidc.service import return_uri_allowed
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
@@ -111,10 +111,10 @@ def _signers(session, consent) -> list[str]:
     out = []
     for entry in consent.signatures:
         try:
-            person = idp.get_person(session, uuid.UUID(str(entry.get("person_id"))))
+            person = identity.get_person(session, uuid.UUID(str(entry.get("person_id"))))
         except ValueError:
             person = None
-        name = idp.full_name(person) if person is not None else "—"
+        name = identity.full_name(person) if person is not None else "—"
         role = SIGNED_BY_RU.get(entry.get("role"), entry.get("role"))
         out.append(f"{name} ({role}) — {documents.local_time(entry.get('at'))}")
     return out
@@ -123,12 +123,12 @@ def _signers(session, consent) -> list[str]:
 def _summary(session, consent) -> dict[str, Any]:
     """Who asks, whose data, what for: the first lines a person reads."""
     operator = queries.organization_or_none(session, consent.operator_id)
-    subject = idp.get_person(session, consent.subject_id)
+    subject = identity.get_person(session, consent.subject_id)
     purpose = catalogue.purpose(session, consent.purpose_key)
     biometric = any(c.biometric for c in catalogue.categories(session, consent.categories).values())
     return {
         "operator": operator.name if operator else "оператор",
-        "subject": idp.full_name(subject) if subject else "участник",
+        "subject": identity.full_name(subject) if subject else "участник",
         "purpose": purpose.title if purpose else consent.purpose_key,
         "biometric": biometric,
         "state_text": STATE_RU.get(consent.state, consent.state),

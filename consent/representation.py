@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from consent import deadlines
 from consent import repository as repo
 from consent.models import Consent
-from idp import service as idp
+from idp import guardianship, identity
 from propusk.db import utcnow
 from propusk.errors import Forbidden, NotFound
 
@@ -40,11 +40,11 @@ def acting_role(
 ) -> tuple[Role, str]:
     """(``subject`` | ``guardian``, the subject's age group) if ``person_id`` may do ``act``
     for ``subject_id`` now; else 403 problem+json saying why."""
-    subject = idp.get_person(session, subject_id)
+    subject = identity.get_person(session, subject_id)
     if subject is None:
         raise NotFound("no such participant", type="unknown-subject")
     on = deadlines.receipt_date(now)
-    age = idp.age_group(subject, on=on)
+    age = guardianship.age_group(subject, on=on)
     if person_id == subject_id:
         if age == "under14" and act not in CHILD_ACTS:
             raise Forbidden(
@@ -53,7 +53,7 @@ def acting_role(
                 age_group=age,
             )
         return "subject", age
-    if any(g.id == person_id for g in idp.guardians_of(session, subject_id, on=on)):
+    if any(g.id == person_id for g in guardianship.guardians_of(session, subject_id, on=on)):
         return "guardian", age
     if age == "adult" and _was_guardian(session, person_id, subject_id):
         raise Forbidden(
@@ -68,7 +68,7 @@ def acting_role(
 
 def _was_guardian(session: Session, person_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
     """A guardianship on file that no longer counts (the child came of age)."""
-    return any(c.id == subject_id for c in idp.guardianship_children(session, person_id))
+    return any(c.id == subject_id for c in guardianship.guardianship_children(session, person_id))
 
 
 def subjects_for(

@@ -28,8 +28,8 @@ from consent.lifecycle import refuse as refuse_request
 from consent.models import Consent, SignedDocument
 from consent.representation import consent_for_person
 from consent.signatures import Signature, check_signer
-from idp import service as idp
-from idp.service import owner_resource
+from idp import identity
+from idp.guardianship import owner_resource
 from policies.service import authorize
 from propusk.errors import Forbidden, NotFound
 from propusk.security import Principal
@@ -84,9 +84,9 @@ def sign(
     prepared = prepare(session, principal, consent_id, now)
     documents.check_shown(prepared.document, shown_sha256)
     check_signer(prepared.consent, principal.auth, now, settings.step_up_max_age)
-    signer = idp.get_person(session, principal.person_id)
+    signer = identity.get_person(session, principal.person_id)
     block = documents.SignatureBlock(
-        idp.full_name(signer),
+        identity.full_name(signer),
         prepared.role,
         now,
         principal.auth,

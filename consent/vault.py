@@ -27,7 +27,7 @@ from consent.catalogue import CategoryInfo, require_categories
 from consent.gate import consent_refusal
 from consent.models import VaultItem
 from consent.parties import Party
-from idp import service as idp
+from idp import identity, schools, statuses
 from propusk import crypto
 from propusk.errors import Forbidden, NotFound, Problem
 from propusk.settings import Settings
@@ -54,7 +54,7 @@ def put(
     with no ``relation`` to the subject for this category (403 ``no-relation``), a value over the
     category's size limit (413 ``value-too-large``)."""
     category = require_categories(session, [category_key])[category_key]
-    if idp.get_person(session, subject_id) is None:
+    if identity.get_person(session, subject_id) is None:
         raise NotFound("no such participant", type="unknown-subject")
     if relation(session, supplier, subject_id, category, now) is None:
         raise Forbidden(
@@ -104,11 +104,11 @@ def relation(
     supplier's ESIA organisation oid or ОГРН) — any category. ``"consent"``: a given, in-term
     consent of the subject names the supplier and covers the category (the subject agreed that
     this supplier provides these data; a request not yet answered is no such agreement)."""
-    registered = idp.get_organization(session, supplier.id)
-    school = idp.find_school(
+    registered = schools.get_organization(session, supplier.id)
+    school = schools.find_school(
         session, registered.esia_org_oid if registered else None, supplier.ogrn
     )
-    for status in idp.active_statuses(session, subject_id):
+    for status in statuses.active_statuses(session, subject_id):
         if status.organization_id == supplier.id or (
             school is not None and status.school_id == school.id
         ):

@@ -27,8 +27,7 @@ from idp.schemas import (
     StatusOut,
 )
 from policies import service as policies
-from policies.deps import require
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import Forbidden, NotFound, Problem
 from propusk.security import Principal
 

@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 
 from policies import service
 from policies.engine import CURRENT, PolicyEngine
-from propusk.deps import require  # noqa: F401  (shim: removed by the integration pass)
 from propusk.security import Principal
 
 

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from policies import service
-from policies.deps import require
 from policies.schemas import (
     ChangeOut,
     ExplainOut,
@@ -19,7 +18,7 @@ from policies.schemas import (
     RuleOut,
     VersionOut,
 )
-from propusk.deps import SessionDep
+from propusk.deps import SessionDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])

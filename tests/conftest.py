@@ -38,9 +38,9 @@ def org_client(session, org_id, role: str = "operator", prefix: str = "client"):
     """A client_credentials client bound to an organisation: (row, secret)."""
     import uuid as _uuid
 
-    from idp.oidc import service as oidc
+    from idp.oidc import clients
 
-    return oidc.create_client(
+    return clients.create_client(
         session,
         name=f"{prefix}-{_uuid.uuid4().hex[:6]}",
         grant_types=["client_credentials"],

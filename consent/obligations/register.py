@@ -23,7 +23,7 @@ from consent.models import Obligation
 from consent.obligations import blocks, clocks, journal
 from consent.obligations import repository as orepo
 from consent.obligations.journal import Registrar
-from idp import service as idp
+from idp import identity
 from propusk.errors import Conflict, Forbidden, NotFound, ValidationProblem
 
 UNLAWFUL_NOTICE = (
@@ -64,7 +64,7 @@ def record_unlawful(
 ) -> Obligation:
     """Check 12: block at once, stop in 3 WD, destroy in 10 WD; the subject is notified."""
     keys = list(require_categories(session, categories))
-    if idp.get_person(session, subject_id) is None:
+    if identity.get_person(session, subject_id) is None:
         raise ValidationProblem("no such participant", type="unknown-subject")
     if registrar.org_id is not None and not _processes(session, registrar.org_id, subject_id):
         raise Forbidden(

@@ -20,7 +20,7 @@ from consent.models import Obligation
 from consent.obligations import blocks, clocks, journal
 from consent.obligations import repository as orepo
 from consent.obligations.journal import Registrar
-from idp import service as idp
+from idp import identity
 from propusk.errors import Conflict, NotFound, ValidationProblem
 
 
@@ -210,7 +210,7 @@ def _destruction_act(
     if date.fromisoformat(str(act["destroyed_on"])) > deadlines.receipt_date(now):
         raise ValidationProblem("the destruction date is in the future", type="time-in-future")
     operator = parties.get(session, obligation.operator_id)
-    person = idp.get_person(session, obligation.subject_id)
+    person = identity.get_person(session, obligation.subject_id)
     task = repo.get_destruction_task(session, obligation.destruction_task_id)
     if task is not None and task.confirmed_at is None:
         task.confirmed_at = now
@@ -219,7 +219,7 @@ def _destruction_act(
         "operator": {"name": operator.name, "address": operator.address} if operator else None,
         "subject": {
             "id": str(obligation.subject_id),
-            "name": idp.full_name(person) if person else "",
+            "name": identity.full_name(person) if person else "",
         },
         "categories": list(obligation.categories),
         "reason": "ст. 21 ч. 6 152-ФЗ: уничтожение в течение 30 дней было невозможно",

@@ -19,7 +19,7 @@ from consent import parties, representation
 from consent.answers import refused_problem
 from consent.models import Consent
 from consent.parties import Party
-from idp.service import owner_resource
+from idp.guardianship import owner_resource
 from policies.service import authorize
 from propusk.errors import PROBLEM_JSON, Forbidden
 from propusk.security import Principal

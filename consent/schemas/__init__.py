@@ -4,5 +4,3 @@ modules follow the same split): ``base`` (strict bodies, answer base, ISO time t
 events, receipts, destruction tasks), ``signing`` (documents, signatures, verification),
 ``transfers`` (vault, pulls, tickets, a subject's history and data), ``access`` (art. 14) and
 ``obligations`` (152-FZ demands and the register)."""
-
-from consent.schemas.registry import OrganizationIn  # noqa: F401  (shim: removed by the integration pass)

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Response
 
 from idp.oidc import clients, keys
 from idp.oidc.schemas import BindingIn, ClientCreated, ClientIn, ClientOut, KeysRotated
-from policies.deps import require
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import NotFound
 from propusk.security import Principal
 

@@ -24,12 +24,14 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from idp.guardianship import age_group, children_of
+from idp.identity import full_name, get_person
 from idp.oidc import appgrants, csrf, logins
 from idp.oidc.clients import get_client
 from idp.oidc.principal import SESSION_COOKIE
 from idp.oidc.requests import StarletteOAuth2Request
 from idp.oidc.web import FormDep, html_page, make_server, page
-from idp.service import age_group, children_of, full_name, get_organization, get_person
+from idp.schools import get_organization
 from policies.delegation import RESOURCE_SCOPES, describe
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from audit.service import record
 from idp.esia.errors import ESIA_CODES
+from idp.login import on_login
 from idp.oidc import logins
 from idp.oidc.authorize import (
     FIRST_PARTY,
@@ -30,7 +31,6 @@ from idp.oidc.authorize import (
 )
 from idp.oidc.principal import SESSION_COOKIE
 from idp.oidc.web import FormDep, html_page
-from idp.service import on_login
 from idp.upstream import UpstreamError
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep

@@ -25,7 +25,7 @@ from idp.oidc.clients import CLIENTS, ClientInfo, get_client
 from idp.oidc.logins import active_login_session, auth_context
 from idp.oidc.token_store import ClientToken, client_token_active, user_token_active
 from idp.oidc.tokens import ACCESS_TOKEN_TYP
-from idp.service import role_grants
+from idp.statuses import role_grants
 from propusk import caches
 from propusk.db import session_scope
 from propusk.errors import Unauthorized

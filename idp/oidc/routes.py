@@ -22,6 +22,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 
 from audit.service import record
+from idp.claims import claims_for
+from idp.identity import get_person
 from idp.oidc import acr, csrf, keys, logins
 from idp.oidc.clientauth import ASSERTION_ALGS, basic_credentials
 from idp.oidc.clients import (
@@ -44,7 +46,6 @@ from idp.oidc.schemas import (
     UserInfo,
 )
 from idp.oidc.web import FormDep, html_page, make_server, page
-from idp.service import claims_for, get_person
 from policies.delegation import ALL_SCOPES
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep

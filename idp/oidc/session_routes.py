@@ -14,8 +14,7 @@ from fastapi import APIRouter
 from idp.oidc import appgrants, csrf
 from idp.oidc.schemas import ApplicationOut, ApplicationRevoked, SessionOut
 from policies.delegation import describe
-from policies.deps import require
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import Forbidden
 from propusk.security import Principal
 

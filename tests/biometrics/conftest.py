@@ -6,7 +6,6 @@ import pytest
 
 from tests.biometrics.harness import (
     Bio,
-    years_ago,  # noqa: F401  (shim: removed by the integration pass)
 )
 
 

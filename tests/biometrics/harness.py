@@ -29,10 +29,10 @@ from fastapi import Request
 from sqlalchemy import text
 
 from audit import service as audit
-from consent import service as consent
-from consent import signing
+from consent import catalogue, lifecycle, parties, signing
+from consent import templates as consent_templates
 from consent.parties import get as get_organization
-from idp import service as idp
+from idp import guardianship, identity, login, schools, statuses
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, Principal, RoleGrant
@@ -94,7 +94,9 @@ class Bio:
         person_id = self.tokens.get(token)
         if person_id is None:
             return ANONYMOUS
-        grants = [RoleGrant(role, domain) for role, domain in idp.role_grants(session, person_id)]
+        grants = [
+            RoleGrant(role, domain) for role, domain in statuses.role_grants(session, person_id)
+        ]
         return Principal(
             kind="person",
             subject=f"person:{person_id}",
@@ -123,28 +125,32 @@ class Bio:
             children=kids,
         )
         with session_scope(self.sm) as s:
-            person = idp.on_login(s, ident, settings=self.runtime.settings)
-            kids_on_file = idp.guardianship_children(s, person.id)
-            by_oid = {idp.get_person(s, c.id).esia_oid: c.id for c in kids_on_file}
+            person = login.on_login(s, ident, settings=self.runtime.settings)
+            kids_on_file = guardianship.guardianship_children(s, person.id)
+            by_oid = {identity.get_person(s, c.id).esia_oid: c.id for c in kids_on_file}
             return person.id, [by_oid[k.esia_oid] for k in kids]
 
     def school(self) -> uuid.UUID:
         with session_scope(self.sm) as s:
-            return idp.register_school(
+            return schools.register_school(
                 s, ogrn=_ogrn13(), name=f"Школа № {random.randint(1, 9999)}", actor="test"
             ).id
 
     def student(self, school_id: uuid.UUID, birth: date | None = None) -> uuid.UUID:
         person_id, _ = self.person(birth or years_ago(19))
         with session_scope(self.sm) as s:
-            idp.grant_status(s, person_id, "student", "roster", school_id=school_id, actor="test")
+            statuses.grant_status(
+                s, person_id, "student", "roster", school_id=school_id, actor="test"
+            )
         return person_id
 
     def proctor(self, school_id: uuid.UUID) -> uuid.UUID:
         person_id, _ = self.person(years_ago(40))
         with session_scope(self.sm) as s:
-            idp.grant_status(s, person_id, "teacher", "roster", school_id=school_id, actor="test")
-            idp.appoint_proctor(s, school_id, person_id, actor="test")
+            statuses.grant_status(
+                s, person_id, "teacher", "roster", school_id=school_id, actor="test"
+            )
+            statuses.appoint_proctor(s, school_id, person_id, actor="test")
         return person_id
 
     # --- enrolment and exams over the API --------------------------------------------------
@@ -190,8 +196,8 @@ class Bio:
     def _operator(self) -> uuid.UUID:
         if self.operator_id is None:
             with session_scope(self.sm) as s:
-                consent.load_catalogue(s)
-                org = consent.register_organization(
+                catalogue.load_catalogue(s)
+                org = parties.register_organization(
                     s,
                     {
                         "kind": "operator",
@@ -236,14 +242,16 @@ class Bio:
                 withdrawal_method="В личном кабинете",
             )
             with session_scope(self.sm) as s:
-                tpl = consent.publish_template(s, get_organization(s, op), body, actor="test")
+                tpl = consent_templates.publish_template(
+                    s, get_organization(s, op), body, actor="test"
+                )
                 self.templates[key] = tpl.id
         return self.templates[key]
 
     def request_consent(self, subject_id: uuid.UUID, key: str = "biometric") -> uuid.UUID:
         tpl = self._template(key)
         with session_scope(self.sm) as s:
-            c = consent.create_request(
+            c = lifecycle.create_request(
                 s,
                 get_organization(s, self._operator()),
                 template_id=tpl,

@@ -11,8 +11,7 @@ from cryptography.exceptions import InvalidTag
 from PIL import Image
 
 from biometrics import engine
-from consent import service as consent
-from consent import signing
+from consent import lifecycle, signing
 from propusk import crypto
 from propusk.db import session_scope, utcnow
 from propusk.errors import Conflict, Forbidden
@@ -82,7 +81,7 @@ def test_withdrawing_the_consent_destroys_the_template_in_the_same_transaction(b
         pass
 
     with pytest.raises(Boom), session_scope(bio.sm) as s:  # a withdrawal that fails later
-        consent.withdraw(s, consent_id, person, now=utcnow())
+        lifecycle.withdraw(s, consent_id, person, now=utcnow())
         raise Boom
     assert template_row(bio, person) is not None  # rolled back together: template still there
 
@@ -202,7 +201,7 @@ def test_a_written_consent_is_signed_only_as_a_document_after_a_fresh_confirmed_
     person, _ = bio.person()
     consent_id = bio.request_consent(person)
     with pytest.raises(Conflict) as no_doc, session_scope(bio.sm) as s:
-        consent.approve(s, consent_id, person, now=utcnow(), signature=signature())
+        lifecycle.approve(s, consent_id, person, now=utcnow(), signature=signature())
     assert no_doc.value.type == "document-required"
     for auth, refusal in (
         (esia_auth(auth_time=utcnow() - timedelta(hours=2)), "step-up-required"),

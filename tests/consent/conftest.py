@@ -22,6 +22,7 @@ from consent.lifecycle import approve, create_request
 from consent.parties import register_organization
 from consent.signatures import Signature
 from consent.templates import publish_template
+from idp import login, schools, statuses
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, AuthContext, Principal, RoleGrant
@@ -134,7 +135,7 @@ class Harness:
     # --- people (real idp code) -----------------------------------------------------------
     def person(self, birth: date, children: tuple[date, ...] = ()) -> tuple[uuid.UUID, list]:
         """A person (and their children) via idp.service.on_login; returns (id, child ids)."""
-        from idp import service as idp
+        from idp import guardianship, identity, login
 
         oid = str(random.randint(10**9, 10**10))
         kids = tuple(
@@ -156,9 +157,9 @@ class Harness:
             children=kids,
         )
         with session_scope(self.runtime.sessionmaker) as s:
-            person = idp.on_login(s, ident, settings=self.runtime.settings)
-            child_ids = [c.id for c in idp.guardianship_children(s, person.id)]
-            by_oid = {idp.get_person(s, c).esia_oid: c for c in child_ids}
+            person = login.on_login(s, ident, settings=self.runtime.settings)
+            child_ids = [c.id for c in guardianship.guardianship_children(s, person.id)]
+            by_oid = {identity.get_person(s, c).esia_oid: c for c in child_ids}
             ordered = [by_oid[k.esia_oid] for k in kids]
             return person.id, ordered
 
@@ -286,14 +287,15 @@ def relate(rt, ogrn: str, name: str, subject_id: uuid.UUID) -> uuid.UUID:
     """Make the subject a student of the school that is the organisation with this ОГРН (the
     same legal entity; the school is registered once); returns the school id. A supplier writes
     a subject's data only with such a relation (or a consent that names it)."""
-    from idp import service as idp
 
     with session_scope(rt.sessionmaker) as s:
-        school = idp.find_school(s, None, ogrn) or idp.register_school(
+        school = schools.find_school(s, None, ogrn) or schools.register_school(
             s, ogrn=ogrn, name=name, actor="test"
         )
-        if not any(st.school_id == school.id for st in idp.active_statuses(s, subject_id)):
-            idp.grant_status(s, subject_id, "student", "roster", school_id=school.id, actor="test")
+        if not any(st.school_id == school.id for st in statuses.active_statuses(s, subject_id)):
+            statuses.grant_status(
+                s, subject_id, "student", "roster", school_id=school.id, actor="test"
+            )
         return school.id
 
 
@@ -316,10 +318,9 @@ def operator_with_template(rt) -> tuple[uuid.UUID, uuid.UUID]:
 def given_consent(rt, org_id, tpl_id, supplier_id=None) -> tuple[uuid.UUID, uuid.UUID]:
     """An adult who logged in and approved a request on that template (naming the supplier,
     if given): (person, consent)."""
-    from idp import service as idp
 
     with session_scope(rt.sessionmaker) as s:
-        person = idp.on_login(
+        person = login.on_login(
             s,
             UpstreamIdentity(
                 esia_oid=uuid.uuid4().hex[:12],

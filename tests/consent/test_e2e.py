@@ -53,13 +53,13 @@ def _parties(rt) -> dict:
     """An RP for logins, and operator/supplier clients bound to registered organisations."""
     from consent.catalogue import load_catalogue
     from consent.parties import register_organization
-    from idp.oidc import service as oidc
+    from idp.oidc import clients
 
     out = {}
     with session_scope(rt.sessionmaker) as s:
         demo.seed(s, rt.settings)
         load_catalogue(s)
-        rp, rp_secret = oidc.create_client(
+        rp, rp_secret = clients.create_client(
             s,
             name="Электронный дневник " + secrets.token_hex(3),
             grant_types=["authorization_code"],
@@ -68,7 +68,7 @@ def _parties(rt) -> dict:
         )
         out["rp"] = (rp.client_id, rp_secret)
         for kind in ("operator", "supplier"):
-            row, secret = oidc.create_client(
+            row, secret = clients.create_client(
                 s,
                 name=f"{kind}-{secrets.token_hex(3)}",
                 grant_types=["client_credentials"],
@@ -94,7 +94,7 @@ def _parties(rt) -> dict:
 
 
 def test_consent_transfer_withdrawal_with_real_tokens(stack):
-    from idp import service as idp
+    from idp import identity
 
     url, rt = stack
     p = _parties(rt)
@@ -103,7 +103,7 @@ def test_consent_transfer_withdrawal_with_real_tokens(stack):
     op = _client_token(url, *p["operator"][:2])
     sup = _client_token(url, *p["supplier"][:2])
     with session_scope(rt.sessionmaker) as s:
-        child_id = str(idp.get_person_by_oid(s, CHILD).id)
+        child_id = str(identity.get_person_by_oid(s, CHILD).id)
 
     tpl = httpx.post(
         url + "/api/v1/consent/templates",

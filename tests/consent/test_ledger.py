@@ -118,9 +118,9 @@ def test_representative_consent_ends_at_18(world: World, runtime):
     c = h.request(world.op_h, tpl["id"], child, categories=["person.fullname"])
     h.act(parent, c["id"], "approve")
     with session_scope(runtime.sessionmaker) as s:
-        from idp import service as idp
+        from idp import identity
 
-        birth = idp.get_person(s, child).birth_date
+        birth = identity.get_person(s, child).birth_date
         eighteen = utcnow().replace(year=birth.year + 18, month=birth.month, day=birth.day)
         args = dict(
             operator_id=uuid.UUID(world.op["id"]),
@@ -321,7 +321,6 @@ def test_operator_revokes_its_consent(world: World):
 def test_coming_of_age_between_signatures(world: World, runtime):
     """A 17-year-old signs, turns 18 before the parent does: the parent may no longer sign,
     and the now-adult subject's confirmation completes the consent."""
-    from idp import service as idp
     from propusk.errors import Conflict, Forbidden
 
     h = world.h
@@ -330,8 +329,10 @@ def test_coming_of_age_between_signatures(world: World, runtime):
     c = h.request(world.op_h, tpl["id"], teen)
     cid = uuid.UUID(c["id"])
     h.act(teen, c["id"], "approve")
+    from idp import identity
+
     with session_scope(runtime.sessionmaker) as s:
-        birth = idp.get_person(s, teen).birth_date
+        birth = identity.get_person(s, teen).birth_date
     adult_on = utcnow().replace(year=birth.year + 18, month=birth.month, day=birth.day)
     later = adult_on + timedelta(days=2)
 

@@ -87,7 +87,7 @@ def test_nul_characters_are_refused_before_the_database(harness):
     assert r.status_code == 400, r.text
     import pydantic
 
-    from consent.schemas import OrganizationIn
+    from consent.schemas.registry import OrganizationIn
 
     with pytest.raises(pydantic.ValidationError):
         OrganizationIn(**org)

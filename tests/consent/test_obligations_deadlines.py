@@ -143,21 +143,21 @@ def test_cli_overdue_lists_obligations(world: World, db_url, monkeypatch):
 
 def test_registry_is_shared_with_idp(world: World):
     """A consent organisation exists in idp's registry under the same id (one org:<id>)."""
-    from idp import service as idp
+    from idp import schools
 
     h = world.h
     org = h.organization("operator", esia_org_oid="1000123456")
     with session_scope(h.runtime.sessionmaker) as s:
-        row = idp.get_organization(s, uuid.UUID(org["id"]))
+        row = schools.get_organization(s, uuid.UUID(org["id"]))
         assert row is not None
         assert (row.ogrn, row.kind, row.esia_org_oid) == (org["ogrn"], "operator", "1000123456")
-        sup = idp.get_organization(s, uuid.UUID(world.sup["id"]))
+        sup = schools.get_organization(s, uuid.UUID(world.sup["id"]))
         assert sup.kind == "supplier" and sup.ogrn == world.sup["ogrn"]
         # an organisation first known from ESIA (staff logins) is completed, not duplicated
         known = ogrn13()
-        known_id = idp.register_operator_org(s, None, known, "ООО Из ЕСИА", kind="operator")
+        known_id = schools.register_operator_org(s, None, known, "ООО Из ЕСИА", kind="operator")
         as_supplier = ogrn13()
-        supplier_id = idp.register_operator_org(
+        supplier_id = schools.register_operator_org(
             s, None, as_supplier, "ООО Поставщик", kind="supplier"
         )
     r = h.client.post(
@@ -168,7 +168,7 @@ def test_registry_is_shared_with_idp(world: World):
     assert r.status_code == 201, r.text
     assert r.json()["id"] == str(known_id) and r.json()["inn"] == "7707083893"
     with session_scope(h.runtime.sessionmaker) as s:
-        row = idp.get_organization(s, known_id)
+        row = schools.get_organization(s, known_id)
         assert (row.inn, row.address) == ("7707083893", r.json()["address"])
     # registered for consent twice, or as the other kind: refused, nothing half-written
     again = h.client.post(
@@ -184,7 +184,7 @@ def test_registry_is_shared_with_idp(world: World):
     )
     assert other_kind.status_code == 409, other_kind.text
     with session_scope(h.runtime.sessionmaker) as s:
-        assert idp.get_organization(s, known_id).name == "ООО Из ЕСИА"
+        assert schools.get_organization(s, known_id).name == "ООО Из ЕСИА"
         assert parties.get(s, supplier_id) is None  # no consent profile was written
     r = h.client.post(
         "/api/v1/organizations",

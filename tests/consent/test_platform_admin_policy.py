@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 
 from policies.deps import iter_routes
-from policies.enforcer import PolicyEngine, build_snapshot, read_file_policy
+from policies.engine import PolicyEngine, build_snapshot
+from policies.model import read_file_policy
 from propusk.db import utcnow
 from propusk.security import Principal, RoleGrant
 from tests.consent.conftest import Harness, World

@@ -17,8 +17,8 @@ from consent import parties, vault
 from consent import repository as repo
 from consent.lifecycle import withdraw
 from consent.parties import register_organization
+from idp.oidc import clients
 from idp.oidc import repository as oidc_repo
-from idp.oidc import service as oidc
 from propusk.db import session_scope, utcnow
 from tests.conftest import org_client, start_live_server
 from tests.consent.conftest import given_consent, operator_with_template, org_fields, relate
@@ -185,7 +185,7 @@ def test_deleted_client_is_refused_at_once(servers):
     headers = _token(lane.url, w["client"])
     assert _pull(lane.url, headers, w["subject"]).status_code == 200  # cached as verified
     with session_scope(rt.sessionmaker) as s:
-        oidc.delete_client(s, w["client"][0])
+        clients.delete_client(s, w["client"][0])
     r = _pull(lane.url, headers, w["subject"])
     assert r.status_code == 401, r.text
 

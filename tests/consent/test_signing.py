@@ -39,12 +39,12 @@ def _operator(rt, form: str = "written") -> dict:
     from consent.catalogue import load_catalogue
     from consent.parties import register_organization
     from consent.templates import publish_template
-    from idp.oidc import service as oidc
+    from idp.oidc import clients
 
     with session_scope(rt.sessionmaker) as s:
         demo.seed(s, rt.settings)
         load_catalogue(s)
-        row, secret = oidc.create_client(
+        row, secret = clients.create_client(
             s, name="op-" + secrets.token_hex(3), grant_types=["client_credentials"]
         )
         org = register_organization(
@@ -82,10 +82,10 @@ def _operator(rt, form: str = "written") -> dict:
 
 
 def _request(url: str, rt, op: dict, oid: str) -> str:
-    from idp import service as idp
+    from idp import identity
 
     with session_scope(rt.sessionmaker) as s:
-        person = idp.get_person_by_oid(s, oid)
+        person = identity.get_person_by_oid(s, oid)
         subject = str(person.id)
     token = httpx.post(
         url + "/oauth2/token", auth=op["client"], data={"grant_type": "client_credentials"}

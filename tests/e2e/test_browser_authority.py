@@ -37,10 +37,10 @@ def live(demo_site) -> tuple:
 
 
 def _diary(rt) -> str:
-    from idp.oidc import service
+    from idp.oidc import clients
 
     with session_scope(rt.sessionmaker) as s:
-        row, _ = service.create_client(
+        row, _ = clients.create_client(
             s,
             name="Электронный дневник «Школа+»",
             grant_types=["authorization_code"],
@@ -55,27 +55,27 @@ class Operator:
     consent and pulling the child's data, through the API with its own client token."""
 
     def __init__(self, url: str, rt) -> None:
-        from consent import service as consent
-        from idp import service as idp
-        from idp.oidc import service as oidc
+        from consent import catalogue, parties, templates
+        from idp import guardianship, identity
+        from idp.oidc import clients
         from tests.consent.conftest import org_fields, template_fields
 
         with session_scope(rt.sessionmaker) as s:
-            consent.load_catalogue(s)
-            row, secret = oidc.create_client(
+            catalogue.load_catalogue(s)
+            row, secret = clients.create_client(
                 s,
                 name="op-" + secrets.token_hex(3),
                 grant_types=["client_credentials"],
                 return_uris=[BACK],
             )
-            org = consent.register_organization(
+            org = parties.register_organization(
                 s, org_fields(name="ООО «Олимпиады»", client_id=row.client_id), actor="test"
             )
             self.template = str(
-                consent.publish_template(s, org, template_fields(), actor="test").id
+                templates.publish_template(s, org, template_fields(), actor="test").id
             )
-            parent = idp.get_person_by_oid(s, PARENT)
-            (child,) = idp.children_of(s, parent.id)
+            parent = identity.get_person_by_oid(s, PARENT)
+            (child,) = guardianship.children_of(s, parent.id)
             self.child = str(child.id)
         token = httpx.post(
             url + "/oauth2/token",

@@ -55,13 +55,13 @@ def _logged_in(browser, server_url: str, oid: str):
 
 
 def _access_request(rt, oid: str) -> str:
-    from consent import service as consent
-    from idp import service as idp
+    from consent import access
+    from idp import identity
     from propusk.db import session_scope, utcnow
 
     with session_scope(rt.sessionmaker) as s:
-        person = idp.get_person_by_oid(s, oid)
-        return str(consent.create_access_request(s, person.id, person.id, now=utcnow()).id)
+        person = identity.get_person_by_oid(s, oid)
+        return str(access.create_access_request(s, person.id, person.id, now=utcnow()).id)
 
 
 def test_cabinet_and_the_art14_answer_load_without_violations(live, browser):

@@ -55,11 +55,11 @@ def stack(request) -> Iterator[Stack]:
     )
     server, rt = start_live_server(db_url, upstream="simulator", demo=True)
     try:
-        from idp.oidc import service as oidc
+        from idp.oidc import clients
 
         with session_scope(rt.sessionmaker) as s:
             ids = demo.seed(s, rt.settings)
-            row, secret = oidc.create_client(
+            row, secret = clients.create_client(
                 s,
                 name="e2e-rp-" + secrets.token_hex(4),
                 grant_types=["authorization_code"],

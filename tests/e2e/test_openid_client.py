@@ -16,7 +16,7 @@ import pytest
 from jose import jwt as jose_jwt
 from joserfc.jwk import ECKey
 
-from idp.oidc import service
+from idp.oidc import clients as idp_oidc_clients
 from propusk.db import session_scope
 from tests.conftest import start_live_server
 
@@ -48,20 +48,20 @@ def _node_ready() -> None:
 def _clients(rt) -> dict:
     key = ECKey.generate_key("P-256", private=True)
     with session_scope(rt.sessionmaker) as s:
-        rp, rp_secret = service.create_client(
+        rp, rp_secret = idp_oidc_clients.create_client(
             s,
             name="node-rp",
             grant_types=["authorization_code", "refresh_token"],
             redirect_uris=[REDIRECT],
             post_logout_redirect_uris=[LOGOUT_TO],
         )
-        cc, cc_secret = service.create_client(
+        cc, cc_secret = idp_oidc_clients.create_client(
             s,
             name="node-cc",
             grant_types=["client_credentials"],
             scopes=["consent.read"],
         )
-        pk, _ = service.create_client(
+        pk, _ = idp_oidc_clients.create_client(
             s,
             name="node-pkjwt",
             grant_types=["client_credentials"],
@@ -88,17 +88,17 @@ SIGNED_BACK = "https://operator.example/consent-done"
 def _operator(s) -> dict:
     """An operator (registered organisation, a published template) whose client may send
     people to the signing page and get them back at ``SIGNED_BACK``."""
-    from consent import service as consent
+    from consent import catalogue, parties, templates
     from tests.consent.conftest import org_fields, template_fields
 
-    consent.load_catalogue(s)
-    row, secret = service.create_client(
+    catalogue.load_catalogue(s)
+    row, secret = idp_oidc_clients.create_client(
         s, name="node-operator", grant_types=["client_credentials"], return_uris=[SIGNED_BACK]
     )
-    org = consent.register_organization(
+    org = parties.register_organization(
         s, org_fields(name="ООО Оператор", client_id=row.client_id), actor="test"
     )
-    template = consent.publish_template(s, org, template_fields(), actor="test")
+    template = templates.publish_template(s, org, template_fields(), actor="test")
     return {
         "client_id": row.client_id,
         "client_secret": secret,

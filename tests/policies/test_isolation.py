@@ -9,7 +9,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from idp import service as idp
+from idp import schools
 from policies.deps import iter_routes
 from policies.engine import PolicyEngine, build_snapshot
 from policies.model import read_file_policy
@@ -96,8 +96,8 @@ def _ogrn() -> str:
 def schools_world(app, runtime) -> World:
     """Schools A and B registered through idp's service, callers of school A."""
     with session_scope(runtime.sessionmaker) as session:
-        a = idp.register_school(session, ogrn=_ogrn(), name="Школа A")
-        b = idp.register_school(session, ogrn=_ogrn(), name="Школа B")
+        a = schools.register_school(session, ogrn=_ogrn(), name="Школа A")
+        b = schools.register_school(session, ogrn=_ogrn(), name="Школа B")
     base = make_world()
     world = World(f"school:{a.id}", f"school:{b.id}", base.org_x, base.org_y, {})
     # the callers of the generic world, moved into school A

@@ -11,10 +11,10 @@ from fastapi import APIRouter
 
 from audit import service as audit
 from policies import service
-from policies.deps import require
 from policies.engine import current_engine
 from policies.models import PolicyRule
 from propusk.db import session_scope
+from propusk.deps import require
 from propusk.errors import ValidationProblem
 from propusk.security import Principal, RoleGrant
 from tests.policies.world import CALLER_HEADER

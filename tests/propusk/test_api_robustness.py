@@ -171,14 +171,14 @@ def _client_principal(role: str, org_id: uuid.UUID) -> Principal:
 
 
 def build_target(database_url: str) -> Target:
-    from idp import service as idp
+    from idp import login
     from idp.upstream import UpstreamIdentity
     from propusk.app import create_app
 
     runtime = build_runtime(make_settings(database_url))
     rng = random.Random()
     with session_scope(runtime.sessionmaker) as s:
-        person = idp.on_login(
+        person = login.on_login(
             s,
             UpstreamIdentity(
                 esia_oid=str(rng.randint(10**9, 10**10)),
@@ -214,10 +214,10 @@ def _inn10(rng: random.Random) -> str:
 def _parties(t: Target, client) -> None:
     """An operator and a supplier registered through the API (consent registry + idp), and the
     consent catalogue loaded; the "operator"/"supplier" callers are clients bound to them."""
-    from consent import service as consent
+    from consent import catalogue
 
     with session_scope(t.runtime.sessionmaker) as s:
-        consent.load_catalogue(s)
+        catalogue.load_catalogue(s)
     rng = random.Random()
     for kind in ("operator", "supplier"):
         r = client.post(
@@ -247,7 +247,7 @@ def _school_staff(t: Target, client) -> None:
     grants (``idp.service.role_grants``)."""
     from datetime import UTC, datetime, timedelta
 
-    from idp import service as idp
+    from idp import identity, login, statuses
     from idp.upstream import UpstreamIdentity, UpstreamOrgRole
 
     ogrn, oid = _ogrn13(random.Random()), "77" + uuid.uuid4().hex[:8]
@@ -262,7 +262,9 @@ def _school_staff(t: Target, client) -> None:
 
     def refresh_roles() -> None:
         with session_scope(t.runtime.sessionmaker) as s:
-            roles = tuple(RoleGrant(role, dom) for role, dom in idp.role_grants(s, t.person_id))
+            roles = tuple(
+                RoleGrant(role, dom) for role, dom in statuses.role_grants(s, t.person_id)
+            )
         t.principals["school"] = Principal(
             kind="person",
             subject=f"person:{t.person_id}",
@@ -272,8 +274,8 @@ def _school_staff(t: Target, client) -> None:
         )
 
     with session_scope(t.runtime.sessionmaker) as s:
-        person = idp.get_person(s, t.person_id)
-        idp.on_login(
+        person = identity.get_person(s, t.person_id)
+        login.on_login(
             s,
             UpstreamIdentity(
                 esia_oid=person.esia_oid,

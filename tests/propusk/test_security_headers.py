@@ -78,12 +78,12 @@ def concrete(path: str) -> str:
 @pytest.fixture
 def person_id(runtime) -> uuid.UUID:
     """A real person row (the art. 14 answer is about someone)."""
-    from idp import service as idp
+    from idp import login as idp_login
     from propusk.db import session_scope
     from tests.idp.factories import identity
 
     with session_scope(runtime.sessionmaker) as s:
-        return idp.on_login(s, identity(), settings=runtime.settings).id
+        return idp_login.on_login(s, identity(), settings=runtime.settings).id
 
 
 def test_every_get_route_and_page_sends_the_security_headers(app, client, person_id):

@@ -23,7 +23,7 @@ from jose import jwt as jose_jwt
 from sqlalchemy import text
 
 from propusk.db import session_scope, utcnow
-from tests.biometrics.conftest import bio, years_ago  # noqa: F401  (the biometrics harness)
+from tests.biometrics.harness import years_ago
 from tests.browsing import authorize, login_fresh, query_of
 from tests.conftest import demo_server
 from tests.consent.conftest import harness, world  # noqa: F401  (the consent harness)
@@ -47,10 +47,10 @@ def live(sim_server):
 
 
 def _person_id(rt, oid: str) -> str:
-    from idp import service as idp
+    from idp import identity
 
     with session_scope(rt.sessionmaker) as s:
-        return str(idp.get_person_by_oid(s, oid).id)
+        return str(identity.get_person_by_oid(s, oid).id)
 
 
 def _rp_token(url: str, rt, scope: str, oid: str = PARENT, client_scopes=None) -> str:
@@ -221,7 +221,7 @@ def test_an_access_request_answer_needs_transfers_read_and_is_not_closed_by_a_to
 # --- 6. a child under 14 deletes (or enrols) their face alone -----------------------------
 
 
-def test_a_child_under_14_cannot_delete_or_enrol_their_face_alone(bio, db_url):  # noqa: F811
+def test_a_child_under_14_cannot_delete_or_enrol_their_face_alone(bio, db_url):
     """``biometrics.service.acting_for`` calls ``consent.service.subjects_for`` without an act,
     i.e. ``read`` — the one act a child under 14 may do alone — so the child deletes the face
     template their parent enrolled under the parent's written consent (and could enrol one).

@@ -15,13 +15,14 @@ from authlib.oauth2.rfc6749 import grants as oauth_grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 
+from idp.claims import claims_for
+from idp.identity import get_person
 from idp.oidc import appgrants
 from idp.oidc import repository as repo
 from idp.oidc import tokens as tok
 from idp.oidc.clients import AUTH_METHODS
 from idp.oidc.models import AuthorizationCode
 from idp.oidc.token_store import revoke_grant
-from idp.service import claims_for, get_person
 from propusk.crypto import token_hash
 from propusk.db import utcnow
 

@@ -12,11 +12,11 @@ from authlib.oauth2.rfc6749 import InvalidGrantError
 from authlib.oauth2.rfc6749 import grants as oauth_grants
 
 from audit.service import record
+from idp.identity import get_person
 from idp.oidc import repository as repo
 from idp.oidc.clients import AUTH_METHODS
 from idp.oidc.models import Grant, IssuedToken
 from idp.oidc.token_store import revoke_grant
-from idp.service import get_person
 from propusk.crypto import token_hash
 from propusk.db import utcnow
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from idp.esia.simulator.config import SimulatorConfig
 from idp.esia.upstream import EsiaUpstream, build_upstream
+from idp.login import on_login
 from idp.models import Guardianship, Person, Status
-from idp.service import on_login
 from idp.upstream import UpstreamError
 from propusk.db import session_scope
 from tests.conftest import LiveServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from idp.service import grant_platform_admin
+from idp.statuses import grant_platform_admin
 from propusk.db import session_scope
 from tests.idp.oidc.helpers import first_party, new_oid
 
