@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from audit import checkpoint, service
 from audit.schemas import ConsistencyProofOut, EventOut, InclusionProofOut
+from propusk import caches
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import NotFound, Problem
@@ -20,6 +21,16 @@ from propusk.security import Principal
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 PUBLIC = {"x-public": True}
 TEXT = "text/plain; charset=utf-8"
+CHECKPOINT = caches.declare(
+    caches.CacheSpec(
+        "audit.checkpoint",
+        "-",
+        "PROPUSK_AUDIT_CHECKPOINT_EVERY s (default 1 s)",
+        "the latest signed checkpoint note served by GET /api/v1/audit/checkpoint",
+        "nothing: the sequencer signs a new one on its cadence, the next read after the TTL "
+        "shows it",
+    )
+)
 MAX_SIZE = 2**62  # larger numbers are rejected as validation errors, never overflow the DB
 
 

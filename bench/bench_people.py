@@ -1,4 +1,4 @@
-"""People and statuses: roster import and the per-login refresh (``idp.service.on_login``).
+"""People and statuses: roster import and the per-login refresh (``idp.login.on_login``).
 
 Measures, on SQLite and (when reachable) PostgreSQL, in-process with real transactions:
 - importing a roster of N rows (first import, then an unchanged re-import);

@@ -1,7 +1,7 @@
 """How long biometric data lives: destroying templates and evidence frames (never commits).
 
 * A template is destroyed on the participant's request, or when the biometric consent it was
-  made under is withdrawn: a hook registered with ``consent.service.on_withdrawal`` runs in the
+  made under is withdrawn: a hook registered with ``consent.lifecycle.on_withdrawal`` runs in the
   withdrawing transaction, so the withdrawal and the destruction commit together or not at all.
 * Evidence frames (kept only when an exam session asks for them) expire after the session's
   retention period: ``purge_expired_evidence`` runs on every exam frame and daily from the CLI

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from consent import repository as repo
 from consent.models import Category, Purpose
+from propusk import caches
 from propusk.errors import ValidationProblem
 
 TTL = 5.0
@@ -61,7 +62,7 @@ def load_catalogue(session: Session, data: dict[str, Any] | None = None) -> tupl
         _upsert_category(session, item)
     for item in data.get("purposes", []):
         _upsert_purpose(session, item)
-    invalidate()
+    caches.after_commit(session, CATALOGUE.name)
     return len(data.get("categories", [])), len(data.get("purposes", []))
 
 
@@ -132,10 +133,24 @@ _lock = threading.Lock()
 _snapshot: _Snapshot | None = None
 
 
-def invalidate() -> None:
+CATALOGUE = caches.declare(
+    caches.CacheSpec(
+        "consent.catalogue",
+        "-",
+        f"{TTL:g} s (a key it does not know: re-read at once)",
+        "data categories and purposes (every gate decision reads them)",
+        "the catalogue loaded or changed (PUT /consent/catalogue, propusk consent catalogue)",
+    )
+)
+
+
+def invalidate(_key: object = None) -> None:
     global _snapshot
     with _lock:
         _snapshot = None
+
+
+caches.join(CATALOGUE.name, invalidate)
 
 
 def _load(session: Session) -> _Snapshot:

@@ -22,7 +22,7 @@ from typing import Any
 
 from propusk.security import Principal
 
-# OIDC scopes: which claims a relying party learns (idp.service.claims_for).
+# OIDC scopes: which claims a relying party learns (idp.claims.claims_for).
 OIDC_SCOPES: dict[str, str] = {
     "openid": "что вы вошли через Пропуск (без других сведений)",
     "profile": "фамилия, имя, отчество, дата рождения, пол, возрастная группа",

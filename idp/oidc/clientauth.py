@@ -26,12 +26,22 @@ from sqlalchemy.exc import IntegrityError
 from idp.oidc import repository as repo
 from idp.oidc.clients import SECRET_METHODS, ClientInfo
 from idp.oidc.models import UsedAssertion
+from propusk import caches
 from propusk.crypto import token_hash
 from propusk.db import utcnow
 
 ASSERTION_ALGS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
 MAX_ASSERTION_LIFETIME = 300  # seconds; a longer-lived assertion is a replayable credential
 JWKS_CACHE_SECONDS = 300
+CLIENT_JWKS = caches.declare(
+    caches.CacheSpec(
+        "oidc.client_jwks",
+        "jwks_uri",
+        f"{JWKS_CACHE_SECONDS} s",
+        "a private_key_jwt client's public keys fetched from its jwks_uri",
+        "nothing: the client's keys are fetched again after the TTL",
+    )
+)
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | bool | None:

@@ -3,7 +3,7 @@ endpoint.
 
 ``/login`` logs a person in to Propusk's own web UI (no OAuth client: back to ``next``, a local
 path); ``/login/{upstream}/callback`` takes the browser back from the upstream (ESIA, or the
-development form), finds or creates the person (``idp.service.on_login``), opens a login session
+development form), finds or creates the person (``idp.login.on_login``), opens a login session
 (the ``propusk_session`` cookie) and resumes the parked authorization request
 (``idp.oidc.authorize.run_authorization``). An upstream failure becomes the OAuth error answer
 to the relying party when the parked request is known (OIDC Core 3.1.2.6), else a page.

@@ -1,8 +1,8 @@
 """Biometrics test harness: real people, schools, statuses and consents; a test principal hook;
 distinct exam frames and the HTTP calls the tests share.
 
-People come from ``idp.service.on_login`` (the real identity code), proctors from
-``idp.service.appoint_proctor``, consents from the real consent ledger (template → request →
+People come from ``idp.login.on_login`` (the real identity code), proctors from
+``idp.statuses.appoint_proctor``, consents from the real consent ledger (template → request →
 approval with an ESIA login, written form for biometrics). Callers are identified by opaque test
 bearer tokens resolved, per request, to a Principal whose roles are the person's real statuses
 (``app.state.principal_resolver`` is the kernel's hook for this).
@@ -234,7 +234,7 @@ class Bio:
                 },
             }[key]
             body.update(
-                # consent.service.has_active_consent applies the transfer gate's rule, which
+                # consent.gate.has_active_consent applies the transfer gate's rule, which
                 # requires "передача" among the actions (reported to the consent package).
                 actions=["сбор", "хранение", "использование", "передача", "уничтожение"],
                 processing_methods=["automated"],

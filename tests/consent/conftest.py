@@ -2,7 +2,7 @@
 
 Callers are identified by opaque test bearer tokens mapped to principals (installed on
 ``app.state.principal_resolver``, the kernel's hook); people, children and guardianships are
-created through ``idp.service.on_login`` (the real identity code).
+created through ``idp.login.on_login`` (the real identity code).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class Harness:
 
     # --- people (real idp code) -----------------------------------------------------------
     def person(self, birth: date, children: tuple[date, ...] = ()) -> tuple[uuid.UUID, list]:
-        """A person (and their children) via idp.service.on_login; returns (id, child ids)."""
+        """A person (and their children) via idp.login.on_login; returns (id, child ids)."""
         from idp import guardianship, identity, login
 
         oid = str(random.randint(10**9, 10**10))

@@ -7,8 +7,8 @@ Two halves, same assertions (``check_response``):
   positive and negative (schema-violating) data, as three callers: anonymous (the real idp
   resolver), a platform admin and an operator client (``app.state.principal_resolver``, the
   kernel hook, returns their ``Principal``; the admin is a real person row made by
-  ``idp.service.on_login``, the operator a real organisation made by
-  ``idp.service.register_operator_org``).
+  ``idp.login.on_login``, the operator a real organisation made by
+  ``idp.schools.register_operator_org``).
 * ``test_nasty_input`` — hand-written nasty inputs for every route family (malformed JSON,
   wrong content type, huge bodies, invalid UUIDs and integers in paths, control characters,
   negative and overflowing integers in queries).
@@ -242,9 +242,9 @@ def _parties(t: Target, client) -> None:
 
 def _school_staff(t: Target, client) -> None:
     """A real school; the person becomes its school admin (ESIA organisation role, through
-    ``idp.service.on_login``) and proctor (appointed through the API), and opens a real exam
+    ``idp.login.on_login``) and proctor (appointed through the API), and opens a real exam
     session with themself as the taker. The "school" caller carries the person's real role
-    grants (``idp.service.role_grants``)."""
+    grants (``idp.statuses.role_grants``)."""
     from datetime import UTC, datetime, timedelta
 
     from idp import identity, login, statuses

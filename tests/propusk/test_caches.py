@@ -142,3 +142,19 @@ def test_a_savepoint_rolled_back_keeps_the_outer_change_pending(runtime, table):
         s.execute(text(f"UPDATE {table} SET v = 'inner'"))
         savepoint.rollback()
     assert cache.emptied == ["outer"]
+
+
+def test_the_operations_table_lists_every_declared_cache(app):
+    """docs/operations.md describes the caches the running code declares, no more, no less."""
+    from pathlib import Path
+
+    from propusk.caches import registry
+
+    doc = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = doc.split("## In-memory caches", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {line.split("`")[1]: line for line in rows}
+    declared = {spec.name: spec for spec in registry.specs() if not spec.name.startswith("t.")}
+    assert set(documented) == set(declared)
+    for name, spec in declared.items():
+        assert f"| {spec.key} | {spec.ttl} |" in documented[name], name

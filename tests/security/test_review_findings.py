@@ -222,9 +222,9 @@ def test_an_access_request_answer_needs_transfers_read_and_is_not_closed_by_a_to
 
 
 def test_a_child_under_14_cannot_delete_or_enrol_their_face_alone(bio, db_url):
-    """``biometrics.service.acting_for`` calls ``consent.service.subjects_for`` without an act,
-    i.e. ``read`` — the one act a child under 14 may do alone — so the child deletes the face
-    template their parent enrolled under the parent's written consent (and could enrol one).
+    """``biometrics.enrolment.acting_for`` calls ``consent.representation.subjects_for`` without
+    an act, i.e. ``read`` — the one act a child under 14 may do alone — so the child deletes the
+    face template their parent enrolled under the parent's written consent (and could enrol one).
     Representation (docs/security.md): under 14 the representative alone."""
     from tests.biometrics import photos
 
@@ -328,7 +328,7 @@ def test_only_an_id_token_ends_the_session_without_asking(live):
 def test_consents_read_does_not_hand_over_the_signed_document_with_the_esia_oid(live):
     """The person signs a consent on the signing page; a relying party granted only ``openid
     consents.read`` («просматривать ваши согласия», no ``profile``) downloads the signed PDF:
-    full name, birth date and the ESIA account id (which ``idp.service.claims_for`` never puts
+    full name, birth date and the ESIA account id (which ``idp.claims.claims_for`` never puts
     in a token) of the signer — and, for a child's consent, of the representative too."""
     import io
 

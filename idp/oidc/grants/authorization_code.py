@@ -3,7 +3,7 @@
 A code is stored by hash with everything the ID token needs later (``auth_time``, ``amr``,
 ``acr``, the login session); presenting it twice revokes every token of the first exchange, and
 a code is refused once the person revoked the application (``appgrants``). ID tokens are signed
-with the service key of the client's ``id_token_alg`` and carry ``idp.service.claims_for``.
+with the service key of the client's ``id_token_alg`` and carry ``idp.claims.claims_for``.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class CodeGrant(oauth_grants.AuthorizationCodeGrant):
 
 
 class PropuskOpenIDCode(OpenIDCode):
-    """ID tokens signed with the service key; claims from ``idp.service.claims_for``."""
+    """ID tokens signed with the service key; claims from ``idp.claims.claims_for``."""
 
     def __init__(self, server) -> None:
         super().__init__(require_nonce=False)

@@ -2,7 +2,7 @@
 
 The simulator runs in a real uvicorn server (``LiveServer``); the connector reaches it over
 HTTP. ``helpers.make_connector_app`` is a minimal host for ``EsiaUpstream`` (start + callback →
-the real ``idp.service.on_login``) so connector tests do not depend on the OIDC routes.
+the real ``idp.login.on_login``) so connector tests do not depend on the OIDC routes.
 """
 
 from __future__ import annotations

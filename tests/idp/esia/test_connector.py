@@ -1,7 +1,7 @@
 """The connector end to end against the live simulator, and every way a login must fail.
 
 start → the simulator's login form (POST ``oid``) → callback → ``finish`` → identity; the
-callback host writes with the real ``idp.service.on_login``, so a failed login is checked to
+callback host writes with the real ``idp.login.on_login``, so a failed login is checked to
 leave no person, status or guardianship row behind.
 """
 
