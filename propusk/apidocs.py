@@ -72,7 +72,10 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "type": "oauth2",
         "description": (
             "An operator's or supplier's OAuth client (client_secret_basic or "
-            "client_secret_post): the token it gets is sent as a bearer token."
+            "client_secret_post): the token it gets is sent as a bearer token. The «Authorize» "
+            "dialog of /docs sends the secret in the Authorization header (client_secret_basic): "
+            "a client registered for client_secret_post gets its token itself and pastes it "
+            "under accessToken."
         ),
         "flows": {"clientCredentials": {"tokenUrl": TOKEN_URL, "scopes": {}}},
     },

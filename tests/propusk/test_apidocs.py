@@ -114,6 +114,10 @@ def test_guarded_operations_name_their_security_schemes(client):
     assert schemes["clientCredentials"]["flows"]["clientCredentials"]["tokenUrl"] == (
         "/oauth2/token"
     )
+    # Swagger UI's dialog authenticates a client by Basic only and the token endpoint holds a
+    # client to its registered method: the scheme tells a client_secret_post one what to do
+    dialog = "/docs sends the secret in the Authorization header (client_secret_basic)"
+    assert dialog in schemes["clientCredentials"]["description"]
     assert schemes["loginSession"]["in"] == "cookie"
     for name, op in _operations(schema):
         if op.get("x-public"):
