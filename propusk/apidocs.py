@@ -94,14 +94,40 @@ GUARDED = [{"accessToken": []}, {"clientCredentials": []}, {"loginSession": []}]
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
+# RFC 9457 problem details: every refusal of the guard (``propusk.errors``).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "required": ["type", "title", "status"],
+}
+REFUSALS = {
+    "401": "No valid credentials (WWW-Authenticate says which)",
+    "403": "The policy refuses this caller (the problem names the missing permission or scope)",
+}
+
+
 def add_security(schema: dict[str, Any]) -> dict[str, Any]:
-    """Declare the security schemes and require them on every non-public operation."""
-    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    """Declare the security schemes, require them on every non-public operation and document
+    the guard's 401/403 answers there."""
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for item in schema.get("paths", {}).values():
         for method in METHODS:
             operation = item.get(method)
-            if operation is not None and not operation.get("x-public"):
-                operation.setdefault("security", GUARDED)
+            if operation is None or operation.get("x-public"):
+                continue
+            operation.setdefault("security", GUARDED)
+            for status, description in REFUSALS.items():
+                answer = operation["responses"].setdefault(status, {"description": description})
+                answer.setdefault("content", problem)
     return schema
 
 

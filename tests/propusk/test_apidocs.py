@@ -124,3 +124,5 @@ def test_guarded_operations_name_their_security_schemes(client):
             assert "security" not in op, name
         else:
             assert {k for s in op["security"] for k in s} == set(schemes), name
+            for status in ("401", "403"):  # the guard's refusals, as problem details
+                assert op["responses"][status]["content"], name
