@@ -23,6 +23,7 @@ from jose import jwt as jose_jwt
 from sqlalchemy import text
 
 from propusk.db import session_scope, utcnow
+from tests.biometrics.conftest import bio  # noqa: F401  (the biometrics harness fixture)
 from tests.biometrics.harness import years_ago
 from tests.browsing import authorize, login_fresh, query_of
 from tests.conftest import demo_server
