@@ -4,17 +4,16 @@ Database-facing tests take the ``db_url`` fixture, which runs them once on SQLit
 PostgreSQL. PostgreSQL is ``PROPUSK_TEST_POSTGRES_URL`` (default: the local server's ``test``
 database, through which a fresh database per test session is created). With ``CI=true`` a
 missing PostgreSQL fails the run instead of skipping.
+
+Helpers live in plain modules (``tests/support/``: settings, servers) and are imported from
+there, never from a conftest.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,46 +24,8 @@ from propusk.db import make_engine
 from propusk.migrate import upgrade
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
-
-PG_URL = os.environ.get(
-    "PROPUSK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-IN_CI = os.environ.get("CI", "").lower() == "true"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FACES = Path(os.environ.get("PROPUSK_FACES_DIR", SHARED / "faces"))
-
-
-def org_client(session, org_id, role: str = "operator", prefix: str = "client"):
-    """A client_credentials client bound to an organisation: (row, secret)."""
-    import uuid as _uuid
-
-    from idp.oidc import clients
-
-    return clients.create_client(
-        session,
-        name=f"{prefix}-{_uuid.uuid4().hex[:6]}",
-        grant_types=["client_credentials"],
-        role=role,
-        organization_id=org_id,
-    )
-
-
-def verify_with_jwks(token: str, jwks: dict, algorithms: list[str]) -> bytes:
-    """Verify a compact JWS as a relying party does: the JWKS key named by the header's ``kid``
-    (python-jose given a whole JWKS tries its keys in order and stops at the first of another
-    key type, so it fails as soon as a rotated key set is published)."""
-    from jose import jws
-
-    kid = jws.get_unverified_header(token)["kid"]
-    keys = [k for k in jwks["keys"] if k.get("kid") == kid]
-    assert len(keys) == 1, f"kid {kid} not published exactly once"
-    return jws.verify(token, keys[0], algorithms=algorithms)
-
-
-def needs_tool(available: bool, what: str):
-    """Skip a test whose system tool is missing on a developer's machine; on CI (which installs
-    every tool through `make system-deps`) run it anyway, so a missing install step fails."""
-    return pytest.mark.skipif(not available and not IN_CI, reason=f"{what} (make system-deps)")
+from tests.support.servers import LiveServer, demo_server, start_live_server
+from tests.support.settings import IN_CI, PG_URL, make_settings
 
 
 def _postgres_available() -> str | None:
@@ -177,18 +138,6 @@ def fresh_db_url(request, tmp_path) -> str:
     return request.getfixturevalue("fresh_pg")()
 
 
-def make_settings(database_url: str, **overrides) -> Settings:
-    values = {
-        "env": "test",
-        "database_url": database_url,
-        "issuer": "http://testserver",
-        "upstream": "simulator",
-        "demo": True,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
 @pytest.fixture
 def settings(db_url) -> Settings:
     return make_settings(db_url)
@@ -225,73 +174,12 @@ def client(app) -> Iterator[httpx.Client]:
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """A real uvicorn server in a thread, for end-to-end tests over HTTP."""
-
-    def __init__(self, app, port: int) -> None:
-        import uvicorn
-
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("live server did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def start_live_server(database_url: str, **overrides) -> tuple[LiveServer, Runtime]:
-    """Build an app whose issuer is its own real URL and serve it."""
-    from propusk.app import create_app
-
-    port = free_port()
-    settings = make_settings(database_url, issuer=f"http://127.0.0.1:{port}", **overrides)
-    rt = build_runtime(settings)
-    server = LiveServer(create_app(runtime=rt), port).start()
-    return server, rt
-
-
 @pytest.fixture
 def live_server(db_url) -> Iterator[LiveServer]:
     server, rt = start_live_server(db_url)
     yield server
     server.stop()
     rt.dispose()
-
-
-def demo_server(database_url: str) -> Iterator[tuple[str, Runtime]]:
-    """A live server with the ESIA simulator mounted and its demo people seeded: (url, runtime)."""
-    from idp import demo
-    from propusk.db import session_scope
-
-    server, rt = start_live_server(database_url, upstream="simulator", demo=True)
-    with session_scope(rt.sessionmaker) as s:
-        demo.seed(s, rt.settings)
-    try:
-        yield server.url, rt
-    finally:
-        server.stop()
-        rt.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

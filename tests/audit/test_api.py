@@ -16,7 +16,7 @@ from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.runtime import Runtime, build_runtime
 from propusk.security import Principal, RoleGrant
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 ADMIN = Principal(
     kind="platform_admin",

@@ -13,7 +13,7 @@ from audit import checkpoint, service
 from audit.checkpoint import NoteError
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

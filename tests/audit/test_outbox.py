@@ -30,7 +30,7 @@ from propusk.cli import app as cli
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
 from propusk.settings import get_settings
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from propusk.db import make_engine, session_scope
 from propusk.migrate import upgrade
 from propusk.runtime import build_runtime
 from tests.audit.reference import root_from_leaves
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_record_appends_contiguous_positions(runtime):

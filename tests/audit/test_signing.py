@@ -15,7 +15,7 @@ from audit.sequencer import sign_due
 from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def _counts(rt) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from propusk.cli import app as cli
 from propusk.db import make_engine, session_scope
 from propusk.runtime import build_runtime
 from propusk.settings import get_settings
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 SIGNED_AT = (7, 13, 20)
 

@@ -37,8 +37,8 @@ from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, Principal, RoleGrant
 from tests.biometrics import photos
-from tests.conftest import start_live_server
 from tests.consent.conftest import esia_auth
+from tests.support.servers import start_live_server
 
 BIOMETRIC_TEXT = (
     "Я даю письменное согласие на обработку моих биометрических персональных данных "

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from biometrics import engine
-from tests.conftest import FACES
+from tests.support.settings import FACES
 
 
 def raw(name: str) -> bytes:

@@ -17,8 +17,8 @@ from PIL import Image
 
 from tests.biometrics import photos
 from tests.biometrics.harness import FrameMaker, send_liveness, served
-from tests.conftest import needs_tool
 from tests.e2e.csp import CspWatch
+from tests.support.settings import needs_tool
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from biometrics import engine, quality
 from biometrics.evaluate import labelled_pairs, write_pairs
 from propusk.settings import Settings
-from tests.conftest import FACES
+from tests.support.settings import FACES
 
 
 def _analyze(name: str) -> tuple[np.ndarray, engine.Analysis]:

@@ -17,7 +17,7 @@ from biometrics.pages import router as pages
 from biometrics.routes import router
 from propusk.app import create_app
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(scope="module")

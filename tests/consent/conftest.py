@@ -26,6 +26,7 @@ from idp import login, schools, statuses
 from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, AuthContext, Principal, RoleGrant
+from tests.support.servers import start_live_server
 
 TEMPLATE_TEXT = (
     "Я, {субъект}, даю согласие оператору на обработку моих персональных данных "
@@ -365,8 +366,6 @@ def template_fields(**over) -> dict:
 @pytest.fixture
 def sim_stack(db_url):
     """A live server with the ESIA simulator mounted (demo people): (url, runtime)."""
-    from tests.conftest import start_live_server
-
     server, rt = start_live_server(db_url, upstream="simulator", demo=True)
     try:
         yield server.url, rt

@@ -13,8 +13,8 @@ from consent.flows import Outcome, PullAsk
 from propusk.db import session_scope
 from propusk.errors import Problem
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
 from tests.consent.conftest import given_consent, operator_with_template
+from tests.support.settings import make_settings
 
 
 def test_a_batch_keeps_each_pull_to_itself(db_url):

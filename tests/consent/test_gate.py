@@ -331,7 +331,7 @@ def test_ticket_issue_and_redeem(world: World, runtime):
 
 
 def test_receipts_verify_with_the_jwks(world: World):
-    from tests.conftest import verify_with_jwks
+    from tests.idp.oidc.helpers import verify_with_jwks
 
     h = world.h
     subject, c = _given(world)

@@ -19,8 +19,8 @@ from consent import repository as repo
 from consent.models import Transfer
 from propusk.db import session_scope, utcnow
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
 from tests.consent.conftest import given_consent, operator_with_template
+from tests.support.settings import make_settings
 
 
 def _allowed_transfers(session, subject_id: uuid.UUID) -> int:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from propusk.demo import seed as seed_demo
-from tests.conftest import start_live_server
 from tests.e2e.chromium import CHROMIUM, FLAGS
+from tests.support.servers import start_live_server
 
 
 @pytest.fixture(scope="module")

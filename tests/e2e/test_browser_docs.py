@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from propusk.db import session_scope
-from tests.conftest import start_live_server
 from tests.e2e.chromium import CHROMIUM, FLAGS, needs_chromium
 from tests.e2e.csp import CspWatch
+from tests.support.servers import start_live_server
 
 pytestmark = needs_chromium
 

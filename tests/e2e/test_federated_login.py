@@ -27,7 +27,7 @@ from idp import demo
 from idp.models import Guardianship, Person, Status
 from propusk.db import session_scope
 from tests.browsing import answer_consent_screen, cabinet, to_screen
-from tests.conftest import start_live_server
+from tests.support.servers import start_live_server
 
 REDIRECT = "https://rp.example/cb"
 DIRECTOR = "1000400001"  # chief of school No. 17 in ESIA /roles

@@ -18,7 +18,7 @@ from joserfc.jwk import ECKey
 
 from idp.oidc import clients as idp_oidc_clients
 from propusk.db import session_scope
-from tests.conftest import start_live_server
+from tests.support.servers import start_live_server
 
 NODE_DIR = Path(__file__).parent / "node"
 REDIRECT = "https://rp.example/cb"

@@ -17,8 +17,8 @@ from idp.statuses import role_grants
 from idp.upstream import UpstreamOrgRole
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
 from tests.idp.factories import identity
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.parametrize("fresh_db_url", ["sqlite", "postgres"], indirect=True)
 

@@ -30,9 +30,9 @@ from propusk.db import session_scope
 from propusk.errors import Conflict, ValidationProblem
 from propusk.runtime import build_runtime
 from propusk.validators import normalize_snils
-from tests.conftest import make_settings
 from tests.idp import factories as f
 from tests.idp.helpers import register_test_school
+from tests.support.settings import make_settings
 
 
 def _active(session, person_id, role=None):

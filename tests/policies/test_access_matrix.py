@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from policies.deps import iter_routes
 from propusk.app import create_app
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
 from tests.policies.world import (
     CALLER_HEADER,
     ROLE_COLUMNS,
@@ -19,6 +18,7 @@ from tests.policies.world import (
     make_world,
     read_table,
 )
+from tests.support.settings import make_settings
 
 ROWS = read_table("route-matrix")
 

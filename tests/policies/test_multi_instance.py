@@ -15,8 +15,8 @@ from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
 from propusk.security import Principal
-from tests.conftest import make_settings
 from tests.policies.world import CALLER_HEADER, install_test_resolver, make_world
+from tests.support.settings import make_settings
 
 
 def _instances(url: str, poll_interval: float) -> Iterator[tuple[list, list]]:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from propusk.app import create_app
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 PACKAGES = ("policies", "audit")
 CYRILLIC = re.compile("[А-Яа-яЁё]")

@@ -56,7 +56,7 @@ from propusk.errors import PROBLEM_JSON
 from propusk.migrate import upgrade
 from propusk.runtime import build_runtime
 from propusk.security import Principal, RoleGrant
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.postgres
 

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.biometrics import photos
-from tests.conftest import start_live_server
 from tests.idp.oidc.helpers import make_client
+from tests.support.servers import start_live_server
 
 MIB = 1024 * 1024
 DEFAULT = MIB  # Settings.max_body_bytes

@@ -21,7 +21,7 @@ def test_readyz_reports_a_dead_database(tmp_path):
     from fastapi.testclient import TestClient
 
     from propusk.app import create_app
-    from tests.conftest import make_settings
+    from tests.support.settings import make_settings
 
     bad = make_settings("postgresql+psycopg://nobody@127.0.0.1:1/none")
     with TestClient(create_app(bad)) as c:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from propusk.db import make_engine
 from propusk.migrate import downgrade, upgrade
-from tests.conftest import PG_URL
+from tests.support.settings import PG_URL
 
 NOW = "2026-01-01 00:00:00+00:00"
 

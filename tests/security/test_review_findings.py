@@ -26,7 +26,6 @@ from propusk.db import session_scope, utcnow
 from tests.biometrics.conftest import bio  # noqa: F401  (the biometrics harness fixture)
 from tests.biometrics.harness import years_ago
 from tests.browsing import authorize, login_fresh, query_of
-from tests.conftest import demo_server
 from tests.consent.conftest import harness, world  # noqa: F401  (the consent harness)
 from tests.idp.oidc.helpers import (
     REDIRECT,
@@ -36,6 +35,7 @@ from tests.idp.oidc.helpers import (
     make_client,
     pkce,
 )
+from tests.support.servers import demo_server
 
 PARENT = "1000400016"  # Смирнов Дмитрий: confirmed account, parent of Артём
 CHILD = "1000400006"  # Смирнов Артём, born 2016: under 14

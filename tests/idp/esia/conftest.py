@@ -18,8 +18,9 @@ from idp.esia.keys import client_paths, simulator_paths
 from idp.esia.simulator.app import create_simulator_app
 from idp.esia.simulator.config import SimulatorConfig
 from propusk.runtime import build_runtime
-from tests.conftest import LiveServer, free_port, make_settings
 from tests.idp.esia.helpers import ISSUER, Sim
+from tests.support.servers import LiveServer, free_port
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from idp.login import on_login
 from idp.models import Guardianship, Person, Status
 from idp.upstream import UpstreamError
 from propusk.db import session_scope
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 ISSUER = "http://testserver"
 PARENT_OID = "1000400024"  # Волков Виктор Андреевич, father of Полина (17)

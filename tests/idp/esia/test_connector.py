@@ -18,7 +18,6 @@ from idp.esia import gost
 from idp.esia.errors import EsiaError
 from idp.esia.keys import SIM_CERT, client_paths
 from idp.upstream import UpstreamError
-from tests.conftest import make_settings
 from tests.idp.esia.helpers import (
     PARENT_OID,
     callback_path,
@@ -27,6 +26,7 @@ from tests.idp.esia.helpers import (
     make_connector_app,
     upstream_for,
 )
+from tests.support.settings import make_settings
 
 DIRECTOR_OID = "1000400001"
 TEACHER_OID = "1000400003"

@@ -18,7 +18,8 @@ from idp.esia.simulator.data import FIXTURE, load_demo
 from idp.esia.wiring import simulator_enabled
 from propusk.cli import app as cli_app
 from propusk.settings import get_settings
-from tests.conftest import free_port, make_settings
+from tests.support.servers import free_port
+from tests.support.settings import make_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 ON = date(2026, 9, 1)  # ages are stated for the 2026/27 school year

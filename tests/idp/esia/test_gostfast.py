@@ -9,7 +9,7 @@ import pytest
 from gostcrypto import gostsignature
 
 from idp.esia import gost, gostfast
-from tests.conftest import needs_tool
+from tests.support.settings import needs_tool
 
 PARAMSETS = sorted(set(gost.PARAMSET_CURVES.values()))
 

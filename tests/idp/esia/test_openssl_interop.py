@@ -14,7 +14,7 @@ import pytest
 
 from idp.esia import gost
 from idp.esia.connector import secret_payload
-from tests.conftest import needs_tool
+from tests.support.settings import needs_tool
 
 
 def _gost_engine_available() -> bool:

@@ -33,7 +33,7 @@ from idp.esia.tokens import (
 )
 from idp.esia.upstream import build_upstream
 from idp.upstream import UpstreamError
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def test_timestamp_format_is_esias():

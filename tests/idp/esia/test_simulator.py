@@ -15,8 +15,8 @@ from idp.esia.errors import EsiaError
 from idp.esia.keys import client_paths, load_signer
 from idp.esia.rest import EsiaRest
 from idp.esia.tokens import TokenVerifier, decode_unverified, load_trusted
-from tests.conftest import make_settings
 from tests.idp.esia.helpers import ISSUER, PARENT_OID, choose, login_page
+from tests.support.settings import make_settings
 
 REDIRECT = ISSUER + "/login/esia/callback"
 SCOPE = "openid fullname birthdate email mobile usr_org kid_fullname kid_birthdate"

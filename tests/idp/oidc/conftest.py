@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from propusk.app import create_app
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Helpers for OIDC tests: clients, PKCE, driving the dev login form over HTTP."""
+"""Helpers for OIDC tests: clients, PKCE, driving the dev login form over HTTP, verifying a
+JWS as a relying party does."""
 
 from __future__ import annotations
 
@@ -29,6 +30,29 @@ def make_client(runtime, **kwargs) -> tuple[str, str | None]:
     with session_scope(runtime.sessionmaker) as session:
         row, secret = clients.create_client(session, **values)
         return row.client_id, secret
+
+
+def org_client(session, org_id, role: str = "operator", prefix: str = "client"):
+    """A client_credentials client bound to an organisation: (row, secret)."""
+    return clients.create_client(
+        session,
+        name=f"{prefix}-{uuid.uuid4().hex[:6]}",
+        grant_types=["client_credentials"],
+        role=role,
+        organization_id=org_id,
+    )
+
+
+def verify_with_jwks(token: str, jwks: dict, algorithms: list[str]) -> bytes:
+    """Verify a compact JWS as a relying party does: the JWKS key named by the header's ``kid``
+    (python-jose given a whole JWKS tries its keys in order and stops at the first of another
+    key type, so it fails as soon as a rotated key set is published)."""
+    from jose import jws
+
+    kid = jws.get_unverified_header(token)["kid"]
+    keys = [k for k in jwks["keys"] if k.get("kid") == kid]
+    assert len(keys) == 1, f"kid {kid} not published exactly once"
+    return jws.verify(token, keys[0], algorithms=algorithms)
 
 
 def pkce() -> tuple[str, str]:

@@ -16,8 +16,8 @@ from idp.oidc.models import LoginTransaction
 from propusk.cli import app
 from propusk.db import session_scope, utcnow
 from propusk.settings import get_settings
-from tests.conftest import make_settings
 from tests.idp.oidc.helpers import make_client
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

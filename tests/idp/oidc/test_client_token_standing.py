@@ -10,7 +10,7 @@ from idp.oidc import repository as repo
 from idp.oidc import token_store
 from idp.oidc.token_store import CLIENT_CHANGED, CLIENT_GONE, TOKEN_REVOKED, ClientToken
 from propusk.db import session_scope, utcnow
-from tests.conftest import org_client
+from tests.idp.oidc.helpers import org_client
 
 
 def _client(runtime, org: uuid.UUID) -> str:

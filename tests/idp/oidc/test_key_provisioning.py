@@ -14,8 +14,8 @@ from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.errors import Problem
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
 from tests.idp.oidc.helpers import make_client
+from tests.support.settings import make_settings
 
 FRESH = pytest.mark.parametrize("fresh_db_url", ["sqlite", "postgres"], indirect=True)
 

@@ -23,8 +23,8 @@ from idp.oidc.schemas import (
 )
 from propusk.app import create_app
 from propusk.runtime import build_runtime
-from tests.conftest import make_settings
 from tests.idp.oidc.helpers import code_flow, exchange, make_client
+from tests.support.settings import make_settings
 
 ROUTERS = (routes, authorize, login_routes, admin_routes, session_routes)
 CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
