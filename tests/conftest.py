@@ -5,8 +5,9 @@ PostgreSQL. PostgreSQL is ``PROPUSK_TEST_POSTGRES_URL`` (default: the local serv
 database, through which a fresh database per test session is created). With ``CI=true`` a
 missing PostgreSQL fails the run instead of skipping.
 
-Helpers live in plain modules (``tests/support/``: settings, servers) and are imported from
-there, never from a conftest.
+Helpers live in plain modules (``tests/support/``: settings, servers, the consent world) and are
+imported from there, never from a conftest. The fixtures used by more than one test package are
+the plugins below, each defined once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
 from tests.support.servers import LiveServer, demo_server, start_live_server
 from tests.support.settings import IN_CI, PG_URL, make_settings
+
+pytest_plugins = [
+    "tests.support.fixtures_consent",
+]
 
 
 def _postgres_available() -> str | None:

@@ -37,7 +37,7 @@ from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, Principal, RoleGrant
 from tests.biometrics import photos
-from tests.consent.conftest import esia_auth
+from tests.support.consent_world import esia_auth
 from tests.support.servers import start_live_server
 
 BIOMETRIC_TEXT = (

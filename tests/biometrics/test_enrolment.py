@@ -23,7 +23,7 @@ from tests.biometrics.harness import (
     template_row,
     years_ago,
 )
-from tests.consent.conftest import esia_auth, signature
+from tests.support.consent_world import esia_auth, signature
 
 
 def test_enrolment_needs_an_active_written_biometric_consent(bio, db_url):

@@ -13,7 +13,7 @@ from consent.flows import Outcome, PullAsk
 from propusk.db import session_scope
 from propusk.errors import Problem
 from propusk.runtime import build_runtime
-from tests.consent.conftest import given_consent, operator_with_template
+from tests.support.consent_world import given_consent, operator_with_template
 from tests.support.settings import make_settings
 
 

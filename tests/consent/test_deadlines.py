@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from consent import deadlines
-from tests.consent.conftest import World, years_ago
+from tests.support.consent_world import World, years_ago
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ import pytest
 from idp import demo
 from propusk.db import session_scope
 from tests.browsing import cabinet, query_of, rp_tokens, sign_on_page
-from tests.consent.conftest import TEMPLATE_TEXT, inn10, ogrn13
 from tests.idp.oidc.helpers import verify_with_jwks
+from tests.support.consent_world import TEMPLATE_TEXT, inn10, ogrn13
 
 REDIRECT = "https://rp.example/cb"
 BACK = "https://operator.example/consent-done"

@@ -12,7 +12,7 @@ from consent import gate, parties
 from consent.models import Transfer, VaultItem
 from idp.models import Organization
 from propusk.db import session_scope, utcnow
-from tests.consent.conftest import World, years_ago
+from tests.support.consent_world import World, years_ago
 
 
 def _given(world: World, categories=None, tpl=None, age=30):
@@ -363,7 +363,7 @@ def test_receipts_verify_with_the_jwks(world: World):
 
 
 def test_organisation_registry_rules(harness):
-    from tests.consent.conftest import org_fields
+    from tests.support.consent_world import org_fields
 
     h = harness
     good = org_fields()

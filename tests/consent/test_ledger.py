@@ -12,7 +12,7 @@ from consent import repository as repo
 from consent.gate import has_active_consent
 from consent.ledger import verify_chain
 from propusk.db import session_scope, utcnow
-from tests.consent.conftest import World, signature, years_ago
+from tests.support.consent_world import World, signature, years_ago
 
 
 def test_adult_request_approve_withdraw(world: World):

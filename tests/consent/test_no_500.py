@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.consent.conftest import World, years_ago
+from tests.support.consent_world import World, years_ago
 
 NASTY_BODIES = [
     None,
@@ -79,7 +79,7 @@ def test_malformed_input_never_500(world: World):
 def test_nul_characters_are_refused_before_the_database(harness):
     """PostgreSQL text cannot hold NUL: a 4xx (the kernel's NUL guard answers 400 before the
     route; the models refuse NUL too, for callers that bypass HTTP), not a failing INSERT."""
-    from tests.consent.conftest import org_fields
+    from tests.support.consent_world import org_fields
 
     h = harness
     org = org_fields(name="ООО\x00")

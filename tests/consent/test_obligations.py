@@ -15,7 +15,7 @@ from consent import deadlines, obligations
 from consent.models import Obligation
 from consent.obligations.clocks import add_months
 from propusk.db import session_scope, utcnow
-from tests.consent.conftest import World, years_ago
+from tests.support.consent_world import World, years_ago
 
 API = "/api/v1"
 

@@ -15,7 +15,7 @@ from consent.deadlines import MOSCOW
 from consent.models import ObligationClock
 from propusk.db import session_scope
 from propusk.errors import Conflict
-from tests.consent.conftest import World, ogrn13, org_fields, years_ago
+from tests.support.consent_world import World, ogrn13, org_fields, years_ago
 
 PLATFORM = obligations.Registrar("person:admin", None)
 

@@ -19,7 +19,7 @@ from policies.engine import PolicyEngine, build_snapshot
 from policies.model import read_file_policy
 from propusk.db import utcnow
 from propusk.security import Principal, RoleGrant
-from tests.consent.conftest import Harness, World
+from tests.support.consent_world import Harness, World
 
 API = "/api/v1"
 

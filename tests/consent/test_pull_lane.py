@@ -20,8 +20,8 @@ from consent.parties import register_organization
 from idp.oidc import clients
 from idp.oidc import repository as oidc_repo
 from propusk.db import session_scope, utcnow
-from tests.consent.conftest import given_consent, operator_with_template, org_fields, relate
 from tests.idp.oidc.helpers import org_client
+from tests.support.consent_world import given_consent, operator_with_template, org_fields, relate
 from tests.support.servers import start_live_server
 
 CATS = "person.fullname,education.grades"

@@ -19,7 +19,7 @@ from consent import repository as repo
 from consent.models import Transfer
 from propusk.db import session_scope, utcnow
 from propusk.runtime import build_runtime
-from tests.consent.conftest import given_consent, operator_with_template
+from tests.support.consent_world import given_consent, operator_with_template
 from tests.support.settings import make_settings
 
 

@@ -20,7 +20,7 @@ from audit import service as audit
 from consent import gate
 from consent.models import Transfer, VaultItem
 from propusk.db import session_scope, utcnow
-from tests.consent.conftest import World, years_ago
+from tests.support.consent_world import World, years_ago
 
 CATS = ["person.fullname", "education.grades"]
 

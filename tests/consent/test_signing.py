@@ -7,96 +7,25 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import secrets
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import update
 
-from idp import demo
 from idp.oidc.models import LoginSession
 from propusk.db import session_scope, utcnow
 from tests.browsing import cabinet, hidden_fields, login_fresh
-from tests.consent.conftest import org_fields
+from tests.support.consent_world import request_consent, signing_operator
 
 CONFIRMED_ADULT = "1000400024"  # Волков Виктор, confirmed ESIA account
 UNCONFIRMED_ADULT = "1000400029"  # Кравцова Алина: ESIA account not confirmed
 TEENS_PARENT, TEEN = "1000400024", "1000400013"  # Волков; ESIA /kids: Волкова Полина (17)
-TEXT = (
-    "Я даю письменное согласие на обработку моих биометрических персональных данных (шаблон "
-    "изображения лица) в целях идентификации при онлайн-аттестации."
-)
 
 
 @pytest.fixture
 def stack(sim_stack):
     return sim_stack
-
-
-def _operator(rt, form: str = "written") -> dict:
-    """A registered operator with a template; its client's token."""
-    from consent.catalogue import load_catalogue
-    from consent.parties import register_organization
-    from consent.templates import publish_template
-    from idp.oidc import clients
-
-    with session_scope(rt.sessionmaker) as s:
-        demo.seed(s, rt.settings)
-        load_catalogue(s)
-        row, secret = clients.create_client(
-            s, name="op-" + secrets.token_hex(3), grant_types=["client_credentials"]
-        )
-        org = register_organization(
-            s,
-            org_fields(
-                name="ООО «Прокторинг»",
-                address="г. Казань, ул. Баумана, д. 1",
-                client_id=row.client_id,
-            ),
-            actor="test",
-        )
-        written = form == "written"
-        tpl = publish_template(
-            s,
-            org,
-            {
-                "key": "signing." + secrets.token_hex(3),
-                "text": TEXT,
-                "purpose": "biometric.identification" if written else "attestation.online",
-                "categories": ["biometric.face_template"] if written else ["person.fullname"],
-                "actions": ["сбор", "хранение", "использование"],
-                "processing_methods": ["automated"],
-                "term_days": 365,
-                "withdrawal_method": "В личном кабинете Пропуска",
-                "form": form,
-            },
-            actor="test",
-        )
-        return {
-            "client": (row.client_id, secret),
-            "org": org.name,
-            "inn": org.inn,
-            "template": str(tpl.id),
-        }
-
-
-def _request(url: str, rt, op: dict, oid: str) -> str:
-    from idp import identity
-
-    with session_scope(rt.sessionmaker) as s:
-        person = identity.get_person_by_oid(s, oid)
-        subject = str(person.id)
-    token = httpx.post(
-        url + "/oauth2/token", auth=op["client"], data={"grant_type": "client_credentials"}
-    ).json()["access_token"]
-    r = httpx.post(
-        url + "/api/v1/consent/requests",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"template_id": op["template"], "subject_id": subject},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
 
 
 def _submit(browser: httpx.Client, url: str, consent_id: str) -> httpx.Response:
@@ -109,11 +38,11 @@ def _submit(browser: httpx.Client, url: str, consent_id: str) -> httpx.Response:
 
 def test_written_form_needs_a_fresh_confirmed_login_and_signs_a_document(stack):
     url, rt = stack
-    op = _operator(rt)
+    op = signing_operator(rt)
 
     # an unconfirmed ESIA account: the page explains; a forced post is refused, nothing signed
     browser = cabinet(url, UNCONFIRMED_ADULT)
-    cid = _request(url, rt, op, UNCONFIRMED_ADULT)
+    cid = request_consent(url, rt, op, UNCONFIRMED_ADULT)
     page = browser.get(f"{url}/sign/{cid}")
     assert "не подтверждена" in page.text and 'value="sign"' not in page.text
     refused = _submit(browser, url, cid)
@@ -123,7 +52,7 @@ def test_written_form_needs_a_fresh_confirmed_login_and_signs_a_document(stack):
 
     # a confirmed account whose login is two hours old: step-up first
     browser = cabinet(url, CONFIRMED_ADULT)
-    cid = _request(url, rt, op, CONFIRMED_ADULT)
+    cid = request_consent(url, rt, op, CONFIRMED_ADULT)
     _age_logins(rt, hours=2)
     page = browser.get(f"{url}/sign/{cid}")
     assert "Войти через Госуслуги ещё раз" in page.text and 'value="sign"' not in page.text
@@ -195,9 +124,9 @@ def _pdf_text(data: bytes) -> str:
 
 def test_the_signing_page_refuses_forged_and_stale_posts(stack):
     url, rt = stack
-    op = _operator(rt, form="any")
+    op = signing_operator(rt, form="any")
     browser = cabinet(url, CONFIRMED_ADULT)
-    cid = _request(url, rt, op, CONFIRMED_ADULT)
+    cid = request_consent(url, rt, op, CONFIRMED_ADULT)
     page = browser.get(f"{url}/sign/{cid}")
     fields = {**hidden_fields(page.text), "decision": "sign"}
     plain = {k: v for k, v in browser.headers.items() if k.lower() not in ("origin",)}
@@ -239,9 +168,9 @@ def test_a_teenager_and_a_parent_sign_and_a_refusal_is_confirmed_first(stack):
     """14–17: the page says both sign; the teen signs, the parent refuses — on a second page,
     after being told it is final — and the result says the teen's signature no longer counts."""
     url, rt = stack
-    op = _operator(rt, form="any")
+    op = signing_operator(rt, form="any")
     teen, parent = cabinet(url, TEEN), cabinet(url, TEENS_PARENT)
-    cid = _request(url, rt, op, TEEN)
+    cid = request_consent(url, rt, op, TEEN)
     page = teen.get(f"{url}/sign/{cid}")
     assert "каждый в своём входе через Госуслуги" in page.text
     assert _submit(teen, url, cid).status_code == 200

@@ -11,7 +11,7 @@ import uuid
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tests.consent.conftest import World, years_ago
+from tests.support.consent_world import World, years_ago
 
 
 def _h(data: bytes) -> bytes:

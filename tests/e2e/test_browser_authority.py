@@ -58,7 +58,7 @@ class Operator:
         from consent import catalogue, parties, templates
         from idp import guardianship, identity
         from idp.oidc import clients
-        from tests.consent.conftest import org_fields, template_fields
+        from tests.support.consent_world import org_fields, template_fields
 
         with session_scope(rt.sessionmaker) as s:
             catalogue.load_catalogue(s)

@@ -89,7 +89,7 @@ def _operator(s) -> dict:
     """An operator (registered organisation, a published template) whose client may send
     people to the signing page and get them back at ``SIGNED_BACK``."""
     from consent import catalogue, parties, templates
-    from tests.consent.conftest import org_fields, template_fields
+    from tests.support.consent_world import org_fields, template_fields
 
     catalogue.load_catalogue(s)
     row, secret = idp_oidc_clients.create_client(

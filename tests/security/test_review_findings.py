@@ -26,7 +26,6 @@ from propusk.db import session_scope, utcnow
 from tests.biometrics.conftest import bio  # noqa: F401  (the biometrics harness fixture)
 from tests.biometrics.harness import years_ago
 from tests.browsing import authorize, login_fresh, query_of
-from tests.consent.conftest import harness, world  # noqa: F401  (the consent harness)
 from tests.idp.oidc.helpers import (
     REDIRECT,
     authorize_params,
@@ -336,13 +335,13 @@ def test_consents_read_does_not_hand_over_the_signed_document_with_the_esia_oid(
     from pypdf import PdfReader
 
     from tests.browsing import cabinet, sign_on_page
-    from tests.consent.test_signing import _operator, _request
+    from tests.support.consent_world import request_consent, signing_operator
 
     url, rt = live
-    op = _operator(rt, form="any")
+    op = signing_operator(rt, form="any")
     browser = cabinet(url, PARENT)
     try:
-        consent_id = _request(url, rt, op, PARENT)
+        consent_id = request_consent(url, rt, op, PARENT)
         signed = sign_on_page(browser, url, consent_id)
         assert signed.status_code == 303, signed.text  # to the result page (post/redirect/get)
         (signature,) = browser.get(f"{url}/api/v1/consents/{consent_id}").json()["signatures"]
@@ -362,7 +361,7 @@ def test_consents_read_does_not_hand_over_the_signed_document_with_the_esia_oid(
 # --- 11. another operator blocks every operator's transfers of any participant -------------
 
 
-def test_an_operator_cannot_block_another_operators_transfers_of_a_stranger(world):  # noqa: F811
+def test_an_operator_cannot_block_another_operators_transfers_of_a_stranger(world):
     """Operator B, with no consent, request or relation to the participant, records
     «unlawful processing» for them (``POST /api/v1/obligations/unlawful``): ``record_unlawful``
     places a block with ``operator_id=None`` — for *every* operator — so operator A's transfers
