@@ -30,6 +30,7 @@ from tests.support.settings import IN_CI, PG_URL, make_settings
 
 pytest_plugins = [
     "tests.support.fixtures_consent",
+    "tests.support.fixtures_biometrics",
 ]
 
 

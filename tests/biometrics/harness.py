@@ -37,7 +37,7 @@ from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, Principal, RoleGrant
 from tests.biometrics import photos
-from tests.support.consent_world import esia_auth
+from tests.support.consent_world import esia_auth, inn10, ogrn13
 from tests.support.servers import start_live_server
 
 BIOMETRIC_TEXT = (
@@ -50,17 +50,6 @@ RESULT_TEXT = (
     "в школу в целях учёта результатов онлайн-аттестации."
 )
 ENROLMENTS = "/api/v1/biometrics/enrolments"
-
-
-def _inn10() -> str:
-    d = [random.randint(0, 9) for _ in range(9)]
-    w = [2, 4, 10, 3, 5, 9, 4, 6, 8]
-    return "".join(map(str, d)) + str(sum(a * b for a, b in zip(w, d, strict=True)) % 11 % 10)
-
-
-def _ogrn13() -> str:
-    body = str(random.choice([1, 5])) + "".join(str(random.randint(0, 9)) for _ in range(11))
-    return body + str(int(body) % 11 % 10)
 
 
 def years_ago(years: int) -> date:
@@ -133,7 +122,7 @@ class Bio:
     def school(self) -> uuid.UUID:
         with session_scope(self.sm) as s:
             return schools.register_school(
-                s, ogrn=_ogrn13(), name=f"Школа № {random.randint(1, 9999)}", actor="test"
+                s, ogrn=ogrn13(), name=f"Школа № {random.randint(1, 9999)}", actor="test"
             ).id
 
     def student(self, school_id: uuid.UUID, birth: date | None = None) -> uuid.UUID:
@@ -202,8 +191,8 @@ class Bio:
                     {
                         "kind": "operator",
                         "name": f"Оператор ЦОС {secrets.token_hex(3)}",
-                        "inn": _inn10(),
-                        "ogrn": _ogrn13(),
+                        "inn": inn10(),
+                        "ogrn": ogrn13(),
                         "address": "г. Москва, ул. Тверская, д. 1",
                         "storage_country": "RU",
                         "storage_location": "ЦОД Москва-1",

@@ -23,7 +23,6 @@ from jose import jwt as jose_jwt
 from sqlalchemy import text
 
 from propusk.db import session_scope, utcnow
-from tests.biometrics.conftest import bio  # noqa: F401  (the biometrics harness fixture)
 from tests.biometrics.harness import years_ago
 from tests.browsing import authorize, login_fresh, query_of
 from tests.idp.oidc.helpers import (
@@ -221,7 +220,7 @@ def test_an_access_request_answer_needs_transfers_read_and_is_not_closed_by_a_to
 # --- 6. a child under 14 deletes (or enrols) their face alone -----------------------------
 
 
-def test_a_child_under_14_cannot_delete_or_enrol_their_face_alone(bio, db_url):  # noqa: F811
+def test_a_child_under_14_cannot_delete_or_enrol_their_face_alone(bio, db_url):
     """``biometrics.enrolment.acting_for`` calls ``consent.representation.subjects_for`` without
     an act, i.e. ``read`` — the one act a child under 14 may do alone — so the child deletes the
     face template their parent enrolled under the parent's written consent (and could enrol one).
