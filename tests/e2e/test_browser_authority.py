@@ -19,7 +19,7 @@ from propusk.db import session_scope
 from tests.browsing import pkce
 from tests.e2e.chromium import needs_chromium
 from tests.e2e.csp import CspWatch
-from tests.e2e.test_browser_cabinet import PARENT
+from tests.e2e.people import PARENT
 
 pytestmark = needs_chromium
 REDIRECT = "https://diary.example/cb"

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.chromium import needs_chromium
-
-PARENT = "1000400016"  # Смирнов Дмитрий; ESIA /kids: Смирнов Артём (7А)
+from tests.e2e.people import DIRECTOR, PARENT
 
 pytestmark = needs_chromium
 
@@ -80,9 +79,6 @@ def test_anonymous_cabinet_redirects_to_esia_login(server_url, browser):
     page.goto(server_url + "/cabinet")
     page.wait_for_selector("form button[name=oid]")
     assert "/esia-sim/" in page.url
-
-
-DIRECTOR = "1000400001"  # chief of school No. 17 in ESIA /roles → school_admin
 
 
 def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_path: Path):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.chromium import needs_chromium
 from tests.e2e.csp import CspWatch
-from tests.e2e.test_browser_cabinet import DIRECTOR, PARENT
+from tests.e2e.people import DIRECTOR, PARENT
 
 pytestmark = needs_chromium
 
