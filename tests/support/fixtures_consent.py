@@ -2,21 +2,28 @@
 
 Listed in the root conftest's ``pytest_plugins``: the consent tests and the other packages that
 act in the consent world (e.g. ``tests/security``) use these fixtures; the helpers they return
-are ``tests/support/consent_world.py``. ``tests/policies`` has a ``world`` of its own (its
+are ``tests/support/consent_world.py``, imported when a fixture is first used (not by every test
+run that loads the root conftest). ``tests/policies`` has a ``world`` of its own (its
 conftest), which takes precedence there.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from fastapi import Request
 
 from propusk.security import ANONYMOUS, Principal
-from tests.support.consent_world import Harness, World
+
+if TYPE_CHECKING:
+    from tests.support.consent_world import Harness, World
 
 
 @pytest.fixture
 def harness(app, client, runtime) -> Harness:
+    from tests.support.consent_world import Harness
+
     h = Harness(client=client, runtime=runtime)
 
     def resolve(request: Request, session) -> Principal:
@@ -31,6 +38,8 @@ def harness(app, client, runtime) -> Harness:
 @pytest.fixture
 def world(harness: Harness) -> World:
     """One operator, one supplier, a published template (``consent_world.World``)."""
+    from tests.support.consent_world import World
+
     op = harness.organization("operator")
     sup = harness.organization("supplier")
     op_h = harness.org_client(op["id"], "operator")
