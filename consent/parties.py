@@ -64,10 +64,9 @@ class Party:
     storage_location: str
     registry_number: str
     cross_border_notice_ref: str | None
-    client_id: str | None  # the OAuth client it registered with
 
 
-def _party(org: Organization, profile: OrganizationProfile, client_id: str | None) -> Party:
+def _party(org: Organization, profile: OrganizationProfile) -> Party:
     return Party(
         id=org.id,
         kind=org.kind,
@@ -80,7 +79,6 @@ def _party(org: Organization, profile: OrganizationProfile, client_id: str | Non
         storage_location=profile.storage_location,
         registry_number=profile.registry_number,
         cross_border_notice_ref=profile.cross_border_notice_ref,
-        client_id=client_id,
     )
 
 
@@ -90,18 +88,21 @@ def get(session: Session, org_id: uuid.UUID) -> Party | None:
 
 
 def many(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Party]:
-    """Several parties by id (three queries whatever their number)."""
+    """Several parties by id (two queries whatever their number)."""
     profiles = repo.profiles_by_ids(session, ids)
     if not profiles:
         return {}
-    wanted = list(profiles)
-    orgs = schools.organizations(session, wanted)
-    first_clients = clients.first_clients_of(session, wanted)
+    orgs = schools.organizations(session, list(profiles))
     return {
-        org_id: _party(orgs[org_id], profile, first_clients.get(org_id))
+        org_id: _party(orgs[org_id], profile)
         for org_id, profile in profiles.items()
         if org_id in orgs
     }
+
+
+def client_of(session: Session, org_id: uuid.UUID) -> str | None:
+    """The OAuth client the organisation registered with (the first bound to it), if any."""
+    return clients.first_clients_of(session, [org_id]).get(org_id)
 
 
 def register_organization(session: Session, data: dict[str, Any], *, actor: str) -> Party:

@@ -36,7 +36,7 @@ def register_organization(
     """Register an operator or a supplier (with its OAuth client and ESIA organisation, if
     given). Platform administrators only."""
     org = parties.register_organization(session, body.model_dump(), actor=principal.subject)
-    return organization_out(org)
+    return organization_out(org, parties.client_of(session, org.id))
 
 
 @router.get("/organizations/{org_id}")
@@ -44,7 +44,8 @@ def get_organization(
     org_id: uuid.UUID, session: SessionDep, principal: Principal = require("organization", "read")
 ) -> OrganizationOut:
     """A registered organisation."""
-    return organization_out(queries.organization(session, org_id))
+    org = queries.organization(session, org_id)
+    return organization_out(org, parties.client_of(session, org.id))
 
 
 @router.put("/consent/catalogue")

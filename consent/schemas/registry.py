@@ -51,7 +51,7 @@ class OrganizationOut(Answer):
     client_id: str | None = Field(description="the OAuth client acting for it")
 
 
-def organization_out(org: Party) -> OrganizationOut:
+def organization_out(org: Party, client_id: str | None) -> OrganizationOut:
     return OrganizationOut(
         id=org.id,
         kind=org.kind,
@@ -64,7 +64,7 @@ def organization_out(org: Party) -> OrganizationOut:
         cross_border_notice_ref=org.cross_border_notice_ref,
         storage_location=org.storage_location,
         registry_number=org.registry_number,
-        client_id=org.client_id,
+        client_id=client_id,
     )
 
 

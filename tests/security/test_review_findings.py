@@ -297,24 +297,24 @@ def test_only_an_id_token_ends_the_session_without_asking(live):
     from consent import receipts
 
     url, rt = live
-    person = _person_id(rt, PARENT)
-    now = utcnow()
-    payload = receipts.ticket_payload(
-        rt.settings,
-        ticket_id=uuid.uuid4(),
-        supplier_id=uuid.uuid4(),
-        operator_id=uuid.uuid4(),
-        subject_id=uuid.UUID(person),
-        purpose="attestation.online",
-        categories=["person.fullname"],
-        consent_ids=[uuid.uuid4()],
-        issued_at=now,
-        expires_at=now,
-    )
-    with session_scope(rt.sessionmaker) as s:
-        ticket = receipts.sign(s, rt.settings, payload, receipts.TICKET_TYP)
     with httpx.Client(base_url=url, timeout=60) as browser:
-        login_fresh(browser, url, PARENT, "/cabinet")
+        login_fresh(browser, url, PARENT, "/cabinet")  # the person exists from the first login
+        person = _person_id(rt, PARENT)
+        now = utcnow()
+        payload = receipts.ticket_payload(
+            rt.settings,
+            ticket_id=uuid.uuid4(),
+            supplier_id=uuid.uuid4(),
+            operator_id=uuid.uuid4(),
+            subject_id=uuid.UUID(person),
+            purpose="attestation.online",
+            categories=["person.fullname"],
+            consent_ids=[uuid.uuid4()],
+            issued_at=now,
+            expires_at=now,
+        )
+        with session_scope(rt.sessionmaker) as s:
+            ticket = receipts.sign(s, rt.settings, payload, receipts.TICKET_TYP)
         r = browser.get("/oauth2/logout", params={"id_token_hint": ticket})
         still = browser.get("/api/v1/session").status_code
     assert still == 200, "logged out by a transfer ticket"
