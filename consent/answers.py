@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
+
+import orjson
 
 from consent.flows import Outcome
 from consent.gate import Decision
@@ -42,3 +45,14 @@ def pull_answer(outcome: Outcome, path: str) -> tuple[int, dict[str, Any]]:
     if not outcome.decision.allowed:
         return 403, refused_problem(path, body)
     return 200, {**body, "data": outcome.data}
+
+
+def to_json(body: dict[str, Any]) -> bytes:
+    """orjson, or the json module for what orjson refuses (integers beyond 64 bits in vault
+    values): the answer must never fail once its transfer is recorded. The lane and the route
+    send the same bytes (the route's answer model documents them; pydantic's validation of a
+    body this module built would only cost time on every pull)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

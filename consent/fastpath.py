@@ -13,16 +13,14 @@ operator — and hands everything else, untouched, to the route, which then answ
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import uuid
 from urllib.parse import unquote
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 
-from consent.answers import pull_answer
+from consent.answers import pull_answer, to_json
 from consent.batcher import CommitUncertain, PullBatcher
 from consent.flows import PullAsk
 from consent.parties import organization_of
@@ -142,7 +140,7 @@ class GatedPullLane:
             return _problem(result, path)  # client's cached verifications are dropped there)
         status, body = pull_answer(result, path)
         ctype = b"application/json" if status == 200 else PROBLEM_JSON.encode()
-        return status, ctype, _dumps(body), {}
+        return status, ctype, to_json(body), {}
 
     async def _verified(self, token: str) -> ClientBearer | None:
         bearers = client_bearers(self.fastapi_app)
@@ -193,15 +191,6 @@ def bearer_token(scope) -> str | None:
     return None
 
 
-def _dumps(body: dict) -> bytes:
-    """orjson, or the json module for what orjson refuses (integers beyond 64 bits in vault
-    values): the answer must never fail once its transfer is recorded."""
-    try:
-        return orjson.dumps(body)
-    except TypeError:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def _problem(problem: Problem, path: str) -> Answer:
-    body = _dumps(problem.body(path))
+    body = to_json(problem.body(path))
     return problem.status, PROBLEM_JSON.encode(), body, dict(problem.headers or {})

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from consent import flows, vault
-from consent.answers import decision_body, pull_answer
+from consent.answers import decision_body, pull_answer, to_json
 from consent.routes.caller import operator_of, refused, supplier_of
 from consent.schemas.transfers import (
     PulledOut,
@@ -65,7 +65,7 @@ def pull_data(
     status, body = pull_answer(outcome, request.url.path)
     if status != 200:
         return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
-    return body
+    return Response(to_json(body), media_type="application/json")
 
 
 @router.post("/transfers/redeem", response_model=TransferDecisionOut, responses=REFUSED)
