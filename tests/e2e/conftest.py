@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from propusk.demo import seed as seed_demo
+from propusk.migrate import upgrade
 from tests.e2e.chromium import CHROMIUM, FLAGS
 from tests.support.servers import start_live_server
 
@@ -26,10 +27,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def demo_site(sqlite_database) -> Iterator[tuple]:
+def demo_site(tmp_path_factory) -> Iterator[tuple]:
     """A live server with the ESIA simulator and what `make run` seeds (idp and consent demo
-    data): (url, runtime)."""
-    server, rt = start_live_server(sqlite_database, upstream="simulator", demo=True)
+    data): (url, runtime). Its own database per module: the demo people are fixed accounts that
+    other tests (tests/security) also log in and give consents to, and a page is judged by what
+    the module itself made of them."""
+    database = f"sqlite:///{tmp_path_factory.mktemp('demo_site') / 'propusk.db'}"
+    upgrade(database)
+    server, rt = start_live_server(database, upstream="simulator", demo=True)
     try:
         seed_demo(rt.settings)
         yield server.url, rt
