@@ -380,7 +380,7 @@ def client_json(row: OAuthClient) -> dict:
 def return_uri_allowed(session: Session, organization_id: uuid.UUID, uri: str) -> bool:
     """``uri`` is a registered return URI of a client of the organisation (exact match): where
     Propusk's signing page may send the person back after a consent decision."""
-    rows = repo.clients_of_organization(session, organization_id)
+    rows = repo.clients_of_organizations(session, [organization_id])
     return any(uri in (row.return_uris or ()) for row in rows)
 
 

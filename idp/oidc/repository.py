@@ -300,11 +300,6 @@ def revoke_grants_of(
     return result.rowcount
 
 
-def clients_of_organization(session: Session, organization_id: uuid.UUID) -> list[OAuthClient]:
-    stmt = select(OAuthClient).where(OAuthClient.organization_id == organization_id)
-    return list(session.scalars(stmt))
-
-
 def clients_of_organizations(
     session: Session, organization_ids: Iterable[uuid.UUID]
 ) -> list[OAuthClient]:
