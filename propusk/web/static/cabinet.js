@@ -169,7 +169,9 @@ async function main() {
   const select = document.getElementById("subject");
   select.append(el("option", { value: "" }, "Мои данные"),
     ...me.children.map((c) => el("option", { value: c.id }, `Ребёнок: ${c.name}`)));
-  select.addEventListener("change", () => { subject = select.value || null; refresh(); });
+  const announce = () => document.dispatchEvent(new CustomEvent("propusk:subject", { detail: { subject, me } }));
+  select.addEventListener("change", () => { subject = select.value || null; refresh(); announce(); });
+  announce();
   document.getElementById("rectification-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = (id) => document.getElementById(id).value.trim();
