@@ -429,6 +429,21 @@ def open_destruction_of_operator(session: Session, operator_id: uuid.UUID) -> li
     return list(session.scalars(stmt.order_by(DestructionTask.due_date)))
 
 
+def destruction_of_consents(
+    session: Session, consent_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, DestructionTask]:
+    """The latest destruction task of each of these consents (a consent has at most one clock
+    running: withdrawal, revocation or lapse)."""
+    ids = list(set(consent_ids))
+    if not ids:
+        return {}
+    stmt = select(DestructionTask).where(DestructionTask.consent_id.in_(ids))
+    tasks: dict[uuid.UUID, DestructionTask] = {}
+    for task in session.scalars(stmt.order_by(DestructionTask.started_at)):
+        tasks[task.consent_id] = task
+    return tasks
+
+
 def templates_by_ids(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Template]:
     ids = list(set(ids))
     if not ids:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from consent import access, queries
+from consent import access, participant
 from consent.routes.caller import SubjectQuery, authorize_on_subject, person_of, subject_for
 from consent.schemas.access import (
     AccessAnswerOut,
@@ -61,10 +61,9 @@ def my_transfers(
     """Every transfer of the subject's data (given and refused), newest first, each with the
     audit inclusion proof of its decision."""
     subject_id = subject_for(session, principal, "transfer", "read", subject)
-    history = queries.transfer_history(session, settings, subject_id, limit)
-    return TransferHistoryOut(
-        subject_id=subject_id, transfers=[transfer_entry_out(t, proof) for t, proof in history]
-    )
+    views, names = participant.transfer_views(session, settings, subject_id, limit)
+    transfers = [transfer_entry_out(v, names) for v in views]
+    return TransferHistoryOut(subject_id=subject_id, transfers=transfers)
 
 
 @router.get("/me/data")
@@ -76,8 +75,9 @@ def my_data(
 ) -> SubjectDataOut:
     """The values suppliers wrote about the subject, by category."""
     subject_id = subject_for(session, principal, "person.data", "read", subject)
-    held = queries.vault_data(session, settings, subject_id)
-    return SubjectDataOut(subject_id=subject_id, data=[held_value_out(i, v) for i, v in held])
+    held, names = participant.held_values(session, settings, subject_id)
+    data = [held_value_out(i, v, names) for i, v in held]
+    return SubjectDataOut(subject_id=subject_id, data=data)
 
 
 @router.post("/me/access-requests", status_code=201)

@@ -11,7 +11,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from consent import documents, lifecycle, queries, representation, signatures, signing, verification
+from consent import (
+    documents,
+    lifecycle,
+    participant,
+    queries,
+    representation,
+    signatures,
+    signing,
+    verification,
+)
 from consent.routes.caller import (
     SubjectQuery,
     authorize_on_subject,
@@ -24,11 +33,14 @@ from consent.schemas.ledger import (
     ConsentOut,
     ConsentReceiptOut,
     ConsentWithEventsOut,
+    ConsequencesOut,
     SubjectConsentsOut,
     SubjectRequestsOut,
     consent_event_out,
     consent_fields,
     consent_out,
+    consequences_out,
+    subject_consent_out,
 )
 from consent.schemas.signing import (
     ApprovedOut,
@@ -62,7 +74,9 @@ def my_consents(
     """The subject's consents in every state (lapsed requests expire first)."""
     subject_id = subject_for(session, principal, "consent", "read", subject)
     rows = lifecycle.list_consents(session, subject_id, utcnow())
-    return SubjectConsentsOut(subject_id=subject_id, consents=[consent_out(c) for c in rows])
+    views, names = participant.consent_views(session, rows)
+    consents = [subject_consent_out(v, names) for v in views]
+    return SubjectConsentsOut(subject_id=subject_id, consents=consents)
 
 
 @router.get("/me/requests")
@@ -74,7 +88,9 @@ def my_requests(
     """The subject's consent requests waiting for an answer."""
     subject_id = subject_for(session, principal, "consent", "read", subject)
     rows = lifecycle.list_consents(session, subject_id, utcnow(), pending=True)
-    return SubjectRequestsOut(subject_id=subject_id, requests=[consent_out(c) for c in rows])
+    views, names = participant.consent_views(session, rows)
+    requests = [subject_consent_out(v, names) for v in views]
+    return SubjectRequestsOut(subject_id=subject_id, requests=requests)
 
 
 @router.get("/consents/{consent_id}")
@@ -85,6 +101,17 @@ def get_consent(
     consent = consent_for(session, principal, consent_id, "read")
     events = [consent_event_out(e) for e in queries.consent_events(session, consent.id)]
     return ConsentWithEventsOut(**consent_fields(consent), events=events)
+
+
+@router.get("/consents/{consent_id}/consequences")
+def consent_consequences(
+    consent_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent", "read")
+) -> ConsequencesOut:
+    """What withdrawing this consent, or demanding that its processing stop, would start now
+    (the cabinet says it before the person confirms): the operator's deadline and who it
+    ends for."""
+    consent = consent_for(session, principal, consent_id, "read")
+    return consequences_out(participant.consequences(session, consent, utcnow()))
 
 
 @router.get("/consents/{consent_id}/document")

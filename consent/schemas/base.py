@@ -9,6 +9,7 @@ not pydantic's ``Z``), typed ``Timestamp`` and ``Day`` so the OpenAPI document s
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -58,3 +59,29 @@ class Answer(BaseModel):
 def iso(value: datetime | date | None) -> str | None:
     """An answer's time or date (None stays None)."""
     return value.isoformat() if value else None
+
+
+class OrganizationRefOut(Answer):
+    """An organisation as a person reads it: name, ИНН, ОГРН, address."""
+
+    id: uuid.UUID
+    name: str
+    inn: str
+    ogrn: str
+    address: str
+
+
+class TitledOut(Answer):
+    """A catalogue key with its Russian title (pages show the title, never the key)."""
+
+    key: str
+    title: str
+
+
+def organization_ref(party: Any) -> OrganizationRefOut | None:
+    """The reference to a registered organisation (``consent.parties.Party``), if known."""
+    if party is None:
+        return None
+    return OrganizationRefOut(
+        id=party.id, name=party.name, inn=party.inn, ogrn=party.ogrn, address=party.address
+    )

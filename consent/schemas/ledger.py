@@ -9,12 +9,25 @@ their withdrawal feed; a withdrawal starts a destruction task (``DestructionTask
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from consent.models import Consent, ConsentEvent, DestructionTask
-from consent.schemas.base import Answer, Day, Strict, Timestamp, iso
+from consent.schemas.base import (
+    Answer,
+    Day,
+    OrganizationRefOut,
+    Strict,
+    Timestamp,
+    TitledOut,
+    iso,
+    organization_ref,
+)
+
+if TYPE_CHECKING:  # the views are built by consent.participant (a service module)
+    from consent.participant import ConsentView, Consequences, Names
+
 
 # --- bodies -----------------------------------------------------------------------------------
 
@@ -149,14 +162,84 @@ class ConsentFeedOut(Answer):
     next: int
 
 
+# --- a participant's view ---------------------------------------------------------------------
+
+
+class DestructionStateOut(Answer):
+    """The clock an ended consent started: the operator destroys (or stops disseminating) the
+    data by ``due_date`` and confirms it (``confirmed_at``)."""
+
+    reason: str = Field(description="withdrawn | revoked | expired | dissemination_stop")
+    due_date: Day
+    confirmed_at: Timestamp | None
+
+
+class SubjectConsentOut(ConsentOut):
+    """A consent as its subject reads it: the names behind the keys and ids."""
+
+    operator: OrganizationRefOut | None
+    supplier: OrganizationRefOut | None
+    purpose_title: str
+    category_titles: list[TitledOut] = Field(description="the categories, in order, titled")
+    destruction: DestructionStateOut | None
+
+
+def subject_consent_out(view: ConsentView, names: Names) -> SubjectConsentOut:
+    c, task = view.consent, view.destruction
+    destruction = None
+    if task is not None:
+        destruction = DestructionStateOut(
+            reason=task.reason,
+            due_date=task.due_date.isoformat(),
+            confirmed_at=iso(task.confirmed_at),
+        )
+    return SubjectConsentOut(
+        **consent_fields(c),
+        operator=organization_ref(names.party(c.operator_id)),
+        supplier=organization_ref(names.party(c.supplier_id)),
+        purpose_title=names.purpose(c.purpose_key),
+        category_titles=[TitledOut(key=k, title=names.category(k)) for k in c.categories],
+        destruction=destruction,
+    )
+
+
 class SubjectConsentsOut(Answer):
     subject_id: uuid.UUID
-    consents: list[ConsentOut]
+    consents: list[SubjectConsentOut]
 
 
 class SubjectRequestsOut(Answer):
     subject_id: uuid.UUID
-    requests: list[ConsentOut] = Field(description="requests waiting for an answer")
+    requests: list[SubjectConsentOut] = Field(description="requests waiting for an answer")
+
+
+class ConsequencesOut(Answer):
+    """What a withdrawal or a demand to stop processing made now would start."""
+
+    consent_id: uuid.UUID
+    state: str
+    can_withdraw: bool
+    withdraw_kind: str | None = Field(description="destruction | dissemination_stop | null")
+    withdraw_due: Day | None = Field(
+        description="the operator destroys the data (30 days) or stops disseminating it "
+        "(3 working days) by this day; null when the consent was never given"
+    )
+    can_stop: bool = Field(description="a demand to stop processing suspends it at once")
+    stop_due: Day | None = Field(description="the operator answers the demand by this day")
+    ends_for_all: bool = Field(description="14–17: either signer's withdrawal ends it")
+
+
+def consequences_out(c: Consequences) -> ConsequencesOut:
+    return ConsequencesOut(
+        consent_id=c.consent.id,
+        state=c.consent.state,
+        can_withdraw=c.can_withdraw,
+        withdraw_kind=c.withdraw_kind,
+        withdraw_due=iso(c.withdraw_due),
+        can_stop=c.can_stop,
+        stop_due=iso(c.stop_due),
+        ends_for_all=c.ends_for_all,
+    )
 
 
 class ConsentReceiptOut(Answer):

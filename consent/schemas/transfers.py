@@ -10,12 +10,23 @@ with its audit inclusion proof.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from consent.models import Transfer, VaultItem
-from consent.schemas.base import Answer, Strict, Timestamp, iso
+from consent.models import VaultItem
+from consent.schemas.base import (
+    Answer,
+    OrganizationRefOut,
+    Strict,
+    Timestamp,
+    iso,
+    organization_ref,
+)
+
+if TYPE_CHECKING:  # the views are built by consent.participant (a service module)
+    from consent.participant import Names, TransferView
+
 
 # --- bodies -----------------------------------------------------------------------------------
 
@@ -75,8 +86,19 @@ class VaultWriteOut(Answer):
 # --- a subject's history and data -----------------------------------------------------------
 
 
+class TransferItemOut(Answer):
+    """One requested category of a transfer: given (on which consent) or refused (why)."""
+
+    category: str
+    title: str
+    outcome: str = Field(description="given | refused")
+    reason: str | None = Field(description="the gate's refusal reason (refused only)")
+    consent_id: uuid.UUID | None = Field(description="the consent relied on (given only)")
+
+
 class TransferEntryOut(Answer):
-    """One transfer of the subject's data, with the audit proof of its decision."""
+    """One transfer of the subject's data, with the audit proof of its decision and the names
+    a person reads (operator, supplier, purpose and categories titled)."""
 
     id: uuid.UUID
     at: Timestamp | None
@@ -95,9 +117,30 @@ class TransferEntryOut(Answer):
         description="inclusion proof of its gate.decision event against a signed checkpoint "
         '({"event_id", "pending": true} until sequenced); null for old records'
     )
+    operator: OrganizationRefOut | None
+    supplier: OrganizationRefOut | None
+    purpose_title: str
+    items: list[TransferItemOut] = Field(description="requested categories, in order")
 
 
-def transfer_entry_out(t: Transfer, proof: dict[str, Any] | None) -> TransferEntryOut:
+def _items(view: TransferView, names: Names) -> list[TransferItemOut]:
+    t = view.transfer
+    keys = list(dict.fromkeys([*t.requested, *t.refused]))
+    return [
+        TransferItemOut(
+            category=k,
+            title=names.category(k),
+            outcome="refused" if k in t.refused else "given",
+            reason=t.refused.get(k),
+            consent_id=view.relied_on.get(k),
+        )
+        for k in keys
+        if k in t.refused or k in t.allowed
+    ]
+
+
+def transfer_entry_out(view: TransferView, names: Names) -> TransferEntryOut:
+    t, proof = view.transfer, view.proof
     return TransferEntryOut(
         id=t.id,
         at=iso(t.at),
@@ -113,6 +156,10 @@ def transfer_entry_out(t: Transfer, proof: dict[str, Any] | None) -> TransferEnt
         decision=t.decision,
         legal_basis=t.legal_basis,
         audit=proof,
+        operator=organization_ref(names.party(t.operator_id)),
+        supplier=organization_ref(names.party(t.supplier_id)),
+        purpose_title=names.purpose(t.purpose_key),
+        items=_items(view, names),
     )
 
 
@@ -126,14 +173,18 @@ class HeldValueOut(Answer):
     supplier_id: uuid.UUID
     value: Any
     updated_at: Timestamp
+    title: str = Field(description="the category's title")
+    supplier: OrganizationRefOut | None
 
 
-def held_value_out(item: VaultItem, value: Any) -> HeldValueOut:
+def held_value_out(item: VaultItem, value: Any, names: Names) -> HeldValueOut:
     return HeldValueOut(
         category=item.category_key,
         supplier_id=item.supplier_id,
         value=value,
         updated_at=item.updated_at.isoformat(),
+        title=names.category(item.category_key),
+        supplier=organization_ref(names.party(item.supplier_id)),
     )
 
 
