@@ -205,19 +205,20 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
     page.goto(url + "/cabinet")
     page.wait_for_selector("#profile strong")
     page.select_option("#subject", operator.child)
-    page.wait_for_selector("#transfers table")
+    page.wait_for_selector("#transfers .card")
     history = page.inner_text("#transfers")
-    assert "education.grades" in history  # the refused category is listed (its title: issue 14)
+    assert "Оценки и результаты аттестации — не передано" in history  # the refused category
+    assert "education.grades" not in history
     page.screenshot(path=str(tmp_path / "cabinet-child-transfers.png"), full_page=True)
 
     # 5. the cabinet lists the e-diary; revoking it asks first and says it is done
     page.goto(url + "/cabinet")
     page.wait_for_selector("#applications .card")
     _check(page, watch, "cabinet-applications", tmp_path)
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#applications button:has-text('Отозвать доступ')")
-    page.wait_for_selector("#applications .notice")
-    assert "отозван" in page.inner_text("#applications")
+    page.click("#confirm-dialog button:has-text('Отозвать доступ')")  # said, then confirmed
+    page.wait_for_selector("#cabinet-status:not(.hidden)")
+    assert "отозван" in page.inner_text("#cabinet-status")
     _check(page, watch, "cabinet-application-revoked", tmp_path)
 
     # 6. logging out: a bare logout link asks first; the cabinet's own button does it at once

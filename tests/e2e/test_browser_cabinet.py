@@ -35,18 +35,21 @@ def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):
     options = page.locator("#subject option").all_inner_texts()
     assert any("Смирнов Артём" in o for o in options), options
     page.screenshot(path=str(tmp_path / "cabinet.png"), full_page=True)
-    # No consents yet: the tables say so in Russian rather than failing.
-    page.wait_for_selector("#requests p, #requests table")
+    # No consents yet: the sections say so in Russian rather than failing.
+    page.wait_for_selector("#requests p.muted")
     assert page.locator("#profile .error").count() == 0
 
     # The child's view is a guardian's right: the demo operator's request waits there; the
     # parent signs it (under 14: a representative alone) and downloads the receipt.
     child_value = page.locator("#subject option").nth(1).get_attribute("value")
     page.select_option("#subject", child_value)
-    page.wait_for_selector("#requests table")
-    assert "attestation.online" in page.inner_text("#requests")
+    page.wait_for_selector("#requests .card")
+    request = page.inner_text("#requests")
+    assert "Проведение онлайн-аттестации по курсам ЦОС" in request  # the purpose's title
+    assert "ГБУ ТО «РЦЦО» (ИНН 6952051232)" in request
+    assert "attestation.online" not in request and "person.fullname" not in request
     # signing opens the consent as a document on Propusk's signing page
-    page.click("#requests a:has-text('Открыть и ответить')")
+    page.click("#requests a:has-text('Открыть документ и ответить')")
     page.wait_for_selector("article.document")
     text = page.inner_text("article.document")
     for element in (
@@ -65,13 +68,12 @@ def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):
     page.goto(server_url + "/cabinet")
     page.wait_for_selector("#profile strong")
     page.select_option("#subject", child_value)
-    page.wait_for_selector("#consents table")
+    page.wait_for_selector("#consents .card")
     assert "действует" in page.inner_text("#consents")
-    with page.expect_download() as download:
-        page.click("#consents button:has-text('Квитанция')")
-    receipt = Path(download.value.path()).read_text()
-    assert receipt.count(".") == 2  # a compact JWS
     assert page.locator("#profile .error").count() == 0
+    page.click("#consents a:has-text('Квитанция')")  # the receipt as a page to read
+    page.wait_for_url("**/consents/*/receipt")
+    assert "Квитанция" in page.inner_text("main")
 
 
 def test_anonymous_cabinet_redirects_to_esia_login(server_url, browser):
@@ -112,12 +114,16 @@ def test_participant_files_a_rectification_demand(server_url, browser):
     page.goto(server_url + "/cabinet")
     page.click(f'button[data-oid="{PARENT}"]')
     page.wait_for_url(server_url + "/cabinet")
-    page.wait_for_selector("#obligations p, #obligations table")
+    page.wait_for_selector("#profile strong")
+    child = page.locator("#subject option").nth(1).get_attribute("value")
+    page.select_option("#subject", child)  # the child's request (or consent) names their data
+    page.wait_for_selector("#rect-categories label", state="attached")
+    page.wait_for_selector("#obligations p, #obligations .card")
     page.click("text=Сообщить о неверных данных")
-    page.fill("#rect-categories", "person.fullname")
-    page.fill("#rect-correction", "Смирнов Дмитрий Александрович")
-    page.fill("#rect-proof", "паспорт 2815 123456 от 01.02.2020")
+    page.check("#rect-categories label:has-text('Фамилия, имя, отчество') input")
+    page.fill("#rect-correction", "Смирнов Артём Дмитриевич")
+    page.fill("#rect-proof", "свидетельство о рождении от 20.04.2016")
     page.click("#rectification-form button")
-    page.wait_for_selector("#obligations table")
-    row = page.inner_text("#obligations table")
-    assert "уточнение данных" in row and "в работе" in row
+    page.wait_for_selector("#obligations .card")
+    card = page.inner_text("#obligations .card")
+    assert "Уточнение данных" in card and "в работе" in card and "Фамилия, имя, отчество" in card

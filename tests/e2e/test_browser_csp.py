@@ -68,7 +68,7 @@ def test_cabinet_and_the_art14_answer_load_without_violations(live, browser):
     server_url, rt = live
     context, page, watch = _logged_in(browser, server_url, PARENT)
     page.wait_for_selector("#profile strong")
-    page.wait_for_selector("#requests p, #requests table")
+    page.wait_for_selector("#requests p, #requests .card")
     watch.assert_clean("the cabinet")
 
     # the art. 14 answer page of a request the parent made (made through the service: the

@@ -1,22 +1,36 @@
-// Личный кабинет: all data comes from the JSON API (same origin, login cookie).
+// Личный кабинет: every piece of data comes from the JSON API (same origin, login cookie) —
+// the same answers a relying party or an auditor reads, with the names behind the keys. This
+// file: the person, whose data is shown, consent requests and consents (withdraw, stop
+// processing, receipts), applications, rectification and the art. 14 request. The history
+// (transfers, held data, obligations) is cabinet_history.js.
 "use strict";
 
 const STATES = {
-  requested: "ожидает ответа", partially_given: "подписано частично", given: "действует",
-  refused: "отказано", withdrawn: "отозвано", revoked: "прекращено оператором",
-  suspended: "приостановлено", expired: "истекло",
+  requested: ["ждёт ответа", "warn"], partially_given: ["подписано частично", "warn"],
+  given: ["действует", "ok"], refused: ["отказано", "muted"], withdrawn: ["отозвано", "stop"],
+  revoked: ["прекращено оператором", "stop"], suspended: ["обработка приостановлена", "stop"],
+  expired: ["истекло", "muted"],
 };
 const ROLES = {
   student: "ученик", parent: "родитель", teacher: "учитель", school_admin: "администратор школы",
   proctor: "проктор", operator_staff: "сотрудник оператора", platform_admin: "администратор платформы",
 };
+const SIGNER = { subject: "участник", guardian: "законный представитель" };
+const NEEDED = { under14: ["guardian"], "14to17": ["subject", "guardian"], adult: ["subject"] };
+
+let me = null;
+let subject = null; // null: the person's own data; else a child's person id
+const titles = new Map(); // category key → title, from the answers shown (never show a key)
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k === "onclick") node.addEventListener("click", v); else node.setAttribute(k, v);
+    if (k === "onclick") node.addEventListener("click", v);
+    else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v);
   }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(c));
+  }
   return node;
 }
 
@@ -24,35 +38,169 @@ async function api(path, options = {}) {
   const response = await propuskFetch(path, options);  // static/api.js: cookie + CSRF token
   if (response.status === 401) { location.href = "/login?next=/cabinet"; throw new Error("login"); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+  if (!response.ok) throw new Error(propuskProblemText(body, response.status));
   return body;
 }
 
-function date(iso) { return iso ? new Date(iso).toLocaleString("ru-RU") : "—"; }
-
-function table(headers, rows) {
-  if (!rows.length) return el("p", { class: "muted" }, "Нет записей.");
-  return el("table", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h))),
-    ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c)))));
-}
-
-let subject = null; // null = self
-
 function query() { return subject ? `?subject=${encodeURIComponent(subject)}` : ""; }
 
-async function act(id, action) {
-  try {
-    await api(`/api/v1/consents/${id}/${action}`, { method: "POST" });
-    await refresh();
-  } catch (e) { alert(e.message); }
+function status(text, isError = false) {
+  const box = document.getElementById("cabinet-status");
+  box.textContent = text;
+  box.classList.toggle("hidden", !text);
+  box.classList.toggle("error", isError);
 }
 
-const KINDS = {
-  stop_processing: "прекращение обработки", rectification: "уточнение данных",
-  access: "запрос сведений", unlawful: "неправомерная обработка",
-  destruction_deferred: "уничтожение отложено",
-};
-const OBLIGATION_STATES = { open: "в работе", answered: "дан ответ", refused: "отказ", closed: "закрыто" };
+function badge(state) {
+  const [text, kind] = STATES[state] || ["состояние неизвестно", "muted"];
+  return el("span", { class: `badge ${kind}` }, text);
+}
+
+function rows(pairs) {
+  return el("dl", {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
+    .flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function empty(text) { return el("p", { class: "muted" }, text); }
+
+function organization(org) {
+  if (!org) return "не указан";
+  return `${org.name} (ИНН ${org.inn})`;
+}
+
+function whoSigned(c) {
+  const signed = (c.signatures || []).map((s) =>
+    `${SIGNER[s.role] || "подписант"} — ${propuskDateTime(s.at)}`);
+  const waiting = (NEEDED[c.age_rule] || []).filter((r) => !(c.signatures || []).some((s) => s.role === r))
+    .map((r) => SIGNER[r]);
+  return [signed.length ? signed.join("; ") : null, waiting.length ? `ждёт подписи: ${waiting.join(", ")}` : null]
+    .filter(Boolean).join(". ");
+}
+
+function categoryList(c) {
+  for (const t of c.category_titles) titles.set(t.key, t.title);
+  return el("ul", {}, c.category_titles.map((t) => el("li", {}, t.title)));
+}
+
+// The dates that are true in the consent's state (no «Действует до» on an ended consent).
+function consentDates(c) {
+  const out = [];
+  if (c.given_at) out.push(["Дано", propuskDateTime(c.given_at)]);
+  if (["given", "partially_given", "suspended"].includes(c.state) && c.valid_until) {
+    out.push(["Действует до", propuskDate(c.valid_until)]);
+  }
+  const ended = { withdrawn: "Отозвано", refused: "Отказано", revoked: "Прекращено", expired: "Истекло" };
+  if (ended[c.state]) out.push([ended[c.state], propuskDateTime(c.ended_at || c.valid_until)]);
+  if (c.destruction) {
+    const d = c.destruction;
+    out.push([d.reason === "dissemination_stop" ? "Прекратить распространение до" : "Уничтожить данные до",
+      d.confirmed_at ? `${propuskDate(d.due_date)} — оператор подтвердил ${propuskDateTime(d.confirmed_at)}`
+        : `${propuskDate(d.due_date)} — ждём подтверждения оператора`]);
+  }
+  return out;
+}
+
+function requestCard(c) {
+  return el("article", { class: "card", id: `request-${c.id}` },
+    el("div", { class: "head" }, el("h3", {}, c.purpose_title), badge(c.state)),
+    rows([
+      ["Оператор", organization(c.operator)],
+      ["Данные", categoryList(c)],
+      ["Форма", c.form === "written" ? "письменная: подпись после повторного входа через Госуслуги" : "простая"],
+      ["Подписи", whoSigned(c) || null],
+      ["Ответить до", propuskDateTime(c.request_expires_at)],
+    ]),
+    el("div", { class: "actions" },
+      el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть документ и ответить")));
+}
+
+function consentCard(c) {
+  const actions = el("div", { class: "actions" });
+  if (["given", "partially_given", "suspended"].includes(c.state)) {
+    actions.append(el("button", { type: "button", onclick: () => confirmAndAct(c, "withdraw") }, "Отозвать согласие"));
+  }
+  if (c.state === "given") {
+    actions.append(el("button", { type: "button", class: "secondary", onclick: () => confirmAndAct(c, "stop") },
+      "Прекратить обработку"));
+  }
+  if (c.given_at) actions.append(el("a", { class: "secondary", href: `/consents/${c.id}/receipt` }, "Квитанция"));
+  for (const s of c.signatures || []) {  // the signed documents (PDF), one per signature
+    if (s.document_id) {
+      actions.append(el("a", { class: "secondary", href: `/api/v1/consents/${c.id}/documents/${s.document_id}.pdf` },
+        s.role === "guardian" ? "PDF (подпись представителя)" : "PDF (подпись участника)"));
+    }
+  }
+  return el("article", { class: "card", id: `consent-${c.id}` },
+    el("div", { class: "head" }, el("h3", {}, c.purpose_title), badge(c.state)),
+    rows([
+      ["Оператор", organization(c.operator)],
+      ["Поставщик данных", c.supplier ? organization(c.supplier) : null],
+      ["Данные", categoryList(c)],
+      ["Действия", c.actions.join(", ")],
+      ["Подписи", whoSigned(c) || null],
+      ...consentDates(c),
+    ]),
+    actions);
+}
+
+// --- withdraw and stop processing: said, then confirmed -----------------------------------------
+
+function consequencesText(c, q, kind) {
+  const operator = c.operator ? `«${c.operator.name}»` : "Оператор";
+  const list = c.category_titles.map((t) => t.title).join(", ");
+  if (kind === "withdraw") {
+    return [
+      `${operator} больше не получит данные по этому согласию: передачи прекращаются сразу после подтверждения.`,
+      q.withdraw_kind === "dissemination_stop"
+        ? `Оператор обязан прекратить распространение данных до ${propuskDate(q.withdraw_due)} (ст. 10.1 152-ФЗ).`
+        : q.withdraw_due
+          ? `Оператор обязан уничтожить полученные данные (${list}) до ${propuskDate(q.withdraw_due)} — 30 дней по ч. 5 ст. 21 152-ФЗ — и подтвердить уничтожение; подтверждение появится здесь.`
+          : "Согласие ещё не вступило в силу: по нему данные не передавались.",
+      q.ends_for_all ? "Согласие подписали и ученик, и законный представитель: отзыв любого из них прекращает его для всех." : null,
+      "Отзыв нельзя отменить: чтобы снова разрешить обработку, оператору придётся запросить новое согласие. Обработка до отзыва остаётся законной.",
+    ].filter(Boolean);
+  }
+  return [
+    `Обработка по этому согласию приостанавливается сразу: ${operator} не получит данные (${list}), пока требование не исполнено.`,
+    `Оператор обязан прекратить обработку и ответить до ${propuskDate(q.stop_due)} (10 рабочих дней, ч. 5.1 ст. 21 152-ФЗ). Ответ появится в разделе «Обращения и уведомления».`,
+    "Согласие при этом не отзывается; отозвать его можно отдельно.",
+  ];
+}
+
+function ask(title, paragraphs, yes) {
+  const dialog = document.getElementById("confirm-dialog");
+  document.getElementById("confirm-title").textContent = title;
+  document.getElementById("confirm-body").replaceChildren(...paragraphs.map((p) => el("p", {}, p)));
+  document.getElementById("confirm-yes").textContent = yes;
+  document.getElementById("confirm-reason").value = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"
+      ? { reason: document.getElementById("confirm-reason").value.trim() || null } : null), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+async function confirmAndAct(c, kind) {
+  try {
+    const q = await api(`/api/v1/consents/${c.id}/consequences`);
+    const answer = await ask(
+      kind === "withdraw" ? `Отозвать согласие «${c.purpose_title}»?` : "Потребовать прекратить обработку?",
+      consequencesText(c, q, kind), kind === "withdraw" ? "Отозвать согласие" : "Потребовать прекратить");
+    if (!answer) return;
+    if (kind === "withdraw") {
+      await api(`/api/v1/consents/${c.id}/withdraw`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(answer),
+      });
+      status(q.withdraw_due ? `Согласие отозвано. Оператор должен уничтожить данные до ${propuskDate(q.withdraw_due)}.`
+        : "Согласие отозвано.");
+    } else {
+      await post("/api/v1/me/obligations/stop-processing", { consent_id: c.id, reason: answer.reason });
+      status(`Требование отправлено, обработка приостановлена. Ответ оператора — до ${propuskDate(q.stop_due)}.`);
+    }
+    await refresh();
+  } catch (e) { if (e.message !== "login") status(e.message, true); }
+}
 
 async function post(path, body) {
   return api(path + query(), {
@@ -60,143 +208,103 @@ async function post(path, body) {
   });
 }
 
-async function stopProcessing(consentId) {
-  const reason = prompt("Причина требования (необязательно):") ?? null;
-  try { await post("/api/v1/me/obligations/stop-processing", { consent_id: consentId, reason }); await refresh(); }
-  catch (e) { alert(e.message); }
-}
-
-async function receipt(id) {
-  const r = await api(`/api/v1/consents/${id}/receipt`);
-  const blob = new Blob([r.receipt], { type: "application/jose" });
-  const a = el("a", { href: URL.createObjectURL(blob), download: `consent-${id}.jws` });
-  document.body.append(a); a.click(); a.remove();
-}
-
-function consentRow(c, pending) {
-  const actions = el("span");
-  if (pending) {
-    // signing and refusing happen on the document page: the person reads what they answer
-    actions.append(el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть и ответить"));
-  } else {
-    if (["given", "partially_given", "suspended"].includes(c.state)) {
-      actions.append(el("button", { onclick: () => act(c.id, "withdraw") }, "Отозвать"), " ");
-    }
-    if (c.state === "given") {
-      actions.append(el("button", { onclick: () => stopProcessing(c.id) }, "Прекратить обработку"), " ");
-    }
-    actions.append(el("button", { onclick: () => receipt(c.id) }, "Квитанция"));
-    for (const s of c.signatures || []) {  // the signed documents (PDF), one per signature
-      if (s.document_id) {
-        actions.append(" ", el("a", { href: `/api/v1/consents/${c.id}/documents/${s.document_id}.pdf` },
-          s.role === "guardian" ? "PDF (представитель)" : "PDF"));
-      }
-    }
-  }
-  return [c.purpose, c.categories.join(", "), STATES[c.state] || c.state,
-    date(pending ? c.request_expires_at : c.valid_until), actions];
-}
+// --- applications --------------------------------------------------------------------------------
 
 async function revokeApp(app) {
-  if (!confirm(`Отозвать доступ приложения «${app.name}»? Оно больше не сможет получать ваши данные без нового разрешения.`)) return;
+  const answer = await ask(`Отозвать доступ приложения «${app.name}»?`,
+    ["Приложение больше не сможет получать ваши сведения через Пропуск без нового разрешения.",
+      "Согласия на обработку данных, подписанные вами, это не отзывает: они отзываются каждое отдельно."],
+    "Отозвать доступ");
+  if (!answer) return;
   try {
     await api(`/api/v1/me/applications/${encodeURIComponent(app.client_id)}`, { method: "DELETE" });
-    await refreshApps(`Доступ приложения «${app.name}» отозван.`);
-  } catch (e) { alert(e.message); }
+    status(`Доступ приложения «${app.name}» отозван.`);
+    await refreshApps();
+  } catch (e) { status(e.message, true); }
 }
 
-// Moscow time, as every date on Propusk's pages (the deadlines of 152-FZ are counted in it).
-function moscow(iso) {
-  return iso ? new Date(iso).toLocaleString("ru-RU", {
-    timeZone: "Europe/Moscow", day: "2-digit", month: "2-digit", year: "numeric",
-    hour: "2-digit", minute: "2-digit",
-  }) + " МСК" : "—";
-}
-
-// The applications as cards (readable on a phone): what each may do, when, revoke.
-async function refreshApps(notice) {
+async function refreshApps() {
   const apps = await api("/api/v1/me/applications");
-  const box = document.getElementById("applications");
-  const cards = apps.map((a) => el("div", { class: "card" },
-    el("h3", {}, a.name),
-    el("ul", {}, ...(a.scope_texts.length ? a.scope_texts : ["только вход"]).map((t) => el("li", {}, t))),
-    el("p", { class: "muted" }, `Разрешено: ${moscow(a.updated_at)}`,
-      a.last_token_at ? ` · последний доступ: ${moscow(a.last_token_at)}` : ""),
-    el("button", { onclick: () => revokeApp(a) }, "Отозвать доступ")));
-  box.replaceChildren(...(notice ? [el("p", { class: "notice", role: "status" }, notice)] : []),
-    ...(cards.length ? cards : [el("p", { class: "muted" }, "Вы не давали приложениям доступ.")]));
+  document.getElementById("applications").replaceChildren(...(apps.length ? apps.map((a) =>
+    el("article", { class: "card" },
+      el("h3", {}, a.name),
+      el("ul", {}, (a.scope_texts.length ? a.scope_texts : ["только вход"]).map((t) => el("li", {}, t))),
+      rows([["Разрешено", propuskDateTime(a.updated_at)],
+        ["Последний доступ", a.last_token_at ? propuskDateTime(a.last_token_at) : null]]),
+      el("div", { class: "actions" }, el("button", { type: "button", onclick: () => revokeApp(a) }, "Отозвать доступ"))))
+    : [empty("Вы не давали приложениям доступ.")]));
 }
+
+// --- the page ------------------------------------------------------------------------------------
 
 async function refresh() {
   const q = query();
-  const [requests, consents, transfers, data, obligations] = await Promise.all([
-    api(`/api/v1/me/requests${q}`), api(`/api/v1/me/consents${q}`),
-    api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`), api(`/api/v1/me/obligations${q}`),
-  ]);
-  document.getElementById("obligations").replaceChildren(table(
-    ["Обращение", "Состояние", "Получено", "Срок"],
-    obligations.obligations.map((o) => [KINDS[o.kind] || o.kind, OBLIGATION_STATES[o.status] || o.status, date(o.received_at),
-      o.clocks.filter((c) => !c.met_at).map((c) => new Date(c.due_at).toLocaleDateString("ru-RU")).join(", ") || "—"])));
-  document.getElementById("notices").replaceChildren(...obligations.notices.map((n) =>
-    el("p", { class: "notice" }, `${date(n.at)}: ${n.text}`)));
-  document.getElementById("requests").replaceChildren(table(
-    ["Цель", "Данные", "Состояние", "Ответить до", ""],
-    requests.requests.map((c) => consentRow(c, true))));
-  document.getElementById("consents").replaceChildren(table(
-    ["Цель", "Данные", "Состояние", "Действует до", ""],
-    consents.consents.filter((c) => !["requested", "partially_given"].includes(c.state) || c.signatures?.length)
-      .map((c) => consentRow(c, false))));
-  document.getElementById("transfers").replaceChildren(table(
-    ["Когда", "Цель", "Передано", "Отказано", "Основание"],
-    transfers.transfers.map((t) => [date(t.at), t.purpose, (t.allowed || []).join(", "),
-      Object.keys(t.refused || {}).join(", "), t.legal_basis || "согласие"])));  // category → reason
-  document.getElementById("data").replaceChildren(table(
-    ["Категория", "Обновлено"], data.data.map((d) => [d.category, date(d.updated_at)])));
+  titles.clear();
+  const [requests, consents] = await Promise.all([api(`/api/v1/me/requests${q}`), api(`/api/v1/me/consents${q}`)]);
+  const pending = new Set(requests.requests.map((c) => c.id));
+  document.getElementById("requests").replaceChildren(...(requests.requests.length
+    ? requests.requests.map(requestCard) : [empty("Новых запросов нет.")]));
+  const shown = consents.consents.filter((c) => !pending.has(c.id));
+  document.getElementById("consents").replaceChildren(...(shown.length
+    ? shown.map(consentCard) : [empty("Согласий пока нет.")]));
+  await refreshHistory(q, titles);  // cabinet_history.js
 }
 
-async function main() {
-  const me = await api("/api/v1/me");
+function profile() {
   const statuses = me.statuses.map((s) => {
-    const text = `${ROLES[s.role] || s.role}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`;
+    const text = `${ROLES[s.role] || "статус"}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`;
     return s.role === "school_admin"
       ? el("li", {}, text, " ", el("a", { href: `/school/${s.school_id}` }, "консоль школы"))
       : el("li", {}, text);
   });
   document.getElementById("profile").replaceChildren(
     el("p", {}, el("strong", {}, [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(" "))),
-    statuses.length ? el("ul", { class: "statuses" }, ...statuses) : el("p", {}, "Статусов нет"),
-  );
+    statuses.length ? el("ul", { class: "statuses" }, statuses)
+      : el("p", { class: "muted" }, "Статусов в образовательных организациях нет."));
+}
+
+function subjectPicker() {
   const select = document.getElementById("subject");
-  select.append(el("option", { value: "" }, "Мои данные"),
+  select.replaceChildren(el("option", { value: "" }, "Мои данные"),
     ...me.children.map((c) => el("option", { value: c.id }, `Ребёнок: ${c.name}`)));
-  const announce = () => document.dispatchEvent(new CustomEvent("propusk:subject", { detail: { subject, me } }));
-  select.addEventListener("change", () => { subject = select.value || null; refresh(); announce(); });
-  announce();
-  document.getElementById("rectification-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const value = (id) => document.getElementById(id).value.trim();
-    try {
-      await post("/api/v1/me/obligations/rectification", {
-        categories: value("rect-categories").split(",").map((c) => c.trim()).filter(Boolean),
-        correction: value("rect-correction"), proof: value("rect-proof"),
-      });
-      event.target.reset();
-      await refresh();
-    } catch (e) { alert(e.message); }
+  const note = document.getElementById("subject-note");
+  const announce = () => {
+    note.textContent = subject
+      ? "Вы действуете как законный представитель. С 14 лет ребёнок подписывает согласия вместе с вами."
+      : "";
+    document.dispatchEvent(new CustomEvent("propusk:subject", { detail: { subject, me } }));
+  };
+  select.addEventListener("change", async () => {
+    subject = select.value || null;
+    status("");
+    announce();
+    try { await refresh(); } catch (e) { if (e.message !== "login") status(e.message, true); }
   });
+  announce();
+}
+
+function accessRequests() {
   document.getElementById("access-request").addEventListener("click", async () => {
     try {
       const r = await api(`/api/v1/me/access-requests${query()}`, { method: "POST" });
-      const out = document.getElementById("access-result");
-      out.replaceChildren("Запрос принят, срок ответа: ", new Date(r.due_date).toLocaleDateString("ru-RU"), ". ",
-        el("a", { href: `/api/v1/access-requests/${r.id}.html`, target: "_blank" }, "Открыть ответ для печати"));
-    } catch (e) { alert(e.message); }
+      document.getElementById("access-result").replaceChildren(el("p", { class: "notice" },
+        `Запрос принят ${propuskDateTime(r.received_at)}; срок ответа — до ${propuskDate(r.due_date)}. `,
+        el("a", { href: `/api/v1/access-requests/${r.id}.html` }, "Открыть ответ")));
+    } catch (e) { if (e.message !== "login") status(e.message, true); }
   });
+}
+
+async function main() {
+  me = await api("/api/v1/me");
+  profile();
+  subjectPicker();
+  accessRequests();
+  rectificationForm();  // cabinet_history.js
   await Promise.all([refresh(), refreshApps()]);
 }
 
-main().catch((e) => {
+document.addEventListener("DOMContentLoaded", () => main().catch((e) => {
   if (e.message !== "login") {
     document.getElementById("profile").replaceChildren(el("p", { class: "error" }, e.message));
   }
-});
+}));

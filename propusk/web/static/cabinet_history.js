@@ -1,0 +1,146 @@
+// The cabinet's history: who received (or was refused) the subject's data, with the audit
+// record checked in the browser (proof.js); the values held; the 152-FZ demands and notices;
+// and the rectification form (categories picked by their titles, never typed as codes).
+// Uses cabinet.js's el/api/rows/badge helpers and api.js's Moscow dates.
+"use strict";
+
+const DECISIONS = { allowed: ["передано", "ok"], partial: ["передано частично", "warn"], refused: ["отказано", "stop"] };
+const REFUSALS = {  // the gate's reasons (consent/gate.py), as a person reads them
+  operator_unknown: "оператор не зарегистрирован", operator_storage_foreign: "оператор хранит данные за рубежом",
+  cross_border_not_notified: "трансграничная передача не заявлена", unknown_category: "такой категории данных нет",
+  no_consent: "нет согласия", category_not_covered: "согласие не охватывает эти данные",
+  consent_pending: "согласие ещё не подписано", consent_refused: "в согласии отказано",
+  consent_withdrawn: "согласие отозвано", consent_revoked: "согласие прекращено оператором",
+  consent_suspended: "обработка приостановлена по требованию", consent_expired: "срок согласия истёк",
+  consent_not_yet_valid: "согласие ещё не вступило в силу", transfer_not_permitted: "согласие не разрешает передачу",
+  written_form_required: "нужно согласие в письменной форме",
+  representative_authority_ended: "полномочия представителя прекращены",
+  processing_blocked: "данные заблокированы на время проверки", supplier_not_named: "согласие называет другого поставщика",
+};
+const KINDS = {
+  stop_processing: "Требование прекратить обработку", rectification: "Уточнение данных",
+  access: "Запрос сведений (ст. 14)", unlawful: "Неправомерная обработка",
+  destruction_deferred: "Уничтожение отложено",
+};
+const OBLIGATION_STATES = {
+  open: ["в работе", "warn"], answered: ["дан ответ", "ok"], refused: ["отказ", "stop"], closed: ["закрыто", "muted"],
+};
+
+function refusalText(reason) {
+  return (typeof propuskReasonText === "function" && propuskReasonText(reason)) || REFUSALS[reason]
+    || "передача не разрешена";
+}
+
+// A held value as text: strings and numbers as they are; records by their values only (their
+// field names are machine keys).
+function valueText(value) {
+  if (value === null || value === undefined) return "—";
+  if (Array.isArray(value)) return value.map(valueText).join("; ");
+  if (typeof value === "object") return Object.values(value).map(valueText).join(" ");
+  if (typeof value === "boolean") return value ? "да" : "нет";
+  return String(value);
+}
+
+async function checkRecord(t, box, button) {
+  button.disabled = true;
+  box.classList.remove("hidden", "ok", "bad");
+  if (!t.audit || t.audit.pending) {
+    box.replaceChildren(el("p", {}, "Запись ещё не вошла в подписанную контрольную точку журнала. Проверьте через несколько минут."));
+    button.disabled = false;
+    return;
+  }
+  box.replaceChildren(el("p", {}, "Проверяем…"));
+  const result = await verifyInclusionProof(t.audit);  // proof.js
+  box.classList.add(result.ok ? "ok" : "bad");
+  box.replaceChildren(
+    el("p", {}, el("strong", {}, result.ok
+      ? `Запись № ${result.index + 1} журнала аудита подлинная: проверено в вашем браузере.`
+      : "Запись не прошла проверку. Сообщите оператору платформы.")),
+    el("ul", {}, result.steps.map((s) => el("li", {}, `${s.ok ? "✓" : "✗"} ${s.text}`))));
+  button.disabled = false;
+}
+
+function transferCard(t) {
+  const [text, kind] = DECISIONS[t.decision] || ["решение неизвестно", "muted"];
+  const proofBox = el("div", { class: "proof hidden", "aria-live": "polite" });
+  const check = el("button", { type: "button", class: "secondary" }, "Проверить запись");
+  check.addEventListener("click", () => checkRecord(t, proofBox, check));
+  const items = t.items.map((i) => el("li", { class: `outcome-${i.outcome}` }, i.outcome === "given"
+    ? [`${i.title} — передано`, i.consent_id ? [" (", el("a", { href: `#consent-${i.consent_id}` }, "по согласию"), ")"] : null]
+    : `${i.title} — не передано: ${refusalText(i.reason)}`));
+  return el("article", { class: "card" },
+    el("div", { class: "head" }, el("h3", {}, t.operator ? t.operator.name : "Незарегистрированный получатель"),
+      el("span", { class: `badge ${kind}` }, text)),
+    rows([
+      ["Когда", propuskDateTime(t.at)],
+      ["Цель", t.purpose_title],
+      ["Откуда", t.supplier ? t.supplier.name : null],
+      ["Данные", el("ul", {}, items)],
+    ]),
+    el("div", { class: "actions" }, check), proofBox);
+}
+
+function dataCard(d) {
+  titles.set(d.category, d.title);
+  return el("article", { class: "card" },
+    el("h3", {}, d.title),
+    rows([["Значение", el("span", { class: "value" }, valueText(d.value))],
+      ["Источник", d.supplier ? d.supplier.name : "поставщик"],
+      ["Обновлено", propuskDateTime(d.updated_at)]]));
+}
+
+function obligationCard(o, known) {
+  const [text, kind] = OBLIGATION_STATES[o.status] || ["состояние неизвестно", "muted"];
+  const open = o.clocks.filter((c) => !c.met_at);
+  return el("article", { class: "card" },
+    el("div", { class: "head" }, el("h3", {}, KINDS[o.kind] || "Обращение"), el("span", { class: `badge ${kind}` }, text)),
+    rows([
+      ["Получено", propuskDateTime(o.received_at)],
+      ["Данные", o.categories.length ? o.categories.map((k) => known.get(k) || "данные участника").join(", ") : null],
+      ["Срок ответа", open.length ? open.map((c) => `до ${propuskDeadline(c.due_date, c.due_at)}`).join(", ") : null],
+      ["Закрыто", o.closed_at ? propuskDateTime(o.closed_at) : null],
+    ]));
+}
+
+async function refreshHistory(q, known) {
+  const [transfers, data, obligations] = await Promise.all([
+    api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`), api(`/api/v1/me/obligations${q}`),
+  ]);
+  document.getElementById("transfers").replaceChildren(...(transfers.transfers.length
+    ? transfers.transfers.map(transferCard) : [empty("Данные никому не передавались.")]));
+  document.getElementById("data").replaceChildren(...(data.data.length
+    ? data.data.map(dataCard) : [empty("Поставщики пока не передали в Пропуск никаких данных.")]));
+  document.getElementById("notices").replaceChildren(...obligations.notices.map((n) =>
+    el("p", { class: "notice" }, `${propuskDateTime(n.at)}: ${n.text}`)));
+  document.getElementById("obligations").replaceChildren(...(obligations.obligations.length
+    ? obligations.obligations.map((o) => obligationCard(o, known)) : [empty("Обращений нет.")]));
+  categoryPicker(known);
+}
+
+// The categories a rectification may name: those held about the subject or named by their
+// consents, by title.
+function categoryPicker(known) {
+  const box = document.getElementById("rect-categories");
+  if (!known.size) { box.replaceChildren(empty("О вас пока нет данных, которые можно уточнить.")); return; }
+  box.replaceChildren(...[...known].sort((a, b) => a[1].localeCompare(b[1], "ru")).map(([key, title]) =>
+    el("label", {}, el("input", { type: "checkbox", name: "category", value: key }), title)));
+}
+
+function rectificationForm() {
+  document.getElementById("rectification-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const categories = [...form.querySelectorAll('input[name="category"]:checked')].map((i) => i.value);
+    if (!categories.length) { status("Отметьте, какие данные неверны.", true); return; }
+    const value = (id) => document.getElementById(id).value.trim();
+    try {
+      await post("/api/v1/me/obligations/rectification", {
+        categories, correction: value("rect-correction"), proof: value("rect-proof"),
+      });
+      form.reset();
+      document.getElementById("rectification").open = false;
+      status("Требование об уточнении отправлено. На время проверки эти данные заблокированы; ответ — в течение 7 рабочих дней.");
+      await refresh();
+    } catch (e) { if (e.message !== "login") status(e.message, true); }
+  });
+}
