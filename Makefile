@@ -30,7 +30,9 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(NODE_STAMP): tests/e2e/node/package.json
+# The browser tests' node tools (tests/e2e/node): openid-client (the relying party) and
+# axe-core (accessibility checks of every page, tests/e2e/pagecheck.py), as locked.
+$(NODE_STAMP): tests/e2e/node/package.json tests/e2e/node/package-lock.json
 	cd tests/e2e/node && npm install --no-audit --no-fund --silent
 	touch $(NODE_STAMP)
 
