@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := tests/e2e/node/node_modules/.installed
 SYSTEM_PACKAGES := libengine-gost-openssl wrk chromium fonts-dejavu-core
 PYTEST_WORKERS ?= 2
+DEMO_FLAGS ?=
 
 .PHONY: run test test-fast lint bench system-deps node-deps clean
 
@@ -40,7 +41,7 @@ node-deps: $(NODE_STAMP)
 
 run: $(STAMP)
 	mkdir -p var
-	$(VENV)/bin/propusk demo
+	$(VENV)/bin/propusk demo $(DEMO_FLAGS)
 
 test: $(STAMP) system-deps $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
