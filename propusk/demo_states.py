@@ -101,6 +101,7 @@ class PersonaStates:
     guardian_id: uuid.UUID | None
     age_group: str
     consents: dict[str, list[uuid.UUID]] = field(default_factory=dict)  # state → ids
+    written_requests: list[uuid.UUID] = field(default_factory=list)  # written form, unanswered
     destruction_tasks: list[uuid.UUID] = field(default_factory=list)
     transfers: dict[str, list[uuid.UUID]] = field(default_factory=dict)  # decision → ids
     refusal_reasons: list[str] = field(default_factory=list)
@@ -200,9 +201,12 @@ def _people(
     session: Session, settings: Settings, fixture: dict[str, Any], persona: Persona
 ) -> _People:
     """The persona's people as their ESIA logins make them (the person, the children ESIA
-    lists for a parent, their statuses): the one who logs in and the parent, if any."""
+    lists for a parent, their statuses): the one who logs in and the parent, if any — logged
+    in only when missing (or the parent's link to the child is)."""
     by_oid = {p["oid"]: p for p in fixture["persons"]}
     for oid in dict.fromkeys(filter(None, (persona.login_oid, persona.guardian_oid))):
+        if _known(session, oid, persona.subject_oid if oid == persona.guardian_oid else None):
+            continue
         kids = [k["child"] for k in fixture.get("kids", []) if k["parent"] == oid]
         reported = _identity(by_oid[oid], [by_oid[k] for k in kids])
         login.on_login(session, reported, settings=settings)
@@ -214,6 +218,14 @@ def _people(
 
     guardian = person(persona.guardian_oid) if persona.guardian_oid else None
     return _People(person(persona.login_oid), person(persona.subject_oid), guardian)
+
+
+def _known(session: Session, oid: str, child_oid: str | None) -> bool:
+    """The person exists (and, for a parent, represents the child today)."""
+    found = identity.get_person_by_oid(session, oid)
+    if found is None or child_oid is None:
+        return found is not None
+    return any(c.esia_oid == child_oid for c in guardianship.children_of(session, found.id))
 
 
 def _birth(value: str | None):
@@ -498,6 +510,8 @@ def _collect(
     ours = [c for c in lifecycle.list_consents(session, people.subject, now) if _ours(session, c)]
     for c in ours:
         states.consents.setdefault(c.state, []).append(c.id)
+        if c.form == "written" and c.state == "requested":
+            states.written_requests.append(c.id)
     ids = {c.id for c in ours}
     for org in (world.operator, world.olympiad):
         states.destruction_tasks += [

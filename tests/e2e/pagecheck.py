@@ -17,8 +17,8 @@ looks at the page at each width (default 1280 and 390 px):
   serious or critical;
 
 and saves a full-page screenshot to ``build/screenshots/<test module>/<name>-<width>.png``
-(before judging, so a failing page can be looked at). One ``AssertionError`` lists every
-problem found, by width and check.
+(before judging, so a failing page can be looked at). One ``PageProblems`` (an
+``AssertionError``) lists every problem found, with the widths it was seen at.
 
 axe-core is injected through the DevTools protocol (``Runtime.evaluate`` on a CDP session),
 not with ``page.add_script_tag``: that adds an inline ``<script>``, which the pages' policy
@@ -203,6 +203,17 @@ def axe_violations(page) -> list[dict]:
 # -- the check ---------------------------------------------------------------------------------
 
 
+class PageProblems(AssertionError):
+    """A page is not fit to show: ``problems`` lists each (with the widths it was seen at).
+    Its own type, so a test can expect it (``xfail(raises=PageProblems)``) without hiding any
+    other failure."""
+
+    def __init__(self, name: str, url: str, problems: list[str]) -> None:
+        self.name, self.url, self.problems = name, url, problems
+        listing = "\n  ".join(problems)
+        super().__init__(f"{name} ({url}) is not fit to show:\n  {listing}")
+
+
 @dataclass
 class PageReport:
     """What ``check_page`` saw: the screenshots taken and the page's text at the last width."""
@@ -254,7 +265,7 @@ def check_page(
     height: int = 800,
 ) -> PageReport:
     """Look at ``page`` at each width as a person would (see the module docstring); raise one
-    ``AssertionError`` listing every problem, after the screenshots are saved."""
+    ``PageProblems`` listing every problem, after the screenshots are saved."""
     watch(page)
     report = PageReport(name, page.url)
     folder = _module_dir()
@@ -271,6 +282,5 @@ def check_page(
             found.setdefault(problem, []).append(width)
     report.problems = _by_width(found)
     if report.problems:
-        listing = "\n  ".join(report.problems)
-        raise AssertionError(f"{name} ({report.url}) is not fit to show:\n  {listing}")
+        raise PageProblems(name, report.url, report.problems)
     return report
