@@ -10,49 +10,27 @@ from __future__ import annotations
 
 import uuid
 
-from idp.oidc.principal import person_principal
-from propusk.db import session_scope
 from propusk.demo_states import seed_states
-from propusk.security import Principal, RoleGrant
-from tests.support.consent_world import esia_auth
 
 EVERY_STATE = {"requested", "given", "refused", "withdrawn", "suspended", "expired"}
 SIGNERS = {"under14": ["guardian"], "14to17": ["subject", "guardian"], "adult": ["subject"]}
 
 
 class Callers:
-    """The app's callers by bearer token: people in Propusk's own pages, operator clients."""
+    """GETs of the JSON API by the consent harness's callers (people in Propusk's own pages,
+    operator clients)."""
 
-    def __init__(self, app, client, runtime) -> None:
-        self.client, self.runtime, self.tokens = client, runtime, {}
-        app.state.principal_resolver = lambda request, session: self.tokens.get(
-            request.headers.get("authorization", "").removeprefix("Bearer ")
-        )
-
-    def _headers(self, principal: Principal) -> dict[str, str]:
-        token = uuid.uuid4().hex
-        self.tokens[token] = principal
-        return {"Authorization": f"Bearer {token}"}
+    def __init__(self, harness) -> None:
+        self.h = harness
 
     def person(self, person_id: uuid.UUID) -> dict[str, str]:
-        with session_scope(self.runtime.sessionmaker) as s:
-            principal = person_principal(s, person_id, channel="session", auth=esia_auth())
-        return self._headers(principal)
+        return self.h.person_headers(person_id)
 
     def operator(self, org_id: uuid.UUID) -> dict[str, str]:
-        client_id = f"operator-{org_id.hex[:8]}"
-        return self._headers(
-            Principal(
-                kind="client",
-                subject=f"client:{client_id}",
-                client_id=client_id,
-                organization_id=org_id,
-                roles=(RoleGrant("operator", f"org:{org_id}"),),
-            )
-        )
+        return self.h.org_client(str(org_id), "operator")
 
     def get(self, path: str, headers: dict[str, str], **params) -> dict:
-        r = self.client.get(path, headers=headers, params=params)
+        r = self.h.client.get(path, headers=headers, params=params)
         assert r.status_code == 200, (path, r.status_code, r.text)
         return r.json()
 
@@ -71,14 +49,14 @@ def _ids(report) -> dict:
     }
 
 
-def test_seed_states_makes_every_state_once_and_the_api_shows_them(settings, app, client, runtime):
+def test_seed_states_makes_every_state_once_and_the_api_shows_them(settings, harness):
     first = seed_states(settings)
     second = seed_states(settings)
     assert all(p.made_now for p in first.personas.values())
     assert not any(p.made_now for p in second.personas.values())
     assert _ids(second) == _ids(first)
 
-    callers = Callers(app, client, runtime)
+    callers = Callers(harness)
     ages = {name: p.age_group for name, p in first.personas.items()}
     assert ages["parent"] == "under14" and ages["adult"] == "adult"
     for name, persona in first.personas.items():
