@@ -15,7 +15,8 @@ from tests.e2e.chromium import needs_chromium
 from tests.e2e.pagecheck import PageProblems, check_page, watch
 from tests.e2e.people import STUDENT_FATHER, log_in
 
-pytestmark = needs_chromium
+# one worker runs the module (``make test``: ``--dist loadgroup``): one seeded site, not two
+pytestmark = [needs_chromium, pytest.mark.xdist_group("browser_states")]
 CABINET_REWRITE = pytest.mark.xfail(
     strict=False, raises=PageProblems, reason="cabinet rewrite in progress"
 )
