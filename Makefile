@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := tests/e2e/node/node_modules/.installed
 SYSTEM_PACKAGES := libengine-gost-openssl wrk chromium fonts-dejavu-core
 PYTEST_WORKERS ?= 2
+DEMO_FLAGS ?=
 
 .PHONY: run test test-fast lint bench system-deps node-deps clean
 
@@ -30,7 +31,9 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(NODE_STAMP): tests/e2e/node/package.json
+# The browser tests' node tools (tests/e2e/node): openid-client (the relying party) and
+# axe-core (accessibility checks of every page, tests/e2e/pagecheck.py), as locked.
+$(NODE_STAMP): tests/e2e/node/package.json tests/e2e/node/package-lock.json
 	cd tests/e2e/node && npm install --no-audit --no-fund --silent
 	touch $(NODE_STAMP)
 
@@ -38,7 +41,7 @@ node-deps: $(NODE_STAMP)
 
 run: $(STAMP)
 	mkdir -p var
-	$(VENV)/bin/propusk demo
+	$(VENV)/bin/propusk demo $(DEMO_FLAGS)
 
 test: $(STAMP) system-deps $(NODE_STAMP)
 	$(VENV)/bin/ruff check .

@@ -83,6 +83,11 @@ def publish_template(
     return template
 
 
+def latest_template(session: Session, operator: Party, key: str) -> Template | None:
+    """The newest published version of the operator's template ``key``, if any."""
+    return repo.latest_template(session, operator.id, key)
+
+
 def _check_template(session: Session, data: dict[str, Any]) -> dict[str, CategoryInfo]:
     """Every art. 9 part 4 element, known purpose and categories, known actions and methods,
     a term of 1..1830 days, the written form where the data need it; the categories found."""

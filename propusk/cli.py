@@ -64,6 +64,12 @@ def serve(
 def demo(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
+    states: bool = typer.Option(
+        False,
+        "--states",
+        help="Also seed lived-in cabinets: consents in every state, transfers, demands "
+        "(propusk.demo_states) for three demo people.",
+    ),
 ) -> None:
     """Migrate, seed the demo data and serve with the ESIA simulator mounted."""
     import os
@@ -80,10 +86,23 @@ def demo(
 
     upgrade(settings.database_url)
     seed(settings)
+    if states:
+        _seed_states(settings)
     typer.echo(f"Propusk demo on http://{host}:{port}  (ESIA simulator at /esia-sim)")
     import uvicorn
 
     uvicorn.run("propusk.asgi:app", host=host, port=port, log_level="info")
+
+
+def _seed_states(settings) -> None:
+    """Seed the lived-in states and say who to log in as in the ESIA simulator."""
+    from propusk.demo_states import seed_states
+
+    report = seed_states(settings)
+    for name, persona in report.personas.items():
+        states = ", ".join(f"{state} {len(ids)}" for state, ids in sorted(persona.consents.items()))
+        made = "seeded" if persona.made_now else "already there"
+        typer.echo(f"{name}: log in as {persona.login_oid} ({made}) — consents: {states}")
 
 
 _mount_packages()
