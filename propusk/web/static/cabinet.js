@@ -28,7 +28,7 @@ function el(tag, attrs = {}, ...children) {
     if (k === "onclick") node.addEventListener("click", v);
     else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(c));
   }
   return node;
@@ -71,10 +71,11 @@ function organization(org) {
 function whoSigned(c) {
   const signed = (c.signatures || []).map((s) =>
     `${SIGNER[s.role] || "подписант"} — ${propuskDateTime(s.at)}`);
-  const waiting = (NEEDED[c.age_rule] || []).filter((r) => !(c.signatures || []).some((s) => s.role === r))
-    .map((r) => SIGNER[r]);
+  const pending = ["requested", "partially_given"].includes(c.state);
+  const waiting = pending ? (NEEDED[c.age_rule] || []).filter((r) => !(c.signatures || []).some((s) => s.role === r))
+    .map((r) => SIGNER[r]) : [];
   return [signed.length ? signed.join("; ") : null, waiting.length ? `ждёт подписи: ${waiting.join(", ")}` : null]
-    .filter(Boolean).join(". ");
+    .filter(Boolean).join("; ");
 }
 
 function categoryList(c) {

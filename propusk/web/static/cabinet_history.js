@@ -22,8 +22,11 @@ const KINDS = {
   access: "Запрос сведений (ст. 14)", unlawful: "Неправомерная обработка",
   destruction_deferred: "Уничтожение отложено",
 };
-const OBLIGATION_STATES = {
-  open: ["в работе", "warn"], answered: ["дан ответ", "ok"], refused: ["отказ", "stop"], closed: ["закрыто", "muted"],
+const OBLIGATION_STATES = {  // consent/obligations/resolution.py: the status each step sets
+  open: ["в работе", "warn"], extended: ["срок продлён", "warn"], answered: ["дан ответ", "ok"],
+  stopped: ["обработка прекращена", "ok"], rectified: ["данные уточнены", "ok"],
+  destroyed: ["данные уничтожены", "ok"], remedied: ["нарушение устранено", "ok"],
+  rejected: ["отклонено оператором", "stop"], refused: ["отказ", "stop"], closed: ["закрыто", "muted"],
 };
 
 function refusalText(reason) {
@@ -31,12 +34,15 @@ function refusalText(reason) {
     || "передача не разрешена";
 }
 
-// A held value as text: strings and numbers as they are; records by their values only (their
-// field names are machine keys).
+// A held value as text: strings and numbers as they are; a record's fields named when their
+// names are words a person reads (Cyrillic), by their values alone when they are machine keys.
 function valueText(value) {
   if (value === null || value === undefined) return "—";
   if (Array.isArray(value)) return value.map(valueText).join("; ");
-  if (typeof value === "object") return Object.values(value).map(valueText).join(" ");
+  if (typeof value === "object") {
+    return Object.entries(value).map(([k, v]) => (/[А-Яа-яЁё]/.test(k) ? `${k}: ${valueText(v)}` : valueText(v)))
+      .join("; ");
+  }
   if (typeof value === "boolean") return value ? "да" : "нет";
   return String(value);
 }
@@ -90,7 +96,7 @@ function dataCard(d) {
 }
 
 function obligationCard(o, known) {
-  const [text, kind] = OBLIGATION_STATES[o.status] || ["состояние неизвестно", "muted"];
+  const [text, kind] = OBLIGATION_STATES[o.status] || ["рассматривается", "muted"];
   const open = o.clocks.filter((c) => !c.met_at);
   return el("article", { class: "card" },
     el("div", { class: "head" }, el("h3", {}, KINDS[o.kind] || "Обращение"), el("span", { class: `badge ${kind}` }, text)),
