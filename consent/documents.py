@@ -93,6 +93,17 @@ def local_time(at: datetime | str | None) -> str:
     return at.astimezone(deadlines.MOSCOW).strftime("%d.%m.%Y %H:%M (МСК)")
 
 
+def days_ru(n: int) -> str:
+    """«1 день», «3 дня», «365 дней»."""
+    if n % 10 == 1 and n % 100 != 11:
+        word = "день"
+    elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        word = "дня"
+    else:
+        word = "дней"
+    return f"{n} {word}"
+
+
 def _heading(purpose, categories) -> str:
     if purpose is not None and purpose.dissemination:
         return "Согласие на обработку персональных данных, разрешённых для распространения"
@@ -177,7 +188,7 @@ def prepare(session: Session, consent: Consent, signer_id: uuid.UUID, role: str)
         ),
         Section(
             "Срок действия согласия",
-            (f"{template.term_days} дн. со дня, когда согласие дано полностью",),
+            (f"{days_ru(template.term_days)} со дня, когда согласие дано полностью",),
         ),
         Section("Порядок отзыва согласия", (template.withdrawal_method,)),
     ]
@@ -254,7 +265,7 @@ def signature_lines(block: SignatureBlock, document: ConsentDocument) -> list[st
         f"Подписант: {block.signer_name} — {ROLE_RU.get(block.role, block.role)}",
         f"Дата и время подписания: {_local(block.signed_at)}",
         f"Аутентификация: {ACR_RU.get(block.auth.acr or '', method_text(block.auth.method))}",
-        f"Способ входа: {method_text(block.auth.method)} ({block.auth.method}), "
+        f"Способ входа: {method_text(block.auth.method)}, "
         f"время входа: {_local(block.auth.auth_time)}",
         f"SHA-256 документа: {document.sha256}",
     ]
@@ -267,7 +278,7 @@ def render_pdf(document: ConsentDocument, block: SignatureBlock, font_dir: Path)
     """The PDF of a signed document (A4, DejaVu Sans)."""
     pdf = FPDF(format="A4")
     pdf.set_title(document.heading)
-    pdf.set_subject(f"consent {document.consent_id}; document sha256 {document.sha256}")
+    pdf.set_subject(f"Согласие № {document.consent_id}; SHA-256 документа {document.sha256}")
     pdf.set_creator("Пропуск")
     pdf.set_creation_date(block.signed_at)
     regular, bold = _fonts(str(font_dir))

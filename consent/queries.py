@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -50,6 +51,10 @@ def organization_or_none(session: Session, org_id: uuid.UUID) -> Party | None:
 def catalogue(session: Session) -> tuple[list[Category], list[Purpose]]:
     """Every category and purpose of the catalogue."""
     return repo.all_categories(session), repo.all_purposes(session)
+
+
+def template_or_none(session: Session, template_id: uuid.UUID) -> Template | None:
+    return repo.get_template(session, template_id)
 
 
 def template(session: Session, template_id: uuid.UUID) -> Template:
@@ -94,6 +99,9 @@ class Receipt:
     consent_id: uuid.UUID
     event_type: str
     token: str
+    at: datetime | None = None  # when the event happened
+    actor: str | None = None  # who acted (``person:<id>``) and as what (``subject``/``guardian``)
+    actor_role: str | None = None
 
 
 def receipt(session: Session, settings: Settings, consent: Consent, kind: str | None) -> Receipt:
@@ -104,7 +112,7 @@ def receipt(session: Session, settings: Settings, consent: Consent, kind: str | 
     operator = parties.get(session, consent.operator_id)
     payload = receipts.receipt_payload(settings, consent, event, template_row, operator)
     token = receipts.sign(session, settings, payload, receipts.RECEIPT_TYP)
-    return Receipt(consent.id, event.type, token)
+    return Receipt(consent.id, event.type, token, event.at, event.actor, event.actor_role)
 
 
 # --- signed documents -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,8 @@ class Result:
     purpose: str | None = None
     categories: list[str] = field(default_factory=list)
     valid_until: str | None = None
-    event: str | None = None
+    event: str | None = None  # what the receipt records, in Russian
+    event_at: str | None = None  # when (Moscow time)
     signers: list[str] = field(default_factory=list)
     document_sha256: str | None = None
 
@@ -94,8 +96,10 @@ def _receipt(session: Session, settings: Settings, token: str) -> Result:
         return Result(False, "receipt", "В квитанции нет номера согласия.")
     result = _current(session, consent_id, Result(True, "receipt"))
     result.event = {"given": "согласие дано", "withdrawn": "согласие отозвано"}.get(
-        str(payload.get("event")), str(payload.get("event"))
+        str(payload.get("event")), "событие согласия"
     )
+    if isinstance(payload.get("iat"), int):
+        result.event_at = documents.local_time(datetime.fromtimestamp(payload["iat"], UTC))
     return result
 
 

@@ -164,4 +164,6 @@ def sign_on_page(
     assert page.status_code == 200, page.text
     fields = hidden_fields(page.text)
     fields["decision"] = decision
+    if decision == "sign":
+        fields["read"] = "1"  # the «Я прочитал(а) документ» box, required to sign
     return browser.post(f"{url}/sign/{consent_id}", data=fields, headers={"Origin": origin_of(url)})

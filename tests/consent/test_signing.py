@@ -17,6 +17,7 @@ from idp.oidc.models import LoginSession
 from propusk.db import session_scope, utcnow
 from tests.browsing import cabinet, hidden_fields, login_fresh
 from tests.support.consent_world import request_consent, signing_operator
+from tests.support.page_text import KEYS
 
 CONFIRMED_ADULT = "1000400024"  # Волков Виктор, confirmed ESIA account
 UNCONFIRMED_ADULT = "1000400029"  # Кравцова Алина: ESIA account not confirmed
@@ -32,7 +33,7 @@ def _submit(browser: httpx.Client, url: str, consent_id: str) -> httpx.Response:
     """Open the signing page and press «Подписать» (even where the page shows no button)."""
     page = browser.get(f"{url}/sign/{consent_id}")
     assert page.status_code == 200, page.text
-    fields = {**hidden_fields(page.text), "decision": "sign"}
+    fields = {**hidden_fields(page.text), "decision": "sign", "read": "1"}
     return browser.post(f"{url}/sign/{consent_id}", data=fields, follow_redirects=True)
 
 
@@ -90,14 +91,15 @@ def test_written_form_needs_a_fresh_confirmed_login_and_signs_a_document(stack):
         "Биометрический шаблон лица",  # data (catalogue title)
         "сбор, хранение, использование",
         "автоматизированная обработка",
-        "365 дн.",
+        "365 дней со дня, когда согласие дано полностью",
         "В личном кабинете Пропуска",
         "биометрических персональных данных (шаблон",  # the template text itself
-        "Способ входа: Госуслуги (ЕСИА), логин и пароль (esia:pwd)",
+        "Способ входа: Госуслуги (ЕСИА), логин и пароль, время входа",
         "Проверить подлинность этого документа: " + url + "/verify",
         signature["document_sha256"],
     ):
         assert element in text, element
+    assert not KEYS.search(text) and "esia:" not in text and "urn:" not in text  # no machine keys
     # the PDF is checked on the public page (no login); a changed byte is not ours
     checked = httpx.post(url + "/verify", files={"file": ("c.pdf", pdf.content)})
     assert checked.status_code == 200 and "Документ подлинный" in checked.text
@@ -128,7 +130,7 @@ def test_the_signing_page_refuses_forged_and_stale_posts(stack):
     browser = cabinet(url, CONFIRMED_ADULT)
     cid = request_consent(url, rt, op, CONFIRMED_ADULT)
     page = browser.get(f"{url}/sign/{cid}")
-    fields = {**hidden_fields(page.text), "decision": "sign"}
+    fields = {**hidden_fields(page.text), "decision": "sign", "read": "1"}
     plain = {k: v for k, v in browser.headers.items() if k.lower() not in ("origin",)}
     evil = browser.post(
         f"{url}/sign/{cid}", data=fields, headers={**plain, "Origin": "https://evil.example"}
@@ -175,7 +177,7 @@ def test_a_teenager_and_a_parent_sign_and_a_refusal_is_confirmed_first(stack):
     assert "каждый в своём входе через Госуслуги" in page.text
     assert _submit(teen, url, cid).status_code == 200
     page = parent.get(f"{url}/sign/{cid}")
-    assert "Волкова Полина" in page.text and "(участник)" in page.text  # who signed, by name
+    assert re.search(r"Волкова Полина[^<]* — участник, ", page.text)  # who signed, by name
     fields = {**hidden_fields(page.text), "decision": "refuse"}
     ask = parent.post(f"{url}/sign/{cid}", data=fields)
     assert ask.status_code == 200 and "Отказаться от согласия?" in ask.text

@@ -175,6 +175,7 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
     page.click("text=Вернуться к документу")
     page.wait_for_selector("article.document")
     with page.expect_request(lambda r: r.url.startswith(BACK)) as signed:
+        page.check("#read")
         page.click("button[value=sign]")
     assert "result=given" in signed.value.url and "state=x" in signed.value.url
 
@@ -183,6 +184,7 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
     # is not on this machine)
     page, watch = _tab(context, errors)
     page.goto(operator.request())
+    page.check("#read")
     page.click("button[value=sign]")
     page.wait_for_selector("text=Скачать подписанный документ")
     _check(page, watch, "sign-result", tmp_path)
@@ -194,7 +196,7 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
         "#file", {"name": "consent.pdf", "mimeType": "application/pdf", "buffer": pdf.body()}
     )
     page.click("form.verify button")
-    page.wait_for_selector("section.result")
+    page.wait_for_selector("section.verdict")
     text = _check(page, watch, "verify-result", tmp_path)
     assert "Документ подлинный" in text and "действует" in text
 

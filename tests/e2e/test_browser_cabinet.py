@@ -62,6 +62,7 @@ def test_parent_logs_in_and_sees_child(server_url, browser, tmp_path: Path):
     ):
         assert element in text, element
     page.screenshot(path=str(tmp_path / "sign.png"), full_page=True)
+    page.check("#read")  # «Я прочитал(а) документ»: required to sign
     page.click("form.decision button:has-text('Подписать')")
     page.wait_for_selector("text=Подписано")
     assert page.locator("a:has-text('Скачать подписанный документ')").count() == 1

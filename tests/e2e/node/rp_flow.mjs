@@ -111,7 +111,7 @@ if (signPage.status !== 200) throw new Error(`signing page gave ${signPage.statu
 const signed = await fetch(new URL(`/sign/${consentId}`, cfg.issuer), {
   method: 'POST', redirect: 'manual',
   headers: { cookie, origin: new URL(cfg.issuer).origin },
-  body: new URLSearchParams({ ...hidden(await signPage.text()), decision: 'sign' }),
+  body: new URLSearchParams({ ...hidden(await signPage.text()), decision: 'sign', read: '1' }),
 });
 out.sign_status = signed.status;
 out.sign_location = signed.headers.get('location');

@@ -1,0 +1,163 @@
+"""What every consent page shares: the templates, the Russian words for states and roles, the
+message and problem pages, and the few lines a person reads first (who asks, whose data, what
+for — always the catalogue's titles, never its keys)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from consent import catalogue, documents, queries
+from consent.models import Consent
+from idp import identity
+from propusk.errors import Problem
+
+HERE = Path(__file__).parent
+CONSENT_TEMPLATES = HERE.parent / "templates"
+WEB_TEMPLATES = HERE.parents[1] / "propusk" / "web" / "templates"  # the layout, read as a file
+templates = Jinja2Templates(directory=[str(CONSENT_TEMPLATES), str(WEB_TEMPLATES)])
+PUBLIC = {"x-public": True}
+CABINET = ("/cabinet", "Перейти в личный кабинет")
+
+STATE_RU = {
+    "requested": "ожидает подписи",
+    "partially_given": "подписано частично: ждёт второй подписи",
+    "given": "действует",
+    "refused": "отказано",
+    "withdrawn": "отозвано",
+    "revoked": "прекращено оператором",
+    "suspended": "обработка приостановлена",
+    "expired": "истекло",
+}
+# What the state means for the data, in one sentence (receipt and verification pages).
+STATE_HELP = {
+    "requested": "Оператор ждёт ответа; данные не передаются.",
+    "partially_given": "Нужна ещё одна подпись; до неё данные не передаются.",
+    "given": "Оператор может получать перечисленные данные для этой цели до конца срока.",
+    "refused": "Данные по этому запросу не передаются.",
+    "withdrawn": "Передача данных прекращена; оператор обязан прекратить обработку и уничтожить "
+    "данные в установленный срок.",
+    "revoked": "Оператор прекратил согласие; данные не передаются.",
+    "suspended": "Передача данных приостановлена.",
+    "expired": "Срок согласия истёк; данные не передаются.",
+}
+ROLE_RU = {"subject": "участник (вы сами)", "guardian": "законный представитель"}
+SIGNED_BY_RU = {"subject": "участник", "guardian": "законный представитель"}
+PENDING = ("requested", "partially_given")
+
+PROBLEM_TITLE = {"no-receipt": "Квитанции нет"}
+PROBLEM_RU = {
+    "not-representative": "Вы не можете подписывать согласия за этого участника и видеть их.",
+    "representation-ended": "Участнику уже исполнилось 18 лет: согласия он подписывает и "
+    "получает сам.",
+    "representative-required": (
+        "Участнику нет 14 лет: согласие подписывает его законный представитель."
+    ),
+    "signer-not-allowed": "Вы не можете подписать это согласие: его подписывает другой человек.",
+    "already-signed": "Вы уже подписали это согласие.",
+    "invalid-state": "Согласие уже не ожидает ответа: посмотрите его состояние в личном кабинете.",
+    "request-expired": "Срок ответа на запрос истёк.",
+    "document-changed": "Документ изменился, пока был открыт. Прочитайте его ещё раз.",
+    "step-up-required": "Для подписи войдите через Госуслуги ещё раз.",
+    "confirmed-account-required": (
+        "Нужна подтверждённая учётная запись Госуслуг: подтвердите её и вернитесь к подписи."
+    ),
+    "csrf-failed": "Страница устарела. Обновите её и повторите.",
+    "foreign-origin": "Запрос пришёл не со страницы Пропуска и отклонён.",
+    "not-found": "Согласие не найдено.",
+    "unknown-subject": "Участник не найден.",
+    "unknown-consent": "Согласие не найдено.",
+    "no-receipt": "Квитанцию выдают, когда согласие дано или отозвано. У этого согласия такого "
+    "события нет: его состояние видно в личном кабинете.",
+    "not-delegable": "Это действие доступно только в личном кабинете Пропуска.",
+    "not-a-person": "Страница открывается только участнику, вошедшему через Госуслуги.",
+    "scope-missing": "Это действие доступно только в личном кабинете Пропуска.",
+}
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    """A page of its own (never cached, like every page: ``propusk.headers``)."""
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def message(
+    request: Request, title: str, text: str, status: int, link: tuple[str, str] | None = None
+) -> Response:
+    """A short page: what happened and where to go next (the cabinet unless ``link``)."""
+    href, label = link or CABINET
+    context = {"title": title, "text": text, "href": href, "label": label}
+    return page(request, "sign_message.html", context, status)
+
+
+def problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
+    """A refused act as a page in Russian, with the problem's own status."""
+    text = PROBLEM_RU.get(exc.type, "Действие невозможно.")
+    link = None
+    if exc.type in ("not-representative", "signer-not-allowed") and consent_id:
+        # someone else logged in on this device: offer to change the account
+        link = ("/oauth2/logout", "Выйти и войти под другой учётной записью")
+    title = PROBLEM_TITLE.get(exc.type, "Действие невозможно")
+    return message(request, title, text, exc.status, link)
+
+
+def login_url(request: Request, fresh: bool = False, path: str | None = None) -> str:
+    """``/login`` and back here (``fresh``: a new ESIA login, ``max_age=0``)."""
+    target = path or request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    query = {"next": target}
+    if fresh:
+        query["max_age"] = "0"
+    return "/login?" + urlencode(query)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One signature as a person reads it."""
+
+    name: str
+    role: str
+    at: str
+
+
+def signers(session: Session, consent: Consent) -> list[Signer]:
+    """Who signed, by name, as what and when (Moscow time)."""
+    out = []
+    for entry in consent.signatures:
+        try:
+            person = identity.get_person(session, uuid.UUID(str(entry.get("person_id"))))
+        except ValueError:
+            person = None
+        name = identity.full_name(person) if person is not None else "—"
+        role = SIGNED_BY_RU.get(entry.get("role"), "подписант")
+        out.append(Signer(name, role, documents.local_time(entry.get("at"))))
+    return out
+
+
+def summary(session: Session, consent: Consent) -> dict[str, Any]:
+    """Who asks, whose data, what for, for how long: the first lines a person reads."""
+    operator = queries.organization_or_none(session, consent.operator_id)
+    subject = identity.get_person(session, consent.subject_id)
+    purpose = catalogue.purpose(session, consent.purpose_key)
+    known = catalogue.categories(session, consent.categories)
+    template = queries.template_or_none(session, consent.template_id)
+    return {
+        "operator": operator.name if operator else "оператор",
+        "operator_party": operator,
+        "subject": identity.full_name(subject) if subject else "участник",
+        "purpose": purpose.title if purpose else "цель не указана в каталоге",
+        "categories": [known[k].title for k in consent.categories if k in known],
+        "biometric": any(c.biometric for c in known.values()),
+        "term": documents.days_ru(template.term_days) if template else None,
+        "withdrawal": template.withdrawal_method if template else None,
+        "state_text": STATE_RU.get(consent.state, "состояние неизвестно"),
+        "state_help": STATE_HELP.get(consent.state, ""),
+        "valid_from": documents.local_time(consent.valid_from) if consent.valid_from else None,
+        "valid_until": documents.local_time(consent.valid_until) if consent.valid_until else None,
+    }
