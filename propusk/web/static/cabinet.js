@@ -183,23 +183,26 @@ function ask(title, paragraphs, yes) {
 }
 
 async function confirmAndAct(c, kind) {
+  status("");  // the last action's message is not this one's
   try {
     const q = await api(`/api/v1/consents/${c.id}/consequences`);
     const answer = await ask(
       kind === "withdraw" ? `Отозвать согласие «${c.purpose_title}»?` : "Потребовать прекратить обработку?",
       consequencesText(c, q, kind), kind === "withdraw" ? "Отозвать согласие" : "Потребовать прекратить");
     if (!answer) return;
+    let done;
     if (kind === "withdraw") {
       await api(`/api/v1/consents/${c.id}/withdraw`, {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(answer),
       });
-      status(q.withdraw_due ? `Согласие отозвано. Оператор должен уничтожить данные до ${propuskDate(q.withdraw_due)}.`
-        : "Согласие отозвано.");
+      done = q.withdraw_due ? `Согласие отозвано. Оператор должен уничтожить данные до ${propuskDate(q.withdraw_due)}.`
+        : "Согласие отозвано.";
     } else {
       await post("/api/v1/me/obligations/stop-processing", { consent_id: c.id, reason: answer.reason });
-      status(`Требование отправлено, обработка приостановлена. Ответ оператора — до ${propuskDate(q.stop_due)}.`);
+      done = `Требование отправлено, обработка приостановлена. Ответ оператора — до ${propuskDate(q.stop_due)}.`;
     }
     await refresh();
+    status(done);  // said once the page shows the new state
   } catch (e) { if (e.message !== "login") status(e.message, true); }
 }
 
@@ -212,6 +215,7 @@ async function post(path, body) {
 // --- applications --------------------------------------------------------------------------------
 
 async function revokeApp(app) {
+  status("");
   const answer = await ask(`Отозвать доступ приложения «${app.name}»?`,
     ["Приложение больше не сможет получать ваши сведения через Пропуск без нового разрешения.",
       "Согласия на обработку данных, подписанные вами, это не отзывает: они отзываются каждое отдельно."],
@@ -219,8 +223,8 @@ async function revokeApp(app) {
   if (!answer) return;
   try {
     await api(`/api/v1/me/applications/${encodeURIComponent(app.client_id)}`, { method: "DELETE" });
-    status(`Доступ приложения «${app.name}» отозван.`);
     await refreshApps();
+    status(`Доступ приложения «${app.name}» отозван.`);
   } catch (e) { status(e.message, true); }
 }
 

@@ -49,8 +49,9 @@ function valueText(value) {
 
 async function checkRecord(t, box, button) {
   button.disabled = true;
-  box.classList.remove("hidden", "ok", "bad");
+  box.classList.remove("hidden", "ok", "bad", "pending");
   if (!t.audit || t.audit.pending) {
+    box.classList.add("pending");
     box.replaceChildren(el("p", {}, "Запись ещё не вошла в подписанную контрольную точку журнала. Проверьте через несколько минут."));
     button.disabled = false;
     return;
@@ -135,6 +136,7 @@ function categoryPicker(known) {
 function rectificationForm() {
   document.getElementById("rectification-form").addEventListener("submit", async (event) => {
     event.preventDefault();
+    status("");
     const form = event.target;
     const categories = [...form.querySelectorAll('input[name="category"]:checked')].map((i) => i.value);
     if (!categories.length) { status("Отметьте, какие данные неверны.", true); return; }
@@ -145,8 +147,8 @@ function rectificationForm() {
       });
       form.reset();
       document.getElementById("rectification").open = false;
-      status("Требование об уточнении отправлено. На время проверки эти данные заблокированы; ответ — в течение 7 рабочих дней.");
       await refresh();
+      status("Требование об уточнении отправлено. На время проверки эти данные заблокированы; ответ — в течение 7 рабочих дней.");
     } catch (e) { if (e.message !== "login") status(e.message, true); }
   });
 }

@@ -50,7 +50,8 @@ async function proofRoot(leafHash, index, size, path) {
 
 // C2SP vkey "<name>+<hex key id>+<base64(0x01 || Ed25519 public key)>".
 function proofParseVkey(text) {
-  const [name, hexId, b64] = text.trim().split("+");
+  const [name, hexId, ...rest] = text.trim().split("+");  // base64 may hold "+" itself
+  const b64 = rest.join("+");
   const raw = proofBytes(b64);
   if (raw[0] !== 1 || raw.length !== 33) throw new Error("ключ журнала не Ed25519");
   const keyId = Uint8Array.from(hexId.match(/../g).map((h) => parseInt(h, 16)));
