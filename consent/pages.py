@@ -37,6 +37,7 @@ from idp.oidc.principal import session_principal
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
+from propusk.messages import problem_text
 from propusk.settings import Settings
 
 HERE = Path(__file__).parent
@@ -287,30 +288,8 @@ def sign_result(
     return _page(request, "signed.html", context)
 
 
-PROBLEM_RU = {
-    "not-representative": "Вы не можете подписывать согласия за этого участника.",
-    "representation-ended": "Участнику уже исполнилось 18 лет: согласия он подписывает сам.",
-    "representative-required": (
-        "Участнику нет 14 лет: согласие подписывает его законный представитель."
-    ),
-    "signer-not-allowed": "Вы не можете подписать это согласие: его подписывает другой человек.",
-    "already-signed": "Вы уже подписали это согласие.",
-    "invalid-state": "Согласие уже не ожидает ответа: посмотрите его состояние в личном кабинете.",
-    "request-expired": "Срок ответа на запрос истёк.",
-    "document-changed": "Документ изменился, пока был открыт. Прочитайте его ещё раз.",
-    "step-up-required": "Для подписи войдите через Госуслуги ещё раз.",
-    "confirmed-account-required": (
-        "Нужна подтверждённая учётная запись Госуслуг: подтвердите её и вернитесь к подписи."
-    ),
-    "csrf-failed": "Страница устарела. Обновите её и повторите.",
-    "foreign-origin": "Запрос пришёл не со страницы Пропуска и отклонён.",
-    "not-found": "Согласие не найдено.",
-    "unknown-subject": "Участник не найден.",
-}
-
-
 def _problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
-    text = PROBLEM_RU.get(exc.type, "Действие невозможно.")
+    text = problem_text(exc.type, exc.status)
     link = None
     if exc.type in ("not-representative", "signer-not-allowed") and consent_id:
         # someone else logged in on this device: offer to change the account

@@ -21,7 +21,7 @@ async function api(path, options = {}) {
   if (response.status === 401) { location.href = `/login?next=/school/${schoolId}`; throw new Error("login"); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) {
-    const error = new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+    const error = new Error(propuskProblemText(body, response.status));  // static/api.js
     error.body = body;
     throw error;
   }
