@@ -44,9 +44,11 @@ def director(demo_site, browser):
     # a refused request logs «Failed to load resource»: that is the point here, not an error
     page.on(
         "console",
-        lambda m: errors.append(m.text)
-        if m.type == "error" and "Failed to load resource" not in m.text
-        else None,
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and "Failed to load resource" not in m.text
+            else None
+        ),
     )
     page.goto(url + "/cabinet")
     page.click(f'button[data-oid="{DIRECTOR}"]')
