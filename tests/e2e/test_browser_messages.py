@@ -109,3 +109,29 @@ def test_the_exam_pages_show_failures_in_russian(director):
     shown = page.inner_text("#status")
     assert shown in {*PROBLEMS.values(), *STATUSES.values()}, shown
     assert errors == []
+
+
+def test_the_school_console_reads_russian_for_its_own_school(director, tmp_path):
+    """Statuses name their source, a refused roster names its columns and errors in Russian."""
+    url, page, errors = director
+    page.goto(url + "/cabinet")
+    page.click("text=консоль школы")
+    page.wait_for_selector("#statuses table")
+    for section in ("#roster", "#statuses"):
+        _russian(page.inner_text(section))
+    bad = tmp_path / "roster.csv"
+    bad.write_text(
+        "role,last_name,first_name,middle_name,birth_date,snils,class\n"
+        "student,Иванов,Иван,,30.02.2014,,5А\n"
+        "student,Иванов,Иван,,2014-02-01,123,5А\n",
+        encoding="utf-8",
+    )
+    page.set_input_files("#roster-file", str(bad))
+    page.click("#roster-form button")
+    page.wait_for_selector("#roster-result table")
+    result = page.inner_text("#roster-result")
+    assert PROBLEMS["roster-invalid"] in result
+    assert "дата рождения" in result and "нужна дата в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ" in result
+    assert "СНИЛС указан с ошибкой" in result
+    _russian(result)
+    assert errors == []
