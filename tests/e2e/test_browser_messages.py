@@ -111,7 +111,7 @@ def test_the_exam_pages_show_failures_in_russian(director):
     assert errors == []
 
 
-def test_the_school_console_reads_russian_for_its_own_school(director, tmp_path):
+def test_the_school_console_reads_russian_for_its_own_school(director):
     """Statuses name their source, a refused roster names its columns and errors in Russian."""
     url, page, errors = director
     page.goto(url + "/cabinet")
@@ -119,14 +119,13 @@ def test_the_school_console_reads_russian_for_its_own_school(director, tmp_path)
     page.wait_for_selector("#statuses table")
     for section in ("#roster", "#statuses"):
         _russian(page.inner_text(section))
-    bad = tmp_path / "roster.csv"
-    bad.write_text(
+    csv = (
         "role,last_name,first_name,middle_name,birth_date,snils,class\n"
-        "student,Иванов,Иван,,30.02.2014,,5А\n"
-        "student,Иванов,Иван,,2014-02-01,123,5А\n",
-        encoding="utf-8",
+        "student,Иванов,Иван,,30.02.2014,,5А\n"  # no such day
+        "student,Иванов,Иван,,2014-02-01,123,5А\n"  # a SNILS of three digits
     )
-    page.set_input_files("#roster-file", str(bad))
+    roster = {"name": "roster.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    page.set_input_files("#roster-file", roster)
     page.click("#roster-form button")
     page.wait_for_selector("#roster-result table")
     result = page.inner_text("#roster-result")
