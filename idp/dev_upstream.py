@@ -104,15 +104,19 @@ class DevUpstream:
             raise refused
         last, first = form.get("last_name"), form.get("first_name")
         if not (txn and oid and last and first):
-            raise UpstreamError("DEV-001", "txn, oid, last_name and first_name are required")
+            raise UpstreamError("DEV-001", "Не заполнены обязательные поля: фамилия и имя")
         if any(not str(v).isprintable() or len(str(v)) > 200 for v in form.values()):
-            raise UpstreamError("DEV-003", "fields must be printable and at most 200 characters")
+            raise UpstreamError(
+                "DEV-003", "Поля должны быть не длиннее 200 символов, без служебных символов"
+            )
         birth = None
         if form.get("birth_date"):
             try:
                 birth = date.fromisoformat(form["birth_date"])
             except ValueError as exc:
-                raise UpstreamError("DEV-002", "birth_date must be YYYY-MM-DD") from exc
+                raise UpstreamError(
+                    "DEV-002", "Дата рождения должна быть в формате ГГГГ-ММ-ДД"
+                ) from exc
         identity = UpstreamIdentity(
             esia_oid=oid[:32],
             last_name=last,

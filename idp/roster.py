@@ -53,6 +53,7 @@ MAX_ROWS = 20_000
 MAX_NAME = 200
 MAX_CLASS = 16
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SNILS_INVALID = "СНИЛС указан с ошибкой: нужно 11 цифр, и контрольное число должно сходиться"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def parse_roster(csv_text: str) -> list[RosterRow]:
     """Parse and validate every row; raise one 422 listing all errors with line numbers."""
     errors = _Errors()
     if len(csv_text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        _fail([{"line": 0, "field": "file", "message": f"larger than {MAX_BYTES} bytes"}])
+        _fail([{"line": 0, "field": "file", "message": f"файл больше {MAX_BYTES} байт"}])
     text = csv_text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
@@ -114,16 +115,16 @@ def parse_roster(csv_text: str) -> list[RosterRow]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        _fail([{"line": 1, "field": "file", "message": "the file is empty"}])
-    except csv.Error as exc:
-        _fail([{"line": 1, "field": "file", "message": f"not CSV: {exc}"}])
+        _fail([{"line": 1, "field": "file", "message": "файл пустой"}])
+    except csv.Error:
+        _fail([{"line": 1, "field": "file", "message": "файл не читается как CSV"}])
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
     if missing or unknown:
         for c in missing:
-            errors.add(1, c, "required column is missing from the header")
+            errors.add(1, c, "в заголовке нет этого обязательного столбца")
         for c in unknown:
-            errors.add(1, c or "(empty)", "unknown column")
+            errors.add(1, c or "(empty)", "неизвестный столбец")
         _fail(errors.items)
     rows: list[RosterRow] = []
     seen: dict[str, int] = {}
@@ -134,16 +135,16 @@ def parse_roster(csv_text: str) -> list[RosterRow]:
             if not any(cell.strip() for cell in raw):
                 continue
             if len(rows) >= MAX_ROWS:
-                errors.add(line, "file", f"more than {MAX_ROWS} rows")
+                errors.add(line, "file", f"больше {MAX_ROWS} строк")
                 break
             row = _parse_row(line, header, raw, errors)
             if row is not None:
                 _check_duplicate(row, seen, errors)
                 rows.append(row)
-    except csv.Error as exc:
-        errors.add(start, "file", f"malformed CSV: {exc}")
+    except csv.Error:
+        errors.add(start, "file", "строка не читается как CSV: проверьте кавычки")
     if not rows and not errors.items:
-        errors.add(2, "file", "the roster has no rows")
+        errors.add(2, "file", "в списке нет ни одной строки")
     if errors.items:
         _fail(errors.items)
     return rows
@@ -160,43 +161,48 @@ def _fail(errors: list[dict]) -> None:
 
 def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) -> RosterRow | None:
     if len(raw) != len(header):
-        errors.add(line, "row", f"expected {len(header)} fields, got {len(raw)}")
+        errors.add(
+            line, "row", f"полей в строке — {len(raw)}, а столбцов в заголовке — {len(header)}"
+        )
         return None
     cells = {h: v.strip() for h, v in zip(header, raw, strict=True)}
     before = len(errors.items)
     role = ROLE_ALIASES.get(cells["role"].lower())
     if role is None:
-        errors.add(line, "role", f"unknown role {cells['role']!r} (student or teacher)")
+        errors.add(
+            line, "role", f"неизвестная роль «{cells['role']}»: укажите «ученик» или «учитель»"
+        )
     raw_cells = dict(zip(header, raw, strict=True))
     for column in ("last_name", "first_name", "middle_name", "class"):
         if _formula_like(raw_cells.get(column, "")):
             errors.add(
                 line,
                 column,
-                "begins with =, +, -, @, a tab or a carriage return (a spreadsheet formula)",
+                "начинается с =, +, -, @, табуляции или возврата каретки "
+                "(так начинается формула таблицы)",
             )
     for column in ("last_name", "first_name", "middle_name"):
         value = cells.get(column, "")
         if column != "middle_name" and not value:
-            errors.add(line, column, "required")
+            errors.add(line, column, "обязательное поле не заполнено")
         elif len(value) > MAX_NAME:
-            errors.add(line, column, f"longer than {MAX_NAME} characters")
+            errors.add(line, column, f"длиннее {MAX_NAME} символов")
         elif any(not ch.isprintable() for ch in value):
-            errors.add(line, column, "contains line breaks or control characters")
+            errors.add(line, column, "содержит переносы строк или служебные символы")
     birth_date = _parse_date(cells["birth_date"])
     if birth_date is None:
-        errors.add(line, "birth_date", "expected a date as YYYY-MM-DD or DD.MM.YYYY")
+        errors.add(line, "birth_date", "нужна дата в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ")
     elif not date(1900, 1, 1) <= birth_date <= utcnow().date():
-        errors.add(line, "birth_date", "date out of range")
+        errors.add(line, "birth_date", "дата не может быть раньше 1900 года или в будущем")
     snils = None
     if cells.get("snils"):
         try:
             snils = normalize_snils(cells["snils"])
-        except ValueError as exc:
-            errors.add(line, "snils", str(exc))
+        except ValueError:
+            errors.add(line, "snils", SNILS_INVALID)
     class_name = cells.get("class") or None
     if class_name and len(class_name) > MAX_CLASS:
-        errors.add(line, "class", f"longer than {MAX_CLASS} characters")
+        errors.add(line, "class", f"длиннее {MAX_CLASS} символов")
     if len(errors.items) > before:
         return None
     return RosterRow(
@@ -239,7 +245,7 @@ def _check_duplicate(row: RosterRow, seen: dict[str, int], errors: _Errors) -> N
     for key in keys:
         if key in seen:
             column = "snils" if key.startswith("snils:") else "last_name"
-            errors.add(row.line, column, f"duplicate of line {seen[key]}")
+            errors.add(row.line, column, f"повторяет строку {seen[key]}")
             return
     for key in keys:
         seen[key] = row.line

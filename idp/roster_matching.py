@@ -29,10 +29,10 @@ HOLD_SNILS_DIFFERS = "snils_differs"
 HOLD_OTHER_SCHOOL = "status_in_another_school"
 HOLD_AMBIGUOUS = "ambiguous"
 HOLD_MESSAGES = {
-    HOLD_SNILS_DIFFERS: "the person with this name and birth date has another SNILS on file",
-    HOLD_OTHER_SCHOOL: "the person with this name and birth date has a status in another "
-    "school; add the SNILS to the row to confirm",
-    HOLD_AMBIGUOUS: "several people have this name and birth date; add the SNILS to the row",
+    HOLD_SNILS_DIFFERS: "у человека с такими ФИО и датой рождения в Пропуске другой СНИЛС",
+    HOLD_OTHER_SCHOOL: "у человека с такими ФИО и датой рождения есть статус в другой школе; "
+    "чтобы подтвердить, что это он, добавьте СНИЛС в строку",
+    HOLD_AMBIGUOUS: "несколько человек с такими ФИО и датой рождения; добавьте СНИЛС в строку",
 }
 
 

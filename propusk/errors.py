@@ -8,6 +8,7 @@ stable ``type``. OAuth endpoints do not use these: they answer with OAuth error 
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -95,10 +96,25 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
+    """``loc``, ``msg``, ``type`` and the numeric limits of ``ctx`` (``min_length`` …): the
+    pages fill Russian sentences with them (``propusk.messages.validation``); the rest of
+    ``ctx`` may hold exceptions or echo input, so it stays out."""
+    out = []
+    for err in exc.errors():
+        item = {
+            "loc": list(err.get("loc", ())),
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        ctx = {
+            k: v
+            for k, v in (err.get("ctx") or {}).items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        }
+        if ctx:
+            item["ctx"] = ctx
+        out.append(item)
+    return out
 
 
 def install_error_handlers(app: FastAPI) -> None:

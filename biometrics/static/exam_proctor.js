@@ -3,11 +3,12 @@
 
 // the marks' colours are in exam.css (.mark-match …): the page's policy allows no inline style
 const RESULTS = new Set(["match", "mismatch", "no_face", "several_faces"]);
+// the proctor's own vocabulary; results, flags and reasons come from the catalogue of messages
+// (propuskCheckText, static/api.js)
 const RU = {
-  biometric: "биометрия", manual: "по документу", no_biometric_consent: "нет согласия на биометрию",
-  not_enrolled: "нет шаблона", consistent_match: "совпадение устойчивое", review: "требует внимания",
-  manual_check: "ручная проверка", verified: "личность подтверждена", rejected: "отклонено",
-  mismatch: "несовпадение", no_face: "нет лица", several_faces: "несколько лиц",
+  biometric: "биометрия", manual: "по документу", consistent_match: "совпадение устойчивое",
+  review: "требует внимания", manual_check: "ручная проверка", verified: "личность подтверждена",
+  rejected: "отклонено",
 };
 const root = document.getElementById("session");
 const examId = root.dataset.examId;
@@ -25,13 +26,13 @@ function el(tag, attrs = {}, ...children) {
 async function api(path, options = {}) {
   const response = await propuskFetch(path, options);  // /static/api.js: cookie + CSRF token
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+  if (!response.ok) throw new Error(propuskProblemText(body, response.status));
   return body;
 }
 
 function timeline(events) {
   return el("div", { class: "timeline" }, ...events.map((e) => el("span", {
-    title: `${e.seq}: ${RU[e.result] || e.result}${e.distance != null ? ` (${e.distance})` : ""}`,
+    title: `${e.seq}: ${propuskCheckText(e.result)}${e.distance != null ? ` (${e.distance})` : ""}`,
     class: `mark mark-${RESULTS.has(e.result) ? e.result : "other"}`,
   })));
 }
@@ -63,17 +64,19 @@ function decisionForm(taker) {
 
 async function load() {
   try {
+    await propuskLoadMessages();
     const s = await api(base);
     root.replaceChildren(
-      el("p", {}, `${s.course} — ${s.title}. Окно: ${new Date(s.opens_at).toLocaleString("ru-RU")} — ${new Date(s.closes_at).toLocaleString("ru-RU")}. Порог: ${s.threshold}.`),
+      el("p", {}, `${s.course} — ${s.title}. Окно: ${propuskDateTime(s.opens_at)} — ${propuskDateTime(s.closes_at)}. Порог: ${s.threshold}.`),
       ...s.takers.map((t) => el("section", { class: "taker" },
         el("h2", {}, `Участник ${t.person_id.slice(0, 8)}`),
-        el("p", {}, `Путь: ${RU[t.path] || "не начинал"}${t.path_reason ? ` (${RU[t.path_reason] || t.path_reason})` : ""}; `,
-          `живость: ${t.liveness.passed ? "пройдена" : `нет (попыток ${t.liveness.attempts})`}; `,
+        el("p", {}, `Путь: ${RU[t.path] || "не начинал"}${t.path_reason ? ` (${propuskCheckText(t.path_reason)})` : ""}; `,
+          `живость: ${t.liveness.passed ? "пройдена" : `нет (попыток ${t.liveness.attempts}` +
+            `${t.liveness.last_reason ? `; ${propuskCheckText(t.liveness.last_reason)}` : ""})`}; `,
           `кадров: ${t.summary.frames}, совпадений: ${t.summary.match}; оценка: ${RU[t.summary.suggestion]}.`),
         timeline(t.timeline),
-        el("p", {}, t.flags.length ? `Флаги: ${t.flags.map((f) => `${RU[f.kind] || f.kind} ×${f.frames}`).join(", ")}` : "Флагов нет."),
-        t.decision ? el("p", {}, `Решение: ${RU[t.decision.decision]} (${new Date(t.decision.decided_at).toLocaleString("ru-RU")})`) : "",
+        el("p", {}, t.flags.length ? `Флаги: ${t.flags.map((f) => `${propuskCheckText(f.kind)} ×${f.frames}`).join(", ")}` : "Флагов нет."),
+        t.decision ? el("p", {}, `Решение: ${RU[t.decision.decision]} (${propuskDateTime(t.decision.decided_at)})`) : "",
         decisionForm(t))),
     );
   } catch (e) {

@@ -5,10 +5,6 @@
 const ACTIONS_RU = {
   blink: "Моргните", turn_left: "Поверните голову влево", turn_right: "Поверните голову вправо",
 };
-const RESULTS_RU = {
-  match: "лицо совпадает", mismatch: "лицо не совпадает", no_face: "лицо не видно",
-  several_faces: "в кадре несколько лиц",
-};
 const root = document.getElementById("exam");
 const examId = root.dataset.examId;
 const video = document.getElementById("camera");
@@ -20,7 +16,7 @@ const base = `/api/v1/exams/sessions/${examId}`;
 async function api(path, options = {}) {
   const response = await propuskFetch(path, options);  // /static/api.js: cookie + CSRF token
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (!response.ok) throw new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+  if (!response.ok) throw new Error(propuskProblemText(body, response.status));
   return body;
 }
 
@@ -68,7 +64,7 @@ async function periodic(seconds) {
     form.append("frame", await grab(), "frame.jpg");
     try {
       const r = await api(`${base}/frames`, { method: "POST", body: form });
-      statusLine.textContent = `Проверка ${r.seq}: ${RESULTS_RU[r.result] || r.result}`;
+      statusLine.textContent = `Проверка ${r.seq}: ${propuskCheckText(r.result)}`;
     } catch (e) {
       statusLine.textContent = e.message;
     }
@@ -79,6 +75,7 @@ async function run() {
   startButton.disabled = true;
   let interval = 15;
   try {
+    await propuskLoadMessages();  // the Russian texts of the check's results (static/api.js)
     for (;;) {
       const start = await api(`${base}/start`, { method: "POST" });
       interval = start.frame_interval_seconds || interval;
@@ -90,7 +87,8 @@ async function run() {
       if (start.liveness_passed) { statusLine.textContent = "Проверка пройдена."; break; }
       const result = await perform(start.challenge);
       if (result.passed) { statusLine.textContent = "Проверка пройдена. Удачи на экзамене!"; break; }
-      statusLine.textContent = `Не получилось (${result.reason}). Осталось попыток: ${result.attempts_left}.`;
+      statusLine.textContent = `Не получилось: ${propuskCheckText(result.reason)}. ` +
+        `Осталось попыток: ${result.attempts_left}.`;
       if (result.attempts_left <= 0) return;
       await sleep(1500);
     }

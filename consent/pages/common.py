@@ -19,6 +19,7 @@ from consent import catalogue, documents, queries
 from consent.models import Consent
 from idp import identity
 from propusk.errors import Problem
+from propusk.messages import problem_text
 
 HERE = Path(__file__).parent
 CONSENT_TEMPLATES = HERE.parent / "templates"
@@ -54,33 +55,6 @@ SIGNED_BY_RU = {"subject": "участник", "guardian": "законный п�
 PENDING = ("requested", "partially_given")
 
 PROBLEM_TITLE = {"no-receipt": "Квитанции нет"}
-PROBLEM_RU = {
-    "not-representative": "Вы не можете подписывать согласия за этого участника и видеть их.",
-    "representation-ended": "Участнику уже исполнилось 18 лет: согласия он подписывает и "
-    "получает сам.",
-    "representative-required": (
-        "Участнику нет 14 лет: согласие подписывает его законный представитель."
-    ),
-    "signer-not-allowed": "Вы не можете подписать это согласие: его подписывает другой человек.",
-    "already-signed": "Вы уже подписали это согласие.",
-    "invalid-state": "Согласие уже не ожидает ответа: посмотрите его состояние в личном кабинете.",
-    "request-expired": "Срок ответа на запрос истёк.",
-    "document-changed": "Документ изменился, пока был открыт. Прочитайте его ещё раз.",
-    "step-up-required": "Для подписи войдите через Госуслуги ещё раз.",
-    "confirmed-account-required": (
-        "Нужна подтверждённая учётная запись Госуслуг: подтвердите её и вернитесь к подписи."
-    ),
-    "csrf-failed": "Страница устарела. Обновите её и повторите.",
-    "foreign-origin": "Запрос пришёл не со страницы Пропуска и отклонён.",
-    "not-found": "Согласие не найдено.",
-    "unknown-subject": "Участник не найден.",
-    "unknown-consent": "Согласие не найдено.",
-    "no-receipt": "Квитанцию выдают, когда согласие дано или отозвано. У этого согласия такого "
-    "события нет: его состояние видно в личном кабинете.",
-    "not-delegable": "Это действие доступно только в личном кабинете Пропуска.",
-    "not-a-person": "Страница открывается только участнику, вошедшему через Госуслуги.",
-    "scope-missing": "Это действие доступно только в личном кабинете Пропуска.",
-}
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -99,7 +73,7 @@ def message(
 
 def problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
     """A refused act as a page in Russian, with the problem's own status."""
-    text = PROBLEM_RU.get(exc.type, "Действие невозможно.")
+    text = problem_text(exc.type, exc.status)  # the one catalogue (propusk.messages)
     link = None
     if exc.type in ("not-representative", "signer-not-allowed") and consent_id:
         # someone else logged in on this device: offer to change the account

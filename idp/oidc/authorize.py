@@ -36,6 +36,7 @@ from policies.delegation import RESOURCE_SCOPES, describe
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
+from propusk.messages import oauth_text
 from propusk.settings import Settings
 
 router = APIRouter(tags=["oidc"])
@@ -58,16 +59,6 @@ BAD_REQUEST_TEXT = (
 )
 
 
-ERROR_RU = {
-    "invalid_client": "приложение не зарегистрировано в Пропуске",
-    "invalid_request": "в запросе не хватает параметров или они неверны",
-    "unauthorized_client": "приложению не разрешён такой вход",
-    "unsupported_response_type": "приложение просит неподдерживаемый тип ответа",
-    "invalid_scope": "приложение просит сведения, которые ему не разрешены",
-    "access_denied": "доступ не предоставлен",
-}
-
-
 def with_iss(response: Response, issuer: str) -> Response:
     """RFC 9207: the issuer in every authorization response, success or error."""
     location = response.headers.get("location")
@@ -83,7 +74,7 @@ def authorization_error(request: Request, err: OAuth2Error, settings: Settings) 
         status, body, headers = err()
         return with_iss(Response(body, status_code=status, headers=dict(headers)), settings.issuer)
     code = err.error or "invalid_request"
-    detail = f"Причина: {ERROR_RU.get(code, 'неверный запрос')} (код {code})."
+    detail = f"Причина: {oauth_text(code)} (код {code})."
     return html_page(request, "Ошибка входа", BAD_REQUEST_TEXT, 400, detail)
 
 

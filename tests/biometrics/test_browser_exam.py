@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from propusk.messages import check_text
 from tests.biometrics import photos
 from tests.biometrics.harness import FrameMaker, send_liveness, served
 from tests.e2e.csp import CspWatch
@@ -88,7 +89,8 @@ def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_pa
                 "() => document.getElementById('status').textContent.includes('Не получилось')",
                 timeout=60_000,
             )
-            assert "replayed_frames" in taker.inner_text("#status")
+            status = taker.inner_text("#status")  # the reason in Russian, never its code
+            assert check_text("replayed_frames") in status and "replayed" not in status
             taker_csp.assert_clean("the taker page")  # its styles are a file (exam.css)
             assert taker.eval_on_selector("#camera", "v => getComputedStyle(v).transform") != "none"
             taker.close()
@@ -100,6 +102,7 @@ def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_pa
             view.wait_for_selector("section.taker form")
             text = view.inner_text("#session")
             assert "биометрия" in text and "живость: нет" in text
+            assert check_text("replayed_frames") in text  # the last liveness reason
             marks = view.locator(".timeline .mark-match")
             assert marks.count() == 4  # coloured by class: no inline style under the policy
             colour = marks.first.evaluate("m => getComputedStyle(m).backgroundColor")

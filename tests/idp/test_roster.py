@@ -52,7 +52,7 @@ def test_malformed_rows_are_reported_with_line_numbers_and_nothing_changes(sessi
         (7, "row"),
         (10, "snils"),
     ]
-    assert "line 9" in errors[-1]["message"]
+    assert "строку 9" in errors[-1]["message"]
     assert _count(session, school.id) == before
 
 
@@ -60,8 +60,8 @@ def test_header_problems(session):
     school = register_test_school(session)
     errors = roster_errors(session, school.id, "role,first_name,birth_date,shoe_size\nx,y,z,1\n")
     assert {(e["line"], e["field"]) for e in errors} == {(1, "last_name"), (1, "shoe_size")}
-    assert roster_errors(session, school.id, "")[0]["message"] == "the file is empty"
-    assert roster_errors(session, school.id, HEAD)[0]["message"] == "the roster has no rows"
+    assert roster_errors(session, school.id, "")[0]["message"] == "файл пустой"
+    assert roster_errors(session, school.id, HEAD)[0]["message"] == "в списке нет ни одной строки"
 
 
 def test_semicolons_bom_russian_roles_and_dates(session):

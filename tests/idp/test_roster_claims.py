@@ -120,7 +120,7 @@ def test_formula_like_names_are_refused(session, lead):
         row = "student,{last_name},{first_name},{middle_name},2011-05-06,,{class}\n"
         errors = roster_errors(session, school.id, HEAD + _row(f.name()) + row.format(**quoted))
         assert [(e["line"], e["field"]) for e in errors] == [(3, column)], errors
-        assert "formula" in errors[0]["message"]
+        assert "формула" in errors[0]["message"]
     assert roster.roster_of(session, school.id) == []
 
 

@@ -1,16 +1,32 @@
 // Shared by Propusk's pages: fetch with the login cookie and, for every state change, the login
 // session's CSRF token (the page's <meta name="csrf-token">; see idp/oidc/csrf.py); dates in
 // Moscow time (152-FZ deadlines are counted in it, whatever the visitor's clock says); the
-// Russian text of a problem answer.
+// Russian text of a failed answer, from the one catalogue of messages (propusk/messages).
 "use strict";
 
 const PROPUSK_CSRF = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
-function propuskFetch(path, options = {}) {
+// The catalogue (GET /api/v1/messages, cached by the browser) is asked for once, as the page
+// starts. propuskFetch hands back a failed answer only once the catalogue is here (or could not
+// be had), so propuskProblemText can look the answer up synchronously; other code may
+// `await propuskLoadMessages()` before using propuskCheckText / propuskReasonText.
+let PROPUSK_MESSAGES = null;
+const PROPUSK_MESSAGES_READY = fetch("/api/v1/messages", { credentials: "same-origin" })
+  .then((r) => (r.ok ? r.json() : null))
+  .catch(() => null)
+  .then((m) => { PROPUSK_MESSAGES = m; return m; });
+
+function propuskLoadMessages() {
+  return PROPUSK_MESSAGES_READY;
+}
+
+async function propuskFetch(path, options = {}) {
   const method = (options.method || "GET").toUpperCase();
   const headers = { ...(options.headers || {}) };
   if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = PROPUSK_CSRF;
-  return fetch(path, { credentials: "same-origin", ...options, headers });
+  const response = await fetch(path, { credentials: "same-origin", ...options, headers });
+  if (!response.ok) await PROPUSK_MESSAGES_READY;
+  return response;
 }
 
 const PROPUSK_ZONE = "Europe/Moscow";
@@ -42,7 +58,108 @@ function propuskDeadline(dueDate, dueAt) {
   return propuskDate(new Date(new Date(dueAt).getTime() - 1000).toISOString());
 }
 
-// The Russian text of a failed answer (problem+json or OAuth error body).
+// --- messages (the catalogue's sections: problems, statuses, validation, reasons, oauth, checks)
+
+// Without the catalogue (it could not be loaded) a failure still reads Russian.
+const PROPUSK_FALLBACK = "Не удалось выполнить действие. Попробуйте ещё раз позже.";
+const PROPUSK_PLACES = new Set(["body", "query", "path", "header", "cookie", "form"]);
+
+// «согласие отозвано» → «Согласие отозвано.»
+function propuskSentence(phrase) {
+  if (!phrase) return "";
+  const text = phrase[0].toUpperCase() + phrase.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+function propuskPlural(n, one, few, many) {
+  const a = Math.abs(n);
+  if (a % 10 === 1 && a % 100 !== 11) return one;
+  if (a % 10 >= 2 && a % 10 <= 4 && !(a % 100 >= 12 && a % 100 <= 14)) return few;
+  return many;
+}
+
+// A template's {name} and {name|one|few|many} slots filled; null if a value is missing.
+function propuskFill(template, values) {
+  let missing = false;
+  const text = template.replace(/\{(\w+)(?:\|([^|{}]*)\|([^|{}]*)\|([^|{}]*))?\}/g,
+    (_, name, one, few, many) => {
+      const value = values[name];
+      if (value === undefined || value === null) { missing = true; return ""; }
+      if (one === undefined) return String(value);
+      return `${value} ${Number.isInteger(value) ? propuskPlural(value, one, few, many) : many}`;
+    });
+  return missing ? null : text;
+}
+
+// The Russian label of the field a validation error's loc points at, or null.
+function propuskFieldLabel(loc) {
+  const fields = PROPUSK_MESSAGES?.fields || {};
+  const names = (loc || []).filter((p) => typeof p === "string" && !PROPUSK_PLACES.has(p));
+  if (!names.length) return null;
+  const nested = names.length >= 2 ? fields[names.slice(-2).join(".")] : undefined;
+  return nested || fields[names[names.length - 1]] || null;
+}
+
+// One item of a 422's `errors` ({loc, type, ctx}) as a Russian sentence.
+function propuskValidationText(error) {
+  const m = PROPUSK_MESSAGES;
+  if (!m) return PROPUSK_FALLBACK;
+  const ctx = error?.ctx || {};
+  let type = error?.type || "";
+  if (m.validation_when_one[type] && ctx.min_length === 1) type = m.validation_when_one[type];
+  const template = m.validation[type] || m.validation_default;
+  const label = propuskFieldLabel(error?.loc);
+  const values = { ...ctx, field: label };
+  if (label) {
+    return propuskFill(template.field, values) || propuskFill(m.validation_default.field, values)
+      || m.validation_default.plain;
+  }
+  return propuskFill(template.plain, values) || m.validation_default.plain;
+}
+
+function propuskStatusText(status) {
+  const statuses = PROPUSK_MESSAGES?.statuses;
+  if (!statuses) return PROPUSK_FALLBACK;
+  if (statuses[status]) return statuses[status];
+  if (status >= 500 && status < 600) return statuses["503"];
+  if (status >= 400 && status < 500) return statuses["400"];
+  return PROPUSK_MESSAGES.generic;
+}
+
+// Phrases for codes: why the transfer gate refused; a biometric result, flag or reason.
+function propuskReasonText(code) {
+  return PROPUSK_MESSAGES?.reasons?.[code] || PROPUSK_MESSAGES?.unknown?.reason || "отказано";
+}
+
+function propuskCheckText(code) {
+  return PROPUSK_MESSAGES?.checks?.[code] || PROPUSK_MESSAGES?.unknown?.check || "проверка не пройдена";
+}
+
+// The Russian text of a failed answer (problem+json or OAuth error body): the problem type's
+// sentence (else the status's), one sentence per validation error, and the codes the answer
+// carries (a biometric reason, rejected photos, refused categories). Never the English detail.
 function propuskProblemText(body, status) {
-  return body?.detail || body?.title || `Ошибка ${status}`;
+  const m = PROPUSK_MESSAGES;
+  const invalid = Array.isArray(body?.errors) ? body.errors.filter((e) => Array.isArray(e?.loc)) : [];
+  if (invalid.length) return [...new Set(invalid.map(propuskValidationText))].join(" ");
+  const slug = typeof body?.type === "string" ? body.type.replace(/^.*\/problems\//, "") : "";
+  let text = m?.problems?.[slug];
+  if (!text && typeof body?.error === "string" && m?.oauth?.[body.error]) {
+    text = propuskSentence(m.oauth[body.error]);
+  }
+  const parts = [text || propuskStatusText(status)];
+  if (m && typeof body?.reason === "string" && m.checks[body.reason]) {
+    parts.push(propuskSentence(m.checks[body.reason]));
+  }
+  if (m && Array.isArray(body?.photos)) {
+    for (const p of body.photos) {
+      if (!Array.isArray(p?.reasons)) continue;
+      parts.push(`Фото ${Number(p.photo) + 1}: ${p.reasons.map(propuskCheckText).join("; ")}.`);
+    }
+  }
+  if (m && body?.refused && typeof body.refused === "object" && !Array.isArray(body.refused)) {
+    const reasons = [...new Set(Object.values(body.refused))].map(propuskReasonText);
+    if (reasons.length) parts.push(propuskSentence(reasons.join("; ")));
+  }
+  return parts.join(" ");
 }

@@ -6,6 +6,16 @@ const ROLES = {
   student: "ученик", parent: "родитель", teacher: "учитель", school_admin: "администратор",
   proctor: "проктор",
 };
+// where a status comes from (idp.models.STATUS_SOURCES)
+const SOURCES = {
+  esia: "Госуслуги", roster: "список школы", appointment: "назначение", derived: "по другому статусу",
+  admin: "администратор Пропуска",
+};
+// the roster file's columns (the errors name them), in Russian
+const COLUMNS = {
+  role: "роль", last_name: "фамилия", first_name: "имя", middle_name: "отчество",
+  birth_date: "дата рождения", snils: "СНИЛС", class: "класс", file: "файл", row: "строка",
+};
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -21,7 +31,7 @@ async function api(path, options = {}) {
   if (response.status === 401) { location.href = `/login?next=/school/${schoolId}`; throw new Error("login"); }
   const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
   if (!response.ok) {
-    const error = new Error(body?.detail || body?.title || `Ошибка ${response.status}`);
+    const error = new Error(propuskProblemText(body, response.status));  // static/api.js
     error.body = body;
     throw error;
   }
@@ -60,7 +70,7 @@ async function load() {
   document.getElementById("roster").replaceChildren(table(
     ["Роль", "ФИО", "Дата рождения", "Класс", "Вошёл через Госуслуги"],
     roster.map((r) => [ROLES[r.role] || r.role, [r.last_name, r.first_name, r.middle_name].filter(Boolean).join(" "),
-      new Date(r.birth_date).toLocaleDateString("ru-RU"), r.class || "—", r.person_id ? "да" : "ещё нет"])));
+      propuskDate(r.birth_date), r.class || "—", r.person_id ? "да" : "ещё нет"])));
   const teachers = new Set(statuses.filter((s) => s.role === "proctor").map((s) => s.person_id));
   document.getElementById("statuses").replaceChildren(table(
     ["ФИО", "Роль", "Класс", "Источник", ""],
@@ -72,7 +82,7 @@ async function load() {
       if (["proctor", "teacher", "student"].includes(s.role)) {
         actions.append(el("button", { onclick: () => end(s.id) }, "Прекратить"));
       }
-      return [s.person_name, ROLES[s.role] || s.role, s.class || "—", s.source, actions];
+      return [s.person_name, ROLES[s.role] || s.role, s.class || "—", SOURCES[s.source] || s.source, actions];
     })));
 }
 
@@ -86,11 +96,16 @@ document.getElementById("roster-form").addEventListener("submit", async (event) 
     });
     out.replaceChildren(el("p", {}, `Загружено строк: ${r.rows}; добавлено ${r.added}, обновлено ${r.updated}, ` +
       `без изменений ${r.unchanged}, прекращено ${r.ended}, сопоставлено с Госуслугами ${r.matched}.`));
+    if (r.review.length) {  // rows not matched to a person on name and birth date alone
+      out.append(el("p", {}, "Требуют проверки:"),
+        table(["Строка", "Причина"], r.review.map((x) => [String(x.line), x.message])));
+    }
     await load();
   } catch (e) {
     const errors = e.body?.errors || [];
     out.replaceChildren(el("p", { class: "error" }, e.message),
-      table(["Строка", "Поле", "Ошибка"], errors.map((x) => [String(x.line), x.field || "", x.message])));
+      table(["Строка", "Столбец", "Ошибка"],
+        errors.map((x) => [String(x.line), COLUMNS[x.field] || x.field || "", x.message])));
   }
 });
 
