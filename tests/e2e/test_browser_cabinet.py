@@ -116,7 +116,7 @@ def test_participant_files_a_rectification_demand(server_url, browser):
     page.click("text=Сообщить о неверных данных")
     page.fill("#rect-categories", "person.fullname")
     page.fill("#rect-correction", "Смирнов Дмитрий Александрович")
-    page.fill("#rect-proof", "паспорт 2815 123456 от 01.02.2020")
+    page.fill("#rect-proof", "паспорт, выдан 01.02.2020")  # described, never its number
     page.click("#rectification-form button")
     page.wait_for_selector("#obligations table")
     row = page.inner_text("#obligations table")
