@@ -10,17 +10,21 @@ transfers and processors. Producing it the first time meets the clock.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
-from consent import deadlines, parties, representation
+from consent import catalogue, deadlines, parties, representation
 from consent import repository as repo
-from consent.models import AccessRequest, Consent, Template, Transfer
+from consent.catalogue import CategoryInfo
+from consent.documents import METHODS_RU
+from consent.models import AccessRequest, Consent, Purpose, Template, Transfer
 from consent.obligations.demands import access_answered, open_access
 from consent.parties import Party
+from consent.wording import REFUSAL_TITLES, STATE_TITLES, legal_basis_text
 from idp import identity
 from propusk.db import utcnow
 from propusk.errors import NotFound
@@ -29,6 +33,24 @@ RIGHTS_PROCEDURE = (
     "Согласие отзывается в личном кабинете или письменным заявлением оператору "
     "(ст. 9 ч. 2 152-ФЗ); запрос сведений — ст. 14 152-ФЗ; ответ — в течение 10 рабочих "
     "дней с даты получения запроса."
+)
+# The subject's rights (152-FZ art. 9, 14, 15–17, 20, 21) and where to exercise them.
+RIGHTS = (
+    "Получать сведения об обработке своих персональных данных (ст. 14): в личном кабинете, "
+    "раздел «Запрос сведений»; ответ — не позднее 10 рабочих дней, срок может быть продлён "
+    "на 5 рабочих дней с уведомлением о причинах.",
+    "Требовать уточнения неполных, устаревших или неточных данных (ч. 1 ст. 14, ч. 3 ст. 20, "
+    "ч. 1 ст. 21): раздел «Сообщить о неверных данных»; на время проверки (до 7 рабочих дней) "
+    "данные блокируются.",
+    "Отозвать согласие (ч. 2 ст. 9): в личном кабинете, раздел «Согласия»; после отзыва "
+    "обработка прекращается, данные уничтожаются в течение 30 дней, если нет иного законного "
+    "основания (ч. 5 ст. 21).",
+    "Требовать прекращения обработки (ч. 5.1 ст. 21): в личном кабинете; оператор обязан "
+    "подтвердить прекращение в течение 10 рабочих дней.",
+    "Не допускать принятия решений, порождающих юридические последствия, исключительно на "
+    "основании автоматизированной обработки (ст. 16): решение о допуске к аттестации "
+    "принимает проктор.",
+    "Обжаловать действия или бездействие оператора в Роскомнадзор или в суд (ст. 17).",
 )
 
 
@@ -69,7 +91,11 @@ def access_request_for_person(
 
 
 def access_answer(session: Session, request: AccessRequest, *, now: datetime) -> dict[str, Any]:
-    """The art. 14 part 7 answer, built from the ledger, the vault and the transfer log."""
+    """The art. 14 part 7 answer, built from the ledger, the vault and the transfer log.
+
+    Besides the codes, every item carries what a person reads: the catalogue's titles of
+    purposes and categories, the legal basis in Russian words, consents named by purpose and
+    operator, the organisations' names."""
     if request.status == "refused":
         return _access_refusal(request)
     subject_id = request.subject_id
@@ -83,34 +109,55 @@ def access_answer(session: Session, request: AccessRequest, *, now: datetime) ->
         + [t.operator_id for t in transfers if t.operator_id]
         + [i.supplier_id for i in items],
     )
+    purposes = repo.purposes_by_keys(
+        session, [c.purpose_key for c in consents] + [t.purpose_key for t in transfers]
+    )
+    words = _Words(
+        categories=catalogue.categories(
+            session,
+            {k for c in consents for k in c.categories}
+            | {k for t in transfers for k in [*t.allowed, *t.refused]}
+            | {i.category_key for i in items},
+        ),
+        purposes=purposes,
+        orgs=orgs,
+        consents={c.id: c for c in consents},
+    )
     person = identity.get_person(session, subject_id)
     if request.status != "answered":
         request.status = "answered"
         request.answered_at = now
         session.flush()
         access_answered(session, request, now=now)
+    methods = sorted({m for t in templates.values() for m in t.processing_methods})
     return {
         "request": _request_brief(request),
         "subject": {"id": str(subject_id), "name": identity.full_name(person) if person else ""},
         "processing_confirmed": bool(consents or items or transfers),
-        "legal_bases_and_purposes": _bases_and_purposes(session, consents),
-        "processing_methods": sorted({m for t in templates.values() for m in t.processing_methods}),
+        "legal_bases_and_purposes": [_basis(c, words) for c in consents],
+        "processing_methods": methods,
+        "processing_method_titles": [METHODS_RU.get(m, m) for m in methods],
         "operators": [
-            _org_brief(orgs[c.operator_id]) | {"consent_id": str(c.id)}
+            _org_brief(orgs[c.operator_id])
+            | {"consent_id": str(c.id), "purpose_title": words.purpose_title(c.purpose_key)}
             for c in consents
-            if c.operator_id in orgs
+            if c.operator_id in orgs and c.given_at
         ],
-        "recipients": _recipients(transfers, orgs),
+        "recipients": _recipients(transfers, words),
+        "refused_requests": _refused_requests(transfers, words),
         "data_held": [
             {
                 "category": i.category_key,
+                "category_title": words.category_title(i.category_key),
                 "source": _org_brief(orgs[i.supplier_id]),
                 "updated_at": i.updated_at.isoformat(),
             }
             for i in items
         ],
-        "periods": _periods(consents, templates),
+        "identity_data": _identity_data(person),
+        "periods": _periods(consents, templates, words),
         "rights_procedure": RIGHTS_PROCEDURE,
+        "rights": list(RIGHTS),
         "cross_border": [
             _org_brief(o) | {"notice_ref": o.cross_border_notice_ref}
             for o in orgs.values()
@@ -118,6 +165,41 @@ def access_answer(session: Session, request: AccessRequest, *, now: datetime) ->
         ],
         "processors": sorted({t.processor for t in templates.values() if t.processor}),
     }
+
+
+@dataclass(frozen=True)
+class _Words:
+    """What the answer names things by: catalogue titles, organisations, consents."""
+
+    categories: dict[str, CategoryInfo]
+    purposes: dict[str, Purpose]
+    orgs: dict[uuid.UUID, Party]
+    consents: dict[uuid.UUID, Consent]
+
+    def category_title(self, key: str) -> str:
+        found = self.categories.get(key)
+        return found.title if found else "категория, исключённая из перечня"
+
+    def category_titles(self, keys) -> list[str]:
+        return [self.category_title(k) for k in keys]
+
+    def purpose_title(self, key: str) -> str:
+        found = self.purposes.get(key)
+        return found.title if found else "цель, исключённая из перечня"
+
+    def org_name(self, org_id: uuid.UUID | None) -> str:
+        found = self.orgs.get(org_id) if org_id else None
+        return found.name if found else "организация не зарегистрирована"
+
+    def consent_title(self, consent_id) -> str:
+        """«<purpose title> — <operator name>»: how a person knows a consent."""
+        try:
+            consent = self.consents.get(uuid.UUID(str(consent_id)))
+        except ValueError:
+            consent = None
+        if consent is None:
+            return "согласие другого субъекта или удалённое согласие"
+        return f"{self.purpose_title(consent.purpose_key)} — {self.org_name(consent.operator_id)}"
 
 
 def _access_refusal(request: AccessRequest) -> dict[str, Any]:
@@ -138,50 +220,110 @@ def _request_brief(request: AccessRequest) -> dict[str, Any]:
     }
 
 
-def _bases_and_purposes(session: Session, consents: list[Consent]) -> list[dict[str, Any]]:
-    """Each consent's purpose with its title and legal basis (empty when not catalogued)."""
-    purposes = repo.purposes_by_keys(session, [c.purpose_key for c in consents])
-    return [
-        {
-            "consent_id": str(c.id),
-            "purpose": c.purpose_key,
-            "purpose_title": purposes[c.purpose_key].title if c.purpose_key in purposes else "",
-            "legal_basis": purposes[c.purpose_key].legal_basis if c.purpose_key in purposes else "",
-            "state": c.state,
-        }
-        for c in consents
-    ]
+def _basis(c: Consent, words: _Words) -> dict[str, Any]:
+    """One consent's purpose with its title and legal basis (empty when not catalogued)."""
+    purpose = words.purposes.get(c.purpose_key)
+    basis = purpose.legal_basis if purpose else ""
+    return {
+        "consent_id": str(c.id),
+        "consent_title": words.consent_title(c.id),
+        "purpose": c.purpose_key,
+        "purpose_title": purpose.title if purpose else "",
+        "legal_basis": basis,
+        "legal_basis_text": legal_basis_text(basis),
+        "operator_name": words.org_name(c.operator_id),
+        "categories": [{"key": k, "title": words.category_title(k)} for k in c.categories],
+        "state": c.state,
+        "state_title": STATE_TITLES.get(c.state, c.state),
+        "given_at": _iso(c.given_at),
+        "ended_at": _iso(c.ended_at),
+    }
 
 
-def _recipients(transfers: list[Transfer], orgs: dict[uuid.UUID, Party]) -> list[dict[str, Any]]:
+def _recipients(transfers: list[Transfer], words: _Words) -> list[dict[str, Any]]:
     """The transfers that released something: when, to whom, what, why."""
     return [
         {
             "transfer_id": str(t.id),
             "at": t.at.isoformat(),
-            "operator": _org_brief(orgs[t.operator_id]) if t.operator_id in orgs else None,
+            "operator": _org_brief(words.orgs[t.operator_id])
+            if t.operator_id in words.orgs
+            else None,
             "categories": t.allowed,
+            "category_titles": words.category_titles(t.allowed),
             "purpose": t.purpose_key,
+            "purpose_title": words.purpose_title(t.purpose_key),
             "legal_basis": t.legal_basis,
+            "legal_basis_text": legal_basis_text(t.legal_basis),
             "consent_ids": t.consent_ids,
+            "consent_titles": list(dict.fromkeys(words.consent_title(i) for i in t.consent_ids)),
         }
         for t in transfers
         if t.decision != "refused"
     ]
 
 
-def _periods(consents: list[Consent], templates: dict[uuid.UUID, Template]) -> list[dict[str, Any]]:
-    """Each consent's validity and term."""
+def _refused_requests(transfers: list[Transfer], words: _Words) -> list[dict[str, Any]]:
+    """Requests for the subject's data the gate refused (wholly or for some categories):
+    who asked, for what, and why nothing was released."""
+    return [
+        {
+            "transfer_id": str(t.id),
+            "at": t.at.isoformat(),
+            "operator_name": words.org_name(t.operator_id),
+            "purpose_title": words.purpose_title(t.purpose_key),
+            "refused": [
+                {
+                    "category": key,
+                    "category_title": words.category_title(key),
+                    "reason": reason,
+                    "reason_title": REFUSAL_TITLES.get(reason, REFUSAL_TITLES["other"]),
+                }
+                for key, reason in t.refused.items()
+            ],
+        }
+        for t in transfers
+        if t.refused
+    ]
+
+
+def _identity_data(person) -> list[str]:
+    """The identity data Propusk itself keeps (what, never the values), from ESIA."""
+    if person is None:
+        return []
+    fields = (
+        ("фамилия, имя, отчество", person.last_name),
+        ("дата рождения", person.birth_date),
+        ("пол", person.gender),
+        ("СНИЛС", person.snils_enc),
+        ("адрес электронной почты", person.email),
+        ("номер телефона", person.phone),
+    )
+    return [title for title, value in fields if value]
+
+
+def _periods(
+    consents: list[Consent], templates: dict[uuid.UUID, Template], words: _Words
+) -> list[dict[str, Any]]:
+    """The validity and term of each consent that was given (a refused or unanswered request
+    never started processing)."""
     return [
         {
             "consent_id": str(c.id),
-            "valid_from": c.valid_from.isoformat() if c.valid_from else None,
-            "valid_until": c.valid_until.isoformat() if c.valid_until else None,
+            "consent_title": words.consent_title(c.id),
+            "state_title": STATE_TITLES.get(c.state, c.state),
+            "valid_from": _iso(c.valid_from),
+            "valid_until": _iso(c.valid_until),
+            "ended_at": _iso(c.ended_at),
             "term_days": templates[c.template_id].term_days,
         }
         for c in consents
-        if c.template_id in templates
+        if c.template_id in templates and c.given_at
     ]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
 
 
 def _org_brief(org: Party) -> dict[str, Any]:

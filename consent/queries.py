@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from consent import catalogue as catalogue_service
 from consent import flows, ledger, parties, receipts, vault, verification
 from consent import repository as repo
 from consent.models import (
@@ -155,3 +156,49 @@ def vault_data(
 ) -> list[tuple[VaultItem, Any]]:
     """The subject's vault items, oldest first, each with its (decrypted) value."""
     return [(i, vault.value_of(settings, i)) for i in repo.vault_items(session, subject_id)]
+
+
+@dataclass(frozen=True)
+class SubjectCategory:
+    """A catalogued category Propusk holds about the subject or a consent of theirs named:
+    what a rectification demand may name, with who keeps or received it."""
+
+    key: str
+    title: str
+    special: bool
+    biometric: bool
+    held_by: tuple[str, ...]  # suppliers whose values of it the vault keeps
+    consented_to: tuple[str, ...]  # operators of the consents (ever given) that name it
+
+
+def subject_categories(session: Session, subject_id: uuid.UUID) -> list[SubjectCategory]:
+    """The subject's categories, by the catalogue's title: held in the vault or named by a
+    consent that was given (now in force or not: the data may have been processed)."""
+    items = repo.vault_items(session, subject_id)
+    consents = [c for c in repo.consents_of_subject(session, subject_id) if c.given_at]
+    orgs = parties.many(session, [i.supplier_id for i in items] + [c.operator_id for c in consents])
+    held: dict[str, set[str]] = {}
+    named: dict[str, set[str]] = {}
+    for i in items:
+        held.setdefault(i.category_key, set()).add(_name(orgs, i.supplier_id))
+    for c in consents:
+        for key in c.categories:
+            named.setdefault(key, set()).add(_name(orgs, c.operator_id))
+    infos = catalogue_service.categories(session, [*held, *named])
+    found = [
+        SubjectCategory(
+            key=info.key,
+            title=info.title,
+            special=info.special,
+            biometric=info.biometric,
+            held_by=tuple(sorted(held.get(info.key, ()))),
+            consented_to=tuple(sorted(named.get(info.key, ()))),
+        )
+        for info in infos.values()
+    ]
+    return sorted(found, key=lambda c: c.title)
+
+
+def _name(orgs: dict[uuid.UUID, Party], org_id: uuid.UUID) -> str:
+    org = orgs.get(org_id)
+    return org.name if org else "организация не зарегистрирована"

@@ -40,6 +40,8 @@ def install(app: PropuskApp) -> None:
 
 
 def _mount_static(app: PropuskApp) -> None:
-    """The art. 14 answer page's stylesheet and script (pages carry no inline style or script:
-    ``propusk.headers``). Mounted before the web UI's ``/static``, so it is matched first."""
-    app.mount("/static/consent", StaticFiles(directory=str(STATIC)), name="consent-static")
+    """Consent pages' own stylesheets and scripts, if any (pages carry no inline style or
+    script: ``propusk.headers``); the art. 14 answer uses the site's ``/static/document.css``.
+    Mounted before the web UI's ``/static``, so it is matched first."""
+    if STATIC.is_dir():
+        app.mount("/static/consent", StaticFiles(directory=str(STATIC)), name="consent-static")

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_KEK = base64.urlsafe_b64encode(b"propusk-development-kek-32bytes!").decode()
 DEV_SESSION_SECRET = "propusk-development-session-secret"
 DEFAULT_SQLITE_URL = "sqlite:///./var/propusk.db"
+DEMO_OPERATOR_INN = "7700000009"  # the demonstration operator's ИНН: production sets its own
 
 
 class Settings(BaseSettings):
@@ -81,6 +82,21 @@ class Settings(BaseSettings):
     face_threshold: float = 0.6
     frame_retention_days: int = 0
 
+    # The operator of the platform (152-FZ art. 18.1): who runs this instance, as the landing
+    # page, the processing policy (/policy) and the art. 14 answers name it. The defaults are
+    # demonstration details; production refuses to start with the demonstration ИНН.
+    operator_name: str = "ГАУ «Региональный центр цифровой образовательной среды»"
+    operator_short_name: str = "Центр ЦОС"
+    operator_inn: str = DEMO_OPERATOR_INN
+    operator_ogrn: str = "1027700000008"
+    operator_address: str = "123456, г. Москва, ул. Образцовая, д. 1"
+    operator_email: str = "pdn@propusk.example"
+    operator_phone: str = "+7 (495) 000-00-00"
+    # Number of the operator in Roskomnadzor's register of personal-data operators (art. 22).
+    operator_rkn_number: str = "77-26-000001"
+    # Who organises the processing of personal data (art. 22.1): name, position or contact.
+    dpo_contact: str = "Отдел защиты персональных данных, pdn@propusk.example, +7 (495) 000-00-00"
+
     # Audit
     audit_checkpoint_every: int = 1
     # Who integrates the audit outbox into the Merkle log: a thread in every app process
@@ -105,6 +121,8 @@ class Settings(BaseSettings):
             problems.append("PROPUSK_DATABASE_URL must point to PostgreSQL in production")
         if not self.issuer.startswith("https://"):
             problems.append("PROPUSK_ISSUER must be https in production")
+        if self.operator_inn == DEMO_OPERATOR_INN:
+            problems.append("PROPUSK_OPERATOR_* must name the real operator in production")
         if problems:
             raise RuntimeError("refusing to start in production: " + "; ".join(problems))
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
@@ -21,7 +22,16 @@ from consent.lifecycle import suspend
 from consent.models import AccessRequest, Obligation
 from consent.obligations import blocks, clocks, journal
 from consent.obligations import repository as orepo
-from propusk.errors import NotFound
+from propusk.errors import NotFound, ValidationProblem
+
+# A rectification's proof describes the document («паспорт, выдан 01.02.2020»); its number stays
+# with the person. Refused: a passport's series and number (10 digits, «45 06 123456»), a SNILS
+# («123-456-789 01») or any other run of 10 or more digits.
+FULL_NUMBERS = (
+    re.compile(r"(?<!\d)\d{2}\s?\d{2}\s*(?:№|N|No\.?)?\s*\d{6}(?!\d)"),
+    re.compile(r"(?<!\d)\d{3}[\s-]?\d{3}[\s-]?\d{3}[\s-]?\d{2}(?!\d)"),
+    re.compile(r"\d{10,}"),
+)
 
 
 def file_stop_processing(
@@ -62,6 +72,17 @@ def file_stop_processing(
     return obligation
 
 
+def require_plain_proof(proof: str) -> None:
+    """Refuse a proof that carries a full passport, SNILS or other document number."""
+    if any(pattern.search(proof) for pattern in FULL_NUMBERS):
+        raise ValidationProblem(
+            "the proof must describe the document without its full number "
+            "(e.g. «паспорт, выдан 01.02.2020»), not carry a passport or SNILS number",
+            type="proof-too-detailed",
+            field="proof",
+        )
+
+
 def open_access(session: Session, request: AccessRequest, *, now: datetime) -> Obligation:
     """Check 10: the clock of an art. 14 request (answered by the platform, the ЦОС operator)."""
     return journal.open_obligation(
@@ -99,7 +120,10 @@ def file_rectification(
     proof: str,
     now: datetime,
 ) -> Obligation:
-    """Check 11: with proof, the categories are blocked at once for the 7-WD check."""
+    """Check 11: with proof, the categories are blocked at once for the 7-WD check. The proof
+    describes a document without its full number (422 ``proof-too-detailed``); the categories
+    are the catalogue's (422 ``unknown-category``)."""
+    require_plain_proof(proof)
     keys = list(require_categories(session, categories))
     operator_id = journal.known_operator(session, operator_id)
     actor = f"person:{person_id}"

@@ -13,12 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from consent import access, participant
+from consent import access, participant, queries, wording
 from consent.routes.caller import SubjectQuery, authorize_on_subject, person_of, subject_for
 from consent.schemas.access import (
     AccessAnswerOut,
     AccessRefusalOut,
     AccessRequestOut,
+    SubjectCategoriesOut,
+    SubjectCategoryOut,
     access_request_out,
 )
 from consent.schemas.transfers import (
@@ -32,22 +34,12 @@ from propusk.deps import SessionDep, SettingsDep, require
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
-templates = Jinja2Templates(directory=str(Path(__file__).parents[1] / "templates"))
-STATE_RU = {
-    "requested": "запрошено",
-    "partially_given": "дано частично",
-    "given": "дано",
-    "refused": "отказано",
-    "withdrawn": "отозвано",
-    "revoked": "прекращено",
-    "suspended": "приостановлено",
-    "expired": "истекло",
-}
-METHOD_RU = {
-    "automated": "автоматизированная обработка",
-    "non_automated": "неавтоматизированная обработка",
-    "mixed": "смешанная обработка",
-}
+HERE = Path(__file__).parents[1]
+WEB_TEMPLATES = HERE.parent / "propusk" / "web" / "templates"  # the page layout, read as a file
+templates = Jinja2Templates(directory=[str(HERE / "templates"), str(WEB_TEMPLATES)])
+templates.env.filters["msk"] = wording.moscow_time
+templates.env.filters["day"] = wording.moscow_day
+templates.env.filters["sentence"] = wording.sentence
 
 
 @router.get("/me/transfers")
@@ -80,6 +72,23 @@ def my_data(
     return SubjectDataOut(subject_id=subject_id, data=data)
 
 
+@router.get("/me/categories")
+def my_categories(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("person.data", "read"),
+) -> SubjectCategoriesOut:
+    """The catalogued categories of data held about the subject or named by a consent they
+    gave, with the catalogue's Russian titles: the choices of a rectification demand
+    (``POST /me/obligations/rectification`` takes their ``key``)."""
+    subject_id = subject_for(session, principal, "person.data", "read", subject)
+    found = queries.subject_categories(session, subject_id)
+    return SubjectCategoriesOut(
+        subject_id=subject_id,
+        categories=[SubjectCategoryOut.model_validate(c, from_attributes=True) for c in found],
+    )
+
+
 @router.post("/me/access-requests", status_code=201)
 def create_access_request(
     session: SessionDep,
@@ -109,14 +118,15 @@ def access_answer_html(
     request_id: uuid.UUID,
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = require("access_request", "read"),
 ) -> Response:
-    """The art. 14 answer (or the reasoned refusal) as an HTML page."""
+    """The art. 14 answer (or the reasoned refusal) as a document to read and print: in
+    Russian, Moscow dates, named by the catalogue's titles and the organisations' names; the
+    platform's operator (``Settings.operator_*``) answers it."""
     answer = _answer(session, principal, request_id)
-    if answer.get("refused"):
-        return templates.TemplateResponse(request, "access_refusal.html", {"a": answer})
-    context = {"a": answer, "states": STATE_RU, "methods": METHOD_RU}
-    return templates.TemplateResponse(request, "access_answer.html", context)
+    name = "access_refusal.html" if answer.get("refused") else "access_answer.html"
+    return templates.TemplateResponse(request, name, {"a": answer, "operator": settings})
 
 
 @router.get("/access-requests/{request_id}", response_model=AccessAnswerOut | AccessRefusalOut)

@@ -41,6 +41,26 @@ def access_request_out(r: AccessRequest) -> AccessRequestOut:
     )
 
 
+class SubjectCategoryOut(Answer):
+    """A category the subject's rectification demand may name (the picker's option)."""
+
+    key: str = Field(description="what the demand sends (categories: [key])")
+    title: str = Field(description="the catalogue's Russian title: what the person reads")
+    special: bool
+    biometric: bool
+    held_by: list[str] = Field(description="suppliers whose values of it Propusk keeps")
+    consented_to: list[str] = Field(
+        description="operators of the subject's consents (ever given) that name it"
+    )
+
+
+class SubjectCategoriesOut(Answer):
+    """The catalogued categories held about the subject or named by their given consents."""
+
+    subject_id: uuid.UUID
+    categories: list[SubjectCategoryOut]
+
+
 class AccessRequestBrief(Answer):
     id: uuid.UUID
     received_at: Timestamp
@@ -53,12 +73,24 @@ class SubjectBrief(Answer):
     name: str
 
 
+class CategoryTitle(Answer):
+    key: str
+    title: str = Field(description="the catalogue's Russian title")
+
+
 class LegalBasisOut(Answer):
     consent_id: uuid.UUID
+    consent_title: str = Field(description="«purpose title — operator name»")
     purpose: str
     purpose_title: str
-    legal_basis: str
+    legal_basis: str = Field(description="as the catalogue states it")
+    legal_basis_text: str = Field(description="the legal basis in Russian words")
+    operator_name: str
+    categories: list[CategoryTitle]
     state: str
+    state_title: str = Field(description="the consent's state in Russian")
+    given_at: Timestamp | None
+    ended_at: Timestamp | None
 
 
 class OrganizationBrief(Answer):
@@ -72,6 +104,7 @@ class OrganizationBrief(Answer):
 
 class ProcessingOperatorOut(OrganizationBrief):
     consent_id: uuid.UUID
+    purpose_title: str
 
 
 class RecipientOut(Answer):
@@ -79,21 +112,46 @@ class RecipientOut(Answer):
     at: Timestamp
     operator: OrganizationBrief | None
     categories: list[str]
+    category_titles: list[str]
     purpose: str
+    purpose_title: str
     legal_basis: str | None
+    legal_basis_text: str
     consent_ids: list[str]
+    consent_titles: list[str] = Field(description="the consents relied on, by purpose and operator")
+
+
+class RefusedCategoryOut(Answer):
+    category: str
+    category_title: str
+    reason: str = Field(description="the gate's reason code")
+    reason_title: str = Field(description="the reason in Russian")
+
+
+class RefusedRequestOut(Answer):
+    """A request for the subject's data the gate refused, wholly or for some categories."""
+
+    transfer_id: uuid.UUID
+    at: Timestamp
+    operator_name: str
+    purpose_title: str
+    refused: list[RefusedCategoryOut]
 
 
 class DataHeldOut(Answer):
     category: str
+    category_title: str
     source: OrganizationBrief
     updated_at: Timestamp
 
 
 class PeriodOut(Answer):
     consent_id: uuid.UUID
+    consent_title: str
+    state_title: str
     valid_from: Timestamp | None
     valid_until: Timestamp | None
+    ended_at: Timestamp | None
     term_days: int
 
 
@@ -109,11 +167,21 @@ class AccessAnswerOut(Answer):
     processing_confirmed: bool
     legal_bases_and_purposes: list[LegalBasisOut]
     processing_methods: list[str]
-    operators: list[ProcessingOperatorOut]
+    processing_method_titles: list[str]
+    operators: list[ProcessingOperatorOut] = Field(
+        description="the operators of the consents that were given (in force or ended)"
+    )
     recipients: list[RecipientOut] = Field(description="transfers that released data")
+    refused_requests: list[RefusedRequestOut] = Field(
+        description="requests for the data that were refused (nothing or not all released)"
+    )
     data_held: list[DataHeldOut]
-    periods: list[PeriodOut]
+    identity_data: list[str] = Field(
+        description="what identity data Propusk keeps from ESIA (names of fields, no values)"
+    )
+    periods: list[PeriodOut] = Field(description="the consents that were given")
     rights_procedure: str
+    rights: list[str] = Field(description="the subject's rights and where to exercise them")
     cross_border: list[CrossBorderOut]
     processors: list[str]
 

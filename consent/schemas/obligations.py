@@ -31,12 +31,23 @@ class StopProcessingIn(Strict):
 
 
 class RectificationIn(Strict):
-    """Check 11: what is wrong, and the proof (a document reference or description)."""
+    """Check 11: what is wrong, and the proof: a description of the document, never its full
+    number (a passport's series and number or a SNILS → 422 ``proof-too-detailed``)."""
 
-    categories: list[str] = Field(min_length=1, max_length=50)
+    categories: list[str] = Field(
+        min_length=1,
+        max_length=50,
+        description="catalogue keys (GET /me/categories lists the subject's, with titles); "
+        "an unknown one → 422 unknown-category",
+    )
     operator_id: uuid.UUID | None = None
     correction: str = Text
-    proof: str = Text
+    proof: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="the document that proves the correction, described without its number: "
+        "«паспорт, выдан 01.02.2020», «справка школы от 01.11.2026»",
+    )
 
 
 class UnlawfulIn(Strict):

@@ -14,18 +14,43 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from consent import queries
+from consent.wording import legal_basis_text, sentence
 from idp.oidc.csrf import token_of
-from propusk.deps import PrincipalDep, SettingsDep
+from propusk.deps import PrincipalDep, SessionDep, SettingsDep
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 PUBLIC = {"x-public": True}
+# The edition of the processing policy's text (templates/policy.html): change it with the text.
+POLICY_EDITION = "05.12.2026"
 
 
 @router.get("/", response_class=HTMLResponse, openapi_extra=PUBLIC)
-def index(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {})
+def index(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """What Propusk is, who runs it, and where each kind of visitor goes."""
+    return templates.TemplateResponse(request, "index.html", {"settings": settings})
+
+
+@router.get("/policy", response_class=HTMLResponse, openapi_extra=PUBLIC)
+def policy(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    """The operator's policy on processing personal data (152-FZ art. 18.1 part 2: published):
+    the purposes and categories as the consent catalogue has them, in Russian."""
+    categories, purposes = queries.catalogue(session)
+    context = {
+        "settings": settings,
+        "edition": POLICY_EDITION,
+        "purposes": [
+            {"title": p.title, "basis": sentence(legal_basis_text(p.legal_basis))}
+            for p in sorted(purposes, key=lambda p: p.title)
+        ],
+        "categories": [
+            {"title": c.title, "special": c.special, "biometric": c.biometric}
+            for c in sorted(categories, key=lambda c: (c.biometric, c.special, c.title))
+        ],
+    }
+    return templates.TemplateResponse(request, "policy.html", context)
 
 
 def _shell(request: Request, settings, principal, name: str) -> Response:

@@ -88,8 +88,9 @@ def test_access_request_answer(world: World):
         f"/api/v1/access-requests/{req['id']}.html", headers=h.person_headers(parent)
     )
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "части 7 статьи 14" in page.text or "часть 7 статьи 14" in page.text
-    assert world.op["name"] in page.text and "person.fullname" in page.text
+    assert "ч. 7 ст. 14" in page.text
+    assert world.op["name"] in page.text and "Фамилия, имя, отчество" in page.text
+    assert "person.fullname" not in page.text  # the catalogue's title, never its key
 
     stranger, _ = h.person(years_ago(30))
     r = h.client.get(f"/api/v1/access-requests/{req['id']}", headers=h.person_headers(stranger))

@@ -80,7 +80,7 @@ def test_cabinet_and_the_art14_answer_load_without_violations(live, browser):
     _assert_site_policy(response)
     answer.wait_for_selector("h1")
     # the stylesheet applied (no inline <style> any more) and the print button is wired
-    assert answer.eval_on_selector("body", "b => getComputedStyle(b).maxWidth") != "none"
+    assert answer.eval_on_selector("article.doc", "d => getComputedStyle(d).maxWidth") != "none"
     answer.evaluate("window.print = () => { window.__printed = true; }")
     answer.click("#print")
     assert answer.evaluate("window.__printed") is True

@@ -59,7 +59,24 @@ def test_production_accepts_real_settings():
         upstream="esia",
         database_url="postgresql+psycopg://app@db/propusk",
         issuer="https://id.school.example",
+        operator_inn="5012345672",
     ).check_production()
+
+
+def test_production_refuses_the_demonstration_operator():
+    """The processing policy and the art. 14 answers name the operator: never the demo one."""
+    import base64
+    import os
+
+    real = {
+        "kek": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "session_secret": "x" * 48,
+        "upstream": "esia",
+        "database_url": "postgresql+psycopg://app@db/propusk",
+        "issuer": "https://id.school.example",
+    }
+    with pytest.raises(RuntimeError, match="PROPUSK_OPERATOR_"):
+        Settings(env="production", **real).check_production()
 
 
 def test_aes_gcm_round_trip_and_binding():

@@ -31,6 +31,7 @@ INLINE = {
 }
 PAGES = {  # HTML pages the walk must meet (route paths)
     "/",
+    "/policy",
     "/cabinet",
     "/school/{school_id}",
     "/exams/{exam_id}/take",
@@ -117,8 +118,9 @@ def test_every_get_route_and_page_sends_the_security_headers(app, client, person
         "/static/cabinet.js",
         "/static/biometrics/exam.css",
         "/static/biometrics/exam_take.js",
-        "/static/consent/access_answer.css",
-        "/static/consent/access_answer.js",
+        "/static/document.css",
+        "/static/print.js",
+        "/static/landing.css",
         "/docs/assets/propusk-docs.js",
     ):
         r = client.get(path)

@@ -79,3 +79,22 @@ VISIBLE_JS = """() => {
   copy.querySelectorAll("script, style, template, .hash, .jws").forEach((e) => e.remove());
   return copy.textContent.replace(/\\s+/g, " ").trim();
 }"""
+
+
+# Internal codes a person should never read on a document page (the art. 14 answer, the policy).
+KEY_LIKE = re.compile(r"\b[a-z_]+\.[a-z_]+\b")
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+LATIN_RUN = re.compile(r"[A-Za-z]{2,}")
+
+
+def codes_in(text: str) -> dict[str, list[str]]:
+    """Catalogue-like keys, UUIDs and Latin words in ``text``. E-mail addresses (the operator's
+    contacts) are the one Latin a page may show."""
+    text = EMAIL.sub(" ", text)
+    found = {
+        "keys": KEY_LIKE.findall(text),
+        "uuids": UUID.findall(text),
+        "latin": LATIN_RUN.findall(text),
+    }
+    return {k: v for k, v in found.items() if v}
