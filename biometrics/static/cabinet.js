@@ -48,6 +48,10 @@
   const PATHS = { biometric: "по образцу лица", manual: "по документу" };
 
   const bioBox = document.getElementById("biometrics");
+  // The section's content is redrawn; the live region stays, so screen readers hear each result.
+  const bioContent = el("div");
+  const bioResult = el("div", { id: "bio-result", role: "status", "aria-live": "polite" });
+  bioBox.replaceChildren(bioContent, bioResult);
   const examsBox = document.getElementById("exams");
   let subject = null; // null: the person themselves
   let bioGeneration = 0; // a newer subject wins over answers still on their way
@@ -87,8 +91,7 @@
   // --- the result line (announced by screen readers) -------------------------------------
 
   function say(text, kind = "ok", details = [], note = null) {
-    const out = document.getElementById("bio-result");
-    if (!out) return;
+    const out = bioResult;
     out.className = `result ${kind}`;
     out.replaceChildren(el("p", {}, text),
       ...(details.length ? [el("ul", {}, ...details.map((d) => el("li", {}, d)))] : []),
@@ -349,13 +352,13 @@
     try {
       data = await api(`/api/v1/me/biometrics${query()}`);
     } catch (e) {
-      if (mine === bioGeneration) bioBox.replaceChildren(el("p", { class: "error" }, e.message));
+      if (mine === bioGeneration) bioContent.replaceChildren(el("p", { class: "error" }, e.message));
       return;
     }
     if (mine !== bioGeneration) return;
-    bioBox.replaceChildren(intro(data), consentBlock(data), statusBlock(data), enrolBlock(data),
-      el("div", { id: "bio-result", role: "status", "aria-live": "polite" }));
+    bioContent.replaceChildren(intro(data), consentBlock(data), statusBlock(data), enrolBlock(data));
     if (notice) say(notice, "ok");
+    else { bioResult.className = ""; bioResult.replaceChildren(); }
   }
 
   // --- the exams ---------------------------------------------------------------------------
