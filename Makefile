@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/e2e/node/node_modules/.installed
-SYSTEM_PACKAGES := libengine-gost-openssl wrk chromium fonts-dejavu-core
+SYSTEM_PACKAGES := libengine-gost-openssl wrk chromium fonts-dejavu-core ffmpeg
 PYTEST_WORKERS ?= 2
 DEMO_FLAGS ?=
 
@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the tests and benches use: OpenSSL's GOST engine (interop tests),
-# wrk (benchmarks), Chromium (browser tests) and the DejaVu fonts of the signed consent PDFs
+# wrk (benchmarks), Chromium (browser tests), ffmpeg (the fake camera clips of the browser
+# tests) and the DejaVu fonts of the signed consent PDFs
 # (also needed in production: PROPUSK_PDF_FONT_DIR). Installed only when missing.
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

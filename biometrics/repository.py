@@ -51,6 +51,17 @@ def takers_of(session: Session, exam_id: uuid.UUID) -> list[ExamTaker]:
     return list(rows)
 
 
+def exams_of_taker(session: Session, person_id: uuid.UUID) -> list[tuple[ExamSession, ExamTaker]]:
+    """Every exam session the person is a taker of with their taker row, newest window first."""
+    rows = session.execute(
+        select(ExamSession, ExamTaker)
+        .join(ExamTaker, ExamTaker.session_id == ExamSession.id)
+        .where(ExamTaker.person_id == person_id)
+        .order_by(ExamSession.opens_at.desc(), ExamSession.id)
+    )
+    return [(exam, taker) for exam, taker in rows.tuples()]
+
+
 def taker(session: Session, exam_id: uuid.UUID, person_id: uuid.UUID) -> ExamTaker | None:
     return session.scalar(
         select(ExamTaker).where(ExamTaker.session_id == exam_id, ExamTaker.person_id == person_id)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from biometrics import checks, enrolment, exams, liveness, proctoring, retention
+from biometrics import checks, enrolment, exams, liveness, participant, proctoring, retention
 from biometrics.engine import DEFAULT_CONFIG
 from biometrics.schemas import (
     AttestationOut,
+    BiometricsOut,
     DecisionIn,
     DecisionOut,
     EnrolmentDeleted,
@@ -25,6 +26,7 @@ from biometrics.schemas import (
     ExamSessionOut,
     FrameCheckOut,
     LivenessOut,
+    MyExamsOut,
     StartOut,
 )
 from idp.guardianship import owner_resource
@@ -38,6 +40,7 @@ router = APIRouter(prefix="/api/v1", tags=["biometrics"])
 
 PHOTO_BYTES = DEFAULT_CONFIG.max_bytes
 FRAME_BYTES = 2 * 1024 * 1024
+SubjectQuery = Query(None, description="a child's id, when a representative looks at their data")
 
 
 def _person(principal: Principal) -> uuid.UUID:
@@ -126,6 +129,41 @@ def delete_enrolment(
         session, subject, actor=f"person:{actor}", reason="deleted_on_request"
     )
     return {"person_id": str(subject), "destroyed": destroyed}
+
+
+# --- the participant's cabinet ------------------------------------------------------------
+
+
+@router.get("/me/biometrics", response_model=BiometricsOut)
+def my_biometrics(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("biometric.enrolment", "read"),
+) -> dict:
+    """Your (or your child's) written biometric consents, the enrolment status and what you may
+    do now: sign a pending request (the signing page), enrol, delete the template.
+
+    The consents are the subject's consent data too: the caller needs ``consent:read`` on the
+    subject besides ``biometric.enrolment:read`` (a relying party: both scopes)."""
+    subject_id = _authorize_subject(session, principal, "read", subject)
+    authorize(principal, "consent", "read", resource=owner_resource(session, subject_id))
+    return participant.biometrics_overview(
+        session, actor_id=_person(principal), subject_id=subject_id, now=utcnow()
+    )
+
+
+@router.get("/me/exams", response_model=MyExamsOut)
+def my_exams(
+    session: SessionDep,
+    subject: uuid.UUID | None = SubjectQuery,
+    principal: Principal = require("exam.attempt", "read"),
+) -> dict:
+    """The exam sessions you (or your child) take, with each attempt's state; the link to the
+    exam page only for your own exams while their window is open. First party only."""
+    actor = _person(principal)
+    subject_id = enrolment.acting_for(session, actor, subject, "read")
+    authorize(principal, "exam.attempt", "read", resource=owner_resource(session, subject_id))
+    return participant.exams_of(session, actor_id=actor, subject_id=subject_id, now=utcnow())
 
 
 # --- exam sessions (proctor) --------------------------------------------------------------

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from biometrics.exams import MAX_KEEP_DAYS, MAX_TAKERS
 from biometrics.proctoring import DOCUMENT_TYPES
+from consent.models import STATES as CONSENT_STATES
 
 DocumentType = Literal[DOCUMENT_TYPES]  # type: ignore[valid-type]
 Decision = Literal["verified", "rejected", "manual_check"]
@@ -76,6 +77,73 @@ class EnrolmentOut(BaseModel):
 class EnrolmentDeleted(BaseModel):
     person_id: uuid.UUID
     destroyed: bool = Field(description="whether a template existed and was destroyed")
+
+
+# --- the participant's cabinet ------------------------------------------------------------
+
+ConsentState = Literal[CONSENT_STATES]  # type: ignore[valid-type]
+SignerRole = Literal["subject", "guardian"]
+
+
+class BiometricConsentOut(BaseModel):
+    """One of the subject's written biometric consents (purpose ``biometric.identification``)."""
+
+    id: uuid.UUID
+    state: ConsentState
+    active: bool = Field(description="the consent enrolment and exam checks rely on now")
+    operator_name: str | None = Field(description="the operator that asked for it")
+    form: str
+    requested_at: IsoTime | None
+    request_expires_at: IsoTime | None
+    given_at: IsoTime | None
+    valid_until: IsoTime | None
+    ended_at: IsoTime | None
+    signed_roles: list[SignerRole] = Field(description="who has signed (subject, guardian)")
+    required_roles: list[SignerRole] = Field(description="who must sign at the subject's age")
+    may_sign: bool = Field(description="a pending request the caller is the one to sign now")
+    sign_url: str | None = Field(description="Propusk's signing page, when ``may_sign``")
+
+
+class BiometricsOut(BaseModel):
+    """The cabinet's biometrics section for the caller or a child they represent."""
+
+    subject_id: uuid.UUID
+    own: bool = Field(description="the caller looks at their own data")
+    age_group: Literal["under14", "14to17", "adult"]
+    acting_as: SignerRole
+    consent_active: bool = Field(description="an active written biometric consent is on file")
+    consents: list[BiometricConsentOut] = Field(description="newest first, at most 5")
+    may_enrol: bool = Field(description="the caller may enrol the subject's face now")
+    may_delete: bool = Field(description="the caller may destroy the subject's template now")
+    enrolment: EnrolmentOut
+
+
+class MyExamOut(BaseModel):
+    """An exam session the subject is a taker of, and the state of their attempt."""
+
+    id: uuid.UUID
+    title: str
+    course: str
+    school_id: uuid.UUID
+    school_name: str
+    opens_at: IsoTime
+    closes_at: IsoTime
+    window: Literal["upcoming", "open", "closed"]
+    state: Literal[
+        "not_started", "started", "liveness_passed", "verified", "rejected", "manual_check"
+    ] = Field(description="the attempt: not started, started, liveness passed, or the decision")
+    path: TakerPath | None
+    started_at: IsoTime | None
+    decided_at: IsoTime | None
+    take_url: str | None = Field(
+        description="the exam page, while the window is open (the taker themselves only)"
+    )
+
+
+class MyExamsOut(BaseModel):
+    subject_id: uuid.UUID
+    own: bool = Field(description="the caller's own exams (a representative only reads)")
+    exams: list[MyExamOut]
 
 
 # --- the taker ----------------------------------------------------------------------------
