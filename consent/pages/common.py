@@ -53,6 +53,7 @@ ROLE_RU = {"subject": "участник (вы сами)", "guardian": "зако�
 SIGNED_BY_RU = {"subject": "участник", "guardian": "законный представитель"}
 PENDING = ("requested", "partially_given")
 
+PROBLEM_TITLE = {"no-receipt": "Квитанции нет"}
 PROBLEM_RU = {
     "not-representative": "Вы не можете подписывать согласия за этого участника и видеть их.",
     "representation-ended": "Участнику уже исполнилось 18 лет: согласия он подписывает и "
@@ -75,7 +76,7 @@ PROBLEM_RU = {
     "unknown-subject": "Участник не найден.",
     "unknown-consent": "Согласие не найдено.",
     "no-receipt": "Квитанцию выдают, когда согласие дано или отозвано. У этого согласия такого "
-    "события ещё нет: посмотрите его состояние в личном кабинете.",
+    "события нет: его состояние видно в личном кабинете.",
     "not-delegable": "Это действие доступно только в личном кабинете Пропуска.",
     "not-a-person": "Страница открывается только участнику, вошедшему через Госуслуги.",
     "scope-missing": "Это действие доступно только в личном кабинете Пропуска.",
@@ -103,7 +104,8 @@ def problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
     if exc.type in ("not-representative", "signer-not-allowed") and consent_id:
         # someone else logged in on this device: offer to change the account
         link = ("/oauth2/logout", "Выйти и войти под другой учётной записью")
-    return message(request, "Действие невозможно", text, exc.status, link)
+    title = PROBLEM_TITLE.get(exc.type, "Действие невозможно")
+    return message(request, title, text, exc.status, link)
 
 
 def login_url(request: Request, fresh: bool = False, path: str | None = None) -> str:

@@ -44,9 +44,13 @@ class Tab:
         if message.type == "error":
             self.errors.append(f"console: {message.text} {message.location}")
 
-    def look(self, name: str) -> str:
-        """The page at each width: screenshot, no scroll sideways, Russian only, no error;
-        returns what a person reads."""
+    def look(self, name: str, status: int = 200) -> str:
+        """The page at each width: screenshot, no scroll sideways, Russian only, no error
+        (but the browser's note of the page's own 4xx ``status``); returns what a person
+        reads."""
+        if status != 200:  # the page's own answer, as the browser notes it
+            said = (f"the server responded with a status of {status}", f"{status}: {self.page.url}")
+            self.errors = [e for e in self.errors if not any(x in e for x in said)]
         page = self.page
         text = ""
         for width in WIDTHS:
@@ -139,6 +143,12 @@ def test_a_parent_reads_signs_and_keeps_the_receipt(live, browser):
     assert page.url == f"{url}/sign/{signed_id}"
     said = page.eval_on_selector("#read", "(e) => e.validationMessage")
     assert said == "Отметьте «Я прочитал(а) документ», чтобы подписать.", said
+    # a browser that does not stop it (no form validation): the server does, and shows why
+    page.eval_on_selector("#read", "(e) => { e.required = false; e.setCustomValidity(''); }")
+    page.click("button[value=sign]")
+    page.wait_for_selector("#read-error")
+    text = tab.look("01-document-not-ticked", status=422)
+    assert "Отметьте «Я прочитал(а) документ», чтобы подписать" in text
     page.check("#read")
     page.click("button[value=sign]")
     page.wait_for_url(f"{url}/sign/{signed_id}/result")
@@ -184,6 +194,8 @@ def test_a_parent_reads_signs_and_keeps_the_receipt(live, browser):
     page.wait_for_url(f"{url}/sign/{refused_id}/result")
     text = tab.look("08-refused")
     assert "Отказ принят" in text and "Вы отказались" in text
+    page.goto(f"{url}/consents/{refused_id}/receipt")  # nothing was given: no receipt
+    assert "Квитанцию выдают, когда согласие дано или отозвано" in tab.look("09-no-receipt", 409)
     page.click("a:has-text('Перейти в личный кабинет')")
     page.wait_for_url(url + "/cabinet")
     context.close()
