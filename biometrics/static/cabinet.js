@@ -232,7 +232,7 @@
     const video = el("video", { class: "bio-video", autoplay: "", playsinline: "", muted: "", "aria-label": "Изображение с камеры" });
     video.muted = true;
     video.hidden = true;
-    const thumbs = el("div", { class: "bio-thumbs", "aria-label": "Сделанные снимки" });
+    const thumbs = el("div", { class: "bio-thumbs", role: "group", "aria-label": "Сделанные снимки" });
     const start = el("button", { type: "button", id: "bio-camera-start" }, "Включить камеру");
     const take = el("button", { type: "button", id: "bio-shot" }, `Сделать снимок (1 из ${PHOTOS})`);
     const submit = el("button", { type: "button", id: "bio-send" }, "Отправить снимки");

@@ -12,12 +12,22 @@ import pytest
 from tests.support.servers import start_live_server
 
 
-@pytest.fixture
-def sim_stack(db_url):
-    """A live server with the ESIA simulator mounted (demo people): (url, runtime)."""
-    server, rt = start_live_server(db_url, upstream="simulator", demo=True)
+def _stack(url: str):
+    server, rt = start_live_server(url, upstream="simulator", demo=True)
     try:
         yield server.url, rt
     finally:
         server.stop()
         rt.dispose()
+
+
+@pytest.fixture
+def sim_stack(db_url):
+    """A live server with the ESIA simulator mounted (demo people): (url, runtime)."""
+    yield from _stack(db_url)
+
+
+@pytest.fixture
+def pg_sim_stack(pg_url):
+    """The same on PostgreSQL only: for what reads the same on either database (the pages)."""
+    yield from _stack(pg_url)

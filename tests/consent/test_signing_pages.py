@@ -21,8 +21,10 @@ RECEIPT_BOX = re.compile(r'<pre id="jws"[^>]*>([^<]+)</pre>')
 
 
 @pytest.fixture
-def stack(sim_stack):
-    return sim_stack
+def stack(pg_sim_stack):
+    """On PostgreSQL only: the pages read the same on either database (``test_signing.py``
+    signs on both)."""
+    return pg_sim_stack
 
 
 class Opened:

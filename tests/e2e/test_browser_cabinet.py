@@ -107,24 +107,3 @@ def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_p
     lines = page.locator("#roster-result table tr td:first-child").all_inner_texts()
     assert {"2", "3"} <= set(lines), lines  # both bad lines are named
     assert page.locator("#roster table tr").count() == rows_before  # nothing imported
-
-
-def test_participant_files_a_rectification_demand(server_url, browser):
-    page = browser.new_page()
-    page.on("dialog", lambda d: (_ for _ in ()).throw(AssertionError(d.message)))
-    page.goto(server_url + "/cabinet")
-    page.click(f'button[data-oid="{PARENT}"]')
-    page.wait_for_url(server_url + "/cabinet")
-    page.wait_for_selector("#profile strong")
-    child = page.locator("#subject option").nth(1).get_attribute("value")
-    page.select_option("#subject", child)  # the child's request (or consent) names their data
-    page.wait_for_selector("#rect-categories label", state="attached")
-    page.wait_for_selector("#obligations p, #obligations .card")
-    page.click("text=Сообщить о неверных данных")
-    page.check("#rect-categories label:has-text('Фамилия, имя, отчество') input")
-    page.fill("#rect-correction", "Смирнов Артём Дмитриевич")
-    page.fill("#rect-proof", "свидетельство о рождении от 20.04.2016")
-    page.click("#rectification-form button")
-    page.wait_for_selector("#obligations .card")
-    card = page.inner_text("#obligations .card")
-    assert "Уточнение данных" in card and "в работе" in card and "Фамилия, имя, отчество" in card

@@ -206,7 +206,7 @@ def test_a_student_of_16_signs_with_a_parent_and_withdraws_for_both(site, browse
     assert "второй подпис" in result or "представител" in result, result
     page.goto(url + "/cabinet")
     _view(page, None)
-    card = page.inner_text(f"#consent-{request}")
+    card = page.inner_text(f"#request-{request}")  # still a request: the parent signs next
     assert "подписано частично" in card and "ждёт подписи: законный представитель" in card, card
     _withdraw(page, _one(states.consents["given"]), "student", for_all=True)
     _check_a_record(page, "student")

@@ -5,18 +5,6 @@
 "use strict";
 
 const DECISIONS = { allowed: ["передано", "ok"], partial: ["передано частично", "warn"], refused: ["отказано", "stop"] };
-const REFUSALS = {  // the gate's reasons (consent/gate.py), as a person reads them
-  operator_unknown: "оператор не зарегистрирован", operator_storage_foreign: "оператор хранит данные за рубежом",
-  cross_border_not_notified: "трансграничная передача не заявлена", unknown_category: "такой категории данных нет",
-  no_consent: "нет согласия", category_not_covered: "согласие не охватывает эти данные",
-  consent_pending: "согласие ещё не подписано", consent_refused: "в согласии отказано",
-  consent_withdrawn: "согласие отозвано", consent_revoked: "согласие прекращено оператором",
-  consent_suspended: "обработка приостановлена по требованию", consent_expired: "срок согласия истёк",
-  consent_not_yet_valid: "согласие ещё не вступило в силу", transfer_not_permitted: "согласие не разрешает передачу",
-  written_form_required: "нужно согласие в письменной форме",
-  representative_authority_ended: "полномочия представителя прекращены",
-  processing_blocked: "данные заблокированы на время проверки", supplier_not_named: "согласие называет другого поставщика",
-};
 const KINDS = {
   stop_processing: "Требование прекратить обработку", rectification: "Уточнение данных",
   access: "Запрос сведений (ст. 14)", unlawful: "Неправомерная обработка",
@@ -28,11 +16,6 @@ const OBLIGATION_STATES = {  // consent/obligations/resolution.py: the status ea
   destroyed: ["данные уничтожены", "ok"], remedied: ["нарушение устранено", "ok"],
   rejected: ["отклонено оператором", "stop"], refused: ["отказ", "stop"], closed: ["закрыто", "muted"],
 };
-
-function refusalText(reason) {
-  return (typeof propuskReasonText === "function" && propuskReasonText(reason)) || REFUSALS[reason]
-    || "передача не разрешена";
-}
 
 // A held value as text: strings and numbers as they are; a record's fields named when their
 // names are words a person reads (Cyrillic), by their values alone when they are machine keys.
@@ -74,7 +57,7 @@ function transferCard(t) {
   check.addEventListener("click", () => checkRecord(t, proofBox, check));
   const items = t.items.map((i) => el("li", { class: `outcome-${i.outcome}` }, i.outcome === "given"
     ? [`${i.title} — передано`, i.consent_id ? [" (", el("a", { href: `#consent-${i.consent_id}` }, "по согласию"), ")"] : null]
-    : `${i.title} — не передано: ${refusalText(i.reason)}`));
+    : `${i.title} — не передано: ${propuskReasonText(i.reason)}`));
   return el("article", { class: "card" },
     el("div", { class: "head" }, el("h3", {}, t.operator ? t.operator.name : "Незарегистрированный получатель"),
       el("span", { class: `badge ${kind}` }, text)),
@@ -110,8 +93,9 @@ function obligationCard(o, known) {
 }
 
 async function refreshHistory(q, known) {
-  const [transfers, data, obligations] = await Promise.all([
+  const [transfers, data, obligations, categories] = await Promise.all([
     api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`), api(`/api/v1/me/obligations${q}`),
+    api(`/api/v1/me/categories${q}`),
   ]);
   document.getElementById("transfers").replaceChildren(...(transfers.transfers.length
     ? transfers.transfers.map(transferCard) : [empty("Данные никому не передавались.")]));
@@ -121,16 +105,17 @@ async function refreshHistory(q, known) {
     el("p", { class: "notice" }, `${propuskDateTime(n.at)}: ${n.text}`)));
   document.getElementById("obligations").replaceChildren(...(obligations.obligations.length
     ? obligations.obligations.map((o) => obligationCard(o, known)) : [empty("Обращений нет.")]));
-  categoryPicker(known);
+  categoryPicker(categories.categories);
 }
 
-// The categories a rectification may name: those held about the subject or named by their
-// consents, by title.
-function categoryPicker(known) {
+// The categories a rectification may name (GET /me/categories: held about the subject or named
+// by a consent they gave), by title, with who holds them.
+function categoryPicker(categories) {
   const box = document.getElementById("rect-categories");
-  if (!known.size) { box.replaceChildren(empty("О вас пока нет данных, которые можно уточнить.")); return; }
-  box.replaceChildren(...[...known].sort((a, b) => a[1].localeCompare(b[1], "ru")).map(([key, title]) =>
-    el("label", {}, el("input", { type: "checkbox", name: "category", value: key }), title)));
+  if (!categories.length) { box.replaceChildren(empty("Пока нет данных, которые можно уточнить.")); return; }
+  box.replaceChildren(...categories.map((c) => el("label", {},
+    el("input", { type: "checkbox", name: "category", value: c.key }),
+    el("span", {}, c.title, c.held_by.length ? el("span", { class: "hint" }, `хранит: ${c.held_by.join(", ")}`) : null))));
 }
 
 function rectificationForm() {
