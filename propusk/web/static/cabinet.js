@@ -147,7 +147,7 @@ function consentCard(c) {
 // --- withdraw and stop processing: said, then confirmed -----------------------------------------
 
 function consequencesText(c, q, kind) {
-  const operator = c.operator ? `«${c.operator.name}»` : "Оператор";
+  const operator = c.operator ? `Оператор ${c.operator.name}` : "Оператор";
   const list = c.category_titles.map((t) => t.title).join(", ");
   if (kind === "withdraw") {
     return [
