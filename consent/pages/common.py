@@ -55,6 +55,7 @@ SIGNED_BY_RU = {"subject": "участник", "guardian": "законный п�
 PENDING = ("requested", "partially_given")
 
 PROBLEM_TITLE = {"no-receipt": "Квитанции нет"}
+CONSENT_NOT_FOUND = "Согласие не найдено."
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -73,7 +74,8 @@ def message(
 
 def problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
     """A refused act as a page in Russian, with the problem's own status."""
-    text = problem_text(exc.type, exc.status)  # the one catalogue (propusk.messages)
+    # the one catalogue (propusk.messages); on these pages the record not found is a consent
+    text = CONSENT_NOT_FOUND if exc.type == "not-found" else problem_text(exc.type, exc.status)
     link = None
     if exc.type in ("not-representative", "signer-not-allowed") and consent_id:
         # someone else logged in on this device: offer to change the account

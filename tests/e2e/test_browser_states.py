@@ -2,9 +2,6 @@
 the ESIA simulator and their pages are judged as a person sees them (``pagecheck.check_page``:
 no error, no horizontal scroll at 1280 and 390 px, no machine key or English, axe-core clean;
 screenshots in ``build/screenshots/test_browser_states/``).
-
-The cabinet is being rewritten (issue 14): its checks are expected to fail until then
-(``xfail``, only for ``PageProblems``: a login or a page that does not load still fails).
 """
 
 from __future__ import annotations
@@ -17,9 +14,6 @@ from tests.e2e.people import STUDENT_FATHER, log_in
 
 # one worker runs the module (``make test``: ``--dist loadgroup``): one seeded site, not two
 pytestmark = [needs_chromium, pytest.mark.xdist_group("browser_states")]
-CABINET_REWRITE = pytest.mark.xfail(
-    strict=False, raises=PageProblems, reason="cabinet rewrite in progress"
-)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +79,7 @@ def test_signing_and_verifying_pages_are_fit_to_show(site, browser):
     page = _page_of(browser, url, STUDENT_FATHER, f"/sign/{waiting}")
     page.wait_for_selector("article.document")
     problems += _collect(page, "sign-second-signature")
+    page.check("#read")
     page.click("form.decision button[value=sign]")
     page.wait_for_selector("text=Скачать подписанный документ")
     problems += _collect(page, "sign-result")
@@ -98,8 +93,8 @@ def test_signing_and_verifying_pages_are_fit_to_show(site, browser):
         "#file", {"name": "consent.pdf", "mimeType": "application/pdf", "buffer": pdf.body()}
     )
     page.click("form.verify button")
-    page.wait_for_selector("section.result")
-    assert "Документ подлинный" in page.inner_text("section.result")
+    page.wait_for_selector("section.verdict")
+    assert "Документ подлинный" in page.inner_text("section.verdict")
     problems += _collect(page, "verify-result")
     page.context.close()
     if problems:
