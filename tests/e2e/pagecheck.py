@@ -240,7 +240,7 @@ def _problems_now(page, allow_words: frozenset[str]) -> tuple[list[str], str]:
             f"horizontal scroll ({layout['scroll']} px wide at {layout['inner']}); "
             f"widest: {', '.join(layout['wide']) or '?'}"
         )
-    text = _evaluate(page, "() => document.body.innerText")
+    text = _evaluate(page, READABLE_TEXT)
     problems += [f"machine key visible: {_context(text, k)}" for k in machine_keys(text)]
     problems += [f"English visible: {_context(text, w)}" for w in english_words(text, allow_words)]
     for v in axe_violations(page):
@@ -249,6 +249,19 @@ def _problems_now(page, allow_words: frozenset[str]) -> tuple[list[str], str]:
             f"axe {v['impact']} {v['id']} ({v['help']}) on {v['count']} node(s): {nodes}"
         )
     return problems, text
+
+
+# What a person reads: the body's rendered text without the machine values a page shows to be
+# copied or typed, not read (``<code>`` — a file's column names, a protocol's codes —, the
+# ``.hash`` and ``.jws`` boxes).
+READABLE_TEXT = """() => {
+  let text = document.body.innerText;
+  for (const node of document.body.querySelectorAll("code, .hash, .jws")) {
+    const shown = node.innerText;
+    if (shown) text = text.split(shown).join(" ");
+  }
+  return text;
+}"""
 
 
 def _by_width(found: dict[str, list[int]]) -> list[str]:

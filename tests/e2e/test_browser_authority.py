@@ -19,6 +19,7 @@ from propusk.db import session_scope
 from tests.browsing import pkce
 from tests.e2e.chromium import needs_chromium
 from tests.e2e.csp import CspWatch
+from tests.e2e.pagecheck import check_page
 from tests.e2e.people import PARENT
 
 pytestmark = needs_chromium
@@ -111,6 +112,8 @@ def _check(page, watch: CspWatch, where: str, shots: Path) -> str:
     text = page.inner_text("body")
     assert not MACHINE.search(text), f"{where}: {MACHINE.search(text).group(0)!r} visible"
     watch.assert_clean(where)
+    check_page(page, where)  # and as every page is judged: axe-core, English, both widths
+    page.set_viewport_size({"width": 390, "height": 800})
     return text
 
 

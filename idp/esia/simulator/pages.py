@@ -28,6 +28,25 @@ def _simulator_base(request: Request) -> dict[str, str]:
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"), context_processors=[_simulator_base])
 
 
+# What ESIA's consent screen calls the scopes a system asks for (codes it does not know are
+# shown as they are).
+SCOPE_NAMES = {
+    "openid": "идентификатор пользователя",
+    "fullname": "фамилия, имя, отчество",
+    "birthdate": "дата рождения",
+    "gender": "пол",
+    "snils": "СНИЛС",
+    "inn": "ИНН",
+    "email": "адрес электронной почты",
+    "mobile": "номер мобильного телефона",
+    "usr_org": "организации пользователя",
+    "kid_fullname": "ФИО детей",
+    "kid_birthdate": "даты рождения детей",
+    "kid_gender": "пол детей",
+    "kid_snils": "СНИЛС детей",
+}
+
+
 def error_page(request: Request, code: str, status: int = 400) -> HTMLResponse:
     """ESIA's error page for a request it cannot send back to the client."""
     context = {"code": code, "message": errors.describe(code)}
@@ -42,7 +61,7 @@ def login_page(
         "rid": rid,
         "action": action,
         "client_id": client_id,
-        "scopes": scopes,
+        "scopes": [SCOPE_NAMES.get(s, s) for s in scopes],
         "people": [_login_card(p) for p in people],
     }
     return TEMPLATES.TemplateResponse(request, "login.html", context)

@@ -40,8 +40,9 @@ async function api(path, options = {}) {
 
 function table(headers, rows) {
   if (!rows.length) return el("p", { class: "muted" }, "Нет записей.");
-  return el("table", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h))),
-    ...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c)))));
+  // on a phone each row reads as a card: every cell names its column (site.css, table.cards)
+  return el("table", { class: "cards" }, el("tr", {}, ...headers.map((h) => el("th", {}, h))),
+    ...rows.map((r) => el("tr", {}, ...r.map((c, i) => el("td", { "data-label": headers[i] }, c)))));
 }
 
 async function appoint(personId) {
