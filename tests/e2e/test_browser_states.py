@@ -85,6 +85,7 @@ def test_signing_and_verifying_pages_are_fit_to_show(site, browser):
     page = _page_of(browser, url, STUDENT_FATHER, f"/sign/{waiting}")
     page.wait_for_selector("article.document")
     problems += _collect(page, "sign-second-signature")
+    page.check("#read")  # «Я прочитал(а) документ»: the browser stops the form without it
     page.click("form.decision button[value=sign]")
     page.wait_for_selector("text=Скачать подписанный документ")
     problems += _collect(page, "sign-result")
@@ -98,8 +99,8 @@ def test_signing_and_verifying_pages_are_fit_to_show(site, browser):
         "#file", {"name": "consent.pdf", "mimeType": "application/pdf", "buffer": pdf.body()}
     )
     page.click("form.verify button")
-    page.wait_for_selector("section.result")
-    assert "Документ подлинный" in page.inner_text("section.result")
+    page.wait_for_selector("section.verdict")
+    assert "Документ подлинный" in page.inner_text("section.verdict")
     problems += _collect(page, "verify-result")
     page.context.close()
     if problems:
