@@ -24,10 +24,11 @@ from consent.documents import METHODS_RU
 from consent.models import AccessRequest, Consent, Purpose, Template, Transfer
 from consent.obligations.demands import access_answered, open_access
 from consent.parties import Party
-from consent.wording import REFUSAL_TITLES, STATE_TITLES, legal_basis_text
+from consent.wording import legal_basis_text
 from idp import identity
 from propusk.db import utcnow
 from propusk.errors import NotFound
+from propusk.messages import reason_text, state_text
 
 RIGHTS_PROCEDURE = (
     "Согласие отзывается в личном кабинете или письменным заявлением оператору "
@@ -234,7 +235,7 @@ def _basis(c: Consent, words: _Words) -> dict[str, Any]:
         "operator_name": words.org_name(c.operator_id),
         "categories": [{"key": k, "title": words.category_title(k)} for k in c.categories],
         "state": c.state,
-        "state_title": STATE_TITLES.get(c.state, c.state),
+        "state_title": state_text(c.state),
         "given_at": _iso(c.given_at),
         "ended_at": _iso(c.ended_at),
     }
@@ -277,7 +278,7 @@ def _refused_requests(transfers: list[Transfer], words: _Words) -> list[dict[str
                     "category": key,
                     "category_title": words.category_title(key),
                     "reason": reason,
-                    "reason_title": REFUSAL_TITLES.get(reason, REFUSAL_TITLES["other"]),
+                    "reason_title": reason_text(reason),
                 }
                 for key, reason in t.refused.items()
             ],
@@ -311,7 +312,7 @@ def _periods(
         {
             "consent_id": str(c.id),
             "consent_title": words.consent_title(c.id),
-            "state_title": STATE_TITLES.get(c.state, c.state),
+            "state_title": state_text(c.state),
             "valid_from": _iso(c.valid_from),
             "valid_until": _iso(c.valid_until),
             "ended_at": _iso(c.ended_at),

@@ -1,10 +1,11 @@
 """Russian words for the ledger's codes, as the documents people read show them.
 
 The catalogue states a purpose's legal basis in a compact reference form (``consent (152-FZ
-art. 6 part 1 item 1; art. 9)``), and the ledger keeps consent states as codes; the art. 14
-answer, the processing policy and the cabinet show them in Russian: «согласие субъекта
-персональных данных (п. 1 ч. 1 ст. 6, ст. 9 Федерального закона № 152-ФЗ)». A basis already
-written in Russian is shown as it is. Pure functions, no I/O.
+art. 6 part 1 item 1; art. 9)``); the art. 14 answer, the processing policy and the cabinet
+show it in Russian: «согласие субъекта персональных данных (п. 1 ч. 1 ст. 6, ст. 9
+Федерального закона № 152-ФЗ)». A basis already written in Russian is shown as it is. The
+names of consent states and the gate's refusal reasons are the one catalogue's
+(``propusk.messages.state_text``, ``reason_text``). Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -14,40 +15,6 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
-
-STATE_TITLES = {
-    "requested": "запрошено, ожидает ответа",
-    "partially_given": "подписано частично, ожидает второй подписи",
-    "given": "действует",
-    "refused": "отказано",
-    "withdrawn": "отозвано",
-    "revoked": "прекращено оператором",
-    "suspended": "обработка приостановлена",
-    "expired": "истёк срок действия",
-}
-
-# Why the gate released nothing of a category (``consent.gate``'s reasons).
-REFUSAL_TITLES = {
-    "operator_unknown": "оператор не зарегистрирован",
-    "operator_storage_foreign": "оператор хранит данные за пределами России",
-    "cross_border_not_notified": "нет уведомления о трансграничной передаче",
-    "unknown_category": "категория не входит в перечень",
-    "no_consent": "нет согласия",
-    "category_not_covered": "согласие не распространяется на эти данные",
-    "consent_pending": "согласие ещё не дано",
-    "consent_refused": "в согласии отказано",
-    "consent_withdrawn": "согласие отозвано",
-    "consent_revoked": "согласие прекращено",
-    "consent_suspended": "обработка приостановлена по вашему требованию",
-    "consent_expired": "срок согласия истёк",
-    "consent_not_yet_valid": "согласие ещё не вступило в силу",
-    "transfer_not_permitted": "согласие не разрешает передачу",
-    "written_form_required": "нужно согласие в письменной форме",
-    "representative_authority_ended": "полномочия законного представителя прекратились",
-    "processing_blocked": "данные заблокированы на время проверки",
-    "supplier_not_named": "согласие называет другой источник данных",
-    "other": "передача не разрешена",
-}
 
 # The ground of processing (art. 6, 9, 10.1, 11 of 152-FZ), longest phrase first.
 GROUNDS = (

@@ -39,7 +39,9 @@ def normalize_snils(value: str) -> str:
     """11 digits of a valid SNILS (``123-456-789 01`` or ``12345678901``); ValueError if not.
 
     Checksum per the Pension Fund rule: digits 1..9 weighted 9..1, sum mod 101, 100 → 00;
-    numbers up to 001-001-998 carry no checksum.
+    numbers up to 001-001-998 carry no checksum. The ValueError's words are for the log, never
+    for a person: the roster import answers with its own Russian text (``idp.roster``), the
+    login drops a number it cannot use.
     """
     digits = "".join(ch for ch in value if ch.isdigit())
     if len(digits) != 11 or any(ch not in "0123456789- " for ch in value.strip()):

@@ -2,43 +2,14 @@
 // Data: GET /api/v1/me/biometrics and /api/v1/me/exams (?subject= for a child); enrolment:
 // POST /api/v1/biometrics/enrolments (multipart "photos", "subject_id" for a child); deletion:
 // DELETE /api/v1/biometrics/enrolments/{id}. Helpers from /static/api.js: propuskFetch,
-// propuskDateTime, propuskProblemText. No inline style: classes and the hidden property only.
+// propuskDateTime, propuskProblemText, propuskCheckText, propuskStateText. No inline style: classes and the hidden property only.
 "use strict";
 
 (() => {
   const PHOTOS = 3; // biometrics.enrolment.MAX_PHOTOS
-  // Russian texts of the codes the enrolment answers: quality reasons, image codes (per photo)
-  // and problem types (the last part of a problem's "type"). Kept here until the shared
-  // catalogue of messages exists.
-  const REASONS_RU = {
-    no_face: "лицо не найдено — смотрите прямо в камеру, лицо целиком в кадре",
-    several_faces: "в кадре несколько лиц — нужен снимок одного человека",
-    face_too_small: "лицо слишком маленькое — снимите ближе, чтобы лицо было крупным",
-    too_dark: "лицо слишком тёмное — повернитесь лицом к окну или лампе",
-    too_bright: "лицо пересвечено — уйдите от яркого света, не стойте под лампой",
-    blurred: "снимок размыт — не двигайтесь во время снимка, протрите объектив",
-    empty: "файл пустой",
-    unsupported_format: "такой формат не подходит — нужен JPEG, PNG или WebP",
-    not_an_image: "это не фотография (файл не читается как изображение)",
-    too_large: "файл слишком большой — не больше 8 МБ",
-    too_many_pixels: "слишком большое разрешение — уменьшите фотографию",
-    "photo-quality": "Снимок не подошёл — нужен другой.",
-    "photos-differ": "На снимках разные люди: все снимки должны быть одного человека.",
-    "photo-count": `Нужно от 1 до ${PHOTOS} снимков.`,
-    "image-too-large": "Файл слишком большой: не больше 8 МБ на снимок.",
-    "body-too-large": "Файлы слишком большие: не больше 8 МБ на снимок.",
-    "biometric-consent-required":
-      "Нет действующего письменного согласия на обработку биометрических данных.",
-    "representative-required":
-      "До 14 лет это делает законный представитель (родитель) из своего кабинета.",
-    "not-representative": "Действовать может только сам участник или его законный представитель.",
-    "representation-ended": "Участнику уже 18 лет: действовать может только он сам.",
-  };
-  const CONSENT_STATES = {
-    requested: "ожидает подписи", partially_given: "подписано частично", given: "действует",
-    refused: "отказано", withdrawn: "отозвано", revoked: "прекращено оператором",
-    suspended: "приостановлено", expired: "истекло",
-  };
+  // The Russian texts of problem types, photo quality and image codes (per photo) and consent
+  // states are the one catalogue's (static/api.js: propuskProblemText, propuskCheckText,
+  // propuskStateText); the page names only its own exam words below.
   const WINDOWS = { upcoming: "ещё не началось", open: "идёт сейчас", closed: "завершено" };
   const ATTEMPTS = {
     not_started: "не начат", started: "начат", liveness_passed: "проверка личности пройдена",
@@ -70,9 +41,9 @@
     return node;
   }
 
+  // The photos' reasons are listed under the message, one line a photo (failureDetails).
   function problemText(body, status) {
-    const kind = (body?.type || "").split("/").pop();
-    return REASONS_RU[kind] || propuskProblemText(body, status);
+    return propuskProblemText(body && { ...body, photos: undefined }, status);
   }
 
   async function api(path, options = {}) {
@@ -100,7 +71,7 @@
 
   function failureDetails(error) {
     return (error.body?.photos || []).map((p) =>
-      `Снимок ${p.photo + 1}: ${p.reasons.map((r) => REASONS_RU[r] || r).join("; ")}.`);
+      `Снимок ${p.photo + 1}: ${p.reasons.map(propuskCheckText).join("; ")}.`);
   }
 
   // --- the consent ---------------------------------------------------------------------
@@ -136,8 +107,8 @@
     if (!current && !pending) {
       const last = data.consents[0];
       block.append(el("p", {}, last
-        ? `Согласия нет: последнее ${CONSENT_STATES[last.state] || last.state}` +
-          (last.ended_at ? ` ${propuskDateTime(last.ended_at)}.` : ".")
+        ? `Согласия нет; последнее — ${propuskStateText(last.state)}` +
+          (last.ended_at ? ` (${propuskDateTime(last.ended_at)}).` : ".")
         : "Согласия на обработку биометрических данных нет."));
       block.append(el("p", { class: "muted" },
         "Его запрашивает оператор (школа или региональный центр) — запрос появится здесь. ",
@@ -350,7 +321,7 @@
     shots = [];
     let data;
     try {
-      data = await api(`/api/v1/me/biometrics${query()}`);
+      [data] = await Promise.all([api(`/api/v1/me/biometrics${query()}`), propuskLoadMessages()]);
     } catch (e) {
       if (mine === bioGeneration) bioContent.replaceChildren(el("p", { class: "error" }, e.message));
       return;

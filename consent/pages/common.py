@@ -1,6 +1,7 @@
-"""What every consent page shares: the templates, the Russian words for states and roles, the
-message and problem pages, and the few lines a person reads first (who asks, whose data, what
-for — always the catalogue's titles, never its keys)."""
+"""What every consent page shares: the templates, the message and problem pages, and the few
+lines a person reads first (who asks, whose data, what for — always the catalogue's titles,
+never its keys). The words for states, signers and problems are the one catalogue's
+(``propusk.messages``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from consent import catalogue, documents, queries
 from consent.models import Consent
 from idp import identity
 from propusk.errors import Problem
-from propusk.messages import problem_text
+from propusk.messages import problem_text, signer_text, state_help, state_text
 
 HERE = Path(__file__).parent
 CONSENT_TEMPLATES = HERE.parent / "templates"
@@ -28,34 +29,12 @@ templates = Jinja2Templates(directory=[str(CONSENT_TEMPLATES), str(WEB_TEMPLATES
 PUBLIC = {"x-public": True}
 CABINET = ("/cabinet", "Перейти в личный кабинет")
 
-STATE_RU = {
-    "requested": "ожидает подписи",
-    "partially_given": "подписано частично: ждёт второй подписи",
-    "given": "действует",
-    "refused": "отказано",
-    "withdrawn": "отозвано",
-    "revoked": "прекращено оператором",
-    "suspended": "обработка приостановлена",
-    "expired": "истекло",
-}
-# What the state means for the data, in one sentence (receipt and verification pages).
-STATE_HELP = {
-    "requested": "Оператор ждёт ответа; данные не передаются.",
-    "partially_given": "Нужна ещё одна подпись; до неё данные не передаются.",
-    "given": "Оператор может получать перечисленные данные для этой цели до конца срока.",
-    "refused": "Данные по этому запросу не передаются.",
-    "withdrawn": "Передача данных прекращена; оператор обязан прекратить обработку и уничтожить "
-    "данные в установленный срок.",
-    "revoked": "Оператор прекратил согласие; данные не передаются.",
-    "suspended": "Передача данных приостановлена.",
-    "expired": "Срок согласия истёк; данные не передаются.",
-}
 ROLE_RU = {"subject": "участник (вы сами)", "guardian": "законный представитель"}
-SIGNED_BY_RU = {"subject": "участник", "guardian": "законный представитель"}
 PENDING = ("requested", "partially_given")
 
 PROBLEM_TITLE = {"no-receipt": "Квитанции нет"}
-CONSENT_NOT_FOUND = "Согласие не найдено."
+# On a consent's page, what was not found is the consent: the catalogue's sentence for that
+PAGE_PROBLEM = {"not-found": "unknown-consent"}
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -74,8 +53,8 @@ def message(
 
 def problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
     """A refused act as a page in Russian, with the problem's own status."""
-    # the one catalogue (propusk.messages); on these pages the record not found is a consent
-    text = CONSENT_NOT_FOUND if exc.type == "not-found" else problem_text(exc.type, exc.status)
+    kind = PAGE_PROBLEM.get(exc.type, exc.type)
+    text = problem_text(kind, exc.status)  # the one catalogue (propusk.messages)
     link = None
     if exc.type in ("not-representative", "signer-not-allowed") and consent_id:
         # someone else logged in on this device: offer to change the account
@@ -111,7 +90,7 @@ def signers(session: Session, consent: Consent) -> list[Signer]:
         except ValueError:
             person = None
         name = identity.full_name(person) if person is not None else "—"
-        role = SIGNED_BY_RU.get(entry.get("role"), "подписант")
+        role = signer_text(entry.get("role"))
         out.append(Signer(name, role, documents.local_time(entry.get("at"))))
     return out
 
@@ -132,8 +111,8 @@ def summary(session: Session, consent: Consent) -> dict[str, Any]:
         "biometric": any(c.biometric for c in known.values()),
         "term": documents.days_ru(template.term_days) if template else None,
         "withdrawal": template.withdrawal_method if template else None,
-        "state_text": STATE_RU.get(consent.state, "состояние неизвестно"),
-        "state_help": STATE_HELP.get(consent.state, ""),
+        "state_text": state_text(consent.state),
+        "state_help": state_help(consent.state),
         "valid_from": documents.local_time(consent.valid_from) if consent.valid_from else None,
         "valid_until": documents.local_time(consent.valid_until) if consent.valid_until else None,
     }

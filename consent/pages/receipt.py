@@ -23,7 +23,6 @@ from consent import documents, queries, verification
 from consent.models import Consent
 from consent.pages.common import (
     PUBLIC,
-    SIGNED_BY_RU,
     login_url,
     message,
     page,
@@ -35,6 +34,7 @@ from consent.routes.caller import consent_for
 from idp import identity
 from propusk.deps import PrincipalDep, SessionDep, SettingsDep
 from propusk.errors import Problem
+from propusk.messages import signer_text
 from propusk.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -97,7 +97,7 @@ def _context(
 
 def _actor(session: Session, signed: queries.Receipt) -> str:
     """Who acted, by name and role («Смирнов Дмитрий — законный представитель»)."""
-    role = SIGNED_BY_RU.get(signed.actor_role or "", "")
+    role = signer_text(signed.actor_role) if signed.actor_role else ""
     name = ""
     if signed.actor and signed.actor.startswith("person:"):
         try:
@@ -114,7 +114,7 @@ def _pdfs(session: Session, consent: Consent) -> list[dict[str, str]]:
     for row in queries.signed_documents(session, consent.id):
         person = identity.get_person(session, row.signer_id)
         name = identity.full_name(person) if person is not None else ""
-        role = SIGNED_BY_RU.get(row.role, "подписант")
+        role = signer_text(row.role)
         out.append(
             {
                 "href": f"/api/v1/consents/{consent.id}/documents/{row.id}.pdf",

@@ -33,7 +33,6 @@ from consent.pages.common import (
     PENDING,
     PUBLIC,
     ROLE_RU,
-    SIGNED_BY_RU,
     login_url,
     message,
     page,
@@ -48,6 +47,7 @@ from idp.oidc.principal import session_principal
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
 from propusk.errors import Problem
+from propusk.messages import signer_text
 from propusk.security import Principal
 from propusk.settings import Settings
 
@@ -91,7 +91,7 @@ def _still_needed(session: Session, consent: Consent, age_group: str, mine: str)
     signed = {s.get("role") for s in consent.signatures}
     out = []
     for role in sorted(signatures.required_roles(age_group) - signed):
-        label = SIGNED_BY_RU[role]
+        label = signer_text(role)
         if role == mine:
             out.append(f"ваша ({label})")
             continue
@@ -275,7 +275,7 @@ def sign_result(
         "consent": consent,
         **summary(session, consent),
         "signers": signers(session, consent),
-        "waiting": [SIGNED_BY_RU[r] for r in waiting if r in SIGNED_BY_RU],
+        "waiting": [signer_text(r) for r in waiting],
         "pdf_url": _my_pdf(session, consent, principal.person_id),
         "receipt_url": f"/consents/{consent.id}/receipt"
         if consent.state in RECEIPT_STATES

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from consent import documents, verification
-from consent.pages.common import PUBLIC, STATE_HELP, STATE_RU, page
+from consent.pages.common import PUBLIC, page
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
+from propusk.messages import state_help, state_text
 
 router = APIRouter(include_in_schema=False)
 MAX_PDF = 5 * 1024 * 1024
@@ -53,7 +54,7 @@ def _context(result: verification.Result | None) -> dict[str, Any]:
     return {
         "title": "Проверка согласия",
         "result": result,
-        "state_text": STATE_RU.get(result.state or "", "") if result else "",
-        "state_help": STATE_HELP.get(result.state or "", "") if result else "",
+        "state_text": state_text(result.state) if result and result.state else "",
+        "state_help": state_help(result.state) if result and result.state else "",
         "checked_at": documents.local_time(utcnow()),
     }

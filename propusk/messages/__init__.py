@@ -1,4 +1,5 @@
-"""One catalogue of the Russian texts a person reads when something did not work.
+"""One catalogue of the Russian texts a person reads when something did not work, and of the
+names of the codes the answers carry (states, roles, reasons).
 
 Every page and console reads the same catalogue: server-rendered pages through the functions
 below, the pages' scripts through ``GET /api/v1/messages`` (``propusk.routes``; ``static/api.js``
@@ -12,6 +13,9 @@ English ``detail`` of a problem, an OAuth error code or a biometric reason code.
 * ``reason_text``, ``oauth_text``, ``check_text`` — the transfer gate's refusal reasons, OAuth
   error codes, biometric results and reasons → phrases (``propusk.messages.codes``);
   ``sentence(phrase)`` makes one a sentence.
+* ``state_text``, ``state_help``, ``role_text``, ``signer_text`` — a consent's state (a phrase,
+  and what it means for the data in a sentence), a person's role, who signed
+  (``propusk.messages.names``).
 * ``catalogue()`` — all of it, as the browser gets it.
 
 The kernel module every package may import (it imports no domain package).
@@ -25,6 +29,7 @@ import hashlib
 from pydantic import BaseModel, Field
 
 from propusk.messages.codes import CHECKS, OAUTH, REASONS
+from propusk.messages.names import ROLES, SIGNERS, STATE_HELP, STATES
 from propusk.messages.problems import GENERIC, PROBLEMS, STATUSES
 from propusk.messages.validation import (
     DEFAULT,
@@ -48,7 +53,11 @@ __all__ = [
     "plural",
     "problem_text",
     "reason_text",
+    "role_text",
     "sentence",
+    "signer_text",
+    "state_help",
+    "state_text",
     "status_text",
     "validation_text",
 ]
@@ -57,6 +66,9 @@ TYPE_PREFIX = "https://propusk.dev/problems/"  # propusk.errors.TYPE_BASE
 UNKNOWN_REASON = "передача не разрешена"
 UNKNOWN_OAUTH = "неверный запрос"
 UNKNOWN_CHECK = "проверка не пройдена"
+UNKNOWN_STATE = "состояние неизвестно"
+UNKNOWN_ROLE = "статус"
+UNKNOWN_SIGNER = "подписант"
 
 
 def status_text(status: int | None) -> str:
@@ -91,6 +103,26 @@ def check_text(code: str) -> str:
     return CHECKS.get(code, UNKNOWN_CHECK)
 
 
+def state_text(state: str | None) -> str:
+    """A consent's state (``consent.models.STATES``), as a phrase: «действует», «отозвано»."""
+    return STATES.get(state or "", UNKNOWN_STATE)
+
+
+def state_help(state: str | None) -> str:
+    """What a consent's state means for the data, as a sentence ("" for an unknown state)."""
+    return STATE_HELP.get(state or "", "")
+
+
+def role_text(role: str | None) -> str:
+    """A person's status role (``idp.models.ROLES``), as a phrase: «ученик»."""
+    return ROLES.get(role or "", UNKNOWN_ROLE)
+
+
+def signer_text(role: str | None) -> str:
+    """Who signed a consent (a signature's ``role``): «участник», «законный представитель»."""
+    return SIGNERS.get(role or "", UNKNOWN_SIGNER)
+
+
 def sentence(phrase: str) -> str:
     """«согласие отозвано» → «Согласие отозвано.»"""
     if not phrase:
@@ -100,7 +132,7 @@ def sentence(phrase: str) -> str:
 
 
 class Catalogue(BaseModel):
-    """The Russian texts of failures, for the pages' scripts (``static/api.js``)."""
+    """The Russian texts of failures and codes, for the pages' scripts (``static/api.js``)."""
 
     problems: dict[str, str] = Field(description="problem type slug → sentence")
     statuses: dict[str, str] = Field(description="HTTP status → sentence (types without one)")
@@ -116,7 +148,13 @@ class Catalogue(BaseModel):
     reasons: dict[str, str] = Field(description="transfer gate refusal reason → phrase")
     oauth: dict[str, str] = Field(description="OAuth error code → phrase")
     checks: dict[str, str] = Field(description="biometric result, flag or reason → phrase")
-    unknown: dict[str, str] = Field(description="phrase for an unknown reason, oauth or check")
+    states: dict[str, str] = Field(description="consent state → phrase")
+    state_help: dict[str, str] = Field(description="consent state → what it means, a sentence")
+    roles: dict[str, str] = Field(description="a person's status role → phrase")
+    signers: dict[str, str] = Field(description="a signature's role → phrase")
+    unknown: dict[str, str] = Field(
+        description="phrase for an unknown reason, oauth, check, state, role or signer"
+    )
 
 
 @functools.cache
@@ -132,7 +170,18 @@ def catalogue() -> Catalogue:
         reasons=REASONS,
         oauth=OAUTH,
         checks=CHECKS,
-        unknown={"reason": UNKNOWN_REASON, "oauth": UNKNOWN_OAUTH, "check": UNKNOWN_CHECK},
+        states=STATES,
+        state_help=STATE_HELP,
+        roles=ROLES,
+        signers=SIGNERS,
+        unknown={
+            "reason": UNKNOWN_REASON,
+            "oauth": UNKNOWN_OAUTH,
+            "check": UNKNOWN_CHECK,
+            "state": UNKNOWN_STATE,
+            "role": UNKNOWN_ROLE,
+            "signer": UNKNOWN_SIGNER,
+        },
     )
 
 

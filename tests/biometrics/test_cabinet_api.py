@@ -20,6 +20,7 @@ from biometrics import engine, exams, quality
 from idp import identity, login, statuses
 from idp.upstream import UpstreamIdentity
 from propusk.db import session_scope, utcnow
+from propusk.messages import codes, problems
 from propusk.security import Principal, RoleGrant
 from tests.biometrics.harness import ENROLMENTS, enrol_photos, template_row, years_ago
 
@@ -297,13 +298,14 @@ def test_a_child_under_14_sees_the_section_but_the_parent_acts(bio, db_url):
     assert template_row(bio, child) is not None
 
 
-def test_the_cabinet_script_explains_every_reason_code_in_russian():
-    """The page's small catalogue names every quality and image code the API answers."""
-    text = CABINET_JS.read_text(encoding="utf-8")
-    block = re.search(r"const REASONS_RU = \{(.*?)\n\s*\};", text, re.S)
-    assert block, "REASONS_RU not found in biometrics/static/cabinet.js"
-    keys = set(re.findall(r"(\w+):", block.group(1)))
+def test_every_reason_code_of_the_enrolment_has_a_russian_text_in_the_catalogue():
+    """The cabinet's script names the codes the enrolment answers with through the one catalogue
+    (``propuskCheckText``, ``propuskProblemText``): every quality and image code and problem type
+    has a text there, and the script keeps no map of its own."""
     image_codes = {"empty", "unsupported_format", "not_an_image", "too_large", "too_many_pixels"}
-    assert set(quality.REASONS) | image_codes <= keys
+    assert set(quality.REASONS) | image_codes <= set(codes.CHECKS)
     for kind in ("photo-quality", "photos-differ", "photo-count", "image-too-large"):
-        assert f'"{kind}"' in text, kind
+        assert kind in problems.PROBLEMS, kind
+    text = CABINET_JS.read_text(encoding="utf-8")
+    assert "propuskCheckText" in text and "propuskProblemText" in text
+    assert not re.search(r"\bno_face\s*:|too_dark\s*:|\"photo-quality\"\s*:", text)

@@ -1,5 +1,5 @@
-"""Russian words for the ledger's codes (``consent.wording``): legal bases, refusal reasons,
-Moscow dates."""
+"""Russian words for the ledger's codes (``consent.wording``): legal bases and Moscow dates; the
+refusal reasons and states are the one catalogue's (``propusk.messages``)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ import pytest
 
 from consent import gate
 from consent.catalogue import CATALOGUE_FILE
-from consent.wording import (
-    REFUSAL_TITLES,
-    STATE_TITLES,
-    legal_basis_text,
-    moscow_day,
-    moscow_time,
-    sentence,
-)
+from consent.models import STATES
+from consent.wording import legal_basis_text, moscow_day, moscow_time, sentence
+from propusk import messages
+from propusk.messages import codes, names
 
 LATIN = re.compile(r"[A-Za-z]")
 
@@ -61,11 +57,12 @@ def test_every_catalogued_basis_has_russian_words():
         assert not LATIN.search(legal_basis_text(p["legal_basis"])), p["legal_basis"]
 
 
-def test_every_gate_reason_and_state_has_a_title():
+def test_every_gate_reason_and_state_has_a_title_in_the_catalogue():
     reasons = {v for k, v in vars(gate).items() if k.isupper() and isinstance(v, str)}
     reasons.discard(gate.TRANSFER_ACTION)
-    assert reasons <= set(REFUSAL_TITLES), reasons - set(REFUSAL_TITLES)
-    assert set(STATE_TITLES) >= {"requested", "partially_given", "given", "refused", "withdrawn"}
+    assert reasons <= set(codes.REASONS), reasons - set(codes.REASONS)
+    assert set(STATES) <= set(names.STATES), set(STATES) - set(names.STATES)
+    assert messages.reason_text("a_reason_from_the_future") == messages.UNKNOWN_REASON
 
 
 def test_dates_are_moscow_dates():

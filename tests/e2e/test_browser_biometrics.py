@@ -241,7 +241,7 @@ def test_an_adult_signs_enrols_with_the_camera_and_deletes_the_template(
     link.click()  # the request opens as a document on the signing page
     page.wait_for_selector("article.document")
     assert "биометрических" in page.inner_text("article.document")
-    page.check("#read")  # «Я прочитал(а) документ»: no signature without it
+    page.check("#read")  # «Я прочитал(а) документ»: the browser stops the form without it
     page.click("form.decision button:has-text('Подписать')")
     page.wait_for_selector("text=Подписано")
     page.goto(url + "/cabinet")

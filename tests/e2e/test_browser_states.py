@@ -79,7 +79,7 @@ def test_signing_and_verifying_pages_are_fit_to_show(site, browser):
     page = _page_of(browser, url, STUDENT_FATHER, f"/sign/{waiting}")
     page.wait_for_selector("article.document")
     problems += _collect(page, "sign-second-signature")
-    page.check("#read")
+    page.check("#read")  # «Я прочитал(а) документ»: the browser stops the form without it
     page.click("form.decision button[value=sign]")
     page.wait_for_selector("text=Скачать подписанный документ")
     problems += _collect(page, "sign-result")

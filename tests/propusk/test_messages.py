@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from propusk import messages
-from propusk.messages import codes, problems, validation
+from propusk.messages import codes, names, problems, validation
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("audit", "policies", "idp", "consent", "biometrics", "propusk")
@@ -338,6 +338,159 @@ def test_every_oauth_error_code_has_a_russian_text():
     assert found <= set(codes.OAUTH), found - set(codes.OAUTH)
 
 
+# --- names of states, roles, signers -------------------------------------------------------------
+
+
+def test_every_consent_state_role_and_signer_has_a_russian_name():
+    from consent.models import STATES
+    from consent.signatures import required_roles
+    from idp.models import ROLES
+
+    assert set(STATES) <= set(names.STATES), set(STATES) - set(names.STATES)
+    assert set(STATES) <= set(names.STATE_HELP), set(STATES) - set(names.STATE_HELP)
+    assert set(ROLES) <= set(names.ROLES), set(ROLES) - set(names.ROLES)
+    signers = set().union(*(required_roles(g) for g in ("under14", "14to17", "adult")))
+    assert signers == set(names.SIGNERS)
+    assert messages.state_text("withdrawn") == "отозвано"
+    assert messages.state_text("a_state_from_the_future") == messages.UNKNOWN_STATE
+    assert messages.state_help(None) == ""
+    assert messages.role_text("student") == "ученик"
+    assert messages.signer_text("guardian") == "законный представитель"
+    for text in names.STATE_HELP.values():  # sentences
+        assert text[0].isupper() and text.endswith("."), text
+
+
+# --- the pages' scripts keep no copy of the catalogue ---------------------------------------------
+
+SCRIPTS = sorted(
+    path
+    for package in PACKAGES
+    for path in (ROOT / package).rglob("*.js")
+    if "node_modules" not in path.parts
+)
+# a section of the catalogue → its codes; a literal naming two of one section's codes with Russian
+# values is a copy (one shared code — «refused» of an obligation, «not_started» of an exam attempt
+# — is another vocabulary that happens to share a word)
+COPIED_SECTIONS = {
+    "reasons": set(codes.REASONS),
+    "checks": set(codes.CHECKS),
+    "oauth": set(codes.OAUTH),
+    "problems": set(problems.PROBLEMS),
+    "states": set(names.STATES),
+    "roles": set(names.ROLES),
+    "signers": set(names.SIGNERS),
+}
+# a key after «{» or «,» (comments skipped): a name or a quoted string, then one colon
+KEY = re.compile(
+    r"""(?:\s|/\*.*?\*/|//[^\n]*\n)*(?:([A-Za-z_$][\w$]*)|"([^"\\]*)"|'([^'\\]*)')\s*:(?!:)"""
+)
+
+
+def object_literals(source: str) -> Iterator[tuple[int, set[str], bool]]:
+    """Every ``{…}`` of a script: (line, the keys at its top level, whether a string inside it
+    is Russian). Strings, template literals and comments are skipped over, not parsed."""
+    frames: list[dict] = []  # open braces: {"line", "keys", "russian", "expr"}
+    texts: list[int] = []  # template literals whose text is being read (their ${…} pop it)
+    i, n = 0, len(source)
+
+    def russian() -> None:
+        for frame in frames:
+            frame["russian"] = True
+
+    def key_at(j: int) -> None:
+        found = KEY.match(source, j)
+        if found and not frames[-1]["expr"]:
+            frames[-1]["keys"].add(next(g for g in found.groups() if g is not None))
+
+    while i < n:
+        ch = source[i]
+        if texts:  # the text of a template literal
+            if ch == "\\":
+                i += 1
+            elif ch == "`":
+                texts.pop()
+            elif source.startswith("${", i):
+                texts.pop()  # back to code until the expression's own «}»
+                frames.append({"line": 0, "keys": set(), "russian": False, "expr": True})
+                i += 1
+            elif CYRILLIC.match(ch):
+                russian()
+            i += 1
+            continue
+        if source.startswith("//", i):
+            i = source.find("\n", i) if "\n" in source[i:] else n
+            continue
+        if source.startswith("/*", i):
+            i = source.index("*/", i) + 2
+            continue
+        if ch in "\"'":
+            end = i + 1
+            while source[end] != ch:
+                end += 2 if source[end] == "\\" else 1
+            if CYRILLIC.search(source[i:end]):
+                russian()
+            i = end
+        elif ch == "`":
+            texts.append(i)
+        elif ch == "{":
+            line = source.count("\n", 0, i) + 1
+            frames.append({"line": line, "keys": set(), "russian": False, "expr": False})
+            key_at(i + 1)
+        elif ch == "}" and frames:
+            frame = frames.pop()
+            if frame["expr"]:
+                texts.append(i)  # the template literal's text goes on
+            else:
+                yield frame["line"], frame["keys"], frame["russian"]
+        elif ch == "," and frames:
+            key_at(i + 1)
+        i += 1
+    assert not texts and not frames, "the scan lost its place in the script"
+
+
+def catalogue_copies(source: str) -> list[str]:
+    """The object literals of a script that map codes of one catalogue section to Russian."""
+    found = []
+    for line, keys, russian in object_literals(source):
+        for section, known in COPIED_SECTIONS.items():
+            shared = keys & known
+            if russian and len(shared) >= 2:
+                found.append(f"line {line}: {section} {sorted(shared)}")
+    return found
+
+
+def test_the_scan_finds_a_copy_and_leaves_badge_classes_and_other_vocabularies_alone():
+    copies = catalogue_copies(
+        'const STATES = {\n  given: ["действует", "ok"], withdrawn: ["отозвано", "stop"],\n};\n'
+        "function f() { return { 'photo-quality': `Снимок ${n + 1}: плохой`, \"photos-differ\": "
+        '"разные люди" }; }\n'
+        "const R = { no_face: 'лицо не найдено', /* a { brace */ too_dark: `темно ${x ? 1 : 2}` };"
+    )
+    assert copies == [
+        "line 1: states ['given', 'withdrawn']",
+        "line 4: problems ['photo-quality', 'photos-differ']",
+        "line 5: checks ['no_face', 'too_dark']",
+    ], copies
+    assert not catalogue_copies('const BADGES = { given: "ok", withdrawn: "stop" };')
+    assert not catalogue_copies('const D = { allowed: ["передано", "ok"], refused: ["нет", "x"] };')
+    assert not catalogue_copies("const C = { a: 1 };  // given: «действует», withdrawn: «отозвано»")
+
+
+def test_no_page_script_redeclares_the_catalogues_codes():
+    """Pages read the names of codes from the catalogue (``static/api.js``): a script's own map
+    of gate reasons, biometric codes, problem types, consent states, roles or signers would drift
+    from it."""
+    assert len(SCRIPTS) >= 8 and ROOT / "biometrics" / "static" / "cabinet.js" in SCRIPTS
+    literals = sum(1 for path in SCRIPTS for _ in object_literals(path.read_text(encoding="utf-8")))
+    assert literals > 50  # the scan reads the scripts (a broken one would find nothing)
+    copies = {
+        str(path.relative_to(ROOT)): found
+        for path in SCRIPTS
+        if (found := catalogue_copies(path.read_text(encoding="utf-8")))
+    }
+    assert not copies, f"use propuskStateText / propuskCheckText / … (static/api.js): {copies}"
+
+
 # --- the texts themselves -------------------------------------------------------------------------
 
 
@@ -347,12 +500,17 @@ def test_every_text_is_russian_with_no_latin_words():
     _check_russian("reasons", codes.REASONS)
     _check_russian("oauth", codes.OAUTH)
     _check_russian("checks", codes.CHECKS)
+    _check_russian("states", names.STATES)
+    _check_russian("state_help", names.STATE_HELP)
+    _check_russian("roles", names.ROLES)
+    _check_russian("signers", names.SIGNERS)
     _check_russian("fields", validation.FIELD_LABELS)
     for kind, template in {**validation.TEMPLATES, "default": validation.DEFAULT}.items():
         filled = {kind + ".field": template.field, kind: template.plain}
         _check_russian("validation", {k: re.sub(r"\{\w+", "{", v) for k, v in filled.items()})
         assert "{field}" in template.field and "{field}" not in template.plain, kind
-    for section in (codes.REASONS, codes.OAUTH, codes.CHECKS):  # phrases, not sentences
+    phrases = (codes.REASONS, codes.OAUTH, codes.CHECKS, names.STATES, names.ROLES, names.SIGNERS)
+    for section in phrases:  # phrases, not sentences
         for key, text in section.items():
             lower = text[0].islower() or text.startswith("Пропуск")  # the service's name
             assert lower and not text.endswith("."), (key, text)

@@ -58,7 +58,8 @@ function propuskDeadline(dueDate, dueAt) {
   return propuskDate(new Date(new Date(dueAt).getTime() - 1000).toISOString());
 }
 
-// --- messages (the catalogue's sections: problems, statuses, validation, reasons, oauth, checks)
+// --- messages (the catalogue's sections: problems, statuses, validation, reasons, oauth, checks,
+// states, roles, signers)
 
 // Without the catalogue (it could not be loaded) a failure still reads Russian.
 const PROPUSK_FALLBACK = "Не удалось выполнить действие. Попробуйте ещё раз позже.";
@@ -133,6 +134,20 @@ function propuskReasonText(code) {
 
 function propuskCheckText(code) {
   return PROPUSK_MESSAGES?.checks?.[code] || PROPUSK_MESSAGES?.unknown?.check || "проверка не пройдена";
+}
+
+// Names of codes an answer carries: a consent's state («действует»), a person's status role
+// («ученик»), who signed («законный представитель»). Await propuskLoadMessages() first.
+function propuskStateText(code) {
+  return PROPUSK_MESSAGES?.states?.[code] || PROPUSK_MESSAGES?.unknown?.state || "состояние неизвестно";
+}
+
+function propuskRoleText(code) {
+  return PROPUSK_MESSAGES?.roles?.[code] || PROPUSK_MESSAGES?.unknown?.role || "статус";
+}
+
+function propuskSignerText(code) {
+  return PROPUSK_MESSAGES?.signers?.[code] || PROPUSK_MESSAGES?.unknown?.signer || "подписант";
 }
 
 // The Russian text of a failed answer (problem+json or OAuth error body): the problem type's

@@ -5,17 +5,13 @@
 // (transfers, held data, obligations) is cabinet_history.js.
 "use strict";
 
-const STATES = {
-  requested: ["ждёт ответа", "warn"], partially_given: ["подписано частично", "warn"],
-  given: ["действует", "ok"], refused: ["отказано", "muted"], withdrawn: ["отозвано", "stop"],
-  revoked: ["прекращено оператором", "stop"], suspended: ["обработка приостановлена", "stop"],
-  expired: ["истекло", "muted"],
+// The names of states, roles and signers are the catalogue's (static/api.js: propuskStateText,
+// propuskRoleText, propuskSignerText); the page keeps only each state's badge colour.
+const STATE_BADGES = {
+  requested: "warn", partially_given: "warn", given: "ok", refused: "muted", withdrawn: "stop",
+  revoked: "stop", suspended: "stop", expired: "muted",
 };
-const ROLES = {
-  student: "ученик", parent: "родитель", teacher: "учитель", school_admin: "администратор школы",
-  proctor: "проктор", operator_staff: "сотрудник оператора", platform_admin: "администратор платформы",
-};
-const SIGNER = { subject: "участник", guardian: "законный представитель" };
+const ENDED = new Set(["withdrawn", "refused", "revoked", "expired"]);
 const NEEDED = { under14: ["guardian"], "14to17": ["subject", "guardian"], adult: ["subject"] };
 
 let me = null;
@@ -52,9 +48,10 @@ function status(text, isError = false) {
 }
 
 function badge(state) {
-  const [text, kind] = STATES[state] || ["состояние неизвестно", "muted"];
-  return el("span", { class: `badge ${kind}` }, text);
+  return el("span", { class: `badge ${STATE_BADGES[state] || "muted"}` }, propuskStateText(state));
 }
+
+function capital(text) { return text ? text[0].toUpperCase() + text.slice(1) : text; }
 
 function rows(pairs) {
   return el("dl", {}, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
@@ -70,10 +67,10 @@ function organization(org) {
 
 function whoSigned(c) {
   const signed = (c.signatures || []).map((s) =>
-    `${SIGNER[s.role] || "подписант"} — ${propuskDateTime(s.at)}`);
+    `${propuskSignerText(s.role)} — ${propuskDateTime(s.at)}`);
   const pending = ["requested", "partially_given"].includes(c.state);
   const waiting = pending ? (NEEDED[c.age_rule] || []).filter((r) => !(c.signatures || []).some((s) => s.role === r))
-    .map((r) => SIGNER[r]) : [];
+    .map(propuskSignerText) : [];
   return [signed.length ? signed.join("; ") : null, waiting.length ? `ждёт подписи: ${waiting.join(", ")}` : null]
     .filter(Boolean).join("; ");
 }
@@ -90,8 +87,7 @@ function consentDates(c) {
   if (["given", "partially_given", "suspended"].includes(c.state) && c.valid_until) {
     out.push(["Действует до", propuskDate(c.valid_until)]);
   }
-  const ended = { withdrawn: "Отозвано", refused: "Отказано", revoked: "Прекращено", expired: "Истекло" };
-  if (ended[c.state]) out.push([ended[c.state], propuskDateTime(c.ended_at || c.valid_until)]);
+  if (ENDED.has(c.state)) out.push([capital(propuskStateText(c.state)), propuskDateTime(c.ended_at || c.valid_until)]);
   if (c.destruction) {
     const d = c.destruction;
     out.push([d.reason === "dissemination_stop" ? "Прекратить распространение до" : "Уничтожить данные до",
@@ -257,7 +253,7 @@ async function refresh() {
 
 function profile() {
   const statuses = me.statuses.map((s) => {
-    const text = `${ROLES[s.role] || "статус"}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`;
+    const text = `${propuskRoleText(s.role)}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`;
     return s.role === "school_admin"
       ? el("li", {}, text, " ", el("a", { href: `/school/${s.school_id}` }, "консоль школы"))
       : el("li", {}, text);
@@ -300,7 +296,7 @@ function accessRequests() {
 }
 
 async function main() {
-  me = await api("/api/v1/me");
+  [me] = await Promise.all([api("/api/v1/me"), propuskLoadMessages()]);  // names from the catalogue
   profile();
   subjectPicker();
   accessRequests();

@@ -2,10 +2,6 @@
 "use strict";
 
 const schoolId = location.pathname.split("/").pop();
-const ROLES = {
-  student: "ученик", parent: "родитель", teacher: "учитель", school_admin: "администратор",
-  proctor: "проктор",
-};
 // where a status comes from (idp.models.STATUS_SOURCES)
 const SOURCES = {
   esia: "Госуслуги", roster: "список школы", appointment: "назначение", derived: "по другому статусу",
@@ -65,12 +61,13 @@ async function load() {
   const [school, roster, statuses] = await Promise.all([
     api(`/api/v1/schools/${schoolId}`), api(`/api/v1/schools/${schoolId}/roster`),
     api(`/api/v1/schools/${schoolId}/statuses`),
+    propuskLoadMessages(),  // the roles' names are the catalogue's (static/api.js: propuskRoleText)
   ]);
   document.getElementById("school-name").textContent = school.name;
   document.getElementById("school-meta").textContent = `ОГРН ${school.ogrn}${school.region ? ", " + school.region : ""}`;
   document.getElementById("roster").replaceChildren(table(
     ["Роль", "ФИО", "Дата рождения", "Класс", "Вошёл через Госуслуги"],
-    roster.map((r) => [ROLES[r.role] || r.role, [r.last_name, r.first_name, r.middle_name].filter(Boolean).join(" "),
+    roster.map((r) => [propuskRoleText(r.role), [r.last_name, r.first_name, r.middle_name].filter(Boolean).join(" "),
       propuskDate(r.birth_date), r.class || "—", r.person_id ? "да" : "ещё нет"])));
   const teachers = new Set(statuses.filter((s) => s.role === "proctor").map((s) => s.person_id));
   document.getElementById("statuses").replaceChildren(table(
@@ -83,7 +80,7 @@ async function load() {
       if (["proctor", "teacher", "student"].includes(s.role)) {
         actions.append(el("button", { onclick: () => end(s.id) }, "Прекратить"));
       }
-      return [s.person_name, ROLES[s.role] || s.role, s.class || "—", SOURCES[s.source] || s.source, actions];
+      return [s.person_name, propuskRoleText(s.role), s.class || "—", SOURCES[s.source] || s.source, actions];
     })));
 }
 
