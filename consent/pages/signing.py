@@ -213,7 +213,7 @@ def _decide(consent_id, request, session, settings, fields: dict[str, str]) -> R
             return message(request, "Неверная ссылка", "Адрес возврата не зарегистрирован.", 400)
         decision = fields.get("decision")
         if decision == "refuse" and fields.get("confirm") != "1":
-            return _confirm_refusal(request, session, consent_id, fields)
+            return _confirm_refusal(request, session, principal, consent_id, fields)
         now = utcnow()
         if decision == "sign":
             if fields.get(READ_FIELD) != "1":  # the box is required in the page and here
@@ -238,11 +238,12 @@ def _decide(consent_id, request, session, settings, fields: dict[str, str]) -> R
     return RedirectResponse(f"/sign/{consent.id}/result", status_code=303)
 
 
-def _confirm_refusal(request: Request, session, consent_id, fields: dict[str, str]) -> Response:
-    """A refusal ends the request for good: the person confirms it on a page of its own."""
-    consent = queries.consent_or_none(session, consent_id)
-    if consent is None:
-        return message(request, "Действие невозможно", "Согласие не найдено.", 404)
+def _confirm_refusal(
+    request: Request, session, principal: Principal, consent_id, fields: dict[str, str]
+) -> Response:
+    """A refusal ends the request for good: the person confirms it on a page of its own —
+    only someone who may refuse it sees it (the page names the subject, operator, signers)."""
+    consent = representation.consent_for_person(session, consent_id, principal.person_id, "refuse")
     carried = {k: fields[k] for k in ("csrf_token", "return_uri", "state") if fields.get(k)}
     back = {k: fields[k] for k in ("return_uri", "state") if fields.get(k)}
     context = {"title": "Отказаться от согласия?", **summary(session, consent)}
