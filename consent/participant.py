@@ -111,9 +111,18 @@ class Consequences:
     ends_for_all: bool
 
 
-def consequences(session: Session, consent: Consent, now: datetime) -> Consequences:
-    """What withdrawing this consent, or demanding that its processing stop, would start."""
-    can_withdraw = consent.state in WITHDRAWABLE
+def consequences(
+    session: Session,
+    consent: Consent,
+    now: datetime,
+    *,
+    may_withdraw: bool = True,
+    may_stop: bool = True,
+) -> Consequences:
+    """What withdrawing this consent, or demanding that its processing stop, would start;
+    ``may_*``: whether the caller may do it at all (a child under 14 or a relying party may
+    not), so nothing is offered that the act's route would refuse."""
+    can_withdraw = may_withdraw and consent.state in WITHDRAWABLE
     kind = due = None
     if can_withdraw and consent.given_at is not None:
         purpose = catalogue.purpose(session, consent.purpose_key)
@@ -121,7 +130,7 @@ def consequences(session: Session, consent: Consent, now: datetime) -> Consequen
             kind, due = "dissemination_stop", deadlines.dissemination_due(now)
         else:
             kind, due = "destruction", deadlines.destruction_due(now)
-    can_stop = consent.state == "given"
+    can_stop = may_stop and consent.state == "given"
     stop_due = None
     if can_stop:
         received = deadlines.receipt_date(now)

@@ -175,8 +175,8 @@ def sign_page(
     principal = session_principal(request, session, settings, None)
     if principal.kind != "person":
         return RedirectResponse(login_url(request), status_code=302)
-    consent = queries.consent_or_none(session, consent_id)
-    target = _return_target(session, consent, return_uri) if consent else None
+    consent = _readable(session, consent_id, principal)  # a stranger learns nothing, not even
+    target = _return_target(session, consent, return_uri) if consent else None  # that it exists
     if target is False:
         return message(
             request,
@@ -186,6 +186,15 @@ def sign_page(
             400,
         )
     return _document_page(request, session, settings, principal, consent_id, target, state or "")
+
+
+def _readable(session, consent_id: uuid.UUID, principal):
+    """The consent if the caller is its subject or their representative, else None (the
+    document page then answers the refusal that names nobody)."""
+    try:
+        return representation.consent_for_person(session, consent_id, principal.person_id)
+    except Problem:
+        return None
 
 
 @router.post("/sign/{consent_id}", openapi_extra=PUBLIC)

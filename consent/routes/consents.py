@@ -54,6 +54,7 @@ from consent.schemas.signing import (
 )
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
+from propusk.errors import Problem
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -111,7 +112,23 @@ def consent_consequences(
     (the cabinet says it before the person confirms): the operator's deadline and who it
     ends for."""
     consent = consent_for(session, principal, consent_id, "read")
-    return consequences_out(participant.consequences(session, consent, utcnow()))
+    now = utcnow()
+    may = {act: _may(session, principal, consent, act, now) for act in ("withdraw", "suspend")}
+    found = participant.consequences(
+        session, consent, now, may_withdraw=may["withdraw"], may_stop=may["suspend"]
+    )
+    return consequences_out(found)
+
+
+def _may(session: Session, principal: Principal, consent, act: str, now) -> bool:
+    """Would the caller's ``act`` on this consent pass the same checks the act's route makes
+    (policy, delegation, who acts at the subject's age)? The cabinet offers only what would."""
+    try:
+        consent_for(session, principal, consent.id, act)
+        representation.acting_role(session, person_of(principal), consent.subject_id, now, act)
+    except Problem:
+        return False
+    return True
 
 
 @router.get("/consents/{consent_id}/document")

@@ -27,6 +27,13 @@ PUBLIC = {"x-public": True}
 POLICY_EDITION = "05.12.2026"
 
 
+@router.get("/favicon.ico", openapi_extra=PUBLIC)
+def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the ESIA simulator's): the
+    site's icon, not a 404 in their console."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/", response_class=HTMLResponse, openapi_extra=PUBLIC)
 def index(request: Request, settings: SettingsDep) -> HTMLResponse:
     """What Propusk is, who runs it, and where each kind of visitor goes."""

@@ -122,3 +122,34 @@ def test_a_minors_consents_are_named_for_the_parent(world: World):
     assert req["operator"]["address"] == world.op["address"]
     assert [t["key"] for t in req["category_titles"]] == world.tpl["categories"]
     assert all(not KEY.match(t["title"]) for t in req["category_titles"])
+
+
+def test_consequences_offer_only_what_the_caller_may_do(world: World):
+    """A relying party reading the person's consents, or a child under 14, is told the
+    consent cannot be withdrawn or stopped by them (the acts' routes refuse both)."""
+    from propusk.security import Principal, RoleGrant
+
+    h = world.h
+    subject, given, _ = _lived_in(world)
+    token = h.token_for(
+        Principal(
+            kind="person",
+            subject=f"person:{subject}",
+            person_id=subject,
+            client_id="e-diary",
+            scopes=frozenset({"openid", "consents.read"}),
+            roles=(RoleGrant("student", "*"),),
+            channel="token",
+        )
+    )
+    r = h.client.get(f"/api/v1/consents/{given['id']}/consequences", headers=token)
+    assert r.status_code == 200, r.text
+    assert r.json()["can_withdraw"] is False and r.json()["can_stop"] is False
+    parent, (child,) = h.person(years_ago(40), children=(years_ago(10),))
+    c = h.request(world.op_h, world.tpl["id"], child)
+    h.act(parent, c["id"], "approve")
+    path = f"/api/v1/consents/{c['id']}/consequences"
+    as_child = h.client.get(path, headers=h.person_headers(child)).json()
+    assert as_child["can_withdraw"] is False and as_child["can_stop"] is False
+    as_parent = h.client.get(path, headers=h.person_headers(parent)).json()
+    assert as_parent["can_withdraw"] is True and as_parent["can_stop"] is True

@@ -173,6 +173,7 @@ def test_a_parent_acts_for_a_child_under_14(site, browser):
     page = _logged_in(browser, url, states.login_oid)
     _view(page, child)
     check_page(page, "parent-child-cabinet")
+    assert "Ребёнку нет 14 лет" in page.inner_text("#subject-note")
     written = {str(i) for i in states.written_requests}
     simple = next(str(i) for i in states.consents["requested"] if str(i) not in written)
     result = _sign(page, url, simple, states.login_oid, "parent")
@@ -208,6 +209,8 @@ def test_a_student_of_16_signs_with_a_parent_and_withdraws_for_both(site, browse
     _view(page, None)
     card = page.inner_text(f"#request-{request}")  # still a request: the parent signs next
     assert "подписано частично" in card and "ждёт подписи: законный представитель" in card, card
+    assert "Вы подписали" in card and "Открыть документ и ответить" not in card, card
+    assert page.locator("section.subject-picker.hidden").count() == 1  # no children: no picker
     _withdraw(page, _one(states.consents["given"]), "student", for_all=True)
     _check_a_record(page, "student")
     _art14(page, "student")

@@ -239,6 +239,14 @@ def test_another_person_learns_nothing_from_the_signing_pages(live):
         token = browser.headers["X-CSRF-Token"]
         pages = {
             "document": browser.get(f"/sign/{cid}"),
+            # a return address the operator never registered: the same refusal, so an id
+            # cannot be probed for existence
+            "document with a foreign return": browser.get(
+                f"/sign/{cid}", params={"return_uri": "https://evil.example/cb"}
+            ),
+            "unknown consent with a foreign return": browser.get(
+                f"/sign/{uuid.uuid4()}", params={"return_uri": "https://evil.example/cb"}
+            ),
             "result": browser.get(f"/sign/{cid}/result"),
             "receipt": browser.get(f"/consents/{cid}/receipt"),
             "refusal confirmation": browser.post(

@@ -84,8 +84,12 @@ function categoryList(c) {
 function consentDates(c) {
   const out = [];
   if (c.given_at) out.push(["Дано", propuskDateTime(c.given_at)]);
-  if (["given", "partially_given", "suspended"].includes(c.state) && c.valid_until) {
+  if (["given", "partially_given"].includes(c.state) && c.valid_until) {
     out.push(["Действует до", propuskDate(c.valid_until)]);
+  }
+  if (c.state === "suspended") {
+    out.push(["Передача", "приостановлена по требованию прекратить обработку: данные не передаются"]);
+    if (c.valid_until) out.push(["Срок согласия", `до ${propuskDate(c.valid_until)}`]);
   }
   if (ENDED.has(c.state)) out.push([capital(propuskStateText(c.state)), propuskDateTime(c.ended_at || c.valid_until)]);
   if (c.destruction) {
@@ -97,7 +101,13 @@ function consentDates(c) {
   return out;
 }
 
+// The viewer's own signature on a request waiting for the other signer (14–17).
+function signedByMe(c) {
+  return (c.signatures || []).some((s) => s.person_id === me.id);
+}
+
 function requestCard(c) {
+  const mine = signedByMe(c);
   return el("article", { class: "card", id: `request-${c.id}` },
     el("div", { class: "head" }, el("h3", {}, c.purpose_title), badge(c.state)),
     rows([
@@ -107,8 +117,10 @@ function requestCard(c) {
       ["Подписи", whoSigned(c) || null],
       ["Ответить до", propuskDateTime(c.request_expires_at)],
     ]),
-    el("div", { class: "actions" },
-      el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть документ и ответить")));
+    mine ? el("p", { class: "notice" }, "Вы подписали. Согласие начнёт действовать после второй подписи.") : null,
+    el("div", { class: "actions" }, mine
+      ? el("a", { class: "secondary", href: `/sign/${c.id}` }, "Открыть документ")
+      : el("a", { class: "button", href: `/sign/${c.id}` }, "Открыть документ и ответить")));
 }
 
 function consentCard(c) {
@@ -158,7 +170,7 @@ function consequencesText(c, q, kind) {
     ].filter(Boolean);
   }
   return [
-    `Обработка по этому согласию приостанавливается сразу: ${operator} не получит данные (${list}), пока требование не исполнено.`,
+    `Обработка по этому согласию приостанавливается сразу: ${operator.replace(/^О/, "о")} не получит данные (${list}), пока требование не исполнено.`,
     `Оператор обязан прекратить обработку и ответить до ${propuskDate(q.stop_due)} (10 рабочих дней, ч. 5.1 ст. 21 152-ФЗ). Ответ появится в разделе «Обращения и уведомления».`,
     "Согласие при этом не отзывается; отозвать его можно отдельно.",
   ];
@@ -182,6 +194,11 @@ async function confirmAndAct(c, kind) {
   status("");  // the last action's message is not this one's
   try {
     const q = await api(`/api/v1/consents/${c.id}/consequences`);
+    if (!(kind === "withdraw" ? q.can_withdraw : q.can_stop)) {  // the server would refuse it
+      status(kind === "withdraw" ? "Отозвать это согласие сейчас можете не вы или его уже нельзя отозвать."
+        : "Потребовать прекратить обработку по этому согласию сейчас нельзя.", true);
+      return;
+    }
     const answer = await ask(
       kind === "withdraw" ? `Отозвать согласие «${c.purpose_title}»?` : "Потребовать прекратить обработку?",
       consequencesText(c, q, kind), kind === "withdraw" ? "Отозвать согласие" : "Потребовать прекратить");
@@ -269,10 +286,14 @@ function subjectPicker() {
   select.replaceChildren(el("option", { value: "" }, "Мои данные"),
     ...me.children.map((c) => el("option", { value: c.id }, `Ребёнок: ${c.name}`)));
   const note = document.getElementById("subject-note");
+  if (!me.children.length) select.closest("section").classList.add("hidden");  // only their own data
+  const AGE_NOTES = {
+    under14: "Ребёнку нет 14 лет: согласия за него подписываете вы как законный представитель.",
+    "14to17": "Ребёнку от 14 до 18 лет: согласие действует, когда его подписали и он, и вы.",
+  };
   const announce = () => {
-    note.textContent = subject
-      ? "Вы действуете как законный представитель. С 14 лет ребёнок подписывает согласия вместе с вами."
-      : "";
+    const child = me.children.find((c) => c.id === subject);
+    note.textContent = child ? (AGE_NOTES[child.age_group] || "") : "";
     document.dispatchEvent(new CustomEvent("propusk:subject", { detail: { subject, me } }));
   };
   select.addEventListener("change", async () => {

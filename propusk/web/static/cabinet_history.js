@@ -89,7 +89,9 @@ function obligationCard(o, known) {
       ["Данные", o.categories.length ? o.categories.map((k) => known.get(k) || "данные участника").join(", ") : null],
       ["Срок ответа", open.length ? open.map((c) => `до ${propuskDeadline(c.due_date, c.due_at)}`).join(", ") : null],
       ["Закрыто", o.closed_at ? propuskDateTime(o.closed_at) : null],
-    ]));
+    ]),
+    o.access_request_id ? el("div", { class: "actions" },
+      el("a", { class: "secondary", href: `/api/v1/access-requests/${o.access_request_id}.html` }, "Открыть ответ")) : null);
 }
 
 async function refreshHistory(q, known) {
