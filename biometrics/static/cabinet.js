@@ -124,7 +124,8 @@
     const block = el("div", { class: "card bio-status" }, el("h3", {}, "Образец лица"));
     if (e.enrolled) {
       block.append(el("p", {}, el("strong", { class: "bio-enrolled" }, "Образец лица зарегистрирован"),
-        ` ${propuskDateTime(e.enrolled_at)}: снимков — ${e.photos}, версия алгоритма — ${e.engine}.`));
+        ` ${propuskDateTime(e.enrolled_at)}: снимков — ${e.photos}, версия алгоритма — `,
+        el("code", {}, e.engine), "."));  // a machine identifier, shown as one
       if (e.evidence_frames) {
         block.append(el("p", { class: "muted" }, `Хранится кадров экзаменов: ${e.evidence_frames}.`));
       }

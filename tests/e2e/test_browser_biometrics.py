@@ -27,6 +27,8 @@ from propusk.db import session_scope, utcnow
 from tests.biometrics.harness import Bio
 from tests.e2e.chromium import CHROMIUM, FLAGS, needs_chromium
 from tests.e2e.csp import CspWatch
+from tests.e2e.pagecheck import check_page
+from tests.e2e.pagecheck import watch as pagecheck_watch
 from tests.support.settings import FACES, needs_tool
 
 pytestmark = [needs_chromium, needs_tool(bool(shutil.which("ffmpeg")), "ffmpeg is not installed")]
@@ -130,26 +132,10 @@ def text_in(page, selector: str, text: str, timeout: int = 60_000) -> None:
     )
 
 
-# The elements of our two sections that stick out past the viewport's right edge (outermost).
-# The page as a whole is the lead's: its consent tables still scroll sideways at 390 px (they
-# become cards in the cabinet's rewrite), so the check covers the sections this module tests.
-OVERFLOW = """() => {
-  const limit = document.documentElement.clientWidth;
-  const out = (e) => e.getBoundingClientRect().right > limit + 0.5;
-  const scope = "#biometrics-section, #biometrics-section *, #exams-section, #exams-section *";
-  return [...document.querySelectorAll(scope)]
-    .filter((e) => out(e) && !(e.parentElement && out(e.parentElement)))
-    .map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.className}`);
-}"""
-
-
 def shoot(page, name: str) -> None:
-    """Screenshots at 1280 and 390 px wide; at 390 nothing of the sections sticks out sideways."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        assert page.evaluate(OVERFLOW) == [], f"{name} at {width} px: wider than the screen"
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    """The whole page judged as every page is (``pagecheck``: no horizontal scroll at 390 px,
+    no key or English, axe-core), screenshots at 1280 and 390 px in build/screenshots/."""
+    check_page(page, name)
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
@@ -329,8 +315,10 @@ def test_a_parent_without_a_camera_enrols_their_teen_with_photo_files(demo_site,
     assert "Снимок 1" in page.inner_text("#bio-result")
     assert "Прежний образец лица остаётся в силе" in page.inner_text("#bio-result")
     assert "several_faces" not in page.inner_text("#biometrics")
+    # The browser reports the 422 answer itself; nothing else may be logged.
+    logged = pagecheck_watch(page).take()
+    assert all("Failed to load resource" in m and "422" in m for m in logged), logged
     shoot(page, "parent-rejected")
-    # The browser reports the 422 answer itself; nothing else went wrong on the page.
     watch.errors = [e for e in watch.errors if "422" not in e]
     watch.assert_clean("the parent's cabinet")
     page.close()

@@ -211,9 +211,15 @@ def test_a_student_of_16_signs_with_a_parent_and_withdraws_for_both(site, browse
     assert "подписано частично" in card and "ждёт подписи: законный представитель" in card, card
     assert "Вы подписали" in card and "Открыть документ и ответить" not in card, card
     assert page.locator("section.subject-picker.hidden").count() == 1  # no children: no picker
-    _withdraw(page, _one(states.consents["given"]), "student", for_all=True)
+    given = _one(states.consents["given"])
+    _receipt(page, given, "student")
+    _view(page, None)
+    _stop(page, given, "student")
+    _withdraw(page, given, "student", for_all=True)  # a suspended consent is still withdrawn
     _check_a_record(page, "student")
     _art14(page, "student")
+    _view(page, None)
+    _rectify(page, "student")
     page.context.close()
 
 
