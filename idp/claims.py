@@ -40,6 +40,21 @@ def describe_statuses(session: Session, statuses: list[Status]) -> list[dict[str
     return sorted(out, key=lambda i: (i["school_name"], i["role"]))
 
 
+def describe_organization_statuses(
+    session: Session, statuses: list[Status]
+) -> list[dict[str, Any]]:
+    """The statuses held in an organisation (``operator_staff`` of a registered operator), by
+    the organisation's name: what the person's own profile shows next to the school ones."""
+    held = [s for s in statuses if s.organization_id is not None]
+    orgs = {o.id: o for o in repo.organizations_by_ids(session, [s.organization_id for s in held])}
+    out = [
+        {"organization_id": str(o.id), "organization_name": o.name, "role": s.role}
+        for s in held
+        if (o := orgs.get(s.organization_id)) is not None
+    ]
+    return sorted(out, key=lambda i: (i["organization_name"], i["role"]))
+
+
 def claims_for(session: Session, person: Person, scopes: set[str]) -> dict:
     """OIDC claims for ID token and userinfo, by scope.
 

@@ -61,6 +61,7 @@ def me(session: SessionDep, principal: Principal = require("person", "read")) ->
     policies.authorize(principal, "person", "read", resource={"subject": principal.subject})
     if person is None:
         raise Forbidden("the token's person no longer exists")
+    active = statuses.active_statuses(session, person.id)
     return MeOut(
         id=person.id,
         last_name=person.last_name,
@@ -70,7 +71,9 @@ def me(session: SessionDep, principal: Principal = require("person", "read")) ->
         age_group=guardianship.age_group(person),
         email=person.email,
         trusted=person.trusted,
-        statuses=claims.describe_statuses(session, statuses.active_statuses(session, person.id)),
+        statuses=claims.describe_statuses(session, active),
+        organization_statuses=claims.describe_organization_statuses(session, active),
+        platform_admin=any(s.role == "platform_admin" for s in active),
         children=[_brief(c) for c in guardianship.children_of(session, person.id)],
     )
 

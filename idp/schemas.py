@@ -98,6 +98,14 @@ class PersonOut(PersonBrief):
     statuses: list[SchoolStatusOut]
 
 
+class OrganizationStatusOut(BaseModel):
+    """A status held in an organisation (``operator_staff`` of a registered operator)."""
+
+    organization_id: uuid.UUID
+    organization_name: str
+    role: str
+
+
 class MeOut(BaseModel):
     """The caller's own profile, active school statuses and the minors they represent."""
 
@@ -110,6 +118,10 @@ class MeOut(BaseModel):
     email: str | None
     trusted: bool
     statuses: list[SchoolStatusOut]
+    organization_statuses: list[OrganizationStatusOut] = Field(
+        description="statuses in operator organisations (operator_staff), from ESIA /roles"
+    )
+    platform_admin: bool = Field(description="the person administers the platform")
     children: list[PersonBrief]
 
 

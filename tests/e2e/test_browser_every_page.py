@@ -70,3 +70,19 @@ def test_the_school_console_and_a_lost_exam_link(site, browser):
     page.wait_for_selector("main h1")
     check_page(page, "logout-confirmation")
     page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("oid", "status"),
+    [
+        ("1000400026", "сотрудник оператора — ГБУ ТО «РЦЦО»"),  # ESIA /roles: an employee
+        ("1000400027", "администратор платформы"),  # the fixture's platform administrator
+    ],
+)
+def test_operator_staff_and_the_platform_admin_see_who_they_are(site, browser, oid, status):
+    page = _page(browser)
+    log_in(page, site, oid)
+    page.wait_for_selector("#profile .statuses")
+    assert status in page.inner_text("#profile")
+    check_page(page, f"cabinet-{oid}")
+    page.context.close()

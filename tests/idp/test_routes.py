@@ -9,6 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from idp.identity import get_person_by_oid
+from idp.schools import register_operator_org
+from idp.statuses import grant_platform_admin
+from idp.upstream import UpstreamOrgRole
 from propusk.db import session_scope
 from tests.idp import factories as f
 from tests.idp.helpers import (
@@ -181,6 +184,7 @@ def test_person_without_statuses_reads_own_profile(api, runtime):
     me = api.get("/api/v1/me", headers=as_person(nobody))
     assert me.status_code == 200, me.text
     assert me.json()["statuses"] == [] and me.json()["children"] == []
+    assert me.json()["organization_statuses"] == [] and me.json()["platform_admin"] is False
     assert api.get(f"/api/v1/schools/{uuid.uuid4()}", headers=as_person(nobody)).status_code == 403
 
 
@@ -209,3 +213,24 @@ def test_person_read_by_self_guardian_and_same_school_staff(api, runtime):
     assert (
         api.get(f"/api/v1/persons/{uuid.uuid4()}", headers=as_person(stranger)).status_code == 403
     )
+
+
+def test_operator_staff_and_the_platform_admin_see_who_they_are(api, runtime):
+    """ESIA's /roles make an operator's employee its staff, and the profile says so (it said
+    «Статусов нет»: only school statuses were shown); so does a platform administrator's."""
+    org_oid, ogrn, name = f.oid(), f.ogrn(), "ООО «Оператор " + f.name() + "»"
+    with session_scope(runtime.sessionmaker) as s:
+        org_id = register_operator_org(s, org_oid, ogrn, name)
+    role = UpstreamOrgRole(org_oid=org_oid, ogrn=ogrn, name=name)
+    staff = login_person(runtime, f.identity(organizations=(role,)))
+    me = api.get("/api/v1/me", headers=as_person(staff)).json()
+    assert me["organization_statuses"] == [
+        {"organization_id": str(org_id), "organization_name": name, "role": "operator_staff"}
+    ]
+    assert me["statuses"] == [] and me["platform_admin"] is False
+    ident = f.identity()
+    admin = login_person(runtime, ident)
+    with session_scope(runtime.sessionmaker) as s:
+        grant_platform_admin(s, ident.esia_oid, actor="test")
+    me = api.get("/api/v1/me", headers=as_person(admin)).json()
+    assert me["platform_admin"] is True and me["organization_statuses"] == []
