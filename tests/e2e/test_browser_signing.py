@@ -118,6 +118,9 @@ def test_a_parent_reads_signs_and_keeps_the_receipt(live, browser):
     page.click(f'button[data-oid="{PARENT}"]')
     page.wait_for_url(url + "/cabinet")
     page.wait_for_selector("#profile strong")
+    # the cabinet's sections load after the name: leaving earlier aborts their requests, which
+    # the tab would count as failures
+    page.wait_for_load_state("networkidle")
     signed_id, refused_id = _requests(rt)
     tab.errors.clear()  # the login and cabinet pages are judged by their own tests
 
