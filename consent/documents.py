@@ -28,7 +28,7 @@ from pathlib import Path
 from fpdf import FPDF
 from sqlalchemy.orm import Session
 
-from consent import catalogue, deadlines, parties
+from consent import catalogue, deadlines, parties, wording
 from consent import repository as repo
 from consent.models import Consent, SignedDocument
 from idp import guardianship, identity
@@ -82,15 +82,9 @@ def _local(at: datetime) -> str:
 
 
 def local_time(at: datetime | str | None) -> str:
-    """A time as people here read it: Moscow, ``ДД.ММ.ГГГГ ЧЧ:ММ``."""
-    if at is None:
-        return "—"
-    if isinstance(at, str):
-        try:
-            at = datetime.fromisoformat(at)
-        except ValueError:
-            return at
-    return at.astimezone(deadlines.MOSCOW).strftime("%d.%m.%Y %H:%M (МСК)")
+    """A time as people here read it: Moscow, ``ДД.ММ.ГГГГ ЧЧ:ММ (МСК)`` (``consent.wording``'s
+    one formatter, in the documents' way of writing the zone)."""
+    return wording.moscow_time(at, mark="(МСК)")
 
 
 def days_ru(n: int) -> str:

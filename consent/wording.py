@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-MOSCOW = ZoneInfo("Europe/Moscow")
+from consent.deadlines import MOSCOW
 
 # The ground of processing (art. 6, 9, 10.1, 11 of 152-FZ), longest phrase first.
 GROUNDS = (
@@ -122,8 +121,9 @@ def _moment(value: datetime | date | str | None) -> datetime | date | None:
     return value
 
 
-def moscow_time(value: datetime | str | None) -> str:
-    """``2026-03-01T21:30:00+00:00`` → «02.03.2026 00:30 МСК» (a naive time is UTC)."""
+def moscow_time(value: datetime | str | None, mark: str = "МСК") -> str:
+    """``2026-03-01T21:30:00+00:00`` → «02.03.2026 00:30 МСК» (a naive time is UTC); the signed
+    documents and their pages write the zone as ``(МСК)``."""
     at = _moment(value)
     if at is None:
         return "—"
@@ -131,7 +131,7 @@ def moscow_time(value: datetime | str | None) -> str:
         return at.strftime("%d.%m.%Y")
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M МСК")
+    return at.astimezone(MOSCOW).strftime(f"%d.%m.%Y %H:%M {mark}")
 
 
 def moscow_day(value: datetime | date | str | None) -> str:

@@ -127,21 +127,9 @@ def test_a_minors_consents_are_named_for_the_parent(world: World):
 def test_consequences_offer_only_what_the_caller_may_do(world: World):
     """A relying party reading the person's consents, or a child under 14, is told the
     consent cannot be withdrawn or stopped by them (the acts' routes refuse both)."""
-    from propusk.security import Principal, RoleGrant
-
     h = world.h
     subject, given, _ = _lived_in(world)
-    token = h.token_for(
-        Principal(
-            kind="person",
-            subject=f"person:{subject}",
-            person_id=subject,
-            client_id="e-diary",
-            scopes=frozenset({"openid", "consents.read"}),
-            roles=(RoleGrant("student", "*"),),
-            channel="token",
-        )
-    )
+    token = h.relying_party(subject, {"consents.read"})
     r = h.client.get(f"/api/v1/consents/{given['id']}/consequences", headers=token)
     assert r.status_code == 200, r.text
     assert r.json()["can_withdraw"] is False and r.json()["can_stop"] is False

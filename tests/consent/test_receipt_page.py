@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 
-from propusk.security import Principal, RoleGrant
 from tests.support.consent_world import World, years_ago
 from tests.support.page_text import machine_words, visible_text
 
@@ -27,20 +26,6 @@ def _given(world: World, signer: uuid.UUID, subject: uuid.UUID) -> str:
     c = world.h.request(world.op_h, world.tpl["id"], subject)
     assert world.h.act(signer, c["id"], "approve")["state"] == "given"
     return c["id"]
-
-
-def _relying_party(h, person_id: uuid.UUID) -> dict[str, str]:
-    """A relying party holding the person's access token with ``consents.read``."""
-    return h.token_for(
-        Principal(
-            kind="person",
-            subject=f"person:{person_id}",
-            person_id=person_id,
-            scopes=frozenset({"openid", "consents.read"}),
-            roles=(RoleGrant("student", "*"),),
-            channel="token",
-        )
-    )
 
 
 def test_the_receipt_page_is_refused_to_anyone_but_the_person_in_their_pages(world: World):
@@ -63,7 +48,7 @@ def test_the_receipt_page_is_refused_to_anyone_but_the_person_in_their_pages(wor
     r = h.client.get(page, headers=world.op_h)  # the operator's client token
     assert r.status_code == 403 and "<pre" not in r.text
 
-    rp = _relying_party(h, adult)
+    rp = h.relying_party(adult, {"consents.read"})
     assert h.client.get(f"/api/v1/consents/{cid}/receipt", headers=rp).status_code == 200
     r = h.client.get(page, headers=rp)
     assert r.status_code == 403 and "<pre" not in r.text

@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from propusk.db import session_scope
-from propusk.security import Principal, RoleGrant
 from tests.browsing import cabinet, origin_of
 from tests.support.consent_world import World, request_consent, signing_operator, years_ago
 from tests.support.page_text import visible_text
@@ -48,21 +47,6 @@ def _lived_in(world: World) -> tuple[uuid.UUID, dict]:
     h.push(world.sup_h, subject, "person.fullname", {"last": "Петрова", "first": "Анна"})
     assert h.pull(world.op_h, subject, "person.fullname,education.grades").status_code == 200
     return subject, given
-
-
-def _token(h, person_id: uuid.UUID, scopes: set[str]) -> dict[str, str]:
-    """A relying party holding the person's access token with these scopes."""
-    return h.token_for(
-        Principal(
-            kind="person",
-            subject=f"person:{person_id}",
-            person_id=person_id,
-            client_id="e-diary",
-            scopes=frozenset({"openid", *scopes}),
-            roles=(RoleGrant("student", "*"), RoleGrant("parent", "*")),
-            channel="token",
-        )
-    )
 
 
 def _refused(r: httpx.Response, status: int | tuple[int, ...], *secrets: str) -> None:
@@ -121,7 +105,7 @@ def test_the_consequences_of_someone_elses_consent_are_refused_to_everyone(world
     _refused(h.client.get(path), 401, "withdraw_due")
     # the stranger's own relying party, even with every scope, is no closer
     everything = {"consents.read", "transfers.read", "data.read", "children"}
-    _refused(h.client.get(path, headers=_token(h, stranger, everything)), 403, "withdraw_due")
+    _refused(h.client.get(path, headers=h.relying_party(stranger, everything)), 403, "withdraw_due")
 
     parent, (grown,) = h.person(years_ago(50), children=(years_ago(19),))
     c = h.request(world.op_h, world.tpl["id"], grown, categories=["person.fullname"])
@@ -136,18 +120,22 @@ def test_the_consequences_of_someone_elses_consent_are_refused_to_everyone(world
 def test_a_relying_party_reads_only_what_its_scopes_open(world: World):
     h = world.h
     subject, given = _lived_in(world)
-    bare = _token(h, subject, set())
+    bare = h.relying_party(subject, set())
     for path in ME:
         _refused(h.client.get(path, headers=bare), 403, given["id"], world.op["name"])
-    transfers = _token(h, subject, {"transfers.read"})
+    transfers = h.relying_party(subject, {"transfers.read"})
     assert h.client.get("/api/v1/me/transfers", headers=transfers).status_code == 200
     for path in ("/api/v1/me/consents", "/api/v1/me/data", "/api/v1/me/categories"):
         _refused(h.client.get(path, headers=transfers), 403, given["id"], world.op["name"])
     consequences = f"/api/v1/consents/{given['id']}/consequences"
     _refused(h.client.get(consequences, headers=transfers), 403, "withdraw_due")
-    assert h.client.get(consequences, headers=_token(h, subject, {"consents.read"})).status_code
+    said = h.client.get(consequences, headers=h.relying_party(subject, {"consents.read"}))
+    assert said.status_code == 200, said.text  # it reads them, and may do neither act
+    assert said.json()["can_withdraw"] is False and said.json()["can_stop"] is False
     # exams are never delegated; neither are the acts the consequences describe
-    every = _token(h, subject, {"consents.read", "transfers.read", "data.read", "biometrics.enrol"})
+    every = h.relying_party(
+        subject, {"consents.read", "transfers.read", "data.read", "biometrics.enrol"}
+    )
     _refused(h.client.get("/api/v1/me/exams", headers=every), 403)
     for act in ("withdraw", "suspend"):
         r = h.client.post(f"/api/v1/consents/{given['id']}/{act}", headers=every)
@@ -161,11 +149,11 @@ def test_a_parents_relying_party_needs_the_children_scope_for_the_childs_answers
     parent, (child,) = h.person(years_ago(40), children=(years_ago(15),))
     c = h.request(world.op_h, world.tpl["id"], child, categories=["person.fullname"])
     scopes = {"consents.read", "transfers.read", "data.read"}
-    without = _token(h, parent, scopes)
+    without = h.relying_party(parent, scopes)
     for path in ("/api/v1/me/consents", "/api/v1/me/requests", "/api/v1/me/transfers"):
         r = h.client.get(path, params={"subject": str(child)}, headers=without)
         _refused(r, 403, c["id"], world.op["name"])
-    with_children = _token(h, parent, scopes | {"children"})
+    with_children = h.relying_party(parent, scopes | {"children"})
     r = h.client.get("/api/v1/me/requests", params={"subject": str(child)}, headers=with_children)
     assert r.status_code == 200 and c["id"] in r.text
 

@@ -134,6 +134,21 @@ class Harness:
             )
         )
 
+    def relying_party(self, person_id: uuid.UUID, scopes: set[str]) -> dict[str, str]:
+        """A relying party ("e-diary") holding the person's access token with these scopes:
+        held to them, and never signing, withdrawing or demanding for the person."""
+        return self.token_for(
+            Principal(
+                kind="person",
+                subject=f"person:{person_id}",
+                person_id=person_id,
+                client_id="e-diary",
+                scopes=frozenset({"openid", *scopes}),
+                roles=(RoleGrant("student", "*"), RoleGrant("parent", "*")),
+                channel="token",
+            )
+        )
+
     # --- people (real idp code) -----------------------------------------------------------
     def person(self, birth: date, children: tuple[date, ...] = ()) -> tuple[uuid.UUID, list]:
         """A person (and their children) via idp.login.on_login; returns (id, child ids)."""
