@@ -178,3 +178,42 @@ function propuskProblemText(body, status) {
   }
   return parts.join(" ");
 }
+
+// One element: attributes (on… keys that hold a function become listeners; null/undefined/false
+// leave the attribute out) and children (nested arrays flattened; strings become text, never
+// HTML). Every page's script builds its DOM with it (CSP: no innerHTML, no inline handlers).
+function propuskEl(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
+  }
+  return node;
+}
+
+// A JSON call of a page: a 401 sends the visitor to log in and come back to `next` (the page's
+// own path by default); a failure throws an Error whose message is the Russian text
+// (propuskProblemText) and whose `body` and `status` are the answer's.
+async function propuskApi(path, options = {}, next = location.pathname + location.search) {
+  const response = await propuskFetch(path, options);
+  if (response.status === 401) {
+    location.href = `/login?next=${encodeURIComponent(next)}`;
+    throw new Error("login");
+  }
+  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    const error = new Error(propuskProblemText(body, response.status));
+    error.body = body;
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+// A JSON body for propuskApi: `propuskApi(url, propuskJson("POST", {...}))`.
+function propuskJson(method, value) {
+  return { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(value) };
+}
