@@ -268,19 +268,31 @@ async function refresh() {
   await refreshHistory(q, titles);  // cabinet_history.js
 }
 
+// Where each status works: the console of the school, the proctor's exams, the operator's
+// console, the platform's. The link is a convenience: every console asks the API, which decides.
+const CONSOLES = {
+  school_admin: (s) => [`/school/${s.school_id}`, "консоль школы"],
+  proctor: () => ["/proctor", "экзамены проктора"],
+  operator_staff: (o) => [`/operator/${o.organization_id}`, "консоль оператора"],
+};
+
+function statusItem(text, role, holder) {
+  const place = CONSOLES[role]?.(holder);
+  return place ? el("li", {}, text, " ", el("a", { href: place[0] }, place[1])) : el("li", {}, text);
+}
+
 function profile() {
-  const statuses = me.statuses.map((s) => {
-    const text = `${propuskRoleText(s.role)}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`;
-    return s.role === "school_admin"
-      ? el("li", {}, text, " ", el("a", { href: `/school/${s.school_id}` }, "консоль школы"))
-      : el("li", {}, text);
-  });
-  // operator staff (ESIA /roles of a registered operator) and the platform administrator:
-  // their consoles come with issue 15; the cabinet says who they are here
+  const statuses = me.statuses.map((s) => statusItem(
+    `${propuskRoleText(s.role)}${s.school_name ? " — " + s.school_name : ""}${s.class ? ", " + s.class : ""}`,
+    s.role, s));
+  // operator staff (ESIA /roles of a registered operator) and the platform administrator
   for (const o of me.organization_statuses || []) {
-    statuses.push(el("li", {}, `${propuskRoleText(o.role)} — ${o.organization_name}`));
+    statuses.push(statusItem(`${propuskRoleText(o.role)} — ${o.organization_name}`, o.role, o));
   }
-  if (me.platform_admin) statuses.push(el("li", {}, propuskRoleText("platform_admin")));
+  if (me.platform_admin) {
+    statuses.push(el("li", {}, propuskRoleText("platform_admin"), " ",
+      el("a", { href: "/admin" }, "консоль администратора платформы")));
+  }
   document.getElementById("profile").replaceChildren(
     el("p", {}, el("strong", {}, [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(" "))),
     statuses.length ? el("ul", { class: "statuses" }, statuses)
