@@ -69,6 +69,18 @@ class Rule:
         return max(1, math.ceil(self.window * 1000))
 
 
+def parse_rule(name: str, text: str) -> Rule:
+    """``"30/60"`` → 30 events per 60 seconds (the settings' notation)."""
+    events, _, seconds = text.partition("/")
+    try:
+        rule = Rule(name, int(events), float(seconds))
+    except ValueError:
+        raise ValueError(f"rate limit {name}: {text!r} is not <events>/<seconds>") from None
+    if rule.limit < 1 or rule.window <= 0:
+        raise ValueError(f"rate limit {name}: {text!r} must allow at least one event")
+    return rule
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Whether the event is let in; if not, whole seconds until it would be (``Retry-After``)."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from propusk.caches import CacheRegistry
 from propusk.caches import registry as process_caches
 from propusk.db import make_engine, make_sessionmaker
+from propusk.ratelimit import RateLimiter
 from propusk.settings import Settings, get_settings
 
 
@@ -20,6 +21,8 @@ class Runtime:
     sessionmaker: sessionmaker[Session]
     # the process's caches (declared by the packages that own them; docs/operations.md)
     caches: CacheRegistry = field(default=process_caches)
+    # rate limits shared by every instance through Redis (settings.redis_url), else per process
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -28,4 +31,9 @@ class Runtime:
 def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
-    return Runtime(settings=settings, engine=engine, sessionmaker=make_sessionmaker(engine))
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=make_sessionmaker(engine),
+        limiter=RateLimiter(settings.redis_url, prefix=settings.redis_prefix + "rl:"),
+    )

@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from propusk.ratelimit import parse_rule
 
 DEV_KEK = base64.urlsafe_b64encode(b"propusk-development-kek-32bytes!").decode()
 DEV_SESSION_SECRET = "propusk-development-session-secret"
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
     kek: str = DEV_KEK
     session_secret: str = DEV_SESSION_SECRET
     redis_url: str | None = None
+    # prefix of every Redis key of this deployment (several deployments may share one Redis)
+    redis_prefix: str = "propusk:"
     log_level: str = "INFO"
     # Largest request body, checked before authentication and parsing (propusk.limits); the
     # upload routes (roster import, biometric photos and frames) register larger ones.
@@ -97,12 +101,25 @@ class Settings(BaseSettings):
     # Who organises the processing of personal data (art. 22.1): name, position or contact.
     dpo_contact: str = "Отдел защиты персональных данных, pdn@propusk.example, +7 (495) 000-00-00"
 
+    # Rate limits, "<events>/<seconds>" (propusk.ratelimit: GCRA, shared through Redis when
+    # redis_url is set, else per process). Failed client authentications at the OAuth
+    # endpoints: per client (answers a wrong-secret flood with 429, never locks the client's
+    # right secret out) and per IP (refused before the check).
+    rate_client_auth_failures: str = "20/60"
+    rate_client_auth_failures_ip: str = "30/60"
+
     # Audit
     audit_checkpoint_every: int = 1
     # Who integrates the audit outbox into the Merkle log: a thread in every app process
     # ("thread"), or a separate `propusk audit sequence --follow` process ("external"), which
     # takes that work off the serving processes (the threads then only sign checkpoints).
     audit_sequencer: Literal["thread", "external"] = "thread"
+
+    @field_validator("rate_client_auth_failures", "rate_client_auth_failures_ip")
+    @classmethod
+    def _rate_rule(cls, value: str, info) -> str:
+        parse_rule(info.field_name, value)  # a mistyped limit stops the start, not a request
+        return value
 
     def check_production(self) -> None:
         """Refuse to run in production with development secrets or dev-only upstreams."""

@@ -29,6 +29,7 @@ from idp.oidc.models import UsedAssertion
 from propusk import caches
 from propusk.crypto import token_hash
 from propusk.db import utcnow
+from propusk.ratelimit import RateLimiter, parse_rule
 
 ASSERTION_ALGS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
 MAX_ASSERTION_LIFETIME = 300  # seconds; a longer-lived assertion is a replayable credential
@@ -195,3 +196,63 @@ def register(server) -> None:
     server.register_client_auth_method("client_secret_basic", _basic)
     server.register_client_auth_method("client_secret_post", _post)
     server.register_client_auth_method("private_key_jwt", PrivateKeyJWT(server))
+
+
+class AuthFailures:
+    """Limits on failed client authentications, the one check the token lane and the routes
+    (token, introspection, revocation) share.
+
+    Per IP, refused *before* the secret is checked: a peer that failed too often waits. Per
+    client, a wrong secret over the limit is answered 429 instead of 401 but a right one still
+    passes: a per-client lockout would hand anyone who knows a client_id a way to cut an
+    operator off, and secrets (256 bits) are not guessed. The refusals of this process are
+    remembered locally until they expire, so the hot path asks Redis only when a request has
+    already failed.
+    """
+
+    def __init__(self, limiter: RateLimiter, settings) -> None:
+        self.limiter = limiter
+        self.per_client = parse_rule("oauth-client-auth", settings.rate_client_auth_failures)
+        self.per_ip = parse_rule("oauth-client-auth-ip", settings.rate_client_auth_failures_ip)
+        self._blocked: dict[str, float] = {}
+
+    def refused(self, peer: str | None) -> int | None:
+        """Seconds the peer must still wait (None: go on). No network: a dictionary lookup."""
+        until = self._blocked.get(peer or "")
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            self._blocked.pop(peer or "", None)
+            return None
+        return max(1, int(left + 0.999))
+
+    def failed(self, client_id: str | None, peer: str | None) -> int | None:
+        """Count one failure; the seconds to wait when it went over a limit (answer 429)."""
+        waits = []
+        if peer:
+            verdict = self.limiter.take(self.per_ip, peer)
+            if not verdict.allowed:
+                self._block(peer, verdict.retry_after)
+                waits.append(verdict.retry_after)
+        if client_id:
+            verdict = self.limiter.take(self.per_client, client_id[:200])
+            if not verdict.allowed:
+                waits.append(verdict.retry_after)
+        return max(waits) if waits else None
+
+    def _block(self, peer: str, seconds: int) -> None:
+        if len(self._blocked) > 10_000:  # bounded: expired entries go first
+            now = time.monotonic()
+            self._blocked = {k: v for k, v in self._blocked.items() if v > now}
+        self._blocked[peer] = time.monotonic() + seconds
+
+
+def attempted_client_id(authorization: str | None, form: dict) -> str | None:
+    """The client a request claims to be (Basic user, else the form's ``client_id``), for the
+    failure limits; None when it names none or the header is malformed."""
+    basic = basic_credentials(authorization)
+    if basic:
+        return basic[0]
+    value = form.get("client_id")
+    return value if isinstance(value, str) and value else None

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from audit.service import NewEvent, record_many
 from idp.oidc import keys
 from idp.oidc import tokens as tok
-from idp.oidc.clientauth import basic_credentials, check_secret
+from idp.oidc.clientauth import AuthFailures, basic_credentials, check_secret
 from idp.oidc.clients import CLIENTS, ClientInfo, get_client
 from propusk import caches
 from propusk.db import session_scope
@@ -55,6 +55,16 @@ Answer = tuple[int, bytes, dict[str, str]]
 def error_answer(error: str, description: str, status: int = 400, headers=None) -> Answer:
     body = orjson.dumps({"error": error, "error_description": description})
     return status, body, {**HEADERS, **(headers or {})}
+
+
+def too_many(seconds: int) -> Answer:
+    """429 for a peer or client over the failed-authentication limits (``AuthFailures``)."""
+    return error_answer(
+        "temporarily_unavailable",
+        "Too many failed client authentications; retry later",
+        429,
+        {"Retry-After": str(seconds)},
+    )
 
 
 def to_response(answer: Answer) -> Response:
@@ -233,14 +243,22 @@ def parse_form(body: bytes) -> list[tuple[str, str]] | None:
 class FastPath:
     """Serves client_credentials for secret-based clients; ``None`` = not for me."""
 
-    def __init__(self, sessionmaker, settings: Settings) -> None:
+    def __init__(self, sessionmaker, settings: Settings, failures: AuthFailures) -> None:
         self.settings = settings
+        self.failures = failures
         self.clients = ClientCache(sessionmaker)
         self.keys = KeyCache(sessionmaker, settings)
         self.audit = AuditBuffer(sessionmaker)
 
-    async def client_credentials(self, authorization: str | None, form: dict) -> Answer | None:
-        """Serve a client_credentials request from memory; None = not a secret-based client."""
+    async def client_credentials(
+        self, authorization: str | None, form: dict, peer: str | None = None
+    ) -> Answer | None:
+        """Serve a client_credentials request from memory; None = not a secret-based client.
+
+        ``peer`` is the caller's IP address, for the failed-authentication limits."""
+        wait = self.failures.refused(peer)
+        if wait is not None:
+            return too_many(wait)
         basic = basic_credentials(authorization)
         if basic is False:
             return error_answer("invalid_client", "Malformed Basic credentials", 401, BASIC)
@@ -257,6 +275,9 @@ class FastPath:
             return None
         client = check_secret(await self.clients.aget(client_id), method, secret)
         if client is None:
+            wait = await run_in_threadpool(self.failures.failed, client_id, peer)
+            if wait is not None:
+                return too_many(wait)
             status, extra = (401, BASIC) if basic else (400, None)
             return error_answer("invalid_client", "Client authentication failed", status, extra)
         if "client_credentials" not in client.grant_types:
@@ -344,7 +365,8 @@ class TokenFastLane:
         form = dict(pairs)
         if len(form) != len(pairs) or form.get("grant_type") != "client_credentials":
             return None
-        return await self.fast.client_credentials(authorization, form)
+        peer = scope.get("client")
+        return await self.fast.client_credentials(authorization, form, peer[0] if peer else None)
 
 
 async def _read_body(receive, limit: int) -> tuple[bytes, bool]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
+import orjson
 from authlib.common.urls import add_params_to_uri
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -25,7 +27,7 @@ from audit.service import record
 from idp.claims import claims_for
 from idp.identity import get_person
 from idp.oidc import acr, csrf, keys, logins
-from idp.oidc.clientauth import ASSERTION_ALGS, basic_credentials
+from idp.oidc.clientauth import ASSERTION_ALGS, attempted_client_id, basic_credentials
 from idp.oidc.clients import (
     AUTH_METHODS,
     CONFIDENTIAL_AUTH_METHODS,
@@ -33,7 +35,7 @@ from idp.oidc.clients import (
     ID_TOKEN_ALGS,
     get_client,
 )
-from idp.oidc.fastpath import BASIC, RETRY, oauth_error, parse_form, to_response
+from idp.oidc.fastpath import BASIC, RETRY, oauth_error, parse_form, to_response, too_many
 from idp.oidc.principal import SESSION_COOKIE, InvalidToken, bearer_token, verify_access_token
 from idp.oidc.requests import oauth_request
 from idp.oidc.schemas import (
@@ -160,9 +162,40 @@ def _malformed_basic(request: Request) -> Response | None:
     return None
 
 
+def _failed_client(response: Response) -> bool:
+    if response.status_code not in (400, 401):
+        return False
+    try:
+        return orjson.loads(response.body).get("error") == "invalid_client"
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+def _limited(request: Request, form: dict, answer: Callable[[], Response]) -> Response:
+    """``answer()`` under the failed-client-authentication limits, the same ``AuthFailures``
+    as the token lane: a peer over its limit is refused before any check, and an
+    ``invalid_client`` answer counts (and becomes 429 once over a limit)."""
+    failures = request.app.state.oidc.failures
+    peer = request.client.host if request.client else None
+    wait = failures.refused(peer)
+    if wait is not None:
+        return to_response(too_many(wait))
+    response = answer()
+    if _failed_client(response):
+        claimed = attempted_client_id(request.headers.get("authorization"), form)
+        wait = failures.failed(claimed, peer)
+        if wait is not None:
+            return to_response(too_many(wait))
+    return response
+
+
 def _token_slow(request: Request, pairs: list[tuple[str, str]]) -> Response:
     """Authlib's token endpoint in one transaction (committed also for OAuth errors, so that
     reuse detection's revocations stick)."""
+    return _limited(request, dict(pairs), lambda: _token_answer(request, pairs))
+
+
+def _token_answer(request: Request, pairs: list[tuple[str, str]]) -> Response:
     refused = _malformed_basic(request)
     if refused is not None:
         return refused
@@ -203,7 +236,8 @@ async def token(request: Request) -> Response:
         return oauth_error("invalid_request", "A parameter is repeated")
     if form.get("grant_type") == "client_credentials":
         fast = request.app.state.oidc.fast
-        answer = await fast.client_credentials(request.headers.get("authorization"), form)
+        peer = request.client.host if request.client else None
+        answer = await fast.client_credentials(request.headers.get("authorization"), form, peer)
         if answer is not None:
             return to_response(answer)
     return await run_in_threadpool(_token_slow, request, pairs)
@@ -212,11 +246,15 @@ async def token(request: Request) -> Response:
 def _token_endpoint(name: str, request: Request, session, settings, form) -> Response:
     if form is None:
         return oauth_error("invalid_request", "Use application/x-www-form-urlencoded")
-    refused = _malformed_basic(request)
-    if refused is not None:
-        return refused
-    server = make_server(request, session, settings)
-    return server.create_endpoint_response(name, oauth_request(request, [], form))
+
+    def answer() -> Response:
+        refused = _malformed_basic(request)
+        if refused is not None:
+            return refused
+        server = make_server(request, session, settings)
+        return server.create_endpoint_response(name, oauth_request(request, [], form))
+
+    return _limited(request, dict(form), answer)
 
 
 @router.post(

@@ -14,12 +14,14 @@ from idp.esia.upstream import build_upstream as build_esia_upstream
 from idp.oidc import keys
 from idp.oidc.admin_routes import router as admin_router
 from idp.oidc.authorize import router as authorize_router
+from idp.oidc.clientauth import AuthFailures
 from idp.oidc.fastpath import FastPath, TokenFastLane
 from idp.oidc.login_routes import router as login_router
 from idp.oidc.principal import ClientBearers, resolve
 from idp.oidc.routes import router
 from idp.oidc.session_routes import router as session_router
 from propusk.db import session_scope
+from propusk.ratelimit import RateLimiter
 from propusk.settings import Settings
 
 JWKS_TTL = 5.0
@@ -35,10 +37,11 @@ def build_upstream(settings: Settings):
 class OidcRuntime:
     """Per-app state of idp.oidc (``app.state.oidc``)."""
 
-    def __init__(self, settings: Settings, sessionmaker) -> None:
+    def __init__(self, settings: Settings, sessionmaker, limiter: RateLimiter) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.fast = FastPath(sessionmaker, settings)
+        self.failures = AuthFailures(limiter, settings)
+        self.fast = FastPath(sessionmaker, settings, self.failures)
         self.bearers = ClientBearers(sessionmaker, settings, self.fast.clients)
         self._upstream = None
         self._jwks: tuple[float, int, bytes] | None = None
@@ -70,7 +73,7 @@ def install(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     if settings.upstream == "dev" and settings.env == "production":
         raise RuntimeError("the development upstream is refused in production")
-    app.state.oidc = OidcRuntime(settings, app.state.sessionmaker)
+    app.state.oidc = OidcRuntime(settings, app.state.sessionmaker, app.state.runtime.limiter)
     app.state.principal_resolver = resolve
     app.include_router(router)
     app.include_router(authorize_router)

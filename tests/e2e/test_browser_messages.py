@@ -115,7 +115,7 @@ def test_the_school_console_reads_russian_for_its_own_school(director):
     """Statuses name their source, a refused roster names its columns and errors in Russian."""
     url, page, errors = director
     page.goto(url + "/cabinet")
-    page.click("text=консоль школы")
+    page.click("#profile a[href^='/school/']")
     page.wait_for_selector("#statuses table")
     for section in ("#roster", "#statuses"):
         _russian(page.inner_text(section))

@@ -269,16 +269,16 @@ async function refresh() {
 }
 
 // Where each status works: the console of the school, the proctor's exams, the operator's
-// console, the platform's. The link is a convenience: every console asks the API, which decides.
+// console. The link is a convenience: every console asks the API, which decides.
 const CONSOLES = {
-  school_admin: (s) => [`/school/${s.school_id}`, "консоль школы"],
-  proctor: () => ["/proctor", "экзамены проктора"],
-  operator_staff: (o) => [`/operator/${o.organization_id}`, "консоль оператора"],
+  school_admin: (s) => `/school/${s.school_id}`,
+  proctor: () => "/proctor",
+  operator_staff: (o) => `/operator/${o.organization_id}`,
 };
 
 function statusItem(text, role, holder) {
   const place = CONSOLES[role]?.(holder);
-  return place ? el("li", {}, text, " ", el("a", { href: place[0] }, place[1])) : el("li", {}, text);
+  return place ? el("li", {}, text, " ", el("a", { href: place }, "открыть консоль")) : el("li", {}, text);
 }
 
 function profile() {
@@ -291,7 +291,7 @@ function profile() {
   }
   if (me.platform_admin) {
     statuses.push(el("li", {}, propuskRoleText("platform_admin"), " ",
-      el("a", { href: "/admin" }, "консоль администратора платформы")));
+      el("a", { href: "/admin" }, "открыть консоль")));
   }
   document.getElementById("profile").replaceChildren(
     el("p", {}, el("strong", {}, [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(" "))),
