@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # right secret out) and per IP (refused before the check).
     rate_client_auth_failures: str = "20/60"
     rate_client_auth_failures_ip: str = "30/60"
+    # Login starts per IP (each parks a transaction and costs an ESIA round trip). A school
+    # behind one NAT logs in together at 9:00: the budget is a burst a scripted flood exceeds.
+    rate_login_starts_ip: str = "600/60"
 
     # Audit
     audit_checkpoint_every: int = 1
@@ -115,7 +118,9 @@ class Settings(BaseSettings):
     # takes that work off the serving processes (the threads then only sign checkpoints).
     audit_sequencer: Literal["thread", "external"] = "thread"
 
-    @field_validator("rate_client_auth_failures", "rate_client_auth_failures_ip")
+    @field_validator(
+        "rate_client_auth_failures", "rate_client_auth_failures_ip", "rate_login_starts_ip"
+    )
     @classmethod
     def _rate_rule(cls, value: str, info) -> str:
         parse_rule(info.field_name, value)  # a mistyped limit stops the start, not a request

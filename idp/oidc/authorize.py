@@ -30,7 +30,7 @@ from idp.oidc import appgrants, csrf, logins
 from idp.oidc.clients import get_client
 from idp.oidc.principal import SESSION_COOKIE
 from idp.oidc.requests import StarletteOAuth2Request
-from idp.oidc.web import FormDep, html_page, make_server, page
+from idp.oidc.web import FormDep, html_page, make_server, page, start_upstream
 from idp.schools import get_organization
 from policies.delegation import RESOURCE_SCOPES, describe
 from propusk.db import utcnow
@@ -372,5 +372,4 @@ def authorize(
     response = run_authorization(request, session, settings, params, login)
     if response is not None:
         return response
-    txn = logins.create_transaction(session, dict(params))
-    return request.app.state.oidc.upstream().start(request, txn)
+    return start_upstream(request, session, dict(params))

@@ -30,7 +30,7 @@ from idp.oidc.authorize import (
     run_authorization,
 )
 from idp.oidc.principal import SESSION_COOKIE
-from idp.oidc.web import FormDep, html_page
+from idp.oidc.web import FormDep, html_page, start_upstream
 from idp.upstream import UpstreamError
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep
@@ -113,8 +113,7 @@ def first_party_login(
     )
     if fresh:
         return RedirectResponse(safe_next(next), status_code=302)
-    txn = logins.create_transaction(session, {FIRST_PARTY: "1", "next": safe_next(next)})
-    return request.app.state.oidc.upstream().start(request, txn)
+    return start_upstream(request, session, {FIRST_PARTY: "1", "next": safe_next(next)})
 
 
 CALLBACK_RESPONSES: dict[int | str, dict] = {

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
+from idp.oidc import logins
 from idp.oidc.authorization_server import PropuskAuthorizationServer
 from idp.oidc.fastpath import parse_form
+from propusk.ratelimit import parse_rule
 from propusk.settings import Settings
 
 HERE = Path(__file__).parent
@@ -58,3 +61,25 @@ def html_page(
 def make_server(request: Request, session, settings: Settings) -> PropuskAuthorizationServer:
     """The request's authorization server (sharing the app's client cache)."""
     return PropuskAuthorizationServer(session, settings, request.app.state.oidc.fast.clients)
+
+
+def start_upstream(request: Request, session: Session, values: dict[str, str]) -> Response:
+    """Park the login transaction and send the browser to the upstream (ESIA) — the one place
+    both Propusk's own login and a relying party's authorization start a login, so the per-IP
+    limit on login starts (a transaction row and an ESIA round trip each) holds for both."""
+    settings: Settings = request.app.state.settings
+    rule = parse_rule("login-start-ip", settings.rate_login_starts_ip)
+    peer = request.client.host if request.client else "?"
+    verdict = request.app.state.runtime.limiter.take(rule, peer)
+    if not verdict.allowed:
+        answer = html_page(
+            request,
+            "Слишком много попыток входа",
+            "С вашего адреса начато слишком много входов подряд. "
+            f"Повторите через {verdict.retry_after} с.",
+            429,
+        )
+        answer.headers["Retry-After"] = str(verdict.retry_after)
+        return answer
+    txn = logins.create_transaction(session, values)
+    return request.app.state.oidc.upstream().start(request, txn)

@@ -143,3 +143,35 @@ def test_a_mistyped_limit_stops_the_start():
         Settings(rate_client_auth_failures="twenty")
     with pytest.raises(ValidationError):
         Settings(rate_client_auth_failures_ip="0/60")
+
+
+def test_login_starts_per_ip_share_one_budget_and_get_a_russian_page(db_url):
+    """Propusk's own login and a relying party's authorization start logins through one
+    function: a flood of either is refused with a Russian page, 429 and Retry-After."""
+    from tests.idp.oidc.helpers import REDIRECT, pkce
+
+    rt, client = _app_client(db_url, rate_login_starts_ip="3/60")
+    with client:
+        client_id, _ = make_client(rt)
+        _, challenge = pkce()
+        authorize = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid",
+            "state": "s",
+            "nonce": "n",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        first = client.get("/login", params={"next": "/cabinet"}, follow_redirects=False)
+        second = client.get("/oauth2/authorize", params=authorize, follow_redirects=False)
+        third = client.get("/login", follow_redirects=False)
+        assert {first.status_code, second.status_code, third.status_code} <= {200, 302, 303}
+        refused = client.get("/oauth2/authorize", params=authorize, follow_redirects=False)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Слишком много попыток входа" in refused.text
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert client.get("/login", follow_redirects=False).status_code == 429
+    rt.dispose()
