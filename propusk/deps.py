@@ -14,8 +14,11 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from propusk.db import get_session
+from propusk.errors import TooManyRequests
+from propusk.ratelimit import parse_rule
 from propusk.security import Principal, resolve_principal
 from propusk.settings import Settings
 
@@ -74,8 +77,23 @@ def policy_guard(request: Request) -> PolicyGuard:
     return guard
 
 
+def take_limit(request: Request, setting: str, key: str) -> None:
+    """Count one event of the rate limit ``Settings.<setting>`` (``"<events>/<seconds>"``) for
+    ``key`` — a person, a school; raise ``TooManyRequests`` (429, ``Retry-After``) when over.
+    Shared by every instance through Redis (``Runtime.limiter``)."""
+    rule = parse_rule(setting, getattr(request.app.state.settings, setting))
+    verdict = request.app.state.runtime.limiter.take(rule, key)
+    if not verdict.allowed:
+        raise TooManyRequests(verdict.retry_after)
+
+
 def require(
-    obj: str, act: str, *, domain: DomainSpec = None, domain_param: str | None = None
+    obj: str,
+    act: str,
+    *,
+    domain: DomainSpec = None,
+    domain_param: str | None = None,
+    limit: str | None = None,
 ) -> Any:
     """A ``Depends`` that resolves the caller and enforces (obj, act) in the request's domain.
 
@@ -91,12 +109,17 @@ def require(
     if any domain the caller holds a role in allows it; handlers then call
     ``policies.service.authorize`` with the resource. Deny by default: 403 problem+json naming
     the missing permission (401 for anonymous callers).
+
+    ``limit`` names a rate-limit setting (``"rate_consent_decisions"``) counted per caller
+    once the policy allowed the call (``take_limit``): a refused caller spends no budget.
     """
     resolve_domain = _domain_resolver(domain, domain_param)
 
     async def _check(request: Request, principal: PrincipalDep) -> Principal:
         guard = policy_guard(request)
         request.state.policy_decision = guard(principal, obj, act, resolve_domain(request))
+        if limit is not None:
+            await run_in_threadpool(take_limit, request, limit, principal.subject)
         return principal
 
     _check.policy = (obj, act)  # the route-walk test looks for this marker

@@ -86,6 +86,20 @@ class ValidationProblem(Problem):
     status, type, title = 422, "validation-error", "Invalid request"
 
 
+class TooManyRequests(Problem):
+    """Over a rate limit (``propusk.ratelimit``): 429 with ``Retry-After`` (and the seconds in
+    the body, for pages that say when to try again)."""
+
+    status, type, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(
+            detail or "Too many requests; retry later",
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+        )
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),

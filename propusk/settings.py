@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from propusk.ratelimit import parse_rule
@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # Login starts per IP (each parks a transaction and costs an ESIA round trip). A school
     # behind one NAT logs in together at 9:00: the budget is a burst a scripted flood exceeds.
     rate_login_starts_ip: str = "600/60"
+    # Consent decisions (sign, refuse, withdraw, suspend) per person: a parent of several
+    # children answers a dozen requests in a minute; a script signing in a loop does not pass.
+    rate_consent_decisions: str = "30/60"
 
     # Audit
     audit_checkpoint_every: int = 1
@@ -118,13 +121,13 @@ class Settings(BaseSettings):
     # takes that work off the serving processes (the threads then only sign checkpoints).
     audit_sequencer: Literal["thread", "external"] = "thread"
 
-    @field_validator(
-        "rate_client_auth_failures", "rate_client_auth_failures_ip", "rate_login_starts_ip"
-    )
-    @classmethod
-    def _rate_rule(cls, value: str, info) -> str:
-        parse_rule(info.field_name, value)  # a mistyped limit stops the start, not a request
-        return value
+    @model_validator(mode="after")
+    def _rate_rules(self) -> Settings:
+        """Every ``rate_*`` setting parses: a mistyped limit stops the start, not a request."""
+        for name in type(self).model_fields:
+            if name.startswith("rate_"):
+                parse_rule(name, getattr(self, name))
+        return self
 
     def check_production(self) -> None:
         """Refuse to run in production with development secrets or dev-only upstreams."""

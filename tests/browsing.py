@@ -32,6 +32,10 @@ def query_of(location: str) -> dict[str, str]:
 
 
 def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of the page's own forms, in ``<main>`` (the header's «Выйти» form
+    carries ``confirm=1`` of the logout, which no form of the page's content submits)."""
+    main = re.search(r"<main>(.*)</main>", page, re.S)
+    page = main.group(1) if main else page
     pairs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
     return {name: html.unescape(value) for name, value in pairs}
 

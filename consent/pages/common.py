@@ -60,7 +60,9 @@ def problem_page(request: Request, exc: Problem, consent_id=None) -> Response:
         # someone else logged in on this device: offer to change the account
         link = ("/oauth2/logout", "Выйти и войти под другой учётной записью")
     title = PROBLEM_TITLE.get(exc.type, "Действие невозможно")
-    return message(request, title, text, exc.status, link)
+    answer = message(request, title, text, exc.status, link)
+    answer.headers.update(exc.headers or {})  # Retry-After of a rate limit
+    return answer
 
 
 def login_url(request: Request, fresh: bool = False, path: str | None = None) -> str:

@@ -45,7 +45,7 @@ from idp.oidc.clients import return_uri_allowed
 from idp.oidc.csrf import FIELD, token_of
 from idp.oidc.principal import session_principal
 from propusk.db import utcnow
-from propusk.deps import SessionDep, SettingsDep
+from propusk.deps import SessionDep, SettingsDep, take_limit
 from propusk.errors import Problem
 from propusk.messages import signer_text
 from propusk.security import Principal
@@ -216,6 +216,7 @@ def _decide(consent_id, request, session, settings, fields: dict[str, str]) -> R
         if principal.kind != "person":
             login = (login_url(request, path=f"/sign/{consent_id}"), "Войти снова")
             return message(request, "Сеанс истёк", "Войдите снова и повторите.", 401, login)
+        take_limit(request, "rate_consent_decisions", principal.subject)  # as the API routes
         consent = queries.consent_or_none(session, consent_id)
         target = _return_target(session, consent, fields.get("return_uri")) if consent else None
         if target is False:

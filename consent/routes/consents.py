@@ -148,7 +148,7 @@ def approve(
     body: ApproveIn,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require("consent", "approve"),
+    principal: Principal = require("consent", "approve", limit="rate_consent_decisions"),
 ) -> ApprovedOut:
     """Sign the document shown (``document_sha256`` from ``GET …/document``); Propusk's own
     pages only (a relying party sends the person to ``/sign/{id}``)."""
@@ -198,7 +198,7 @@ def refuse(
     consent_id: uuid.UUID,
     session: SessionDep,
     body: AnswerIn | None = None,
-    principal: Principal = require("consent", "refuse"),
+    principal: Principal = require("consent", "refuse", limit="rate_consent_decisions"),
 ) -> ConsentOut:
     """Refuse a consent request (it cannot be undone)."""
     reason = body.reason if body else None
@@ -210,7 +210,7 @@ def withdraw(
     consent_id: uuid.UUID,
     session: SessionDep,
     body: AnswerIn | None = None,
-    principal: Principal = require("consent", "withdraw"),
+    principal: Principal = require("consent", "withdraw", limit="rate_consent_decisions"),
 ) -> ConsentOut:
     """Withdraw a given consent: transfers stop at once, the operator destroys the data."""
     return _end(session, principal, consent_id, body, "withdraw")
@@ -221,7 +221,7 @@ def suspend(
     consent_id: uuid.UUID,
     session: SessionDep,
     body: AnswerIn | None = None,
-    principal: Principal = require("consent", "withdraw"),
+    principal: Principal = require("consent", "withdraw", limit="rate_consent_decisions"),
 ) -> ConsentOut:
     """Suspend a given consent: no transfer while suspended."""
     return _end(session, principal, consent_id, body, "suspend")

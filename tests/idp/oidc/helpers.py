@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html as html_lib
 import re
 import secrets
 import uuid
@@ -13,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from idp.oidc import clients
 from propusk.db import session_scope
+from tests import browsing
 
 REDIRECT = "https://rp.example/cb"
 LOGOUT_TO = "https://rp.example/bye"
@@ -168,6 +168,4 @@ def first_party(http) -> dict[str, str]:
 
 def hidden_fields(html: str) -> dict[str, str]:
     """The hidden inputs of a page's form (the browser submits them as they are)."""
-
-    pairs = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
-    return {name: html_lib.unescape(value) for name, value in pairs}
+    return browsing.hidden_fields(html)
