@@ -28,6 +28,7 @@ from audit.leaves import check_event, encode_body, format_time, leaf_bytes
 from audit.models import AuditEvent
 from propusk.db import is_postgres, utcnow
 from propusk.errors import NotFound, Problem
+from propusk.observability import count_after_commit
 from propusk.settings import Settings, get_settings
 
 
@@ -103,6 +104,7 @@ def record_many(session: Session, events: Iterable[NewEvent]) -> list[Event]:
         _check_event(ev)
     if not batch:
         return []
+    count_after_commit(session, [(ev.event_type, ev.body) for ev in batch])
     repository.lock_sequencer(session)
     now = utcnow()
     return _append(
@@ -180,6 +182,7 @@ def record_deferred_many(session: Session, events: Iterable[NewEvent]) -> list[P
         _check_event(ev)
     if not batch:
         return []
+    count_after_commit(session, [(ev.event_type, ev.body) for ev in batch])
     now = utcnow()
     rows = [
         {

@@ -28,8 +28,10 @@ from idp.oidc.principal import ClientBearer, client_bearers
 from policies import service as policies
 from propusk.db import session_scope
 from propusk.errors import PROBLEM_JSON, Problem
+from propusk.observability import ROUTE_KEY
 
 PREFIX, SUFFIX = "/api/v1/subjects/", "/data"
+PULL_ROUTE = PREFIX + "{subject_id}" + SUFFIX  # the route's template (transfers.py)
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 KEYS_RE = re.compile(r"[a-z0-9_.-]+(,[a-z0-9_.-]+)*")
 MAX_PURPOSE, MAX_CATEGORIES = 120, 2000  # the route's Query limits
@@ -93,6 +95,7 @@ class GatedPullLane:
                 log.exception("gated pull lane: admission failed; the route serves it")
         if admitted is None:
             return await self.app(scope, receive, send)
+        scope[ROUTE_KEY] = PULL_ROUTE  # the metrics' label (propusk.observability)
         try:
             status, ctype, body, headers = await self._serve(admitted, scope["path"])
         except Exception:  # outside the app's error middleware: answer problem+json ourselves

@@ -21,6 +21,9 @@ from propusk.headers import SecurityHeaders
 from propusk.lanes import PropuskApp
 from propusk.limits import BodyLimit
 from propusk.logs import install_log_redaction
+from propusk.metrics import register_database_gauges
+from propusk.metrics import router as metrics_router
+from propusk.observability import Observe
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     install_error_handlers(app)
     app.add_middleware(JsonGuard)
     app.include_router(health_router)
+    app.include_router(metrics_router)
 
     # Dependency order: audit <- policies <- idp <- consent <- biometrics.
     install_audit(app)
@@ -67,4 +71,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_outer_lane(
         BodyLimit, default=settings.max_body_bytes, allowances=app.state.body_allowances
     )
+    # Outermost of all, the edge lanes included: every answer gets its request id and is
+    # counted in the metrics (propusk.observability).
+    app.add_edge_lane(Observe)
+    register_database_gauges(app)
     return app

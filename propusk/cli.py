@@ -48,13 +48,16 @@ def serve(
     """Serve the API and web UI with uvicorn."""
     import uvicorn
 
-    get_settings().check_production()
+    settings = get_settings()
+    settings.check_production()
     uvicorn.run(
         "propusk.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # JSON lines: propusk.asgi installs the handlers in every worker process
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         proxy_headers=True,
         access_log=access_log,
     )

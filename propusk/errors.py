@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
+from propusk.observability import request_id
+
 log = logging.getLogger("propusk")
 
 PROBLEM_JSON = "application/problem+json"
@@ -63,6 +65,9 @@ class Problem(Exception):
         if instance:
             data["instance"] = instance
         data.update(self.extra)
+        rid = request_id()
+        if rid:  # the id the caller quotes to support (the same in the response header)
+            data["request_id"] = rid
         return data
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import redis
 
+from propusk.observability import RATE_DEGRADED, RATE_LIMITED
+
 log = logging.getLogger("propusk.ratelimit")
 
 # KEYS[1]: the key; ARGV: emission interval (ms), window (ms), count (1 = take, 0 = peek).
@@ -162,7 +164,10 @@ class RateLimiter:
         return self._redis is not None and time.monotonic() >= self._down_until
 
     def take(self, rule: Rule, key: str) -> Verdict:
-        return self._apply(rule, key, take=True)
+        verdict = self._apply(rule, key, take=True)
+        if not verdict.allowed:
+            RATE_LIMITED.labels(rule.name).inc()
+        return verdict
 
     def peek(self, rule: Rule, key: str) -> Verdict:
         return self._apply(rule, key, take=False)
@@ -193,6 +198,7 @@ class RateLimiter:
         now = time.monotonic()
         self._down_until = now + self.retry_seconds
         self.degraded_events += 1
+        RATE_DEGRADED.inc()
         if now - self._warned_at >= 60:
             self._warned_at = now
             log.warning(

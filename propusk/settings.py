@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # prefix of every Redis key of this deployment (several deployments may share one Redis)
     redis_prefix: str = "propusk:"
     log_level: str = "INFO"
+    # "json": one JSON object per line with the request id (propusk.observability), for a log
+    # pipeline; "text": uvicorn's own lines, for a developer's terminal.
+    log_format: Literal["json", "text"] = "json"
     # Largest request body, checked before authentication and parsing (propusk.limits); the
     # upload routes (roster import, biometric photos and frames) register larger ones.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

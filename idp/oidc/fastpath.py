@@ -29,6 +29,7 @@ from idp.oidc.clients import CLIENTS, ClientInfo, get_client
 from propusk import caches
 from propusk.db import session_scope
 from propusk.limits import declared_length
+from propusk.observability import ROUTE_KEY
 from propusk.settings import Settings
 
 log = logging.getLogger("propusk.oidc")
@@ -341,6 +342,7 @@ class TokenFastLane:
                 answer = error_answer("temporarily_unavailable", "Try again", 503, RETRY)
         if answer is None:
             return await self.app(scope, _replay(body, complete, receive), send)
+        scope[ROUTE_KEY] = "/oauth2/token"  # the metrics' label (propusk.observability)
         status, payload, headers = answer
         raw = [
             (b"content-type", b"application/json"),
