@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from consent import catalogue, parties, queries, templates
 from consent.routes.caller import operator_of
@@ -37,6 +37,17 @@ def register_organization(
     given). Platform administrators only."""
     org = parties.register_organization(session, body.model_dump(), actor=principal.subject)
     return organization_out(org, parties.client_of(session, org.id))
+
+
+@router.get("/organizations")
+def list_organizations(
+    session: SessionDep,
+    limit: int = Query(1000, ge=1, le=5000),
+    principal: Principal = require("organization", "read"),
+) -> list[OrganizationOut]:
+    """The registered operators and suppliers (by kind, then name), each with the OAuth client
+    it registered with. Platform administrators only."""
+    return [organization_out(org, client) for org, client in parties.listing(session, limit)]
 
 
 @router.get("/organizations/{org_id}")

@@ -61,6 +61,13 @@ class ClientCreated(ClientOut):
     )
 
 
+class SecretRotated(BaseModel):
+    client_id: str
+    client_secret: str = Field(
+        description="the new secret, in this answer only (the old one no longer works)"
+    )
+
+
 class BindingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
