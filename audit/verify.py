@@ -90,7 +90,7 @@ def verify_log(session: Session, verifier: Verifier, *, deadline: float | None =
     divergence found among them."""
     report = Report()
     try:
-        signed = _signed_checkpoints(session, verifier)
+        signed = _signed_checkpoints(session, verifier, deadline)
         report.checkpoints = len(signed)
         report.signed_size = signed[-1].size if signed else 0
         frontier = _walk(session, signed, report, deadline)
@@ -102,9 +102,13 @@ def verify_log(session: Session, verifier: Verifier, *, deadline: float | None =
     return report
 
 
-def _signed_checkpoints(session: Session, verifier: Verifier) -> list[Checkpoint]:
+def _signed_checkpoints(
+    session: Session, verifier: Verifier, deadline: float | None = None
+) -> list[Checkpoint]:
     out: list[Checkpoint] = []
-    for row in repository.all_checkpoints(session):
+    for n, row in enumerate(repository.all_checkpoints(session)):
+        if deadline is not None and n % DEADLINE_EVERY == 0 and time.monotonic() > deadline:
+            raise _OutOfTime(0)
         try:
             cp = checkpoint.open_note(row.note, verifier)
         except NoteError as exc:

@@ -69,7 +69,9 @@ def rotate_secret(
     client_id: str, session: SessionDep, principal: Principal = require("client", "write")
 ) -> dict:
     """A new secret for a secret-based client, in this answer only; the old one stops working
-    (409 ``client-without-secret`` for a client that authenticates by key or not at all)."""
+    (409 ``client-without-secret`` for a client that authenticates by key or not at all).
+    Access tokens already issued stay valid until they expire (``access_token_ttl``): delete
+    the client to cut them off at once."""
     secret = clients.rotate_secret(session, client_id, actor=principal.subject)
     return {"client_id": client_id, "client_secret": secret}
 

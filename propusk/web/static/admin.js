@@ -140,7 +140,9 @@ function showSecret(client, secret, what) {
 }
 
 async function rotate(client) {
-  if (!confirm(`Сменить секрет приложения «${client.name}»? Старый секрет сразу перестанет действовать.`)) return;
+  const question = `Сменить секрет приложения «${client.name}»? Старый секрет сразу перестанет действовать; ` +
+    "уже выданные по нему токены действуют до конца своего срока (несколько минут). Чтобы отключить приложение сразу, удалите его.";
+  if (!confirm(question)) return;
   try {
     const answer = await propuskApi(`/api/v1/clients/${encodeURIComponent(client.client_id)}/secret`, { method: "POST" });
     showSecret(client, answer.client_secret, "Новый секрет");
