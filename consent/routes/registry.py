@@ -15,6 +15,7 @@ from consent.schemas.registry import (
     CatalogueOut,
     OrganizationIn,
     OrganizationOut,
+    OrganizationsOut,
     TemplateIn,
     TemplateOut,
     catalogue_out,
@@ -44,10 +45,11 @@ def list_organizations(
     session: SessionDep,
     limit: int = Query(1000, ge=1, le=5000),
     principal: Principal = require("organization", "read"),
-) -> list[OrganizationOut]:
+) -> OrganizationsOut:
     """The registered operators and suppliers (by kind, then name), each with the OAuth client
     it registered with. Platform administrators only."""
-    return [organization_out(org, client) for org, client in parties.listing(session, limit)]
+    listed = parties.listing(session, limit)
+    return OrganizationsOut(organizations=[organization_out(o, c) for o, c in listed])
 
 
 @router.get("/organizations/{org_id}")

@@ -13,6 +13,7 @@ from idp.oidc.schemas import (
     ClientIn,
     ClientOut,
     KeysRotated,
+    NamesOut,
     SecretRotated,
 )
 from propusk.deps import SessionDep, SettingsDep, require
@@ -95,12 +96,12 @@ def rotate_keys(
     return {"current": keys.rotate(session, settings, actor=principal.subject)}
 
 
-@router.get("/names", response_model=dict[str, str])
+@router.get("/names", response_model=NamesOut)
 def subject_names(
     session: SessionDep,
     key: Annotated[list[str], Query(max_length=names.MAX_NAMES)],
     principal: Principal = require("policy", "read"),
-) -> dict[str, str]:
+) -> dict:
     """What the subjects and domains the policy names are called (``person:<id>``,
     ``client:<id>``, ``org:<id>``, ``school:<id>`` → a name); unknown keys are left out."""
-    return names.names(session, [k for k in key if len(k) <= 200])
+    return {"names": names.names(session, [k for k in key if len(k) <= 200])}

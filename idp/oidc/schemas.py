@@ -68,6 +68,13 @@ class SecretRotated(BaseModel):
     )
 
 
+class NamesOut(BaseModel):
+    names: dict[str, str] = Field(
+        description="key (person:<id>, client:<id>, org:<id>, school:<id>) → its name; "
+        "unknown keys are left out"
+    )
+
+
 class BindingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -107,7 +107,7 @@ def _nothing_changed(url: str, targets) -> None:
     with closing(cabinet(url, ADMIN)) as admin:
         clients = {c["client_id"]: c for c in admin.get("/api/v1/clients").json()}
         assert clients[client_id]["organization_id"] == org_id
-        names = {o["name"] for o in admin.get("/api/v1/organizations").json()}
+        names = {o["name"] for o in admin.get("/api/v1/organizations").json()["organizations"]}
         assert "ООО «Чужая»" not in names
         assert not any(c["name"] == "чужое" for c in clients.values())
         rules = admin.get("/api/v1/policy").json()["rules"]
@@ -216,7 +216,7 @@ def test_the_admin_rotates_a_secret_and_only_the_new_one_works(live):
         missing = admin.post(f"/api/v1/clients/{NOBODY}/secret")
         assert missing.status_code == 404, missing.text
         names = admin.get("/api/v1/names", params={"key": [f"client:{client_id}", "org:zz"]})
-        assert names.json() == {f"client:{client_id}": "Сервер «Ротации»"}
+        assert names.json() == {"names": {f"client:{client_id}": "Сервер «Ротации»"}}
     from audit import service as audit
 
     with session_scope(rt.sessionmaker) as s:
@@ -254,6 +254,6 @@ def test_the_registry_checks_the_numbers_and_storage(live):
             json=org_fields(name="ООО «За рубежом»", country="KZ", cross_border_notice_ref="№ 1"),
         )
         assert abroad.status_code == 201, abroad.text
-        listed = {o["id"]: o for o in admin.get("/api/v1/organizations").json()}
+        listed = {o["id"]: o for o in admin.get("/api/v1/organizations").json()["organizations"]}
         assert listed[abroad.json()["id"]]["country"] == "KZ"
         assert listed[abroad.json()["id"]]["storage_country"] == "RU"

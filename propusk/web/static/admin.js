@@ -62,7 +62,7 @@ function storageText(o) {
 }
 
 async function loadOrganizations() {
-  ADMIN.organizations = await propuskApi("/api/v1/organizations");
+  ({ organizations: ADMIN.organizations } = await propuskApi("/api/v1/organizations"));
   $("organizations").replaceChildren(cards(
     ["Название", "Вид", "ИНН / ОГРН", "Хранение данных", ""],
     ADMIN.organizations.map((o) => [

@@ -61,7 +61,7 @@ async function nameKeys(keys) {
   const wanted = [...new Set(keys.filter((k) => k && /^(person|client|org|school):/.test(k) && !(k in POLICY.names)))];
   for (let i = 0; i < wanted.length; i += 100) {
     const query = wanted.slice(i, i + 100).map((k) => `key=${encodeURIComponent(k)}`).join("&");
-    Object.assign(POLICY.names, await propuskApi(`/api/v1/names?${query}`));
+    Object.assign(POLICY.names, (await propuskApi(`/api/v1/names?${query}`)).names);
   }
 }
 
