@@ -30,12 +30,12 @@ def site(demo_states_site) -> tuple:
     return demo_states_site
 
 
-def _console(browser, url: str, oid: str):
+def _console(browser, url: str, oid: str, path: str = "/admin"):
     page = browser.new_context(locale="ru-RU", permissions=["clipboard-read", "clipboard-write"])
     page = page.new_page()
     watch(page)
     page.on("dialog", lambda dialog: dialog.accept())  # the confirmations are read in the test
-    log_in(page, url, oid, "/admin")
+    log_in(page, url, oid, path)
     return page
 
 
@@ -71,7 +71,9 @@ def _wrong(inn: str) -> str:
 
 def test_the_platform_admin_runs_the_platform(site, browser):
     url, _, _ = site
-    page = _console(browser, url, ADMIN)
+    page = _console(browser, url, ADMIN, "/cabinet")  # the cabinet leads to the console
+    page.click("#profile a:text('консоль администратора')")
+    page.wait_for_url(url + "/admin")
     page.wait_for_selector("#clients table")
     page.wait_for_selector("#overdue table")
     page.wait_for_selector("#policy-history table")

@@ -275,12 +275,14 @@ function profile() {
       ? el("li", {}, text, " ", el("a", { href: `/school/${s.school_id}` }, "консоль школы"))
       : el("li", {}, text);
   });
-  // operator staff (ESIA /roles of a registered operator) and the platform administrator:
-  // their consoles come with issue 15; the cabinet says who they are here
+  // operator staff (ESIA /roles of a registered operator) and the platform administrator (its
+  // console: /admin); the cabinet says who they are here
   for (const o of me.organization_statuses || []) {
     statuses.push(el("li", {}, `${propuskRoleText(o.role)} — ${o.organization_name}`));
   }
-  if (me.platform_admin) statuses.push(el("li", {}, propuskRoleText("platform_admin")));
+  if (me.platform_admin) {
+    statuses.push(el("li", {}, propuskRoleText("platform_admin"), " ", el("a", { href: "/admin" }, "консоль администратора")));
+  }
   document.getElementById("profile").replaceChildren(
     el("p", {}, el("strong", {}, [me.last_name, me.first_name, me.middle_name].filter(Boolean).join(" "))),
     statuses.length ? el("ul", { class: "statuses" }, statuses)
