@@ -114,6 +114,20 @@ def test_the_platform_admin_runs_the_platform(site, browser):
     check_page(page, "admin-secret-rotated")
     page.click("#secret button.secondary")  # «Секрет сохранён — скрыть»: the secret leaves the page
 
+    # the school's website bound to its operator (confirmed), then the olympiad server deleted
+    page.click("button[aria-label='Организация: Сайт школы № 17']")
+    page.select_option("#binding-org", label="ГБУ ТО «РЦЦО» (оператор)")
+    check_page(page, "admin-client-binding")
+    page.click("#client-binding button[type=submit]")
+    page.wait_for_selector("#client-result :text('действует от имени')")
+    assert "ГБУ ТО «РЦЦО»" in page.inner_text("#clients tr:has-text('Сайт школы № 17')")
+    assert any("Привязать приложение «Сайт школы № 17»" in c for c in confirmations)
+    page.click("button[aria-label='Удалить: Сервер олимпиадного центра']")
+    page.wait_for_selector("#client-result :text('удалено')")
+    assert "Сервер олимпиадного центра" not in page.inner_text("#clients")
+    assert any("Удалить приложение «Сервер олимпиадного центра»" in c for c in confirmations)
+    assert _token(url, client_id, rotated) == 401
+
     # an organisation: a wrong ИНН first
     inn, ogrn = inn10(), ogrn13()
     page.fill("#org-name", "ООО «Школьные тесты»")
@@ -154,10 +168,9 @@ def test_the_platform_admin_runs_the_platform(site, browser):
     assert any("Удалить правило" in c for c in confirmations), confirmations
 
     # who may do what
-    olympiad = "АНО «Центр олимпиадной подготовки „Эрудит“»"
-    _pick(page, "explain", subject="label:Приложение «Сервер олимпиадного центра»")
+    _pick(page, "explain", subject="label:Приложение «Сервер ГБУ ТО «РЦЦО»»")
     _pick(page, "explain", object="consent.request", action="create")
-    _pick(page, "explain", domain=f"label:в организации «{olympiad}»")
+    _pick(page, "explain", domain="label:в организации «ГБУ ТО «РЦЦО»»")
     page.click("#explain-form button[type=submit]")
     page.wait_for_selector("#explain-result :text('Разрешено')")
     check_page(page, "admin-explain")

@@ -114,9 +114,9 @@ async function registerOrganization(event) {
     const o = await propuskApi("/api/v1/organizations", propuskJson("POST", body));
     event.target.reset();
     orgFlags();
-    say($("org-result"), `Организация «${o.name}» зарегистрирована.`, true);
     await loadOrganizations();
     await loadClients();
+    say($("org-result"), `Организация «${o.name}» зарегистрирована.`, true);
   } catch (e) { say($("org-result"), e.message); }
 }
 
@@ -153,8 +153,8 @@ async function remove(client) {
   if (!confirm(`Удалить приложение «${client.name}»? Все его токены перестанут действовать, это не отменить.`)) return;
   try {
     await propuskApi(`/api/v1/clients/${encodeURIComponent(client.client_id)}`, { method: "DELETE" });
-    say($("client-result"), `Приложение «${client.name}» удалено.`, true);
     await loadClients();
+    say($("client-result"), `Приложение «${client.name}» удалено.`, true);
   } catch (e) { say($("client-result"), e.message); }
 }
 
@@ -172,9 +172,9 @@ function bindForm(client) {
       await propuskApi(`/api/v1/clients/${encodeURIComponent(client.client_id)}/binding`,
         propuskJson("PUT", { organization_id: org ? org.id : null, role: org ? org.kind : null }));
       $("client-binding").replaceChildren();
+      await loadClients();
       say($("client-result"), org ? `Приложение «${client.name}» действует от имени «${org.name}».`
         : `Приложение «${client.name}» отвязано.`, true);
-      await loadClients();
     } catch (e) { say($("client-result"), e.message); }
   };
   $("client-binding").replaceChildren(E("form", { class: "fields card", onsubmit: submit },

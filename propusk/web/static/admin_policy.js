@@ -69,8 +69,8 @@ async function removeRule(rule) {
   if (!confirm(`Удалить правило «${ruleText(rule)}»? Доступ, который оно давало, пропадёт сразу.`)) return;
   try {
     await propuskApi(`/api/v1/policy/rules/${rule.id}`, { method: "DELETE" });
-    say($("rule-result"), `Правило удалено: ${ruleText(rule)}.`, true);
     await loadPolicy();
+    say($("rule-result"), `Правило удалено: ${ruleText(rule)}.`, true);
   } catch (e) { say($("rule-result"), e.message); }
 }
 
@@ -80,8 +80,8 @@ async function addRule(event) {
   if (!confirm(`Добавить правило «${ruleText(rule)}»? Доступ откроется сразу.`)) return;
   try {
     await propuskApi("/api/v1/policy/rules", propuskJson("POST", rule));
-    say($("rule-result"), `Правило добавлено: ${ruleText(rule)}.`, true);
     await loadPolicy();
+    say($("rule-result"), `Правило добавлено: ${ruleText(rule)}.`, true);
   } catch (e) { say($("rule-result"), e.message); }
 }
 
