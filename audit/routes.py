@@ -10,8 +10,14 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from audit import checkpoint, service
-from audit.schemas import ConsistencyProofOut, EventOut, InclusionProofOut
+from audit import checkpoint, console, service
+from audit.schemas import (
+    ConsistencyProofOut,
+    EventOut,
+    InclusionProofOut,
+    StatusOut,
+    VerificationOut,
+)
 from propusk import caches
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep, require
@@ -153,3 +159,20 @@ def get_event(
 ) -> EventOut:
     """One event, its exact leaf bytes and its inclusion proof in the latest checkpoint."""
     return EventOut(**service.event_with_proof(session, index, settings))
+
+
+@router.get("/status", response_model=StatusOut)
+def get_status(session: SessionDep, principal: Principal = require("audit.event", "read")) -> dict:
+    """The log at a glance: its size, the newest signed checkpoint (size, time, age) and the
+    outbox backlog."""
+    return console.status(session)
+
+
+@router.post("/verify", response_model=VerificationOut)
+def verify(
+    request: Request, settings: SettingsDep, principal: Principal = require("audit.event", "read")
+) -> dict:
+    """Run ``propusk audit verify`` now: recompute the tree from the table and check it against
+    every signed checkpoint, within a time budget (``complete`` says whether it reached the end);
+    one at a time (409 ``audit-verify-running``). Changes nothing."""
+    return console.verify_now(request.app.state.sessionmaker, settings)

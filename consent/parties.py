@@ -100,6 +100,14 @@ def many(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Party]:
     }
 
 
+def listing(session: Session, limit: int = 1000) -> list[tuple[Party, str | None]]:
+    """Every registered party (by kind, then name) with the OAuth client it registered with."""
+    found = many(session, repo.profile_ids(session, limit))
+    firsts = clients.first_clients_of(session, list(found))
+    ordered = sorted(found.values(), key=lambda p: (p.kind, p.name.casefold()))
+    return [(party, firsts.get(party.id)) for party in ordered]
+
+
 def client_of(session: Session, org_id: uuid.UUID) -> str | None:
     """The OAuth client the organisation registered with (the first bound to it), if any."""
     return clients.first_clients_of(session, [org_id]).get(org_id)

@@ -53,6 +53,11 @@ def profiles_by_ids(
     return {p.id: p for p in session.scalars(stmt)}
 
 
+def profile_ids(session: Session, limit: int) -> list[uuid.UUID]:
+    """The ids of registered parties (at most ``limit``)."""
+    return list(session.scalars(select(OrganizationProfile.id).limit(limit)))
+
+
 def get_category(session: Session, key: str) -> Category | None:
     return session.get(Category, key)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from consent import catalogue, parties, queries, templates
 from consent.routes.caller import operator_of
@@ -15,6 +15,7 @@ from consent.schemas.registry import (
     CatalogueOut,
     OrganizationIn,
     OrganizationOut,
+    OrganizationsOut,
     TemplateIn,
     TemplateOut,
     catalogue_out,
@@ -37,6 +38,18 @@ def register_organization(
     given). Platform administrators only."""
     org = parties.register_organization(session, body.model_dump(), actor=principal.subject)
     return organization_out(org, parties.client_of(session, org.id))
+
+
+@router.get("/organizations")
+def list_organizations(
+    session: SessionDep,
+    limit: int = Query(1000, ge=1, le=5000),
+    principal: Principal = require("organization", "read"),
+) -> OrganizationsOut:
+    """The registered operators and suppliers (by kind, then name), each with the OAuth client
+    it registered with. Platform administrators only."""
+    listed = parties.listing(session, limit)
+    return OrganizationsOut(organizations=[organization_out(o, c) for o, c in listed])
 
 
 @router.get("/organizations/{org_id}")

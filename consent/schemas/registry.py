@@ -51,6 +51,12 @@ class OrganizationOut(Answer):
     client_id: str | None = Field(description="the OAuth client acting for it")
 
 
+class OrganizationsOut(Answer):
+    """The registered operators and suppliers, by kind, then name."""
+
+    organizations: list[OrganizationOut]
+
+
 def organization_out(org: Party, client_id: str | None) -> OrganizationOut:
     return OrganizationOut(
         id=org.id,

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
-from idp.oidc import clients, keys
-from idp.oidc.schemas import BindingIn, ClientCreated, ClientIn, ClientOut, KeysRotated
+from fastapi import APIRouter, Query, Response
+
+from idp.oidc import clients, keys, names
+from idp.oidc.schemas import (
+    BindingIn,
+    ClientCreated,
+    ClientIn,
+    ClientOut,
+    KeysRotated,
+    NamesOut,
+    SecretRotated,
+)
 from propusk.deps import SessionDep, SettingsDep, require
 from propusk.errors import NotFound
 from propusk.security import Principal
@@ -55,6 +65,18 @@ def bind_client(
     return clients.client_json(row)
 
 
+@router.post("/clients/{client_id}/secret", response_model=SecretRotated)
+def rotate_secret(
+    client_id: str, session: SessionDep, principal: Principal = require("client", "write")
+) -> dict:
+    """A new secret for a secret-based client, in this answer only; the old one stops working
+    (409 ``client-without-secret`` for a client that authenticates by key or not at all).
+    Access tokens already issued stay valid until they expire (``access_token_ttl``): delete
+    the client to cut them off at once."""
+    secret = clients.rotate_secret(session, client_id, actor=principal.subject)
+    return {"client_id": client_id, "client_secret": secret}
+
+
 @router.delete("/clients/{client_id}", status_code=204)
 def delete_client(
     client_id: str, session: SessionDep, principal: Principal = require("client", "write")
@@ -72,3 +94,14 @@ def rotate_keys(
     they are retired (``propusk keys retire``). Answers the new key ids."""
     keys.ensure_keys(session, settings)
     return {"current": keys.rotate(session, settings, actor=principal.subject)}
+
+
+@router.get("/names", response_model=NamesOut)
+def subject_names(
+    session: SessionDep,
+    key: Annotated[list[str], Query(max_length=names.MAX_NAMES)],
+    principal: Principal = require("policy", "read"),
+) -> dict:
+    """What the subjects and domains the policy names are called (``person:<id>``,
+    ``client:<id>``, ``org:<id>``, ``school:<id>`` → a name); unknown keys are left out."""
+    return {"names": names.names(session, [k for k in key if len(k) <= 200])}

@@ -27,7 +27,7 @@ from policies.service import set_subject_roles
 from propusk import caches
 from propusk.crypto import token_hash
 from propusk.db import utcnow
-from propusk.errors import NotFound, ValidationProblem
+from propusk.errors import Conflict, NotFound, ValidationProblem
 
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
@@ -315,6 +315,24 @@ def delete_client(session: Session, client_id: str, *, actor: str = "system") ->
     _publish_client_roles(session, client_id, None, None)
     record(session, "client.deleted", actor=actor, subject=f"client:{client_id}")
     announce_change(session, client_id)
+
+
+def rotate_secret(session: Session, client_id: str, *, actor: str = "system") -> str:
+    """A new secret for a secret-based client, returned once (stored hashed); the old one stops
+    working at once (this process's caches forget the client when the change commits; other
+    processes within the client cache's TTL)."""
+    row = repo.get_client(session, client_id) if plausible_id(client_id) else None
+    if row is None:
+        raise NotFound("client does not exist")
+    if row.auth_method not in SECRET_METHODS:
+        raise Conflict("the client authenticates without a secret", type="client-without-secret")
+    secret = secrets.token_urlsafe(32)
+    row.secret_hash = token_hash(secret)
+    row.updated_at = utcnow()
+    session.flush()
+    record(session, "client.secret_rotated", actor=actor, subject=f"client:{client_id}")
+    announce_change(session, client_id)
+    return secret
 
 
 def bind_client(

@@ -61,6 +61,20 @@ class ClientCreated(ClientOut):
     )
 
 
+class SecretRotated(BaseModel):
+    client_id: str
+    client_secret: str = Field(
+        description="the new secret, in this answer only (the old one no longer works)"
+    )
+
+
+class NamesOut(BaseModel):
+    names: dict[str, str] = Field(
+        description="key (person:<id>, client:<id>, org:<id>, school:<id>) → its name; "
+        "unknown keys are left out"
+    )
+
+
 class BindingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

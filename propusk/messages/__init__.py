@@ -28,6 +28,7 @@ import hashlib
 
 from pydantic import BaseModel, Field
 
+from propusk.messages import admin
 from propusk.messages.codes import CHECKS, OAUTH, REASONS
 from propusk.messages.names import ROLES, SIGNERS, STATE_HELP, STATES
 from propusk.messages.problems import GENERIC, PROBLEMS, STATUSES
@@ -155,6 +156,11 @@ class Catalogue(BaseModel):
     unknown: dict[str, str] = Field(
         description="phrase for an unknown reason, oauth, check, state, role or signer"
     )
+    admin: dict[str, dict[str, str]] = Field(
+        description="the platform console's codes (propusk.messages.admin): verify, "
+        "obligation_kinds, clocks, policy_objects, policy_actions, policy_conditions, "
+        "policy_roles"
+    )
 
 
 @functools.cache
@@ -181,6 +187,15 @@ def catalogue() -> Catalogue:
             "state": UNKNOWN_STATE,
             "role": UNKNOWN_ROLE,
             "signer": UNKNOWN_SIGNER,
+        },
+        admin={
+            "verify": admin.VERIFY,
+            "obligation_kinds": admin.OBLIGATION_KINDS,
+            "clocks": admin.CLOCKS,
+            "policy_objects": admin.POLICY_OBJECTS,
+            "policy_actions": admin.POLICY_ACTIONS,
+            "policy_conditions": admin.POLICY_CONDITIONS,
+            "policy_roles": admin.POLICY_ROLES,
         },
     )
 

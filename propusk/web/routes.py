@@ -80,3 +80,11 @@ def school_console(
 ) -> Response:
     """The school admin's console: roster import, statuses, proctors (data via the API)."""
     return _shell(request, settings, principal, "school.html")
+
+
+@router.get("/admin", openapi_extra=PUBLIC)
+def admin_console(request: Request, settings: SettingsDep, principal: PrincipalDep) -> Response:
+    """The platform administrator's console: organisations, OAuth clients, policy rules and
+    their history, overdue 152-FZ obligations, the audit log (data via the API, where the
+    policy admits platform_admin only; anyone else reads that the page is not for them)."""
+    return _shell(request, settings, principal, "admin.html")
