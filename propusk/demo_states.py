@@ -60,6 +60,7 @@ from idp.upstream import UpstreamChild, UpstreamIdentity
 from policies.engine import CURRENT, PolicyEngine
 from policies.service import authorize
 from propusk.db import session_scope, utcnow
+from propusk.demo_operator import seed_operator_console
 from propusk.demo_world import (
     DEMO_ACTOR,
     KEY_PREFIX,
@@ -152,6 +153,7 @@ def _seed(session: Session, settings: Settings) -> StatesReport:
         states = _collect(session, settings, world, persona, people)
         states.made_now = made
         report.personas[persona.name] = states
+    seed_operator_console(session, settings, world.operator, world.templates["attestation"])
     return report
 
 

@@ -80,3 +80,12 @@ def school_console(
 ) -> Response:
     """The school admin's console: roster import, statuses, proctors (data via the API)."""
     return _shell(request, settings, principal, "school.html")
+
+
+@router.get("/operator/{org_id}", openapi_extra=PUBLIC)
+def operator_console(
+    org_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
+) -> Response:
+    """The operator staff's console: withdrawals, destruction, requests, templates, transfer
+    statistics and (for its head) staff — data via the API, checked in ``org:<id>``."""
+    return _shell(request, settings, principal, "operator.html")
