@@ -34,6 +34,12 @@ def _console(browser, url: str, oid: str, org_id) -> object:
     return page
 
 
+def _refusal_logged(page, status: str) -> None:
+    """The browser logs a refused request itself; nothing else may be logged."""
+    logged = watch(page).take()
+    assert logged and all("Failed to load resource" in m and status in m for m in logged), logged
+
+
 def _row(page, section: str, text: str):
     return page.locator(f"#{section} tr", has_text=text)
 
@@ -42,7 +48,7 @@ def test_staff_acknowledge_a_withdrawal_confirm_destruction_and_publish(site, br
     url, _, report = site
     org_id = report.organizations["operator"]
     page = _console(browser, url, STAFF, org_id)
-    assert "Региональный центр" in page.inner_text("#org-name")
+    assert "РЦЦО" in page.inner_text("#org-name")
     assert page.locator("#staff").is_hidden()  # staff, not the head
     check_page(page, "operator-staff")
 
@@ -103,7 +109,8 @@ def test_the_director_sees_the_staff_and_appoints(site, browser):
     check_page(page, "operator-head")
     page.fill("#staff-snils", "123-456-789 00")
     page.click("#staff-form button[type=submit]")
-    page.locator("#status.error").wait_for()
+    page.locator("#status.error", has_text="СНИЛС указан с ошибкой").wait_for()
+    _refusal_logged(page, "422")
     check_page(page, "operator-head-appoint-error")
     page.context.close()
 
@@ -112,5 +119,7 @@ def test_a_school_director_is_refused_the_operators_console(site, browser):
     url, _, report = site
     page = _console(browser, url, "1000400001", report.organizations["operator"])
     assert "недоступна" in page.inner_text("#org-name")
+    assert "нет прав" in page.inner_text("#status")
+    _refusal_logged(page, "403")
     check_page(page, "operator-refused")
     page.context.close()

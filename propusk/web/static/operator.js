@@ -29,10 +29,11 @@ function pager(id, offset, total, move) {
   const node = document.getElementById(id);
   if (total <= PAGE) { node.replaceChildren(); return; }
   const last = Math.min(offset + PAGE, total);
-  node.replaceChildren(
+  node.replaceChildren(...[
     E("span", {}, `Показаны ${offset + 1}–${last} из ${total}`),
     offset > 0 ? E("button", { type: "button", class: "secondary", onclick: () => move(offset - PAGE) }, "Назад") : null,
-    last < total ? E("button", { type: "button", class: "secondary", onclick: () => move(offset + PAGE) }, "Дальше") : null);
+    last < total ? E("button", { type: "button", class: "secondary", onclick: () => move(offset + PAGE) }, "Дальше") : null,
+  ].filter(Boolean));
 }
 
 // The confirmation dialog names what is acted on; with `reason` it asks why (required).
@@ -53,12 +54,18 @@ function ask(title, paragraphs, yes, reason = false) {
   });
 }
 
-async function act(path, body, done) {
+// One act, then its section reloaded, then what was done (or the Russian refusal).
+async function act(path, body, done, reload) {
   say("");
   try {
     await propuskApi(path, propuskJson("POST", body || {}));
-    say(done);
-  } catch (e) { say(e.message, true); }
+  } catch (e) {
+    say(e.message, true);
+    await reload();
+    return;
+  }
+  await reload();
+  say(done);
 }
 
 // --- withdrawals -------------------------------------------------------------------------------
@@ -71,8 +78,8 @@ async function acknowledge(w) {
       `Вы подтверждаете, что обработка этих данных по ${what} прекращена. Отметка сохранится с вашим именем и временем.`],
     "Обработка прекращена");
   if (!ok) return;
-  await act(`${BASE}/withdrawals/${w.id}/acknowledge`, null, `Прекращение обработки подтверждено: ${w.subject_name}.`);
-  await loadWithdrawals();
+  await act(`${BASE}/withdrawals/${w.id}/acknowledge`, null,
+    `Прекращение обработки подтверждено: ${w.subject_name}.`, loadWithdrawals);
 }
 
 async function loadWithdrawals() {
@@ -101,8 +108,8 @@ async function confirmDestruction(t) {
       "Вы подтверждаете, что эти данные уничтожены во всех системах оператора. Отменить подтверждение нельзя."],
     "Данные уничтожены");
   if (!ok) return;
-  await act(`${BASE}/destruction/${t.id}/confirm`, null, `Уничтожение подтверждено: ${t.subject_name}.`);
-  await loadDestruction();
+  await act(`${BASE}/destruction/${t.id}/confirm`, null,
+    `Уничтожение подтверждено: ${t.subject_name}.`, loadDestruction);
 }
 
 async function deferDestruction(t) {
@@ -112,8 +119,7 @@ async function deferDestruction(t) {
     "Заблокировать и отложить", true);
   if (!answer) return;
   await act(`${BASE}/destruction/${t.id}/impossible`, { reason: answer.reason },
-    `Уничтожение отложено, данные заблокированы: ${t.subject_name}.`);
-  await loadDestruction();
+    `Уничтожение отложено, данные заблокированы: ${t.subject_name}.`, loadDestruction);
 }
 
 function taskState(t) {
@@ -152,12 +158,12 @@ async function loadConsents() {
   const select = document.getElementById("consents-state");
   const total = Object.values(page.counts).reduce((a, b) => a + b, 0);
   select.replaceChildren(E("option", { value: "" }, `все (${total})`),
-    Object.entries(page.counts).map(([code, n]) => E("option", { value: code, selected: code === chosen }, `${propuskStateText(code)} (${n})`)));
+    ...Object.entries(page.counts).map(([code, n]) => E("option", { value: code, selected: code === chosen }, `${propuskStateText(code)} (${n})`)));
   document.getElementById("consents-list").replaceChildren(table(
-    ["Участник", "Цель", "Данные", "Состояние", "Запрошено", "Действует до"],
+    ["Участник", "Цель", "Данные", "Состояние", "Запрошено", "Действует до / окончено"],
     page.consents.map((c) => [c.subject_name, `${c.purpose.title}${c.template_version ? ` (версия ${c.template_version})` : ""}`,
       titles(c.categories), propuskStateText(c.state), propuskDateTime(c.requested_at),
-      c.valid_until ? propuskDate(c.valid_until) : "—"])));
+      c.ended_at ? `окончено ${propuskDate(c.ended_at)}` : (c.valid_until ? `до ${propuskDate(c.valid_until)}` : "—")])));
   pager("consents-pager", state.consentsOffset, page.total, (o) => { state.consentsOffset = o; loadConsents(); });
 }
 
@@ -175,7 +181,7 @@ function templateCard(versions) {
     ["Как отозвать", t.withdrawal_method], ["Опубликована", propuskDateTime(t.published_at)],
   ];
   return E("details", { class: "template" },
-    E("summary", {}, `${t.purpose_title} — версия ${t.version}`),
+    E("summary", {}, `${t.purpose_title} — версия ${t.version} от ${propuskDate(t.published_at)}`),
     E("dl", {}, facts.map(([k, v]) => [E("dt", {}, k), E("dd", {}, v)])),
     E("div", { class: "template-text", tabindex: "0", "aria-label": "Текст согласия" }, t.text),
     versions.length > 1 ? E("p", { class: "muted" }, `Прежние версии: ${versions.slice(1).map((v) => `${v.version} (${propuskDate(v.published_at)})`).join(", ")}`) : null,
@@ -265,9 +271,9 @@ async function endStaff(s) {
   say("");
   try {
     await propuskApi(`${STAFF}/${s.id}`, { method: "DELETE" });
+    await loadStaff();
     say(`Доступ прекращён: ${s.person_name}.`);
   } catch (e) { say(e.message, true); }
-  await loadStaff();
 }
 
 async function loadStaff() {
@@ -284,9 +290,9 @@ async function appoint(event) {
   try {
     const made = await propuskApi(STAFF, propuskJson("POST", { snils: field.value.trim() }));
     field.value = "";
+    await loadStaff();
     say(`Назначен сотрудником: ${made.person_name}.`);
   } catch (e) { say(e.message, true); }
-  await loadStaff();
 }
 
 // --- start ---------------------------------------------------------------------------------------
