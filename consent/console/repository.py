@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -130,17 +130,59 @@ def deferrals_of(session: Session, task_ids: Iterable[uuid.UUID]) -> dict[uuid.U
     return {task_id: due for task_id, due in session.execute(stmt) if task_id is not None}
 
 
-def transfers_since(
-    session: Session, operator_id: uuid.UUID, since: datetime
-) -> list[tuple[datetime, list[str], list[str], dict[str, str]]]:
-    """(at, requested, allowed, refused) of the operator's transfer records since ``since``."""
-    stmt = select(Transfer.at, Transfer.requested, Transfer.allowed, Transfer.refused).where(
-        Transfer.operator_id == operator_id, Transfer.at >= since
+# Per category, how often it was transferred (``allowed``) and refused (``refused``: its keys)
+# in each period, counted by the database (a busy operator's year is millions of records).
+_CATEGORY_COUNTS = {
+    "postgresql": (
+        "SELECT c.key, c.outcome, {periods} FROM ("
+        " SELECT t.at, a.key, 'allowed' AS outcome FROM consent_transfer t,"
+        "  json_array_elements_text(t.allowed) AS a(key)"
+        "  WHERE t.operator_id = :operator AND t.at >= :since"
+        " UNION ALL"
+        " SELECT t.at, r.key, 'refused' FROM consent_transfer t,"
+        "  json_object_keys(t.refused) AS r(key)"
+        "  WHERE t.operator_id = :operator AND t.at >= :since"
+        ") c GROUP BY c.key, c.outcome"
+    ),
+    "sqlite": (
+        "SELECT c.key, c.outcome, {periods} FROM ("
+        " SELECT t.at, a.value AS key, 'allowed' AS outcome FROM consent_transfer t,"
+        "  json_each(t.allowed) AS a WHERE t.operator_id = :operator AND t.at >= :since"
+        " UNION ALL"
+        " SELECT t.at, r.key, 'refused' FROM consent_transfer t, json_each(t.refused) AS r"
+        "  WHERE t.operator_id = :operator AND t.at >= :since"
+        ") c GROUP BY c.key, c.outcome"
+    ),
+}
+
+
+def transfer_counts(
+    session: Session, operator_id: uuid.UUID, starts: Sequence[datetime]
+) -> tuple[list[int], list[tuple[str, str, list[int]]]]:
+    """For each start: the operator's transfer records since then, and per (category,
+    ``allowed``/``refused``) the number of those records naming it."""
+    since = min(starts)
+    marks = {f"p{i}": start for i, start in enumerate(starts)}
+    records = session.execute(
+        select(
+            *(
+                func.count().filter(Transfer.at >= start).label(name)
+                for name, start in marks.items()
+            )
+        ).where(Transfer.operator_id == operator_id, Transfer.at >= since)
+    ).one()
+    dialect = session.get_bind().dialect.name
+    # the instants as the column stores them (SQLite: UTCDateTime's text), bound by the column
+    at_type = Transfer.__table__.c.at.type
+    bind = [bindparam(name, value, type_=at_type) for name, value in marks.items()]
+    periods = ", ".join(f"count(CASE WHEN c.at >= :{name} THEN 1 END)" for name in marks)
+    stmt = text(_CATEGORY_COUNTS[dialect].format(periods=periods)).bindparams(
+        *bind,
+        bindparam("since", since, type_=at_type),
+        bindparam("operator", operator_id, type_=Transfer.__table__.c.operator_id.type),
     )
-    return [
-        (at, req or [], allowed or [], refused or {})
-        for at, req, allowed, refused in session.execute(stmt)
-    ]
+    rows = [(key, outcome, list(counts)) for key, outcome, *counts in session.execute(stmt)]
+    return [int(n or 0) for n in records], rows
 
 
 def stop_events_of_consent(session: Session, consent_id: uuid.UUID) -> list[ConsentEvent]:

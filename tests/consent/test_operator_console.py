@@ -13,16 +13,17 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from audit.models import AuditEvent
 from consent import repository as consent_repo
-from consent.models import WithdrawalAck
+from consent.models import Transfer, WithdrawalAck
 from idp.login import on_login
 from idp.upstream import UpstreamOrgRole
-from propusk.db import session_scope
+from propusk.db import session_scope, utcnow
 from propusk.security import Principal, RoleGrant
 from tests.idp import factories as f
 from tests.support.consent_world import Harness, esia_auth, years_ago
@@ -333,18 +334,45 @@ def test_requests_page_by_state_with_names(two):
     assert len(paged["consents"]) == 1 and paged["total"] == 2
 
 
-def test_transfer_statistics_count_by_category_and_outcome(two, world):
-    h, a, _ = two
+def test_transfer_statistics_count_by_category_and_outcome(two):
+    h, a, b = two
     me = as_person(h, a.staff)
     stats = h.client.get(f"{base(a.id)}/transfers/stats", headers=me).json()
     assert [p["period"] for p in stats["periods"]] == ["week", "month", "year"]
-    assert all(p["title"] for p in stats["periods"])
-    # a refused pull (the consent is withdrawn) counts as refused for its categories
+    assert all(p["title"] for p in stats["periods"]) and stats["periods"][0]["records"] == 0
+    # a refused pull (the consent is withdrawn) counts as refused for its categories; a record
+    # of twenty days ago counts in the month and the year, not the week; B's never in A's
     h.pull(a.client, a.subject, "person.fullname")
-    week = h.client.get(f"{base(a.id)}/transfers/stats", headers=me).json()["periods"][0]
-    assert week["records"] >= 1
-    row = next(c for c in week["categories"] if c["category"]["key"] == "person.fullname")
-    assert row["refused"] >= 1 and row["category"]["title"] != "person.fullname"
+    h.pull(b.client, b.subject, "person.fullname")
+    with session_scope(h.runtime.sessionmaker) as s:
+        s.add(
+            Transfer(
+                at=utcnow() - timedelta(days=20),
+                channel="pull",
+                actor="client:test",
+                operator_id=uuid.UUID(a.id),
+                subject_id=a.subject,
+                purpose_key="attestation.online",
+                requested=["person.fullname", "education.grades"],
+                allowed=["person.fullname", "education.grades"],
+                refused={},
+                consent_ids=[a.consent_id],
+                decision="allowed",
+            )
+        )
+    periods = h.client.get(f"{base(a.id)}/transfers/stats", headers=me).json()["periods"]
+    counts = {
+        p["period"]: (
+            p["records"],
+            {c["category"]["key"]: (c["allowed"], c["refused"]) for c in p["categories"]},
+        )
+        for p in periods
+    }
+    assert counts["week"] == (1, {"person.fullname": (0, 1)})
+    both = (2, {"person.fullname": (1, 1), "education.grades": (1, 0)})
+    assert counts["month"] == counts["year"] == both
+    titles = {c["category"]["title"] for p in periods for c in p["categories"]}
+    assert "person.fullname" not in titles and all(titles)
 
 
 # --- the head appoints staff -----------------------------------------------------------------
