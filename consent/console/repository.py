@@ -190,3 +190,16 @@ def stop_events_of_consent(session: Session, consent_id: uuid.UUID) -> list[Cons
         ConsentEvent.consent_id == consent_id, ConsentEvent.type.in_(STOP_EVENTS)
     )
     return list(session.scalars(stmt.order_by(ConsentEvent.seq)))
+
+
+def open_stop_demand(
+    session: Session, operator_id: uuid.UUID, consent_id: uuid.UUID
+) -> Obligation | None:
+    """The open demand to stop processing (check 9) that suspended this consent, if any."""
+    stmt = select(Obligation).where(
+        Obligation.kind == "stop_processing",
+        Obligation.operator_id == operator_id,
+        Obligation.consent_id == consent_id,
+        Obligation.closed_at.is_(None),
+    )
+    return session.scalars(stmt.order_by(Obligation.received_at.desc()).limit(1)).first()

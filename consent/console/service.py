@@ -165,7 +165,9 @@ def acknowledge(
     session: Session, operator: Party, event_id: uuid.UUID, *, actor: str, now: datetime
 ) -> tuple[ConsentEvent, WithdrawalAck]:
     """The operator has stopped processing after this withdrawal or stop demand: who, when
-    (once; audited ``consent.withdrawal.acknowledged``)."""
+    (once; audited ``consent.withdrawal.acknowledged``). For a demand to stop processing it is
+    also the obligation's ``stopped`` step (check 9: its clock met, the subject's demand
+    answered), through the register's own ``obligations.resolve``."""
     event = repo.get_event(session, event_id)
     if event is None or event.operator_id != operator.id or event.type not in repo.STOP_EVENTS:
         raise NotFound("no such withdrawal of this operator", type="unknown-withdrawal")
@@ -175,6 +177,11 @@ def acknowledge(
         event_id=event.id, operator_id=operator.id, acknowledged_by=actor, acknowledged_at=now
     )
     consent_repo.add(session, ack)
+    if event.type == "suspended":
+        demand = repo.open_stop_demand(session, operator.id, event.consent_id)
+        if demand is not None:
+            registrar = obligations.Registrar(actor, operator.id)
+            obligations.resolve(session, registrar, demand.id, "stopped", now=now)
     audit(
         session,
         "consent.withdrawal.acknowledged",

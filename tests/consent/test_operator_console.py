@@ -261,6 +261,32 @@ def test_staff_read_the_withdrawal_acknowledge_it_and_confirm_destruction(two):
     assert h.client.get("/api/v1/consent/destruction", headers=a.client).json()["tasks"] == []
 
 
+def test_acknowledging_a_stop_demand_answers_it(two):
+    """A demand to stop processing (check 9) acknowledged in the console is the obligation's
+    ``stopped`` step: its clock met, the demand closed — the register's own service."""
+    h, a, _ = two
+    subject, _ = h.person(years_ago(25))
+    consent = h.request(a.client, a.tpl["id"], subject)
+    h.act(subject, consent["id"], "approve")
+    r = h.client.post(
+        "/api/v1/me/obligations/stop-processing",
+        json={"consent_id": consent["id"], "reason": "прошу прекратить"},
+        headers=h.person_headers(subject),
+    )
+    assert r.status_code == 201, r.text
+    demand = r.json()
+    me = as_person(h, a.staff)
+    feed = h.client.get(f"{base(a.id)}/withdrawals?pending=true", headers=me).json()
+    stop = next(w for w in feed["withdrawals"] if w["consent_id"] == consent["id"])
+    assert stop["type"] == "suspended" and stop["stop_due"]
+    ack = h.client.post(f"{base(a.id)}/withdrawals/{stop['id']}/acknowledge", headers=me)
+    assert ack.status_code == 200, ack.text
+    mine = h.client.get("/api/v1/me/obligations", headers=h.person_headers(subject)).json()
+    answered = next(o for o in mine["obligations"] if o["id"] == demand["id"])
+    assert answered["status"] == "stopped" and answered["closed_at"]
+    assert all(c["met_at"] for c in answered["clocks"])
+
+
 def test_staff_defer_a_destruction_through_the_clients_service(two):
     h, a, _ = two
     me = as_person(h, a.staff)
