@@ -60,7 +60,7 @@ def test_staff_acknowledge_a_withdrawal_confirm_destruction_and_publish(site, br
     assert "Орлов Денис Андреевич" in dialog.inner_text()
     check_page(page, "operator-acknowledge-dialog")
     page.click("#confirm-yes")
-    page.locator("#status", has_text="Прекращение обработки подтверждено").wait_for()
+    page.locator("#withdrawals-status", has_text="Прекращение обработки подтверждено").wait_for()
     done = _row(page, "withdrawals-list", "Орлов Денис")
     done.locator(".badge.done").wait_for()
     assert "Егорова Юлия" in done.inner_text()
@@ -75,7 +75,7 @@ def test_staff_acknowledge_a_withdrawal_confirm_destruction_and_publish(site, br
     assert "Кузнецова Мария Игоревна" in text and "Данные:" in text
     check_page(page, "operator-destruction-dialog")
     page.click("#confirm-yes")
-    page.locator("#status", has_text="Уничтожение подтверждено").wait_for()
+    page.locator("#destruction-status", has_text="Уничтожение подтверждено").wait_for()
     assert page.locator("#destruction-list tr", has_text="Кузнецова Мария").count() == 0
     page.check("#destruction-all")
     _row(page, "destruction-list", "Кузнецова Мария").locator(".badge.done").wait_for()
@@ -89,7 +89,7 @@ def test_staff_acknowledge_a_withdrawal_confirm_destruction_and_publish(site, br
     page.fill("#template-text", page.input_value("#template-text") + " Редакция от декабря.")
     check_page(page, "operator-template-form")
     page.click("#template-form button[type=submit]")
-    page.locator("#status", has_text="Опубликована версия 2").wait_for()
+    page.locator("#templates-status", has_text="Опубликована версия 2").wait_for()
     check_page(page, "operator-template-published")
 
     # the requests by state, and the statistics
@@ -109,7 +109,7 @@ def test_the_director_sees_the_staff_and_appoints(site, browser):
     check_page(page, "operator-head")
     page.fill("#staff-snils", "123-456-789 00")
     page.click("#staff-form button[type=submit]")
-    page.locator("#status.error", has_text="СНИЛС указан с ошибкой").wait_for()
+    page.locator("#staff-status.error", has_text="СНИЛС указан с ошибкой").wait_for()
     _refusal_logged(page, "422")
     check_page(page, "operator-head-appoint-error")
     page.context.close()

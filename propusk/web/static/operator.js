@@ -8,10 +8,14 @@ const PAGE = 20;
 const state = { withdrawalsOffset: 0, consentsOffset: 0, stats: null, templates: [], me: null };
 const E = propuskEl;  // static/api.js
 
-function say(text, error = false) {
-  const node = document.getElementById("status");
+// What was done (or the refusal), under the heading of the section acted in (else the page's).
+function say(text, error = false, section = "") {
+  for (const other of document.querySelectorAll(".section-status, #status")) {
+    other.textContent = "";  // the last action's message is not this one's
+  }
+  const node = document.getElementById(section ? `${section}-status` : "status");
   node.textContent = text || "";
-  node.className = error ? "error" : "";
+  node.classList.toggle("error", Boolean(error));
 }
 
 function titles(items) {
@@ -55,17 +59,17 @@ function ask(title, paragraphs, yes, reason = false) {
 }
 
 // One act, then its section reloaded, then what was done (or the Russian refusal).
-async function act(path, body, done, reload) {
+async function act(path, body, done, reload, section) {
   say("");
   try {
     await propuskApi(path, propuskJson("POST", body || {}));
   } catch (e) {
-    say(e.message, true);
+    say(e.message, true, section);
     await reload();
     return;
   }
   await reload();
-  say(done);
+  say(done, false, section);
 }
 
 // --- withdrawals -------------------------------------------------------------------------------
@@ -81,7 +85,7 @@ async function acknowledge(w) {
     "Обработка прекращена");
   if (!ok) return;
   await act(`${BASE}/withdrawals/${w.id}/acknowledge`, null,
-    `Прекращение обработки подтверждено: ${w.subject_name}.`, loadWithdrawals);
+    `Прекращение обработки подтверждено: ${w.subject_name}.`, loadWithdrawals, "withdrawals");
 }
 
 async function loadWithdrawals() {
@@ -111,7 +115,7 @@ async function confirmDestruction(t) {
     "Данные уничтожены");
   if (!ok) return;
   await act(`${BASE}/destruction/${t.id}/confirm`, null,
-    `Уничтожение подтверждено: ${t.subject_name}.`, loadDestruction);
+    `Уничтожение подтверждено: ${t.subject_name}.`, loadDestruction, "destruction");
 }
 
 async function deferDestruction(t) {
@@ -121,7 +125,7 @@ async function deferDestruction(t) {
     "Заблокировать и отложить", true);
   if (!answer) return;
   await act(`${BASE}/destruction/${t.id}/impossible`, { reason: answer.reason },
-    `Уничтожение отложено, данные заблокированы: ${t.subject_name}.`, loadDestruction);
+    `Уничтожение отложено, данные заблокированы: ${t.subject_name}.`, loadDestruction, "destruction");
 }
 
 function taskState(t) {
@@ -220,7 +224,7 @@ async function publishTemplate(event) {
   try {
     const made = await propuskApi(`${BASE}/templates`, propuskJson("POST", body));
     document.getElementById("template-form").hidden = true;
-    say(`Опубликована версия ${made.version} шаблона «${made.purpose_title}».`);
+    say(`Опубликована версия ${made.version} шаблона «${made.purpose_title}».`, false, "templates");
     await loadTemplates();
   } catch (e) {
     result.className = "error";
@@ -274,8 +278,8 @@ async function endStaff(s) {
   try {
     await propuskApi(`${STAFF}/${s.id}`, { method: "DELETE" });
     await loadStaff();
-    say(`Доступ прекращён: ${s.person_name}.`);
-  } catch (e) { say(e.message, true); }
+    say(`Доступ прекращён: ${s.person_name}.`, false, "staff");
+  } catch (e) { say(e.message, true, "staff"); }
 }
 
 async function loadStaff() {
@@ -293,8 +297,8 @@ async function appoint(event) {
     const made = await propuskApi(STAFF, propuskJson("POST", { snils: field.value.trim() }));
     field.value = "";
     await loadStaff();
-    say(`Назначен сотрудником: ${made.person_name}.`);
-  } catch (e) { say(e.message, true); }
+    say(`Назначен сотрудником: ${made.person_name}.`, false, "staff");
+  } catch (e) { say(e.message, true, "staff"); }
 }
 
 // --- start ---------------------------------------------------------------------------------------
@@ -307,6 +311,10 @@ async function start() {
     document.getElementById("org-name").textContent = "Консоль оператора недоступна";
     say(e.message, true);
     document.querySelectorAll("main section, nav.sections").forEach((n) => { n.hidden = true; });
+    if (e.status === 403) {
+      document.getElementById("org-meta").textContent = "Консоль открыта сотрудникам этой организации-оператора. "
+        + "Если вы в ней работаете, попросите руководителя назначить вас сотрудником в Пропуске.";
+    }
     document.body.dataset.loaded = "yes";
     return;
   }
