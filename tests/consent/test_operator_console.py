@@ -22,6 +22,7 @@ from audit.models import AuditEvent
 from consent import repository as consent_repo
 from consent.models import Transfer, WithdrawalAck
 from idp.login import on_login
+from idp.statuses import role_grants
 from idp.upstream import UpstreamOrgRole
 from propusk.db import session_scope, utcnow
 from propusk.security import Principal, RoleGrant
@@ -473,3 +474,28 @@ def test_an_unregistered_or_supplier_org_id_is_refused(two):
     for org_id in (str(uuid.uuid4()), secrets.token_hex(4)):
         r = h.client.get(base(org_id), headers=as_person(h, a.staff))
         assert r.status_code in (403, 422), r.text
+
+
+def test_the_head_is_whom_esia_names_chief_and_stops_being_at_the_next_login(harness: Harness):
+    """``operator_head`` follows ESIA ``/roles`` (chief or profile admin) at every login."""
+    h = harness
+    org = h.organization("operator")
+    oid = f.oid()
+
+    def login(chief: bool, admin: bool = False) -> tuple[uuid.UUID, list]:
+        role = UpstreamOrgRole(
+            org_oid=f.oid(), ogrn=org["ogrn"], name=org["name"], chief=chief, admin=admin
+        )
+        with session_scope(h.runtime.sessionmaker) as s:
+            person = on_login(s, f.identity(esia_oid=oid, organizations=(role,)))
+            return person.id, role_grants(s, person.id)
+
+    domain = f"org:{org['id']}"
+    person, grants = login(chief=True)
+    assert ("operator_head", domain) in grants and ("operator_staff", domain) in grants
+    _, grants = login(chief=False, admin=True)
+    assert ("operator_head", domain) in grants
+    _, grants = login(chief=False)
+    assert ("operator_head", domain) not in grants and ("operator_staff", domain) in grants
+    home = h.client.get(base(org["id"]), headers=as_person(h, person)).json()
+    assert home["can_acknowledge"] and not home["can_appoint"]
