@@ -278,6 +278,18 @@ class DestructionTask(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class WithdrawalAck(Base):
+    """The operator's acknowledgement of a withdrawal or a demand to stop processing (one feed
+    event): its staff member says processing has stopped — who and when (``consent.console``)."""
+
+    __tablename__ = "consent_withdrawal_ack"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_event.id"), primary_key=True)
+    operator_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    acknowledged_by: Mapped[str] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # --- 152-FZ obligations (checks 9–15; consent.obligations) --------------------------------
 
 OBLIGATION_KINDS = (

@@ -140,9 +140,12 @@ def _audit_guardianship(
 def _sync_org_statuses(
     session: Session, person: Person, orgs: Iterable[UpstreamOrgRole], actor: str
 ) -> None:
-    """``school_admin`` and ``operator_staff`` exactly as the fresh ESIA ``/roles`` say."""
+    """``school_admin``, ``operator_staff`` and ``operator_head`` exactly as the fresh ESIA
+    ``/roles`` say (the head: the organisation's chief or the administrator of its ESIA
+    profile, who appoints and ends staff by hand: ``idp.org_staff``)."""
     admin_of: list[Wanted] = []
     staff_of: list[Wanted] = []
+    head_of: list[Wanted] = []
     for org in orgs:
         if not org.active:
             continue
@@ -152,6 +155,8 @@ def _sync_org_statuses(
         operator = find_organization(session, org.org_oid, org.ogrn)
         if operator is not None and operator.kind == "operator":
             staff_of.append(Wanted(organization_id=operator.id))
+            if org.chief or org.admin:
+                head_of.append(Wanted(organization_id=operator.id))
     reason = "no longer reported by ESIA"
     statuses = active_statuses(session, person.id)
     admin_changed = reconcile(
@@ -164,15 +169,16 @@ def _sync_org_statuses(
         end_reason=reason,
         statuses=statuses,
     )
-    reconcile(
-        session,
-        person.id,
-        "operator_staff",
-        "esia",
-        staff_of,
-        actor=actor,
-        end_reason=reason,
-        statuses=statuses,
-    )
+    for role, wanted in (("operator_staff", staff_of), ("operator_head", head_of)):
+        reconcile(
+            session,
+            person.id,
+            role,
+            "esia",
+            wanted,
+            actor=actor,
+            end_reason=reason,
+            statuses=statuses,
+        )
     if admin_changed:
         end_unbacked_proctors(session, person.id, actor=actor)

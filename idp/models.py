@@ -28,6 +28,7 @@ ROLES = (
     "school_admin",
     "proctor",
     "operator_staff",
+    "operator_head",
     "platform_admin",
 )
 STATUS_SOURCES = ("esia", "roster", "appointment", "derived", "admin")

@@ -152,6 +152,13 @@ def school_statuses(
     return list(session.scalars(q.order_by(Status.role, Status.valid_from)))
 
 
+def organization_statuses(
+    session: Session, organization_id: uuid.UUID, now: datetime
+) -> list[Status]:
+    q = select(Status).where(Status.organization_id == organization_id, *_active(now))
+    return list(session.scalars(q.order_by(Status.role, Status.valid_from)))
+
+
 def get_status(session: Session, status_id: uuid.UUID) -> Status | None:
     return session.get(Status, status_id)
 

@@ -4,8 +4,10 @@ Statuses are derived, never typed in by hand (except proctor appointments and th
 platform admin bootstrap):
 
 * ``school_admin`` — ESIA ``/roles``: chief or admin of a *registered* school's organisation;
-* ``operator_staff`` — ESIA ``/roles``: employee of a registered operator organisation
-  (both derived at login, ``idp.login``);
+* ``operator_staff`` — ESIA ``/roles``: employee of a registered operator organisation, or
+  appointed by its head (``idp.org_staff``);
+* ``operator_head`` — ESIA ``/roles``: chief or profile admin of a registered operator
+  (the three derived at login, ``idp.login``);
 * ``student``/``teacher`` — the school's roster (``idp.roster``), matched to a person by SNILS,
   else by exact full name and birth date (``idp.roster_matching``);
 * ``parent`` — a current ESIA guardian (``/kids``) of a child with an active ``student`` status

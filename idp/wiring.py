@@ -12,6 +12,7 @@ from idp.oidc import keys
 from idp.oidc.wiring import install as install_oidc
 from idp.roster import MAX_BYTES as ROSTER_MAX_BYTES
 from idp.routes import router
+from idp.staff_routes import router as staff_router
 from propusk.limits import allow_larger_body
 
 KEYS_RETRY_MAX_SECONDS = 30.0
@@ -21,6 +22,7 @@ def install(app: FastAPI) -> None:
     install_oidc(app)
     install_esia(app)
     app.include_router(router)
+    app.include_router(staff_router)
     _allow_roster_uploads(app)
     _provision_keys_at_startup(app)
 

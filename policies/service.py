@@ -41,6 +41,7 @@ ROLES = (
     "school_admin",
     "proctor",
     "operator_staff",
+    "operator_head",
     "operator",
     "supplier",
     "platform_admin",

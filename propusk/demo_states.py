@@ -61,6 +61,7 @@ from policies.engine import CURRENT, PolicyEngine
 from policies.service import authorize
 from propusk.db import session_scope, utcnow
 from propusk.demo_platform import seed_platform
+from propusk.demo_operator import seed_operator_console
 from propusk.demo_world import (
     DEMO_ACTOR,
     KEY_PREFIX,
@@ -154,6 +155,7 @@ def _seed(session: Session, settings: Settings) -> StatesReport:
         states.made_now = made
         report.personas[persona.name] = states
     seed_platform(session, world.operator.id, world.olympiad.id, world.supplier.id)
+    seed_operator_console(session, settings, world.operator, world.templates["attestation"])
     return report
 
 

@@ -5,15 +5,16 @@ bodies of ``consent.schemas``), calls a service, flow or query function and maps
 to a response model. ``caller`` resolves who calls and for whom; ``registry`` (organisations,
 catalogue, templates), ``operators`` (requests, feed, destruction tasks), ``transfers``
 (vault, pulls, tickets), ``consents`` (the participant's consents, signing, verification),
-``access`` (history, data held, art. 14 requests) and ``obligations`` (152-FZ) serve them.
+``access`` (history, data held, art. 14 requests), ``obligations`` (152-FZ) and ``staff``
+(the operator staff's console) serve them.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from consent.routes import access, consents, obligations, operators, registry, transfers
+from consent.routes import access, consents, obligations, operators, registry, staff, transfers
 
 router = APIRouter()
-for _area in (registry, operators, transfers, consents, access, obligations):
+for _area in (registry, operators, staff, transfers, consents, access, obligations):
     router.include_router(_area.router)

@@ -43,10 +43,43 @@ ROLES: dict[str, str] = {
     "school_admin": "администратор школы",
     "proctor": "проктор",
     "operator_staff": "сотрудник оператора",
+    "operator_head": "руководитель оператора",
     "platform_admin": "администратор платформы",
 }
 
 SIGNERS: dict[str, str] = {
     "subject": "участник",
     "guardian": "законный представитель",
+}
+
+# Why a destruction task was started (``consent.models.DestructionTask.reason``): the operator
+# staff's console says it in words.
+DESTRUCTION_REASONS: dict[str, str] = {
+    "withdrawn": "согласие отозвано",
+    "revoked": "согласие прекращено оператором",
+    "expired": "срок согласия истёк",
+    "dissemination_stop": "отозвано согласие на распространение",
+}
+
+# Where a status comes from (``idp.models.STATUS_SOURCES``).
+STATUS_SOURCES: dict[str, str] = {
+    "esia": "Госуслуги",
+    "roster": "список школы",
+    "appointment": "назначение",
+    "derived": "по другому статусу",
+    "admin": "администратор Пропуска",
+}
+
+# The periods of the operator's transfer statistics (``consent.console.service.PERIODS``).
+PERIODS: dict[str, str] = {
+    "week": "последние 7 дней",
+    "month": "последние 30 дней",
+    "year": "последние 365 дней",
+}
+
+# How a template's data are processed (``consent.templates.PROCESSING_METHODS``).
+PROCESSING_METHODS: dict[str, str] = {
+    "automated": "автоматизированная",
+    "non_automated": "без средств автоматизации",
+    "mixed": "смешанная",
 }

@@ -88,3 +88,12 @@ def admin_console(request: Request, settings: SettingsDep, principal: PrincipalD
     their history, overdue 152-FZ obligations, the audit log (data via the API, where the
     policy admits platform_admin only; anyone else reads that the page is not for them)."""
     return _shell(request, settings, principal, "admin.html")
+
+
+@router.get("/operator/{org_id}", openapi_extra=PUBLIC)
+def operator_console(
+    org_id: uuid.UUID, request: Request, settings: SettingsDep, principal: PrincipalDep
+) -> Response:
+    """The operator staff's console: withdrawals, destruction, requests, templates, transfer
+    statistics and (for its head) staff — data via the API, checked in ``org:<id>``."""
+    return _shell(request, settings, principal, "operator.html")
