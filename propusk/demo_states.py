@@ -60,8 +60,8 @@ from idp.upstream import UpstreamChild, UpstreamIdentity
 from policies.engine import CURRENT, PolicyEngine
 from policies.service import authorize
 from propusk.db import session_scope, utcnow
-from propusk.demo_platform import seed_platform
 from propusk.demo_operator import seed_operator_console
+from propusk.demo_platform import seed_platform
 from propusk.demo_world import (
     DEMO_ACTOR,
     KEY_PREFIX,
