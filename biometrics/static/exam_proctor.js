@@ -80,7 +80,7 @@ function decisionForm(t) {
     ...DOCUMENTS.map(([v, text]) => el("option", { value: v }, text)));
   const last4 = el("input", { id: `last4-${id}`, name: "last4", inputmode: "numeric",
     pattern: "[0-9]{4}", maxlength: "4", size: "6", autocomplete: "off" });
-  const matches = el("input", { id: `matches-${id}`, name: "matches", type: "checkbox" });
+  const matches = el("input", { id: `matches-${id}`, name: "same_face", type: "checkbox" });
   const out = el("p", { role: "status" });
   const submit = async (event) => {
     event.preventDefault();
@@ -102,11 +102,12 @@ function decisionForm(t) {
       out.textContent = "";
       note.value = "";
       decision.value = "";
+      form.closest("details").open = false;
       document.getElementById("notice").textContent = `Решение по участнику ${who(t)} записано: ${RU[body.decision]}.`;
       load();
     } catch (e) { out.textContent = e.message; }
   };
-  return el("form", { class: "decision-form", onsubmit: submit, novalidate: true },
+  const form = el("form", { class: "decision-form", onsubmit: submit, novalidate: true },
     el("p", {}, el("label", { for: decision.id }, "Решение"), decision),
     el("p", {}, el("label", { for: note.id }, "Основание решения (обязательно)"), note),
     el("fieldset", { class: "doc" }, el("legend", {}, "Документ, который показал участник"),
@@ -114,6 +115,7 @@ function decisionForm(t) {
       el("p", {}, el("label", { for: last4.id }, "Последние 4 цифры номера"), last4),
       el("p", {}, matches, " ", el("label", { for: matches.id, class: "check" }, "фотография в документе совпадает с лицом"))),
     el("p", {}, el("button", { type: "submit" }, "Записать решение")), out);
+  return form;
 }
 
 function removeButton(t) {
@@ -142,6 +144,7 @@ function card(t) {
     flags: el("p"),
     decision: el("p"),
     actions: el("div"),
+    summary: el("summary", {}, "Решение о личности"),
     frameSeq: null,
   };
   parts.photo.append(t.has_photo
@@ -152,7 +155,7 @@ function card(t) {
     el("h2", {}, who(t)), parts.state, parts.status,
     el("div", { class: "faces" }, parts.photo, parts.frame),
     parts.timeline, parts.flags, parts.decision, parts.actions,
-    el("details", { class: "decide" }, el("summary", {}, "Решение о личности"), decisionForm(t)));
+    parts.decide = el("details", { class: "decide" }, parts.summary, decisionForm(t)));
   return parts;
 }
 
@@ -203,6 +206,7 @@ function update(parts, t) {
         ? `; документ: ${Object.fromEntries(DOCUMENTS)[t.decision.basis.identity_document.type] || "другой документ"}, …${t.decision.basis.identity_document.number_last4 || ""}`
         : "")
     : "Решения пока нет.";
+  parts.summary.textContent = t.decision ? "Изменить решение" : "Решение о личности";
   const removable = !t.started_at && !t.decision && windowState !== "closed" && t.timeline.length === 0;
   parts.actions.replaceChildren(removable ? removeButton(t) : "");
   // a flag not seen before: announce it (not on the first load: that is the state found)

@@ -13,12 +13,19 @@ function proctorPicker(container, schoolId) {
   const picked = el("ul", { class: "picker-list", "aria-label": "Выбранные участники" });
   const count = el("p", { class: "chosen", "aria-live": "polite" });
   const state = el("p", { class: "muted", role: "status" });
+  const addButtons = new Map(); // person id → its «Добавить» button in the search results
 
   function who(s) {
     return s.class_name ? `${s.name}, ${s.class_name} класс` : s.name;
   }
 
   function drawChosen() {
+    for (const [id, button] of addButtons) {
+      button.disabled = chosen.has(id);
+      button.textContent = chosen.has(id) ? "Добавлен" : "Добавить";
+      const s = found.querySelector(`[data-person="${id}"] span`)?.textContent || "";
+      button.setAttribute("aria-label", `${button.textContent}: ${s}`);
+    }
     count.textContent = chosen.size
       ? `Выбрано: ${chosen.size} ${propuskPlural(chosen.size, "участник", "участника", "участников")}`
       : "Участники пока не выбраны.";
@@ -42,12 +49,16 @@ function proctorPicker(container, schoolId) {
       if (klass.options.length === 1) {
         klass.append(...r.classes.map((c) => el("option", { value: c }, c)));
       }
-      found.replaceChildren(...r.students.map((s) => el("li", {},
-        el("span", {}, who(s)),
-        el("button", {
+      addButtons.clear();
+      found.replaceChildren(...r.students.map((s) => {
+        const button = el("button", {
           type: "button", "aria-label": `Добавить: ${who(s)}`,
           onclick: () => { chosen.set(s.person_id, s); drawChosen(); },
-        }, "Добавить"))));
+        }, "Добавить");
+        addButtons.set(s.person_id, button);
+        return el("li", { "data-person": s.person_id }, el("span", {}, who(s)), button);
+      }));
+      drawChosen();
       state.textContent = r.students.length
         ? (r.more ? "Показаны первые 200: уточните поиск." : `Найдено: ${r.students.length}.`)
         : "Никого не нашли: измените имя или класс.";
