@@ -241,7 +241,15 @@ async function load() {
     if (order.length !== now.length || order.some((node, i) => node !== now[i])) root.append(...order);
     first = false;
   } catch (e) {
-    document.getElementById("notice").textContent = e.message;
+    if (first) {
+      root.replaceChildren(el("p", { class: "error" }, e.status === 403
+        ? "Эту сессию аттестации ведёт другой проктор: её участники и проверки вам не показываются."
+        : e.message));
+      for (const node of document.querySelectorAll("#add-takers, p.sound, p.legend")) node.hidden = true;
+      clearInterval(poll);
+    } else {
+      document.getElementById("notice").textContent = e.message;
+    }
   }
 }
 
@@ -264,5 +272,5 @@ document.getElementById("add").addEventListener("click", async () => {
   } catch (e) { out.textContent = e.message; }
 });
 
+const poll = setInterval(load, POLL_MS);
 load();
-setInterval(load, POLL_MS);

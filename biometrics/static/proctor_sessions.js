@@ -49,7 +49,10 @@ async function load() {
       picker.search();
     }
   } catch (e) {
-    list.replaceChildren(el("p", { class: "error" }, e.message));
+    list.replaceChildren(el("p", { class: "error" }, e.status === 403
+      ? "Вы не назначены проктором ни в одной школе: сессии аттестации ведёт проктор школы."
+      : e.message));
+    if (e.status === 403) form.closest("section").hidden = true;
   }
 }
 

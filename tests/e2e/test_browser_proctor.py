@@ -52,7 +52,14 @@ def people(live):
     for person, photo in ((genuine, "obama/obama_1.jpg"), (impostor, "obama/obama_720p.jpg")):
         bio.consent(person)
         bio.enrol(person, photo)
-    return {"proctor": proctor, "genuine": genuine, "impostor": impostor, "dropped": dropped}
+    other = bio.proctor(school)  # a proctor of the same school, not of the session
+    return {
+        "proctor": proctor,
+        "other": other,
+        "genuine": genuine,
+        "impostor": impostor,
+        "dropped": dropped,
+    }
 
 
 def _window() -> tuple[str, str, str]:
@@ -69,6 +76,15 @@ def _liveness(bio, exam: str, who, make: FrameMaker) -> None:
     assert r.json()["passed"], r.text
 
 
+def _only_the_refusal(page) -> None:
+    """The page's only console errors are Chromium's notes of the API's 403 — the refusal this
+    state shows — and nothing else (no CSP violation, no page error)."""
+    problems = pagecheck_watch(page).take()
+    assert problems and all(
+        p.startswith("console error: Failed to load resource") and "403" in p for p in problems
+    ), problems
+
+
 def _card(page, name: str):
     return page.locator("section.taker", has_text=name)
 
@@ -79,7 +95,7 @@ def test_proctor_creates_watches_is_alerted_and_decides(live, people) -> None:
     url, bio = live
     day, opens, closes = _window()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, "--lang=ru-RU"])
         try:
             page = browser.new_page(locale="ru-RU", timezone_id="Europe/Moscow")
             pagecheck_watch(page)
@@ -189,6 +205,22 @@ def test_proctor_creates_watches_is_alerted_and_decides(live, people) -> None:
             row = page.inner_text("table.cards")
             assert "Контрольная за полугодие" in row and "2 всего, начали 2, решений 2" in row
             check_page(page, "my-exams")
+
+            # --- another proctor of the school: not this session; the taker: no console
+            other = browser.new_page(locale="ru-RU", timezone_id="Europe/Moscow")
+            pagecheck_watch(other)
+            other.set_extra_http_headers(bio.headers(people["other"]))
+            other.goto(f"{url}/exams/{exam}/proctor")
+            other.wait_for_selector("text=ведёт другой проктор")
+            assert other.locator("section.taker").count() == 0
+            _only_the_refusal(other)
+            check_page(other, "other-proctor-refused")
+            other.set_extra_http_headers(bio.headers(people["genuine"]))
+            other.goto(f"{url}/proctor")
+            other.wait_for_selector("text=Вы не назначены проктором ни в одной школе")
+            assert other.locator("#create").is_hidden()
+            _only_the_refusal(other)
+            check_page(other, "student-no-console")
         finally:
             browser.close()
 
