@@ -50,6 +50,7 @@ document.getElementById("sound").addEventListener("click", async () => {
   audio = audio || new AudioContext();
   await audio.resume();
   document.getElementById("sound-state").textContent = "Звук включён: при новом флаге прозвучит сигнал.";
+  document.getElementById("sound").textContent = "Проверить звук";
   beep();
 });
 
