@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
+from audit.service import record_deferred
 from biometrics import repository as repo
 from biometrics.enrolment import biometric_consent, load_portrait
 from biometrics.exams import proctored_exam, taker_people, window_state
@@ -269,10 +270,17 @@ def _has_photo(session: Session, person_id: uuid.UUID) -> bool:
 
 
 def enrolment_photo(
-    session: Session, settings: Settings, exam: ExamSession, person_id: uuid.UUID, now: datetime
+    session: Session,
+    settings: Settings,
+    exam: ExamSession,
+    person_id: uuid.UUID,
+    now: datetime,
+    *,
+    viewer: uuid.UUID,
 ) -> bytes:
     """The taker's reference portrait (JPEG) for the session's proctor: only while the taker's
-    biometric consent it was made under is active (404 otherwise). Never logged."""
+    biometric consent it was made under is active (404 otherwise). Never logged; who looked at
+    it is audited (``biometric.photo.viewed``: the session, never the photo)."""
     if repo.taker(session, exam.id, person_id) is None:
         raise NotFound("not a taker of this exam session")
     tpl = repo.template_of(session, person_id)
@@ -280,6 +288,13 @@ def enrolment_photo(
     photo = load_portrait(settings, tpl) if tpl and ref and ref.id == tpl.consent_id else None
     if photo is None:
         raise NotFound("no enrolment photo on file", type="no-enrolment-photo")
+    record_deferred(
+        session,
+        "biometric.photo.viewed",
+        actor=f"person:{viewer}",
+        subject=f"person:{person_id}",
+        body={"exam_session_id": str(exam.id), "consent_id": str(tpl.consent_id)},
+    )
     return photo
 
 

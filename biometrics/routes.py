@@ -297,8 +297,9 @@ def taker_photo(
     """The taker's enrolment photo, for the proctor of this session only (under the taker's
     active biometric consent; 404 when none is on file). Never cached, never logged."""
     _authorize_exam(session, principal, exam_id, "exam.session", "read")
-    exam = exams.proctored_exam(session, exam_id, _person(principal))
-    photo = proctoring.enrolment_photo(session, settings, exam, person_id, utcnow())
+    viewer = _person(principal)
+    exam = exams.proctored_exam(session, exam_id, viewer)
+    photo = proctoring.enrolment_photo(session, settings, exam, person_id, utcnow(), viewer=viewer)
     return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
