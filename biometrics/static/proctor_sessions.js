@@ -19,7 +19,7 @@ function sessionsTable(sessions) {
     el("td", { "data-label": "Участники" },
       `${s.takers} всего, начали ${s.started}, решений ${s.decided}`,
       s.flagged ? el("span", { class: "state state-0" }, ` флаги: ${s.flagged}`) : ""),
-    el("td", { "data-label": "" }, el("a", { class: "button", href: `/exams/${s.id}/proctor` }, "Открыть")))));
+    el("td", { "data-label": "" }, el("a", { class: "button", href: `/exams/${s.id}/proctor`, "aria-label": `Открыть: ${s.title}` }, "Открыть")))));
 }
 
 // "2026-12-05" + "10:30" in Moscow time (UTC+3 all year) → an ISO time with its offset.
