@@ -1202,6 +1202,7 @@ def _nasty_cases() -> list[tuple[str, str, str, str, dict]]:
                 {
                     "json": {
                         "decision": "verified",
+                        "note": "паспорт предъявлен",
                         "identity_document": {"type": NUL, "number_last4": "١٢٣٤"},
                     }
                 },
