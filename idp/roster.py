@@ -238,7 +238,7 @@ def _parse_row(line: int, header: list[str], raw: list[str], errors: _Errors) ->
     snils = None
     if cells.get("snils"):
         value = cells["snils"]
-        if value.isdigit() and len(value) < 11:  # a spreadsheet dropped the leading zeros
+        if value.isdigit() and len(value) in (9, 10):  # a spreadsheet dropped leading zeros
             value = value.zfill(11)
         try:
             snils = normalize_snils(value)

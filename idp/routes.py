@@ -166,6 +166,7 @@ def _profile(session, school, principal: Principal) -> SchoolProfileOut:
         counts=counts,
         not_logged_in=sum(1 for r in rows if r.roster_entry_id and not r.logged_in),
         can_edit=policies.decide(principal, "school", "write", domain=domain).allowed,
+        can_manage=policies.decide(principal, "roster", "import", domain=domain).allowed,
     )
 
 

@@ -222,6 +222,9 @@ class SchoolProfileOut(SchoolOut):
     )
     not_logged_in: int = Field(description="roster rows whose person has not logged in yet")
     can_edit: bool = Field(description="the caller may change the profile (school write)")
+    can_manage: bool = Field(
+        description="the caller keeps the roster and its people (roster import)"
+    )
 
 
 class RosterFormatOut(BaseModel):
