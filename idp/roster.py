@@ -407,13 +407,15 @@ def preview_token(
 
 @dataclass
 class Preview:
-    """What importing the file would do (``plan``), how it was read, and the token to apply it."""
+    """What importing the file would do (``plan``), how it was read, and the token to apply
+    it; or, for a file with mistakes, its per-line ``errors`` (no plan, no token)."""
 
     school_id: uuid.UUID
-    table: Table
-    plan: Plan
     file_sha256: str
-    token: str
+    format: dict | None
+    plan: Plan | None = None
+    token: str | None = None
+    errors: list[dict] = field(default_factory=list)
 
 
 def preview_roster(
@@ -424,14 +426,23 @@ def preview_roster(
     *,
     settings: Settings | None = None,
 ) -> Preview:
-    """Read and check the file, and work out the import; nothing is written."""
+    """Read and check the file, and work out the import; nothing is written. A file with
+    mistakes is a preview too: its errors, line by line (the check itself succeeded)."""
     get_school(session, school_id)
     kek = (settings or get_settings()).kek_bytes
-    table = read_roster_file(data)
-    plan = plan_import(session, school_id, parse_table(table), kek)
     digest = hashlib.sha256(data).hexdigest()
+    table = None
+    try:
+        table = read_roster_file(data)
+        rows = parse_table(table)
+    except ValidationProblem as exc:
+        if exc.type != "roster-invalid":
+            raise
+        found = table.format if table else None
+        return Preview(school_id, digest, found, errors=exc.extra["errors"])
+    plan = plan_import(session, school_id, rows, kek)
     token = preview_token(session, school_id, digest, actor, kek)
-    return Preview(school_id, table, plan, digest, token)
+    return Preview(school_id, digest, table.format, plan, token)
 
 
 def apply_preview(

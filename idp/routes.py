@@ -280,16 +280,19 @@ def preview_roster(
     principal: Principal = require("roster", "import", domain_param="school_id"),
     data: bytes = Depends(_roster_body),
 ) -> RosterPreviewOut:
-    """What importing the file would add, change and end — nothing is written; the errors as
-    in the import (422 ``roster-invalid``, per line). The ``token`` applies only this file to
-    the roster as it is now, by the same admin."""
+    """What importing the file would add, change and end — nothing is written; a file with
+    mistakes answers ``valid: false`` with its errors line by line (the import would refuse it
+    with 422 ``roster-invalid``). The ``token`` applies only this file to the roster as it is
+    now, by the same admin."""
     preview = roster_service.preview_roster(
         session, school_id, data, principal.subject, settings=settings
     )
-    plan = preview.plan
+    plan = preview.plan or roster_service.Plan(rows=[])
     return RosterPreviewOut(
         school_id=school_id,
-        format=RosterFormatOut(**preview.table.format),
+        valid=preview.plan is not None,
+        errors=preview.errors,
+        format=RosterFormatOut(**preview.format) if preview.format else None,
         file_sha256=preview.file_sha256,
         token=preview.token,
         rows=len(plan.rows),

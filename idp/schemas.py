@@ -246,14 +246,25 @@ class RosterLineOut(BaseModel):
     previous_class: str | None = None
 
 
+class RosterErrorOut(BaseModel):
+    """A mistake in a roster file: the line (0: the file as a whole), the column, in Russian."""
+
+    line: int
+    field: str
+    message: str
+
+
 class RosterPreviewOut(BaseModel):
     """What importing the file would do; nothing is written. ``token`` applies exactly this
-    file to this school's roster as it is now (``POST …/roster/apply?token=``)."""
+    file to this school's roster as it is now (``POST …/roster/apply?token=``). A file with
+    mistakes: ``valid`` false, its ``errors`` line by line, no token."""
 
     school_id: uuid.UUID
-    format: RosterFormatOut
+    valid: bool
+    errors: list[RosterErrorOut]
+    format: RosterFormatOut | None
     file_sha256: str
-    token: str
+    token: str | None
     rows: int
     added: list[RosterLineOut]
     updated: list[RosterLineOut]

@@ -101,10 +101,11 @@ async function loadProfile() {
     item("ИНН", p.inn), item("ОГРН", p.ogrn), item("Адрес", p.address), item("Регион", p.region),
   ].flat());
   const counts = Object.entries(p.counts).filter(([, n]) => n > 0);
-  document.getElementById("profile-counts").replaceChildren(
-    ...counts.map(([role, n]) => propuskEl("li", {}, propuskEl("strong", {}, String(n)), " — ", propuskRoleText(role))),
-    p.not_logged_in ? propuskEl("li", {}, propuskEl("strong", {}, String(p.not_logged_in)),
-      " — ", "из списка ещё не входили в Пропуск") : null);
+  const items = counts.map(([role, n]) => propuskEl("li", {}, propuskEl("strong", {}, String(n)), " — ", propuskRoleText(role)));
+  if (p.not_logged_in) {
+    items.push(propuskEl("li", {}, propuskEl("strong", {}, String(p.not_logged_in)), " — из списка ещё не входили в Пропуск"));
+  }
+  document.getElementById("profile-counts").replaceChildren(...items);
   const form = document.getElementById("profile-form");
   form.classList.toggle("hidden", !p.can_edit);
   document.getElementById("short-name").value = p.short_name || "";
@@ -156,8 +157,8 @@ function upload(path, file, label) {
 }
 
 function formatText(f) {
-  if (f.kind === "xlsx") return "таблица Excel (XLSX)";
-  const encoding = f.encoding === "cp1251" ? "Windows-1251" : "UTF-8";
+  if (f.kind === "xlsx") return "таблица XLSX";
+  const encoding = f.encoding === "cp1251" ? "кириллическая (1251)" : "UTF-8";
   const delimiter = f.delimiter === ";" ? "точка с запятой" : f.delimiter === "," ? "запятая" : "табуляция";
   return `CSV, кодировка ${encoding}, разделитель — ${delimiter}`;
 }
@@ -184,7 +185,7 @@ function listing(title, items, text) {
 function showPreview(p) {
   const out = document.getElementById("roster-result");
   const nothing = !p.added.length && !p.updated.length && !p.ended.length;
-  out.replaceChildren(
+  out.replaceChildren(...[
     propuskEl("h3", {}, "Проверка пройдена: ошибок нет"),
     propuskEl("p", { class: "muted" }, `Файл: ${chosenFile.name} — ${formatText(p.format)}.`),
     propuskEl("p", { class: "summary" },
@@ -196,17 +197,19 @@ function showPreview(p) {
     nothing ? propuskEl("p", {}, "Список школы уже такой же, как в файле.") : null,
     propuskEl("div", { class: "buttons" },
       propuskEl("button", { type: "button", id: "roster-apply", onclick: applyPreview }, "Загрузить список"),
-      propuskEl("button", { type: "button", class: "secondary", onclick: resetImport }, "Отменить")));
+      propuskEl("button", { type: "button", class: "secondary", onclick: resetImport }, "Отменить")),
+  ].filter(Boolean));
 }
 
 function showErrors(e) {
   const errors = Array.isArray(e.body?.errors) ? e.body.errors : [];
   const items = errors.map((x) => (x.line > 0 ? `строка ${x.line}: ${x.message}` : x.message));
-  document.getElementById("roster-result").replaceChildren(
+  document.getElementById("roster-result").replaceChildren(...[
     propuskEl("h3", { class: "error" }, e.message),
     items.length ? propuskEl("ol", { class: "errors", id: "roster-errors" }, items.slice(0, 500).map((t) => propuskEl("li", {}, t))) : null,
     items.length > 500 ? propuskEl("p", { class: "muted" }, `и ещё ошибок: ${items.length - 500}`) : null,
-    items.length ? propuskEl("p", {}, "Исправьте файл и выберите его снова: в список не записано ничего.") : null);
+    items.length ? propuskEl("p", {}, "Исправьте файл и выберите его снова: в список не записано ничего.") : null,
+  ].filter(Boolean));
 }
 
 function resetImport() {
@@ -230,8 +233,13 @@ document.getElementById("roster-form").addEventListener("submit", async (event) 
   const button = document.getElementById("roster-check");
   button.disabled = true;
   try {
-    preview = await upload(`${base}/roster/preview`, chosenFile, "Файл отправляется на проверку…");
-    showPreview(preview);
+    const checked = await upload(`${base}/roster/preview`, chosenFile, "Файл отправляется на проверку…");
+    if (checked.valid) {
+      preview = checked;
+      showPreview(checked);
+    } else {  // the check found mistakes: each line's, and nothing to apply
+      showErrors({ message: "В файле есть ошибки — список не загружен.", body: checked });
+    }
   } catch (e) { showErrors(e); } finally { button.disabled = false; }
 });
 
@@ -297,10 +305,14 @@ function actionsOf(p) {
   return propuskEl("span", { class: "actions" }, buttons);
 }
 
+let peopleAsked = 0;  // answers to an older search or filter arrive late: only the last counts
+
 async function loadPeople() {
   const query = filters();
+  const asked = ++peopleAsked;
   document.getElementById("people-export").setAttribute("href", `${base}/people.csv${query ? "?" + query : ""}`);
   const r = await propuskApi(`${base}/people${query ? "?" + query : ""}`);
+  if (asked !== peopleAsked) return;
   fillSelect("people-class", r.classes, (c) => c);
   const shown = r.people.slice(0, PAGE_ROWS);
   document.getElementById("people-count").textContent = r.people.length > PAGE_ROWS
@@ -360,7 +372,7 @@ for (const id of ["people-class", "people-role", "people-login"]) {
 }
 
 function showLoadError(e) {
-  if (e.message !== "login") document.getElementById("load-error").textContent = e.message;
+  if (e.message !== "login") say("people-result", e.message, true);
 }
 
 async function start() {
@@ -374,4 +386,8 @@ async function start() {
   if (profile.can_manage) await loadPeople();
 }
 
-start().catch(showLoadError);
+start().catch((e) => {  // the school could not be read: say why in its place
+  if (e.message !== "login") {
+    document.getElementById("school-name").replaceChildren(propuskEl("span", { class: "error" }, e.message));
+  }
+});
