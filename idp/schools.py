@@ -89,6 +89,8 @@ def update_school(
     """The school admin's edit of the profile: the short name (the rest is the registry's)."""
     school = get_school(session, school_id)
     short_name = " ".join((short_name or "").split()) or None
+    if short_name and not short_name.isprintable():
+        raise ValidationProblem("the short name holds control characters", type="invalid-name")
     if short_name != school.short_name:
         school.short_name = short_name
         session.add(school)

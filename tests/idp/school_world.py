@@ -81,6 +81,7 @@ def xlsx_bytes(rows: list[list], head=RU_HEAD) -> bytes:
 @dataclass
 class School:
     id: str
+    org_oid: str
     admin: uuid.UUID
     teacher: uuid.UUID  # logged in; a teacher of the school by the roster
     teacher_name: tuple[str, str, str]
@@ -143,6 +144,7 @@ def lived_in_school(api, runtime) -> School:
     )
     return School(
         id=school["id"],
+        org_oid=school["esia_org_oid"],
         admin=admin,
         teacher=teacher,
         teacher_name=(teacher_last, "Анна", "Петровна"),

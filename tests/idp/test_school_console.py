@@ -13,7 +13,7 @@ from idp import roster
 from idp.roster_files import read_table
 from propusk.db import session_scope
 from tests.idp import factories as f
-from tests.idp.helpers import as_person, login_person
+from tests.idp.helpers import as_person, login_person, school_admin
 from tests.idp.school_world import (
     RU_HEAD,
     console_client,
@@ -136,6 +136,10 @@ def test_preview_writes_nothing_and_apply_takes_only_the_previewed_file(api, sch
         assert r.status_code == 409 and r.json()["type"].endswith("/roster-preview-mismatch")
     r = _post(api, f"{school.base}/roster/apply", data, school.admin, XLSX)
     assert r.status_code == 422  # no token at all
+    # another admin of the same school: the preview was not theirs
+    deputy = school_admin(runtime, {"esia_org_oid": school.org_oid})
+    r = _post(api, f"{school.base}/roster/apply", data, deputy, XLSX, token=p["token"])
+    assert r.status_code == 409
     assert api.get(f"{school.base}/roster", headers=as_person(school.admin)).json() == before
 
     r = _post(api, f"{school.base}/roster/apply", data, school.admin, XLSX, token=p["token"])
