@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -193,6 +194,13 @@ def test_a_teacher_who_never_logged_in_is_appointed_a_proctor(console, browser):
     log_in(teacher, url, WAITING_TEACHER)
     me = teacher.request.get(url + "/api/v1/me").json()
     assert sorted(s["role"] for s in me["statuses"]) == ["proctor", "teacher"]
+    # the console, as a teacher sees it: the profile, no roster and no people (roster read)
+    watch(teacher)
+    teacher.goto(url + urlsplit(page.url).path)
+    teacher.wait_for_selector("#profile-counts li")
+    assert teacher.locator("#import").is_hidden() and teacher.locator("#people-section").is_hidden()
+    assert teacher.locator("#profile-form").is_hidden()
+    check_page(teacher, "teacher-view")
     teacher.context.close()
 
     page.reload()
