@@ -408,15 +408,18 @@ def list_people(
     class_name: str | None = Query(default=None, alias="class", max_length=16),
     role: str | None = Query(default=None, max_length=32),
     login: str | None = Query(default=None, max_length=3),
+    limit: int = Query(default=1000, ge=1, le=roster_service.MAX_ROWS * 2),
     principal: Principal = require("roster", "read", domain_param="school_id"),
 ) -> SchoolPeopleOut:
     """The school's people (roster rows and statuses, one row per person): ``q`` searches the
-    name, ``class``, ``role`` and ``login`` (yes | no) filter."""
+    name, ``class``, ``role`` and ``login`` (yes | no) filter; the first ``limit`` of those
+    ``found`` (the export has them all)."""
     rows, found = _people(session, school_id, q, class_name, role, login)
     return SchoolPeopleOut(
         total=len(rows),
+        found=len(found),
         classes=school_people.classes_of(rows),
-        people=[SchoolPersonOut.model_validate(r) for r in found],
+        people=[SchoolPersonOut.model_validate(r) for r in found[:limit]],
     )
 
 

@@ -302,7 +302,8 @@ class SchoolPersonOut(BaseModel):
 class SchoolPeopleOut(BaseModel):
     """The school's people matching the filters, and the classes to filter by."""
 
-    total: int
+    total: int = Field(description="people of the school")
+    found: int = Field(description="people matching the filters (``people`` holds the first)")
     classes: list[str]
     people: list[SchoolPersonOut]
 

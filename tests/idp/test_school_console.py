@@ -181,7 +181,9 @@ def test_profile_counts_people_and_the_admin_edits_the_short_name(api, school):
 def test_people_search_filters_and_export(api, school):
     admin = as_person(school.admin)
     r = api.get(f"{school.base}/people", headers=admin).json()
-    assert r["classes"] == ["7А"] and r["total"] == 5
+    assert r["classes"] == ["7А"] and r["total"] == r["found"] == len(r["people"]) == 5
+    first = api.get(f"{school.base}/people", params={"limit": 2}, headers=admin).json()
+    assert first["found"] == 5 and first["people"] == r["people"][:2]
     assert {p["name"].split()[0] for p in r["people"] if "teacher" in p["roles"]} == {
         school.teacher_name[0],
         school.waiting_teacher[0],

@@ -311,13 +311,13 @@ async function loadPeople() {
   const query = filters();
   const asked = ++peopleAsked;
   document.getElementById("people-export").setAttribute("href", `${base}/people.csv${query ? "?" + query : ""}`);
-  const r = await propuskApi(`${base}/people${query ? "?" + query : ""}`);
+  const r = await propuskApi(`${base}/people?${query ? query + "&" : ""}limit=${PAGE_ROWS}`);
   if (asked !== peopleAsked) return;
   fillSelect("people-class", r.classes, (c) => c);
-  const shown = r.people.slice(0, PAGE_ROWS);
-  document.getElementById("people-count").textContent = r.people.length > PAGE_ROWS
-    ? `Найдено: ${r.people.length} из ${r.total}; показаны первые ${PAGE_ROWS} — уточните поиск.`
-    : `Найдено: ${r.people.length} из ${r.total}.`;
+  const shown = r.people;
+  document.getElementById("people-count").textContent = r.found > shown.length
+    ? `Найдено: ${r.found} из ${r.total}; показаны первые ${shown.length} — уточните поиск или скачайте CSV.`
+    : `Найдено: ${r.found} из ${r.total}.`;
   document.getElementById("people").replaceChildren(table(
     ["ФИО", "Роли", "Класс", "Дата рождения", "Вход в Пропуск", "Проктор", "Действия"],
     shown.map((p) => [propuskEl("strong", {}, p.name), p.roles.map(propuskRoleText).join(", "), p.class || "—",
