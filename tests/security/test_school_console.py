@@ -213,6 +213,15 @@ def test_a_post_from_another_site_with_the_admins_cookie_changes_nothing(sim_ser
             "edit profile, no token": browser.patch(
                 base, json={"short_name": "Захвачено"}, headers=evil
             ),
+            "preview, no token": browser.post(
+                f"{base}/roster/preview", content=roster, headers={**evil, **XLSX_OR_CSV}
+            ),
+            "cancel waiting, no token": browser.delete(
+                f"{base}/roster/{teacher['roster_entry_id']}/proctor", headers=evil
+            ),
+            "appoint by person, no token": browser.post(
+                f"{base}/proctors", json={"person_id": str(uuid.uuid4())}, headers=evil
+            ),
         }
         for name, r in answers.items():
             assert r.status_code == 403, (name, r.status_code, r.text[:300])
