@@ -89,7 +89,7 @@ def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_p
     page.goto(server_url + "/cabinet")
     page.click(f'button[data-oid="{DIRECTOR}"]')
     page.wait_for_url(server_url + "/cabinet")
-    page.click("text=консоль школы")
+    page.click("#profile a[href^='/school/']")
     page.wait_for_selector("#people table")
     assert "ОГРН" in page.inner_text("#profile-details")
     rows_before = page.locator("#people table tr").count()

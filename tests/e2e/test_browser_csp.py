@@ -91,7 +91,7 @@ def test_cabinet_and_the_art14_answer_load_without_violations(live, browser):
 def test_school_console_and_exam_shells_load_without_violations(live, browser):
     server_url = live[0]
     context, page, watch = _logged_in(browser, server_url, DIRECTOR)
-    page.click("text=консоль школы")
+    page.click("#profile a[href^='/school/']")
     page.wait_for_selector("#people table")
     watch.assert_clean("the school console")
 
