@@ -1,7 +1,7 @@
 """enrolment_photo: the encrypted reference photo kept with a face template
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 
 The proctor's console shows each taker's enrolment photo next to the latest checked frame. The
 template holds only encodings, so enrolment now also keeps one reference portrait (a JPEG crop
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
