@@ -69,8 +69,9 @@ class Settings(BaseSettings):
         "openid fullname birthdate gender snils email mobile usr_org "
         "kid_fullname kid_birthdate kid_gender kid_snils"
     )
-    # GOST arithmetic: gostcrypto (reference) or "fast" (idp/esia/gostfast.py, ~10x faster)
-    esia_gost_backend: Literal["gostcrypto", "fast"] = "gostcrypto"
+    # GOST arithmetic: "fast" (idp/esia/gostfast.py, ~10x faster; cross-checked against the
+    # reference and OpenSSL's GOST engine) or "gostcrypto" (the pure-Python reference)
+    esia_gost_backend: Literal["gostcrypto", "fast"] = "fast"
 
     # Written-form consents (special categories, biometrics, dissemination): the signer's ESIA
     # login may be at most this old (seconds); older → log in through ESIA again (step-up).

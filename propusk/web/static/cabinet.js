@@ -274,6 +274,7 @@ const CONSOLES = {
   school_admin: (s) => `/school/${s.school_id}`,
   proctor: () => "/proctor",
   operator_staff: (o) => `/operator/${o.organization_id}`,
+  operator_head: (o) => `/operator/${o.organization_id}`,
 };
 
 function statusItem(text, role, holder) {

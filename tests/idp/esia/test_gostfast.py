@@ -84,3 +84,38 @@ def test_openssl_verifies_fast_signatures(tmp_path):
         capture_output=True, check=False,
     )  # fmt: skip
     assert b"Verified OK" in done.stdout, done.stderr
+
+
+@needs_tool(
+    bool(shutil.which("openssl"))
+    and subprocess.run(["openssl", "engine", "gost"], capture_output=True, check=False).returncode
+    == 0,
+    "OpenSSL gost engine (libengine-gost-openssl)",
+)
+@pytest.mark.parametrize("data", [b"", b"client_id+scope+timestamp", "ЕСИА".encode() * 100])
+def test_fast_verifies_openssl_signatures_and_refuses_altered_ones(tmp_path, data):
+    """The other direction (what the connector does with ESIA's signatures): OpenSSL's GOST
+    engine signs, the fast backend — now the default — and the reference both verify."""
+    key = gost.generate_private_key()
+    cert = gost.make_self_signed_certificate(key, "gostcrypto")
+    gost.write_key_pair(key, cert, tmp_path / "k.pem", tmp_path / "c.pem")
+    (tmp_path / "d").write_bytes(data)
+    subprocess.run(
+        ["openssl", "dgst", "-engine", "gost", "-md_gost12_256", "-sign", str(tmp_path / "k.pem"),
+         "-out", str(tmp_path / "s"), str(tmp_path / "d")],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    signature = (tmp_path / "s").read_bytes()
+    public = key.public_key()
+    assert gost.verify_gost(public, data, signature, backend="fast")
+    assert gost.verify_gost(public, data, signature, backend="gostcrypto")
+    assert not gost.verify_gost(public, data + b"!", signature, backend="fast")
+    flipped = bytes([signature[0] ^ 1]) + signature[1:]
+    assert not gost.verify_gost(public, data, flipped, backend="fast")
+
+
+def test_the_fast_backend_is_the_default():
+    from propusk.settings import Settings
+
+    assert Settings().esia_gost_backend == "fast"
+    assert gost.BACKEND_DEFAULT == "fast"
