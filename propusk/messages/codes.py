@@ -78,6 +78,11 @@ CHECKS: dict[str, str] = {
         "изображение плоское — похоже на фотографию или экран, а не на живое лицо: "
         "повернитесь перед камерой сами"
     ),
+    # the liveness challenge's actions, as the taker's page shows them
+    "look_straight": "смотрите прямо в камеру",
+    "blink": "моргните",
+    "turn_left": "поверните голову влево",
+    "turn_right": "поверните голову вправо",
     # an enrolment photo (from the camera or a file: the hint fits both)
     "face_too_small": "лицо слишком маленькое: снимите ближе, чтобы лицо было крупным",
     "too_dark": "лицо слишком тёмное: повернитесь лицом к окну или лампе",
