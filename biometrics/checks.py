@@ -241,6 +241,10 @@ def submit_liveness(
     decoded = [decode_frame(data, i) for i, data in enumerate(frames)]
     duplicate = _has_duplicates(decoded)
     observations = [] if duplicate else [liveness.observe(f.img, templates) for f in decoded]
+    # judged before the lock too (the flat-picture fit is CPU work); the nonce, re-checked
+    # under the lock, names the challenge whose actions were judged
+    actions = tuple(taker.challenge_actions or ())
+    judged = None if duplicate else liveness.judge(actions, observations, settings.face_threshold)
     locked = repo.taker_for_update(session, exam_id, person_id)
     _check_challenge(locked, nonce, now)  # not consumed by a concurrent submission meanwhile
     replayed = (
@@ -250,11 +254,10 @@ def submit_liveness(
         )
         > 0
     )
-    actions = tuple(locked.challenge_actions or ())
-    if replayed:
+    if replayed or judged is None:
         verdict = liveness.LivenessResult(False, "replayed_frames", (), None)
     else:
-        verdict = liveness.judge(actions, observations, settings.face_threshold)
+        verdict = judged
         for f, o in zip(decoded, observations, strict=True):
             _record_check(
                 session,
