@@ -10,8 +10,9 @@ production code (``liveness.observe`` + ``liveness.judge``, template from the ph
 "before" is the same judgement without the flat-picture test (a sequence refused only as
 ``flat_picture`` passed before).
 
-Bounded: ``BENCH_LIVENESS_SOURCES`` attack photos (default 4 of 12), ``BENCH_LIVENESS_SEEDS``
-genuine sequences per person (default 3: one taker's three attempts). About 1 s per frame on
+Bounded: ``BENCH_LIVENESS_SOURCES`` attack photos (default 4 of 12, from
+``BENCH_LIVENESS_FIRST``), ``BENCH_LIVENESS_SEEDS`` genuine sequences per person (default 3: one
+taker's three attempts; 0: none). About 1 s per frame on
 one loaded core. Usage: ``.venv/bin/python bench/bench_liveness.py``
 """
 
@@ -29,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SOURCES = int(os.environ.get("BENCH_LIVENESS_SOURCES", "4"))
+FIRST = int(os.environ.get("BENCH_LIVENESS_FIRST", "0"))  # to split a full run over processes
 SEEDS = int(os.environ.get("BENCH_LIVENESS_SEEDS", "3"))
 
 from biometrics import liveness  # noqa: E402
@@ -73,7 +75,7 @@ def main() -> None:
             if (seed + 1) % MAX_LIVENESS_ATTEMPTS == 0 or seed + 1 == SEEDS:
                 attempts.append(passed_any)
                 passed_any = False
-    for n, source in enumerate(spoofing.ATTACK_SOURCES[:SOURCES]):
+    for n, source in enumerate(spoofing.ATTACK_SOURCES[FIRST : FIRST + SOURCES], start=FIRST):
         for warp in spoofing.WARPS:
             for medium in spoofing.MEDIA:
                 actions = CHALLENGES[n % len(CHALLENGES)]
@@ -104,7 +106,7 @@ def main() -> None:
             f"{kind:34s} {n:4d} {row['passed'] / n:9.0%} {before} {row['flat_picture']:5d}  "
             + ", ".join(f"{k} {v}" for k, v in sorted(other.items()))
         )
-    within = sum(attempts) / len(attempts) if attempts else 0.0
+    within = sum(attempts) / len(attempts) if attempts else float("nan")
     print(
         f"genuine takers passing within {MAX_LIVENESS_ATTEMPTS} attempts: {within:.0%}"
         f" ({len(attempts)} takers)"

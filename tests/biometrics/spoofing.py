@@ -116,9 +116,12 @@ def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
 
 
-def webcam(img: np.ndarray, rng: np.random.Generator) -> bytes:
-    """What the page sends: sensor noise, JPEG at quality 85 (``canvas.toBlob(…, 0.85)``)."""
-    return photos.jpeg(_noise(img, rng, 2.5), quality=85)
+def webcam(img: np.ndarray, rng: np.random.Generator, lossless: bool = False) -> bytes:
+    """What the page sends: sensor noise, JPEG at quality 85 (``canvas.toBlob(…, 0.85)``).
+    ``lossless``: PNG, for the synthetic closed-eye frame (JPEG noise around a warped eyelid
+    moves the eye landmarks more than a real blink would, as ``harness.FrameMaker`` notes)."""
+    noisy = _noise(img, rng, 2.5)
+    return photos.png(noisy) if lossless else photos.jpeg(noisy, quality=85)
 
 
 def _printed(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -282,10 +285,15 @@ class Sequence:
     enrolled: str  # the photo the template is made from
 
 
+class Closed(np.ndarray):
+    """A picture with the eyelids warped shut (sent losslessly)."""
+
+
 def _blink(name: str) -> list[np.ndarray]:
     """Open, closed (the lids warped shut at the photo's own resolution), open."""
     frontal = letterbox(load(name))
-    return [frontal, letterbox(photos.close_eyes(load(name))), frontal]
+    closed = letterbox(photos.close_eyes(load(name))).view(Closed)
+    return [frontal, closed, frontal]
 
 
 def attack(
@@ -302,7 +310,7 @@ def attack(
         else:
             pictures += [WARPS[warp](base, lm, SIDES[action], s) for s in STRENGTHS]
             pictures.append(base)
-    frames = [webcam(MEDIA[medium](p, rng), rng) for p in pictures]
+    frames = [webcam(MEDIA[medium](p, rng), rng, isinstance(p, Closed)) for p in pictures]
     return Sequence(f"{source} {warp}/{medium}", f"{warp}/{medium}", actions, frames, source)
 
 
@@ -322,7 +330,7 @@ def genuine(person: str, actions: tuple[str, ...], seed: int = 0) -> Sequence:
             names = turns[action]
             turned = names[(pick + i) % len(names)]
             pictures += [letterbox(load(turned)), letterbox(load(frontal))]
-    frames = [webcam(p, rng) for p in pictures]
+    frames = [webcam(p, rng, isinstance(p, Closed)) for p in pictures]
     enrolled = poses["frontal"][0]
     return Sequence(f"{person} genuine", "genuine", actions, frames, enrolled)
 
