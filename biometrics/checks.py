@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,13 @@ from propusk.errors import Conflict, Problem, ValidationProblem
 from propusk.settings import Settings
 
 MAX_LIVENESS_ATTEMPTS = 3
+# Only a decision about the face uses up an attempt: a pass, another person, several faces,
+# replayed frames, a flat picture. A technical failure (a face lost, too few frames, actions not
+# seen — the camera lagged or the taker was slow) lets the taker try again, up to
+# ``MAX_LIVENESS_FRAMES`` liveness frames in all (each costs the server a face analysis).
+NOT_COUNTED = frozenset({"no_face", "too_few_frames", "actions_not_performed"})
+MAX_LIVENESS_FRAMES = 10 * liveness.MAX_FRAMES
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SWEEP_EVERY = 4  # every 4th periodic frame runs the thorough detector (a second, smaller face)
 FRAME_INTERVAL_SECONDS = 15
 FRAMES_PER_MINUTE = 20  # the page sends 4; more is a client bug or a CPU-exhaustion attempt
@@ -61,7 +68,8 @@ def _choose_path(session: Session, person_id: uuid.UUID, now: datetime) -> tuple
 
 def _issue_challenge(session: Session, taker: ExamTaker, now: datetime) -> dict[str, Any]:
     """A fresh liveness challenge for the taker (only the nonce's hash is stored)."""
-    if taker.liveness_attempts >= MAX_LIVENESS_ATTEMPTS:
+    frames_sent = repo.checks_since(session, taker.id, "liveness", _EPOCH)
+    if taker.liveness_attempts >= MAX_LIVENESS_ATTEMPTS or frames_sent >= MAX_LIVENESS_FRAMES:
         raise Conflict(
             "no liveness attempts left; the proctor will verify you manually",
             type="liveness-attempts-exhausted",
@@ -222,7 +230,8 @@ def submit_liveness(
     frames: list[bytes],
     now: datetime,
 ) -> dict[str, Any]:
-    """Judge the frames against the open challenge; the attempt is recorded either way."""
+    """Judge the frames against the open challenge; the submission is recorded either way, and
+    uses up an attempt only when it decided about the face (``NOT_COUNTED``)."""
     exam, taker, templates = _biometric_taker(session, settings, exam_id, person_id, now)
     _check_challenge(taker, nonce, now)
     if not liveness.MIN_FRAMES <= len(frames) <= liveness.MAX_FRAMES:
@@ -232,6 +241,10 @@ def submit_liveness(
     decoded = [decode_frame(data, i) for i, data in enumerate(frames)]
     duplicate = _has_duplicates(decoded)
     observations = [] if duplicate else [liveness.observe(f.img, templates) for f in decoded]
+    # judged before the lock too (the flat-picture fit is CPU work); the nonce, re-checked
+    # under the lock, names the challenge whose actions were judged
+    actions = tuple(taker.challenge_actions or ())
+    judged = None if duplicate else liveness.judge(actions, observations, settings.face_threshold)
     locked = repo.taker_for_update(session, exam_id, person_id)
     _check_challenge(locked, nonce, now)  # not consumed by a concurrent submission meanwhile
     replayed = (
@@ -241,11 +254,10 @@ def submit_liveness(
         )
         > 0
     )
-    actions = tuple(locked.challenge_actions or ())
-    if replayed:
+    if replayed or judged is None:
         verdict = liveness.LivenessResult(False, "replayed_frames", (), None)
     else:
-        verdict = liveness.judge(actions, observations, settings.face_threshold)
+        verdict = judged
         for f, o in zip(decoded, observations, strict=True):
             _record_check(
                 session,
@@ -259,7 +271,8 @@ def submit_liveness(
                 frame=f,
                 now=now,
             )
-    locked.liveness_attempts += 1
+    counted = verdict.passed or verdict.reason not in NOT_COUNTED
+    locked.liveness_attempts += counted
     locked.challenge_nonce_hash = None
     locked.liveness_reason = verdict.reason
     if verdict.passed:
@@ -276,6 +289,7 @@ def submit_liveness(
             "reason": verdict.reason,
             "frames": len(frames),
             "attempt": locked.liveness_attempts,
+            "counted": counted,
         },
     )
     return {
@@ -285,6 +299,7 @@ def submit_liveness(
         "completed": list(verdict.completed),
         "median_distance": verdict.median_distance,
         "attempts_left": MAX_LIVENESS_ATTEMPTS - locked.liveness_attempts,
+        "attempt_counted": counted,
     }
 
 

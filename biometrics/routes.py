@@ -400,7 +400,8 @@ def submit_liveness(
 ) -> dict:
     """Send the frames captured while performing the challenge's actions, with its nonce.
 
-    The nonce is used once; the attempt is recorded whether it passes or not."""
+    The nonce is used once; only a decision about the face uses up an attempt (a pass,
+    another person, several faces, replayed frames, a flat picture)."""
     _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
     if not liveness.MIN_FRAMES <= len(frames) <= liveness.MAX_FRAMES:
         raise ValidationProblem(

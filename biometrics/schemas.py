@@ -195,6 +195,10 @@ class LivenessOut(BaseModel):
     completed: list[str]
     median_distance: float | None
     attempts_left: int
+    attempt_counted: bool = Field(
+        description="false when the failure was technical (face lost, actions not seen): "
+        "the taker may try again without losing an attempt"
+    )
 
 
 class FlagOut(BaseModel):

@@ -74,6 +74,15 @@ CHECKS: dict[str, str] = {
     "too_few_frames": "камера передала слишком мало кадров",
     "actions_not_performed": "не видно, что вы выполнили все действия: моргнуть и повернуть голову",
     "replayed_frames": "кадры повторяются — камера не передаёт живое изображение",
+    "flat_picture": (
+        "изображение плоское — похоже на фотографию или экран, а не на живое лицо: "
+        "повернитесь перед камерой сами"
+    ),
+    # the liveness challenge's actions, as the taker's page shows them
+    "look_straight": "смотрите прямо в камеру",
+    "blink": "моргните",
+    "turn_left": "поверните голову влево",
+    "turn_right": "поверните голову вправо",
     # an enrolment photo (from the camera or a file: the hint fits both)
     "face_too_small": "лицо слишком маленькое: снимите ближе, чтобы лицо было крупным",
     "too_dark": "лицо слишком тёмное: повернитесь лицом к окну или лампе",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from biometrics import engine, liveness
-from tests.biometrics import photos
+from tests.biometrics import photos, spoofing
 
 THRESHOLD = 0.6
 
@@ -88,3 +88,33 @@ def test_challenges_are_random_with_a_nonce_and_a_deadline():
         assert c.deadline > now and len(c.actions) == liveness.CHALLENGE_STEPS
         assert "blink" in c.actions and any(a.startswith("turn") for a in c.actions)
         assert all(a != b for a, b in zip(c.actions, c.actions[1:], strict=False))
+
+
+# --- a flat picture cannot turn its head (sequences: tests/biometrics/spoofing.py) ---------
+
+CHALLENGE = ("turn_left", "blink", "turn_right")
+
+
+def test_one_photo_turned_in_perspective_is_refused_as_a_flat_picture():
+    """One photo of the enrolled person, its 'turns' a perspective tilt of the picture and its
+    'blink' an eyelid warp, printed: the face matches, the turns reach the yaw, but one
+    homography explains every turned frame."""
+    seq = spoofing.attack("obama/obama_480p.jpg", CHALLENGE, "perspective", "printed", seed=3)
+    verdict, obs = spoofing.judge(seq, spoofing.template(seq.enrolled))
+    assert verdict.reason == "flat_picture", verdict
+    assert not verdict.passed and verdict.median_distance <= THRESHOLD
+    # without the flat-picture test the same frames performed the whole challenge
+    assert liveness._actions_done(CHALLENGE, obs) == CHALLENGE
+    fit = liveness.flatness(obs)
+    turned = [i for i, o in enumerate(obs) if abs(o.yaw) >= liveness.TURN_YAW]
+    assert turned and all(fit(i) >= liveness.FLAT_FIT for i in turned)
+
+
+def test_real_photos_of_a_turning_head_pass():
+    """Several real photos of the enrolled person, frontal and really turned, pass."""
+    seq = spoofing.genuine("barack_obama", CHALLENGE, seed=1)
+    verdict, obs = spoofing.judge(seq, spoofing.template(seq.enrolled))
+    assert verdict.passed, verdict
+    fit = liveness.flatness(obs)
+    turned = [i for i, o in enumerate(obs) if abs(o.yaw) >= liveness.TURN_YAW]
+    assert turned and all(fit(i) < liveness.FLAT_FIT for i in turned)

@@ -1,0 +1,134 @@
+"""The exam taker's page in Chromium with a fake camera: a real head passes, one photo does not.
+
+Chromium's fake camera plays a Y4M clip. The genuine clip is made of real photos of the enrolled
+person — frontal, head really turned to his left, frontal, eyes closed (the eyelid warp of a
+frontal photo), frontal, head turned to his right — cycling every 3 s with fresh sensor noise on
+every video frame, so whatever random challenge the server gives, the frames the page captures
+perform it. The attack clip is the same cycle made of *one* photo: its "turns" are that photo
+tilted in perspective (what a virtual camera or a printed photo turned in front of the lens
+shows). The taker reaches the page from the cabinet's exams section, sees the exam's name,
+passes with the genuine clip; another taker with the attack clip reads the refusal in Russian
+(the catalogue's ``flat_picture`` text, not the code) and is offered another try. Every state
+is judged by ``pagecheck`` (screenshots in build/screenshots/test_browser_exam_taker/).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from propusk.messages import check_text
+from tests.biometrics import photos, spoofing
+from tests.biometrics.harness import served
+from tests.e2e.chromium import CHROMIUM, FLAGS, needs_chromium
+from tests.e2e.pagecheck import check_page, watch
+
+pytestmark = [needs_chromium, pytest.mark.xdist_group("exam_taker")]
+
+FPS, POSE_FRAMES, CYCLES = 10, 5, 6  # 0.5 s a pose, 3 s a cycle, 18 s before the clip loops
+
+
+def write_clip(path: Path, poses: list[np.ndarray], seed: int) -> Path:
+    """A 640×480 YUV4MPEG2 (4:2:0) clip cycling through ``poses`` (640×480 RGB pictures)."""
+    rng = np.random.default_rng(seed)
+    with path.open("wb") as fh:
+        fh.write(f"YUV4MPEG2 W640 H480 F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(CYCLES):
+            for pose in poses:
+                for _ in range(POSE_FRAMES):
+                    noisy = np.clip(pose.astype(np.int16) + rng.integers(-3, 4, pose.shape), 0, 255)
+                    y, cb, cr = Image.fromarray(noisy.astype(np.uint8)).convert("YCbCr").split()
+                    fh.write(b"FRAME\n")
+                    fh.write(np.asarray(y).tobytes())
+                    fh.write(np.asarray(cb.resize((320, 240))).tobytes())
+                    fh.write(np.asarray(cr.resize((320, 240))).tobytes())
+    return path
+
+
+def genuine_clip(path: Path) -> Path:
+    frontal = spoofing.letterbox(photos.image("obama/obama_480p.jpg"))
+    closed = spoofing.letterbox(photos.close_eyes(photos.image("obama/obama_480p.jpg")))
+    left = spoofing.letterbox(photos.image("obama/obama_4.jpg"))  # his left: positive yaw
+    right = spoofing.letterbox(photos.image("obama/obama_2.jpg"))
+    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=1)
+
+
+def attack_clip(path: Path) -> Path:
+    frontal = spoofing.letterbox(photos.image("obama/obama_480p.jpg"))
+    closed = spoofing.letterbox(photos.close_eyes(photos.image("obama/obama_480p.jpg")))
+    lm = spoofing.landmarks(frontal)
+    left = spoofing.perspective(frontal, lm, 1, 0.85)
+    right = spoofing.perspective(frontal, lm, -1, 0.85)
+    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=2)
+
+
+@pytest.fixture
+def live(pg_url):
+    with served(pg_url) as (url, bio):
+        yield url, bio
+
+
+def _camera(p, clip: Path):
+    flags = [
+        *FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ]
+    return p.chromium.launch(executable_path=CHROMIUM, args=flags)
+
+
+def _status_has(page, text: str) -> None:
+    page.wait_for_function(
+        "t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=180_000
+    )
+
+
+def test_a_real_head_passes_and_one_tilted_photo_is_refused_in_words(live, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, bio = live
+    _, student, exam_id = bio.enrolled_taker()  # enrolled with obama/obama_1.jpg
+    _, impostor, other_exam = bio.enrolled_taker()
+    real, photo = genuine_clip(tmp_path / "real.y4m"), attack_clip(tmp_path / "photo.y4m")
+    with sync_playwright() as p:
+        browser = _camera(p, real)
+        try:
+            page = browser.new_page()
+            watch(page)
+            page.set_extra_http_headers(bio.headers(student))
+            page.goto(f"{url}/cabinet")
+            link = page.get_by_role("link", name="Перейти к экзамену")
+            link.wait_for(timeout=60_000)
+            check_page(page, "cabinet-exam-link")
+            link.click()
+            page.wait_for_url(f"**/exams/{exam_id}/take")
+            page.wait_for_function(
+                "() => document.getElementById('exam-title').textContent.includes('Итоговый тест')"
+            )
+            check_page(page, "taker-ready")
+            page.click("#start")
+            _status_has(page, "Проверка пройдена")
+            assert page.inner_text("#exam-title") == "Итоговый тест"
+            check_page(page, "taker-passed")
+        finally:
+            browser.close()
+
+        browser = _camera(p, photo)
+        try:
+            page = browser.new_page()
+            watch(page)
+            page.set_extra_http_headers(bio.headers(impostor))
+            page.goto(f"{url}/exams/{other_exam}/take")
+            page.click("#start")
+            _status_has(page, "Не получилось")
+            status = page.inner_text("#status")
+            assert check_text("flat_picture") in status and "flat_picture" not in status
+            assert "Осталось 2 попытки" in page.inner_text("#attempts")
+            assert page.inner_text("#start") == "Попробовать ещё раз"  # nothing sent by itself
+            check_page(page, "taker-flat-picture")
+        finally:
+            browser.close()
