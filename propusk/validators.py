@@ -16,9 +16,16 @@ def _inn_digit(weights: tuple[int, ...], digits: list[int]) -> int:
     return sum(w * x for w, x in zip(weights, digits, strict=False)) % 11 % 10
 
 
+def ascii_digits(value: str) -> bool:
+    """Only the digits 0-9 (``str.isdigit`` and ``\\d`` also take Arabic-Indic, superscript …
+    digits, which ``int`` reads: a number spelled so would pass its check digits and be stored
+    as another string than the same number in ASCII)."""
+    return value.isascii() and value.isdigit()
+
+
 def inn_valid(inn: str) -> bool:
     """ИНН check digits (10 digits for a legal entity, 12 for an individual)."""
-    if not inn.isdigit() or len(inn) not in (10, 12):
+    if not ascii_digits(inn) or len(inn) not in (10, 12):
         return False
     d = [int(c) for c in inn]
     if len(inn) == 10:
@@ -28,7 +35,7 @@ def inn_valid(inn: str) -> bool:
 
 def ogrn_valid(ogrn: str) -> bool:
     """ОГРН (13 digits, mod 11) or ОГРНИП (15 digits, mod 13) check digit."""
-    if not ogrn.isdigit() or len(ogrn) not in (13, 15):
+    if not ascii_digits(ogrn) or len(ogrn) not in (13, 15):
         return False
     body, last = int(ogrn[:-1]), int(ogrn[-1])
     modulus = 11 if len(ogrn) == 13 else 13

@@ -1,0 +1,103 @@
+"""The two consoles of issue 15 attacked as an adversary would (review of the merged work).
+
+Each test here failed before the fix it names. Hostile input to the platform administrator's
+organisation registry must be a 4xx problem, never a 500 or a stored record that breaks the
+registry's invariants; PostgreSQL, real code, no mocks of Propusk's modules.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from fastapi.testclient import TestClient
+
+from idp import schools
+from propusk.db import session_scope
+from tests.support.consent_world import inn10, ogrn13
+
+PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
+
+def _register(harness, **over):
+    """POST /api/v1/organizations as the platform administrator; a server error is an answer
+    here (500), not an exception of the test client."""
+    body = {
+        "kind": "operator",
+        "name": "ООО «Проба»",
+        "inn": inn10(),
+        "ogrn": ogrn13(),
+        "address": "г. Москва, ул. Тверская, д. 1",
+        "storage_country": "RU",
+        "storage_location": "ЦОД Москва-1",
+        "registry_number": "77-23-000123",
+        **over,
+    }
+    http = TestClient(harness.client.app, raise_server_exceptions=False)
+    return http.post("/api/v1/organizations", json=body, headers=harness.admin())
+
+
+def _arabic(digits: str) -> str:
+    """The same number in Arabic-Indic digits (Unicode Nd: ``\\d`` and ``str.isdigit`` say yes)."""
+    return "".join(chr(0x660 + int(c)) for c in digits)
+
+
+@PG
+def test_an_esia_oid_longer_than_the_column_is_a_4xx(harness):
+    """Finding: the schema let 64 digits through to a 32-character column — 500 on PostgreSQL."""
+    r = _register(harness, esia_org_oid="1" * 33)
+    assert r.status_code == 422, r.text
+    assert _register(harness, esia_org_oid=str(random.randint(10**9, 10**10))).status_code == 201
+
+
+@PG
+def test_an_esia_oid_of_another_organisation_is_a_conflict(harness, runtime):
+    """Finding: completing an organisation known from ESIA with the oid another organisation
+    holds broke the unique index — 500. It is a 409 and nothing changes."""
+    oid = str(random.randint(10**9, 10**10))
+    assert _register(harness, esia_org_oid=oid).status_code == 201
+    known = ogrn13()  # an organisation first met at an ESIA login (no oid, no profile)
+    with session_scope(runtime.sessionmaker) as s:
+        schools.register_operator_org(s, None, known, "ООО «Из ЕСИА»")
+    r = _register(harness, ogrn=known, esia_org_oid=oid)
+    assert r.status_code == 409, r.text
+
+
+@PG
+@pytest.mark.parametrize("field", ["inn", "ogrn"])
+def test_registry_numbers_are_ascii_digits(harness, field):
+    """Finding: ИНН and ОГРН in Arabic-Indic digits passed the pattern and the check digits
+    (``int`` reads them) and were stored as another string — the same ОГРН registered twice."""
+    number = inn10() if field == "inn" else ogrn13()
+    r = _register(harness, **{field: _arabic(number)})
+    assert r.status_code == 422, r.text
+
+
+HOSTILE_TEXTS = (
+    "ООО \x1b[31mРомашка",
+    "ООО\nРомашка",
+    "ООО \u202eакшамоР",
+    "ООО\u200bРомашка\u0007",
+)
+
+
+@PG
+def test_control_and_direction_characters_are_refused(harness):
+    """Finding: control characters and bidirectional overrides were stored in the names people
+    read on the consent and signing pages (``\\u202e`` turns a name round on screen)."""
+    for field in ("name", "address", "storage_location", "registry_number"):
+        for text in HOSTILE_TEXTS:
+            r = _register(harness, **{field: text})
+            assert r.status_code == 422, (field, text, r.text)
+
+
+@PG
+def test_the_registry_still_takes_what_is_ordinary(harness):
+    r = _register(
+        harness,
+        name="ГБУ ТО «РЦЦО» — Центр № 1 (филиал)",
+        address="625000, г. Тюмень, ул. Ленина, д. 2/1, оф. 3",
+        inn="500100732259",  # an individual's 12 digits
+        ogrn="304500116000157",  # ОГРНИП, 15 digits
+    )
+    assert r.status_code == 201, r.text
