@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -101,3 +102,25 @@ def test_the_registry_still_takes_what_is_ordinary(harness):
         ogrn="304500116000157",  # ОГРНИП, 15 digits
     )
     assert r.status_code == 201, r.text
+
+
+# --- /metrics from loopback with proxy headers ------------------------------------------------
+
+
+@PG
+def test_metrics_behind_a_local_proxy_that_forwards_only_the_scheme_need_a_login(live_server):
+    """Finding: only X-Forwarded-For, Forwarded and X-Real-IP marked a request as proxied; a
+    reverse proxy on the same host configured to pass ``X-Forwarded-Proto`` (or ``Via``) alone
+    handed every visitor the metrics as a local scraper."""
+    url = live_server.url + "/metrics"
+    assert httpx.get(url).status_code == 200  # the local scraper
+    for header in (
+        {"X-Forwarded-Proto": "https"},
+        {"X-Forwarded-Host": "propusk.example"},
+        {"Via": "1.1 nginx"},
+        {"True-Client-IP": "203.0.113.7"},
+        {"X-Forwarded-For": "127.0.0.1"},
+    ):
+        r = httpx.get(url, headers=header)
+        assert r.status_code == 401, (header, r.status_code)
+        assert "propusk_" not in r.text
