@@ -8,14 +8,20 @@ registry's invariants; PostgreSQL, real code, no mocks of Propusk's modules.
 from __future__ import annotations
 
 import random
+import uuid
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from idp import schools
+from idp.login import on_login
+from idp.upstream import UpstreamOrgRole
 from propusk.db import session_scope
-from tests.support.consent_world import inn10, ogrn13
+from propusk.security import Principal
+from tests.idp import factories as f
+from tests.support.consent_world import esia_auth, inn10, ogrn13
+from tests.support.settings import make_settings
 
 PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
@@ -124,3 +130,55 @@ def test_metrics_behind_a_local_proxy_that_forwards_only_the_scheme_need_a_login
         r = httpx.get(url, headers=header)
         assert r.status_code == 401, (header, r.status_code)
         assert "propusk_" not in r.text
+
+
+# --- the operator's head: appointments by SNILS -----------------------------------------------
+
+
+@pytest.fixture
+def settings(db_url):
+    return make_settings(db_url, rate_staff_appointments="3/3600")
+
+
+def _head_and_operator(harness) -> tuple[str, uuid.UUID]:
+    """A registered operator and its head (ESIA: the organisation's chief), logged in."""
+    org = harness.organization("operator")
+    role = UpstreamOrgRole(org_oid=f.oid(), ogrn=org["ogrn"], name=org["name"], chief=True)
+    with session_scope(harness.runtime.sessionmaker) as s:
+        head = on_login(s, f.identity(organizations=(role,)), settings=harness.runtime.settings)
+        return org["id"], head.id
+
+
+def _as(harness, person_id: uuid.UUID) -> dict:
+    return harness.token_for(
+        Principal(
+            kind="person",
+            subject=f"person:{person_id}",
+            person_id=person_id,
+            channel="session",
+            auth=esia_auth(),
+        )
+    )
+
+
+@PG
+def test_a_head_cannot_turn_snils_numbers_into_names_in_a_loop(harness):
+    """Finding: ``POST /organizations/{id}/staff`` looks a SNILS up and answers the person's
+    name (404 when nobody has it), with no bound: a head's script walked SNILS numbers into
+    names. Limited per head now; another head keeps its own budget."""
+    org_id, head = _head_and_operator(harness)
+    path = f"/api/v1/organizations/{org_id}/staff"
+    answers = [
+        harness.client.post(path, json={"snils": f.snils()}, headers=_as(harness, head))
+        for _ in range(4)
+    ]
+    assert [r.status_code for r in answers[:3]] == [404, 404, 404], answers[0].text
+    assert answers[3].status_code == 429 and answers[3].headers["Retry-After"]
+    assert answers[3].json()["type"].endswith("/too-many-requests")
+    other_org, other_head = _head_and_operator(harness)
+    r = harness.client.post(
+        f"/api/v1/organizations/{other_org}/staff",
+        json={"snils": f.snils()},
+        headers=_as(harness, other_head),
+    )
+    assert r.status_code == 404, r.text
