@@ -6,6 +6,8 @@ accept and refuse exactly the same numbers; pure functions, no I/O.
 
 from __future__ import annotations
 
+import unicodedata
+
 INN_WEIGHTS_10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN_WEIGHTS_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -72,3 +74,15 @@ def snils_valid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def one_line(value: str) -> str:
+    """One line of text people read (an organisation's or application's name on the consent
+    and signing pages): no control character (Cc: line breaks, escapes) and no format
+    character (Cf: bidirectional overrides that turn a name round on screen, zero-width
+    characters that make two names look alike); ValueError if there is one. A pydantic
+    ``AfterValidator`` (``Annotated[str, AfterValidator(one_line)]``): 422 with the
+    catalogue's «заполнено неверно»."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValueError("control or format characters are not allowed")
+    return value

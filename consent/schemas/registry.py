@@ -7,36 +7,34 @@ categories and purposes; operators publish versioned consent templates over it.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from consent.catalogue import DEFAULT_MAX_BYTES
 from consent.models import Category, Purpose, Template
 from consent.parties import Party
 from consent.schemas.base import Answer, Key, Strict, Timestamp, iso
+from propusk.validators import one_line
 
 # --- organisations --------------------------------------------------------------------------
 
 
-# One line of text people read (an organisation's name on the consent and signing pages): no
-# control characters (Cc: line breaks, escapes) and no format characters (Cf: bidirectional
-# overrides that turn a name round on screen, zero-width characters that make two names look
-# alike). The Rust regex engine of pydantic knows the Unicode classes.
-LINE = r"^[^\p{Cc}\p{Cf}]*$"
+# names people read: no control, bidirectional or zero-width characters
+Line = Annotated[str, AfterValidator(one_line)]
 
 
 class OrganizationIn(Strict):
     kind: Literal["operator", "supplier"]
-    name: str = Field(min_length=1, max_length=500, pattern=LINE)
+    name: Line = Field(min_length=1, max_length=500)
     inn: str = Field(pattern=r"^[0-9]{10}([0-9]{2})?$")
     ogrn: str = Field(pattern=r"^[0-9]{13}([0-9]{2})?$")
-    address: str = Field(min_length=1, max_length=1000, pattern=LINE)
+    address: Line = Field(min_length=1, max_length=1000)
     country: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     storage_country: str = Field(min_length=2, max_length=2)
-    storage_location: str = Field(min_length=1, max_length=500, pattern=LINE)
-    registry_number: str = Field(min_length=1, max_length=64, pattern=LINE)
-    cross_border_notice_ref: str | None = Field(default=None, max_length=200, pattern=LINE)
+    storage_location: Line = Field(min_length=1, max_length=500)
+    registry_number: Line = Field(min_length=1, max_length=64)
+    cross_border_notice_ref: Line | None = Field(default=None, max_length=200)
     # the column's width (idp.models.Organization.esia_org_oid)
     esia_org_oid: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9]+$")
     client_id: str | None = Field(default=None, min_length=1, max_length=200)

@@ -182,3 +182,23 @@ def test_a_head_cannot_turn_snils_numbers_into_names_in_a_loop(harness):
         headers=_as(harness, other_head),
     )
     assert r.status_code == 404, r.text
+
+
+@PG
+def test_an_application_name_with_direction_characters_is_refused(harness):
+    """Finding: the application's name (read on the consent screen: «… просит доступ») refused
+    C0 control characters only; a right-to-left override or a zero-width space passed."""
+    http = TestClient(harness.client.app, raise_server_exceptions=False)
+    for name in ("Дневник \u202eкинвеД", "Днев\u200bник", "Дневник\u2066"):
+        r = http.post(
+            "/api/v1/clients",
+            json={"name": name, "grant_types": ["client_credentials"]},
+            headers=harness.admin(),
+        )
+        assert r.status_code == 422, (name, r.text)
+    ok = http.post(
+        "/api/v1/clients",
+        json={"name": "Электронный дневник «Школа № 17»", "grant_types": ["client_credentials"]},
+        headers=harness.admin(),
+    )
+    assert ok.status_code == 201, ok.text
