@@ -72,7 +72,7 @@ def _wrong(inn: str) -> str:
 def test_the_platform_admin_runs_the_platform(site, browser):
     url, _, _ = site
     page = _console(browser, url, ADMIN, "/cabinet")  # the cabinet leads to the console
-    page.click("#profile a:text('консоль администратора')")
+    page.click("#profile a[href='/admin']")  # «открыть консоль» by the status
     page.wait_for_url(url + "/admin")
     page.wait_for_selector("#clients table")
     page.wait_for_selector("#overdue table")
