@@ -188,5 +188,6 @@ def test_a_person_without_the_status_reads_that_the_console_is_not_theirs(site, 
     page.wait_for_selector("#admin-note.error")
     assert "для администратора платформы" in page.inner_text("#admin-note")
     assert not page.is_visible("#clients-section")
+    assert not page.is_visible("nav.toc")  # no links to sections that are not there
     check_page(page, "admin-not-for-you")
     page.context.close()
