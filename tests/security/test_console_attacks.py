@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import random
 import uuid
+from contextlib import closing
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from idp import schools
+from consent.demo import seed as seed_consent
+from idp import demo as idp_demo
+from idp import identity, schools
 from idp.login import on_login
+from idp.statuses import grant_status
 from idp.upstream import UpstreamOrgRole
 from propusk.db import session_scope
 from propusk.security import Principal
+from tests.browsing import cabinet, origin_of
 from tests.idp import factories as f
 from tests.support.consent_world import esia_auth, inn10, ogrn13
 from tests.support.settings import make_settings
@@ -202,3 +207,49 @@ def test_an_application_name_with_direction_characters_is_refused(harness):
         headers=harness.admin(),
     )
     assert ok.status_code == 201, ok.text
+
+
+# --- the head's appointments over real HTTP: cross-site, and the ended member's session -------
+
+HEAD = "1000400025"  # the simulator's director of ГБУ ТО «РЦЦО» (ESIA chief: operator_head)
+WORKER = "1000400016"  # a parent of the demo, appointed by the head for this test
+RCCO = "1000500002"
+
+
+@PG
+def test_an_ended_appointment_ends_the_members_open_session_and_is_not_forged(sim_server):
+    """Held: the head's appointment is ended only by the head's own page (a cross-site DELETE
+    or POST with the head's cookie is refused before any lookup), and the member's session
+    opened while appointed reads nothing of the console once it is ended — no re-login needed
+    (the roles are read at every request, not carried by the session)."""
+    url, rt = sim_server
+    with session_scope(rt.sessionmaker) as s:
+        ids = idp_demo.seed(s, rt.settings)
+        seed_consent(s, ids)  # the organisation's consent profile: a registered operator
+        org_id = ids[RCCO]
+    worker = cabinet(url, WORKER)
+    head = cabinet(url, HEAD)
+    with session_scope(rt.sessionmaker) as s:
+        person = identity.get_person_by_oid(s, WORKER)
+        status = grant_status(
+            s, person.id, "operator_staff", "appointment", organization_id=org_id, actor="test"
+        )
+        status_id = status.id
+    with closing(worker), closing(head):
+        console = f"/api/v1/operators/{org_id}/withdrawals"
+        first = worker.get(console)
+        assert first.status_code == 200, first.text
+        staff = f"/api/v1/organizations/{org_id}/staff"
+        token = head.headers.pop("X-CSRF-Token")
+        evil = {"Origin": "https://evil.example"}
+        for headers in (evil, {**evil, "X-CSRF-Token": token}, {"Origin": origin_of(url)}):
+            assert head.delete(f"{staff}/{status_id}", headers=headers).status_code == 403
+            r = head.post(staff, json={"snils": "123-456-789 64"}, headers=headers)
+            assert r.status_code == 403, r.text
+        assert worker.get(console).status_code == 200  # still appointed
+        head.headers["X-CSRF-Token"] = token
+        ended = head.delete(f"{staff}/{status_id}")
+        assert ended.status_code == 200, ended.text
+        refused = worker.get(console)
+        assert refused.status_code == 403 and "subject_name" not in refused.text
+        assert worker.get(f"/api/v1/operators/{org_id}").status_code == 403
