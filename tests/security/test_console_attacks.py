@@ -14,7 +14,9 @@ from contextlib import closing
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from audit.models import AuditEvent
 from consent.demo import seed as seed_consent
 from idp import demo as idp_demo
 from idp import identity, schools
@@ -253,3 +255,33 @@ def test_an_ended_appointment_ends_the_members_open_session_and_is_not_forged(si
         refused = worker.get(console)
         assert refused.status_code == 403 and "subject_name" not in refused.text
         assert worker.get(f"/api/v1/operators/{org_id}").status_code == 403
+
+
+# --- the secret rotation: shown once, stored and logged nowhere --------------------------------
+
+
+@PG
+def test_a_rotated_secret_is_answered_once_and_written_nowhere(harness, caplog):
+    """Held: the new secret is in the rotation's answer only (no-store), never in the client's
+    description, the audit log's leaf or a log line."""
+    admin = harness.admin()
+    made = harness.client.post(
+        "/api/v1/clients",
+        json={"name": "Проба ротации", "grant_types": ["client_credentials"]},
+        headers=admin,
+    ).json()
+    client_id = made["client_id"]
+    with caplog.at_level("DEBUG"):
+        r = harness.client.post(f"/api/v1/clients/{client_id}/secret", headers=admin)
+    assert r.status_code == 200 and "no-store" in r.headers["cache-control"]
+    secret = r.json()["client_secret"]
+    assert len(secret) >= 32 and secret != made["client_secret"]
+    assert secret not in caplog.text
+    assert secret not in harness.client.get(f"/api/v1/clients/{client_id}", headers=admin).text
+    assert secret not in harness.client.get("/api/v1/clients", headers=admin).text
+    with session_scope(harness.runtime.sessionmaker) as s:
+        leaves = s.scalars(
+            select(AuditEvent.leaf).where(AuditEvent.subject == f"client:{client_id}")
+        ).all()
+    assert any(b"client.secret_rotated" in leaf for leaf in leaves)
+    assert not any(secret.encode() in leaf for leaf in leaves)
