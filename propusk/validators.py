@@ -86,3 +86,22 @@ def one_line(value: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
         raise ValueError("control or format characters are not allowed")
     return value
+
+
+# Bidirectional controls: marks, embeddings, overrides, isolates. In a consent's text they make
+# the words on screen (and in the signed document) read otherwise than the text stored.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def free_text(value: str) -> str:
+    """Text of several lines people read and sign (a consent's wording): line breaks and tabs
+    are its own, other control characters and bidirectional controls are refused (ValueError;
+    a pydantic ``AfterValidator`` as ``one_line``)."""
+    if any(
+        ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
+        for ch in value
+    ):
+        raise ValueError("control or bidirectional characters are not allowed")
+    return value

@@ -15,13 +15,15 @@ from consent.catalogue import DEFAULT_MAX_BYTES
 from consent.models import Category, Purpose, Template
 from consent.parties import Party
 from consent.schemas.base import Answer, Key, Strict, Timestamp, iso
-from propusk.validators import one_line
+from propusk.validators import free_text, one_line
 
 # --- organisations --------------------------------------------------------------------------
 
 
 # names people read: no control, bidirectional or zero-width characters
 Line = Annotated[str, AfterValidator(one_line)]
+# the wording people read and sign: lines and tabs, no other control or bidirectional character
+Text = Annotated[str, AfterValidator(free_text)]
 
 
 class OrganizationIn(Strict):
@@ -156,15 +158,15 @@ def catalogue_out(categories: list[Category], purposes: list[Purpose]) -> Catalo
 class TemplateIn(Strict):
     key: str = Key
     language: str = Field(default="ru", max_length=8)
-    text: str = Field(default="", max_length=100_000)
+    text: Text = Field(default="", max_length=100_000)
     purpose: str = Field(default="", max_length=120)
     categories: list[str] = Field(default_factory=list, max_length=100)
     actions: list[str] = Field(default_factory=list, max_length=20)
     processing_methods: list[str] = Field(default_factory=list, max_length=3)
-    processor: str | None = Field(default=None, max_length=500)
-    conditions: str | None = Field(default=None, max_length=20_000)
+    processor: Line | None = Field(default=None, max_length=500)
+    conditions: Text | None = Field(default=None, max_length=20_000)
     term_days: int = Field(default=0, ge=0, le=100_000)
-    withdrawal_method: str = Field(default="", max_length=5000)
+    withdrawal_method: Text = Field(default="", max_length=5000)
     form: Literal["any", "written"] = "any"
     request_ttl_days: int = Field(default=30, ge=1, le=365)
     valid_until: AwareDatetime | None = None

@@ -285,3 +285,33 @@ def test_a_rotated_secret_is_answered_once_and_written_nowhere(harness, caplog):
         ).all()
     assert any(b"client.secret_rotated" in leaf for leaf in leaves)
     assert not any(secret.encode() in leaf for leaf in leaves)
+
+
+# --- the operator's staff publish consent wording ---------------------------------------------
+
+
+@PG
+def test_staff_cannot_publish_wording_that_reads_otherwise_on_screen(harness):
+    """Finding: a template's wording took bidirectional overrides and control characters
+    (``\\u202e`` reverses what follows on screen and in the signed document: the stored text and
+    the words a parent reads differ). Now a staff member's version — and the client's — is 422;
+    ordinary wording with line breaks is published."""
+    org = harness.organization("operator")
+    role = UpstreamOrgRole(org_oid=f.oid(), ogrn=org["ogrn"], name=org["name"])
+    with session_scope(harness.runtime.sessionmaker) as s:
+        staff = on_login(s, f.identity(organizations=(role,)), settings=harness.runtime.settings)
+    path = f"/api/v1/operators/{org['id']}/templates"
+    hostile = {
+        "text": "Согласен на обработку \u202eнеобработку\u202c данных",
+        "conditions": "Передача \u2066третьим лицам\u2069",
+        "withdrawal_method": "Заявлением\x1b[8m",
+        "processor": "ООО \u202eРомашка",
+    }
+    for field, value in hostile.items():
+        r = harness.client.post(
+            path, json=harness.template_body(**{field: value}), headers=_as(harness, staff.id)
+        )
+        assert r.status_code == 422, (field, r.text)
+    fine = harness.template_body(text="Я даю согласие\nна обработку:\n\t— ФИО;\n\t— оценок.")
+    r = harness.client.post(path, json=fine, headers=_as(harness, staff.id))
+    assert r.status_code == 201, r.text
