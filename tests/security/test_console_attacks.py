@@ -315,3 +315,17 @@ def test_staff_cannot_publish_wording_that_reads_otherwise_on_screen(harness):
     fine = harness.template_body(text="Я даю согласие\nна обработку:\n\t— ФИО;\n\t— оценок.")
     r = harness.client.post(path, json=fine, headers=_as(harness, staff.id))
     assert r.status_code == 201, r.text
+
+
+@PG
+def test_unusual_methods_do_not_multiply_the_metric_series(live_server):
+    """Finding: the request counter and latency histogram took the method as sent: every
+    method the HTTP parser accepts (PROPFIND, MKCOL, …) made new series under each route's
+    template (405 there) — a visitor grew the metrics without bound of use. Now OTHER."""
+    for method in ("PROPFIND", "MKCOL", "LOCK"):
+        httpx.request(method, live_server.url + "/api/v1/messages")
+        httpx.request(method, live_server.url + "/healthz")
+    text = httpx.get(live_server.url + "/metrics").text
+    for method in ("PROPFIND", "MKCOL", "LOCK"):
+        assert f'method="{method}"' not in text
+    assert 'method="OTHER"' in text and 'method="GET"' in text
