@@ -11,12 +11,14 @@ template (on request, on withdrawal) lives in ``biometrics.retention``.
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
@@ -32,6 +34,7 @@ from propusk.settings import Settings
 CATEGORY = "biometric.face_template"
 PURPOSE = "biometric.identification"
 MAX_PHOTOS = 3
+PORTRAIT_SIDE = 320  # the reference portrait the proctor sees: a face crop, at most this size
 
 
 # --- consent and participants -------------------------------------------------------------
@@ -88,6 +91,20 @@ def _template_aad(person_id: uuid.UUID, consent_id: uuid.UUID) -> bytes:
     return f"biometric-template:{person_id}:{consent_id}".encode()
 
 
+def _photo_aad(person_id: uuid.UUID, consent_id: uuid.UUID) -> bytes:
+    return f"biometric-photo:{person_id}:{consent_id}".encode()
+
+
+def load_portrait(settings: Settings, tpl: FaceTemplate) -> bytes | None:
+    """The decrypted reference portrait (JPEG), or None for a template enrolled without one.
+    Only the proctor's photo route reads it; never logged, never in an audit body."""
+    if tpl.photo_enc is None:
+        return None
+    return crypto.decrypt(
+        settings.kek_bytes, tpl.photo_enc, _photo_aad(tpl.person_id, tpl.consent_id)
+    )
+
+
 def load_templates(settings: Settings, tpl: FaceTemplate) -> list[np.ndarray]:
     """Decrypt a template (only inside the service: it never leaves it)."""
     blob = crypto.decrypt(
@@ -102,6 +119,7 @@ class PhotoReport:
     ok: bool
     reasons: tuple[str, ...]
     encoding: np.ndarray | None
+    portrait: bytes | None = None  # JPEG crop around the face (accepted photos only)
 
 
 def analyse_photos(photos: list[bytes]) -> list[PhotoReport]:
@@ -118,8 +136,23 @@ def analyse_photos(photos: list[bytes]) -> list[PhotoReport]:
         analysis = engine.analyze(img, config=engine.SWEEP_CONFIG)
         q = quality.assess(img, analysis)
         enc = analysis.faces[0].encoding if q.ok else None
-        reports.append(PhotoReport(i, q.ok, q.reasons, enc))
+        face = portrait(img, analysis.faces[0].box) if q.ok else None
+        reports.append(PhotoReport(i, q.ok, q.reasons, enc, face))
     return reports
+
+
+def portrait(img: np.ndarray, box: engine.Box) -> bytes:
+    """A JPEG of the face with a margin (head and shoulders), at most ``PORTRAIT_SIDE`` px:
+    re-encoded from the decoded pixels, so no metadata of the uploaded file survives."""
+    h, w = img.shape[:2]
+    margin_x, margin_y = box.width * 0.6, box.height * 0.7
+    left, right = max(0, int(box.left - margin_x)), min(w, int(box.right + margin_x))
+    top, bottom = max(0, int(box.top - margin_y)), min(h, int(box.bottom + margin_y * 0.8))
+    crop = Image.fromarray(img[top:bottom, left:right])
+    crop.thumbnail((PORTRAIT_SIDE, PORTRAIT_SIDE))
+    out = io.BytesIO()
+    crop.convert("RGB").save(out, format="JPEG", quality=85)
+    return out.getvalue()
 
 
 def _accepted_encodings(settings: Settings, reports: list[PhotoReport]) -> list[np.ndarray]:
@@ -174,11 +207,16 @@ def enrol(
     blob = crypto.encrypt(
         settings.kek_bytes, engine.pack_encodings(encodings), _template_aad(subject_id, ref.id)
     )
+    face = next((r.portrait for r in reports if r.portrait is not None), None)
+    photo = (
+        crypto.encrypt(settings.kek_bytes, face, _photo_aad(subject_id, ref.id)) if face else None
+    )
     repo.delete_template(session, subject_id)
     tpl = FaceTemplate(
         person_id=subject_id,
         consent_id=ref.id,
         template_enc=blob,
+        photo_enc=photo,
         photos=len(encodings),
         engine=engine.ENGINE_VERSION,
         enrolled_by=f"person:{actor_id}",

@@ -40,6 +40,8 @@ class FaceTemplate(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), unique=True)
     consent_id: Mapped[uuid.UUID] = mapped_column(SAUuid, index=True)
     template_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # the reference portrait the proctor compares with (JPEG, encrypted; same consent, same row)
+    photo_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     photos: Mapped[int] = mapped_column(Integer)
     engine: Mapped[str] = mapped_column(String(40))
     enrolled_by: Mapped[str] = mapped_column(String(80))

@@ -21,8 +21,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from audit.service import record as audit
+from audit.service import record_deferred
 from biometrics import repository as repo
-from biometrics.exams import proctored_exam
+from biometrics.enrolment import biometric_consent, load_portrait
+from biometrics.exams import proctored_exam, taker_people, window_state
 from biometrics.models import (
     DECISIONS,
     ExamCheck,
@@ -32,6 +34,7 @@ from biometrics.models import (
     ExamTaker,
 )
 from consent import gate
+from idp import schools
 from propusk import crypto
 from propusk.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from propusk.settings import Settings
@@ -146,11 +149,52 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt else None
 
 
+def _attention(t: ExamTaker, flags: list[ExamFlag], suggestion: str) -> int:
+    """Where the taker goes in the proctor's list: 0 flagged and undecided, 1 undecided with
+    something to review (a failed liveness attempt, the manual path, no steady match), 2
+    undecided and steady or not started, 3 decided."""
+    if t.decision is not None:
+        return 3
+    if flags:
+        return 0
+    failed = t.liveness_passed_at is None and t.liveness_attempts > 0
+    if failed or (t.started_at is not None and suggestion != "consistent_match"):
+        return 1
+    return 2
+
+
+def _latest_frame(checks: list[ExamCheck], kept: set[uuid.UUID]) -> dict[str, Any] | None:
+    """The newest check (liveness or periodic) and whether its frame is kept to be shown."""
+    if not checks:
+        return None
+    c = checks[-1]
+    return {
+        "seq": c.seq,
+        "at": c.at.isoformat(),
+        "kind": c.kind,
+        "result": c.result,
+        "distance": c.distance,
+        "kept": c.id in kept,
+    }
+
+
 def _taker_out(
-    t: ExamTaker, checks: list[ExamCheck], flags: list[ExamFlag], threshold: float
+    t: ExamTaker,
+    checks: list[ExamCheck],
+    flags: list[ExamFlag],
+    threshold: float,
+    person: tuple[str, str | None],
+    has_photo: bool,
+    kept: set[uuid.UUID],
 ) -> dict[str, Any]:
+    summary = _summary(t, checks, flags, threshold)
     return {
         "person_id": str(t.person_id),
+        "name": person[0],
+        "class_name": person[1],
+        "has_photo": has_photo,
+        "attention": _attention(t, flags, summary["suggestion"]),
+        "latest": _latest_frame(checks, kept),
         "path": t.path,
         "path_reason": t.path_reason,
         "started_at": _iso(t.started_at),
@@ -172,29 +216,43 @@ def _taker_out(
             for c in checks
         ],
         "flags": [flag_out(f) for f in flags],
-        "summary": _summary(t, checks, flags, threshold),
+        "summary": summary,
         "decision": _decision_out(t),
     }
 
 
-def exam_view(session: Session, settings: Settings, exam: ExamSession) -> dict[str, Any]:
-    """The proctor's view: takers with paths, liveness, timelines, flags and decisions."""
+def exam_view(
+    session: Session, settings: Settings, exam: ExamSession, now: datetime
+) -> dict[str, Any]:
+    """The proctor's view: takers (name, class, whether an enrolment photo is on file) with
+    paths, liveness, timelines, flags and decisions, the ones needing attention first."""
     takers = repo.takers_of(session, exam.id)
     ids = [t.id for t in takers]
     checks = repo.checks_of(session, ids)
     flags = repo.flags_of(session, ids)
+    people = taker_people(session, exam.school_id, [t.person_id for t in takers])
+    latest = {}
+    for c in checks:
+        latest[c.taker_id] = c
+    kept = repo.kept_check_ids(session, [c.id for c in latest.values()])
     out = [
         _taker_out(
             t,
             [c for c in checks if c.taker_id == t.id],
             [f for f in flags if f.taker_id == t.id],
             settings.face_threshold,
+            people.get(t.person_id, ("", None)),
+            _has_photo(session, t.person_id),
+            kept,
         )
         for t in takers
     ]
+    out.sort(key=lambda t: (t["attention"], t["name"]))
     return {
         "id": str(exam.id),
         "school_id": str(exam.school_id),
+        "school_name": schools.get_school(session, exam.school_id).name,
+        "window": window_state(exam, now),
         "proctor_id": str(exam.proctor_id),
         "course": exam.course,
         "title": exam.title,
@@ -204,6 +262,66 @@ def exam_view(session: Session, settings: Settings, exam: ExamSession) -> dict[s
         "threshold": settings.face_threshold,
         "takers": out,
     }
+
+
+def _has_photo(session: Session, person_id: uuid.UUID) -> bool:
+    tpl = repo.template_of(session, person_id)
+    return tpl is not None and tpl.photo_enc is not None
+
+
+def enrolment_photo(
+    session: Session,
+    settings: Settings,
+    exam: ExamSession,
+    person_id: uuid.UUID,
+    now: datetime,
+    *,
+    viewer: uuid.UUID,
+) -> bytes:
+    """The taker's reference portrait (JPEG) for the session's proctor: only while the taker's
+    biometric consent it was made under is active (404 otherwise). Never logged; who looked at
+    it is audited (``biometric.photo.viewed``: the session, never the photo)."""
+    if repo.taker(session, exam.id, person_id) is None:
+        raise NotFound("not a taker of this exam session")
+    tpl = repo.template_of(session, person_id)
+    ref = biometric_consent(session, person_id, now)
+    photo = load_portrait(settings, tpl) if tpl and ref and ref.id == tpl.consent_id else None
+    if photo is None:
+        raise NotFound("no enrolment photo on file", type="no-enrolment-photo")
+    record_deferred(
+        session,
+        "biometric.photo.viewed",
+        actor=f"person:{viewer}",
+        subject=f"person:{person_id}",
+        body={"exam_session_id": str(exam.id), "consent_id": str(tpl.consent_id)},
+    )
+    return photo
+
+
+def image_type(data: bytes) -> str:
+    """The media type of a kept frame (frames arrive as JPEG, PNG or WebP)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"
+
+
+def kept_frame(
+    session: Session,
+    settings: Settings,
+    exam: ExamSession,
+    person_id: uuid.UUID,
+    seq: int,
+    now: datetime,
+) -> bytes:
+    """A checked frame of the taker kept as evidence (404 when it was not kept or expired)."""
+    taker = repo.taker(session, exam.id, person_id)
+    found = repo.evidence_of_check(session, taker.id, seq) if taker else None
+    if found is None or found[1].expires_at <= now:
+        raise NotFound("the frame is not kept", type="frame-not-kept")
+    check, evidence = found
+    return crypto.decrypt(settings.kek_bytes, evidence.frame_enc, f"exam-frame:{check.id}".encode())
 
 
 # --- decisions ----------------------------------------------------------------------------
@@ -275,12 +393,14 @@ def decide(
     proctor_id: uuid.UUID,
     person_id: uuid.UUID,
     decision: str,
-    note: str | None,
+    note: str,
     identity_document: dict[str, Any] | None,
     now: datetime,
 ) -> dict[str, Any]:
     """Record the proctor's decision with its basis (the evidence summary at that moment)."""
     exam = proctored_exam(session, exam_id, proctor_id)
+    if not (note or "").strip():
+        raise ValidationProblem("a decision needs its reason", type="decision-reason-required")
     taker, checks = _decided_taker(session, exam_id, person_id, decision, identity_document)
     flags = repo.flags_of(session, [taker.id])
     taker.decision = decision

@@ -44,6 +44,31 @@ def get_session(session: Session, exam_id: uuid.UUID) -> ExamSession | None:
     return session.get(ExamSession, exam_id)
 
 
+def sessions_of_proctor(
+    session: Session, proctor_id: uuid.UUID, school_ids: Sequence[uuid.UUID]
+) -> list[ExamSession]:
+    """The sessions a proctor opened in these schools, the latest window first."""
+    if not school_ids:
+        return []
+    rows = session.scalars(
+        select(ExamSession)
+        .where(ExamSession.proctor_id == proctor_id, ExamSession.school_id.in_(list(school_ids)))
+        .order_by(ExamSession.opens_at.desc(), ExamSession.id)
+    )
+    return list(rows)
+
+
+def takers_of_sessions(session: Session, exam_ids: Sequence[uuid.UUID]) -> list[ExamTaker]:
+    if not exam_ids:
+        return []
+    return list(session.scalars(select(ExamTaker).where(ExamTaker.session_id.in_(list(exam_ids)))))
+
+
+def delete_taker(session: Session, taker: ExamTaker) -> None:
+    session.delete(taker)
+    session.flush()
+
+
 def takers_of(session: Session, exam_id: uuid.UUID) -> list[ExamTaker]:
     rows = session.scalars(
         select(ExamTaker).where(ExamTaker.session_id == exam_id).order_by(ExamTaker.id)
@@ -151,6 +176,16 @@ def flags_of(session: Session, taker_ids: Sequence[uuid.UUID]) -> list[ExamFlag]
     return list(rows)
 
 
+def flagged_takers(session: Session, taker_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these takers have at least one flag."""
+    if not taker_ids:
+        return set()
+    rows = session.scalars(
+        select(ExamFlag.taker_id).where(ExamFlag.taker_id.in_(list(taker_ids))).distinct()
+    )
+    return set(rows)
+
+
 def open_flag(session: Session, taker_id: uuid.UUID, kind: str, seq: int) -> ExamFlag | None:
     """The flag of this kind whose run ended at the previous check (to extend it)."""
     return session.scalar(
@@ -158,6 +193,28 @@ def open_flag(session: Session, taker_id: uuid.UUID, kind: str, seq: int) -> Exa
             ExamFlag.taker_id == taker_id, ExamFlag.kind == kind, ExamFlag.last_seq == seq - 1
         )
     )
+
+
+def evidence_of_check(
+    session: Session, taker_id: uuid.UUID, seq: int
+) -> tuple[ExamCheck, ExamEvidence] | None:
+    """A check of the taker and its kept frame, if the frame was kept."""
+    row = session.execute(
+        select(ExamCheck, ExamEvidence)
+        .join(ExamEvidence, ExamEvidence.check_id == ExamCheck.id)
+        .where(ExamCheck.taker_id == taker_id, ExamCheck.seq == seq)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def kept_check_ids(session: Session, check_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these checks still have their frame kept."""
+    if not check_ids:
+        return set()
+    rows = session.scalars(
+        select(ExamEvidence.check_id).where(ExamEvidence.check_id.in_(list(check_ids)))
+    )
+    return set(rows)
 
 
 def evidence_count(session: Session, person_id: uuid.UUID) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from biometrics import checks, enrolment, exams, liveness, participant, proctoring, retention
 from biometrics.engine import DEFAULT_CONFIG
@@ -27,7 +27,12 @@ from biometrics.schemas import (
     FrameCheckOut,
     LivenessOut,
     MyExamsOut,
+    ProctorSessionsOut,
     StartOut,
+    StudentsOut,
+    TakerRemoved,
+    TakersAdded,
+    TakersIn,
 )
 from idp.guardianship import owner_resource
 from policies.service import authorize
@@ -41,6 +46,13 @@ router = APIRouter(prefix="/api/v1", tags=["biometrics"])
 PHOTO_BYTES = DEFAULT_CONFIG.max_bytes
 FRAME_BYTES = 2 * 1024 * 1024
 SubjectQuery = Query(None, description="a child's id, when a representative looks at their data")
+JPEG = {200: {"content": {"image/jpeg": {}}, "description": "a JPEG image"}}
+FRAME = {
+    200: {
+        "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
+        "description": "the frame as the taker's camera sent it",
+    }
+}
 
 
 def _person(principal: Principal) -> uuid.UUID:
@@ -169,6 +181,31 @@ def my_exams(
 # --- exam sessions (proctor) --------------------------------------------------------------
 
 
+@router.get("/exams/sessions", response_model=ProctorSessionsOut)
+def my_exam_sessions(
+    session: SessionDep,
+    principal: Principal = require("exam.session", "read"),
+) -> dict:
+    """«Мои экзамены»: the schools where you are a proctor and the sessions you opened there
+    (latest window first), with counts of takers, started, flagged and decided attempts."""
+    return exams.sessions_of(session, _person(principal), utcnow())
+
+
+@router.get("/schools/{school_id}/exam-students", response_model=StudentsOut)
+def exam_students(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    q: Annotated[str | None, Query(max_length=200, description="words of the name")] = None,
+    class_name: Annotated[str | None, Query(max_length=16, description="the class")] = None,
+    principal: Principal = require("exam.session", "create", domain_param="school_id"),
+) -> dict:
+    """The school's students to pick exam takers from (as a proctor of the school): search by
+    words of the name and by class; at most 200 at a time."""
+    if not exams.is_proctor(session, _person(principal), school_id):
+        raise Forbidden("not a proctor of this school", type="not-proctor")
+    return exams.school_students(session, school_id, query=q, class_name=class_name)
+
+
 @router.post("/exams/sessions", status_code=201, response_model=ExamSessionOut)
 def create_exam_session(
     body: ExamSessionIn,
@@ -197,7 +234,7 @@ def create_exam_session(
         ),
         now=utcnow(),
     )
-    return proctoring.exam_view(session, settings, exam)
+    return proctoring.exam_view(session, settings, exam, utcnow())
 
 
 @router.get("/exams/sessions/{exam_id}", response_model=ExamSessionOut)
@@ -211,7 +248,81 @@ def get_exam_session(
     suggestion drawn from several frames, and the decision."""
     _authorize_exam(session, principal, exam_id, "exam.session", "read")
     exam = exams.proctored_exam(session, exam_id, _person(principal))
-    return proctoring.exam_view(session, settings, exam)
+    return proctoring.exam_view(session, settings, exam, utcnow())
+
+
+@router.post("/exams/sessions/{exam_id}/takers", response_model=TakersAdded)
+def add_takers(
+    exam_id: uuid.UUID,
+    body: TakersIn,
+    session: SessionDep,
+    principal: Principal = require("exam.session", "write"),
+) -> dict:
+    """Add students of the exam's school to your session before it closes (those already in it
+    stay as they are)."""
+    _authorize_exam(session, principal, exam_id, "exam.session", "write")
+    actor = _person(principal)
+    exam = exams.proctored_exam(session, exam_id, actor)
+    added = exams.add_takers(session, exam, body.takers, actor=actor, now=utcnow())
+    return {"added": added}
+
+
+@router.delete("/exams/sessions/{exam_id}/takers/{person_id}", response_model=TakerRemoved)
+def remove_taker(
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("exam.session", "write"),
+) -> dict:
+    """Take a student off your session before they started it (409 once they have)."""
+    _authorize_exam(session, principal, exam_id, "exam.session", "write")
+    actor = _person(principal)
+    exam = exams.proctored_exam(session, exam_id, actor)
+    exams.remove_taker(session, exam, person_id, actor=actor)
+    return {"person_id": str(person_id), "removed": True}
+
+
+@router.get(
+    "/exams/sessions/{exam_id}/takers/{person_id}/photo",
+    response_class=Response,
+    responses=JPEG,
+)
+def taker_photo(
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("exam.session", "read"),
+) -> Response:
+    """The taker's enrolment photo, for the proctor of this session only (under the taker's
+    active biometric consent; 404 when none is on file). Never cached, never logged."""
+    _authorize_exam(session, principal, exam_id, "exam.session", "read")
+    viewer = _person(principal)
+    exam = exams.proctored_exam(session, exam_id, viewer)
+    photo = proctoring.enrolment_photo(session, settings, exam, person_id, utcnow(), viewer=viewer)
+    return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/exams/sessions/{exam_id}/takers/{person_id}/frames/{seq}",
+    response_class=Response,
+    responses=FRAME,
+)
+def taker_frame(
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    seq: Annotated[int, Path(ge=1, le=1_000_000)],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("exam.session", "read"),
+) -> Response:
+    """A checked frame of the taker, while the session keeps frames as evidence (404 when it
+    was not kept or has expired), for the proctor of this session only. Never cached."""
+    _authorize_exam(session, principal, exam_id, "exam.session", "read")
+    exam = exams.proctored_exam(session, exam_id, _person(principal))
+    frame = proctoring.kept_frame(session, settings, exam, person_id, seq, utcnow())
+    media = proctoring.image_type(frame)
+    return Response(frame, media_type=media, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/exams/sessions/{exam_id}/takers/{person_id}/decision", response_model=DecisionOut)
@@ -225,8 +336,10 @@ def decide(
 ) -> dict:
     """Record the proctor's decision on a taker with its basis (the evidence at that moment).
 
-    ``verified`` needs a completed check (liveness passed and a matching frame) or an identity
-    document that matches the face; on the manual path the document check is required."""
+    No default: the decision and its reason (``note``) are required. The document the taker
+    showed is recorded by its type and the last 4 digits of its number. ``verified`` needs a
+    completed check (liveness passed and a matching frame) or an identity document that matches
+    the face; on the manual path the document check is required."""
     _authorize_exam(session, principal, exam_id, "exam.session", "decide")
     return proctoring.decide(
         session,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from biometrics.exams import MAX_KEEP_DAYS, MAX_TAKERS
 from biometrics.proctoring import DOCUMENT_TYPES
@@ -40,21 +40,36 @@ class ExamSessionIn(BaseModel):
     keep_frames_days: int | None = Field(default=None, ge=0, le=MAX_KEEP_DAYS)
 
 
+class TakersIn(BaseModel):
+    """Participants of the exam's school to add to a session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    takers: list[uuid.UUID] = Field(min_length=1, max_length=MAX_TAKERS)
+
+
 class IdentityDocumentIn(BaseModel):
-    """What the proctor checked on the manual path (no full document number is stored)."""
+    """The document the taker showed the proctor: which one, and the last 4 digits of its
+    number (never the full number)."""
 
     model_config = ConfigDict(extra="forbid")
 
     type: DocumentType
-    number_last4: str | None = Field(default=None, pattern=r"^[0-9A-Za-zА-Яа-я]{4}$")
+    number_last4: str = Field(pattern=r"^[0-9]{4}$", description="exactly 4 digits")
     matches_photo: bool = True
 
 
+# The reason a proctor gives for a decision: required, not blank.
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+
+
 class DecisionIn(BaseModel):
+    """The proctor's decision: no default, always with its reason."""
+
     model_config = ConfigDict(extra="forbid")
 
     decision: Decision
-    note: str | None = Field(default=None, max_length=1000)
+    note: Reason = Field(description="the reason of the decision (required)")
     identity_document: IdentityDocumentIn | None = None
 
 
@@ -258,8 +273,26 @@ class DecisionOut(BaseModel):
     decided_at: IsoTime | None
 
 
+class LatestFrame(BaseModel):
+    """The taker's newest check; ``kept``: its frame can be shown (the session keeps frames)."""
+
+    seq: int
+    at: IsoTime
+    kind: Literal["liveness", "frame"]
+    result: CheckResult
+    distance: float | None
+    kept: bool
+
+
 class TakerView(BaseModel):
     person_id: uuid.UUID
+    name: str
+    class_name: str | None
+    has_photo: bool = Field(description="an enrolment photo is on file (…/photo)")
+    attention: int = Field(
+        description="0 flagged, 1 to review, 2 steady or not started, 3 decided (the order)"
+    )
+    latest: LatestFrame | None
     path: TakerPath | None
     path_reason: str | None
     started_at: IsoTime | None
@@ -270,11 +303,16 @@ class TakerView(BaseModel):
     decision: DecisionOut | None
 
 
+Window = Literal["upcoming", "open", "closed"]
+
+
 class ExamSessionOut(BaseModel):
-    """The proctor's view of an exam session."""
+    """The proctor's view of an exam session (takers needing attention first)."""
 
     id: uuid.UUID
     school_id: uuid.UUID
+    school_name: str
+    window: Window
     proctor_id: uuid.UUID
     course: str
     title: str
@@ -283,6 +321,57 @@ class ExamSessionOut(BaseModel):
     keep_frames_days: int
     threshold: float = Field(description="the face distance up to which a frame matches")
     takers: list[TakerView]
+
+
+class SchoolRef(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class ProctorSessionOut(BaseModel):
+    id: uuid.UUID
+    school_id: uuid.UUID
+    school_name: str
+    course: str
+    title: str
+    opens_at: IsoTime
+    closes_at: IsoTime
+    window: Window
+    takers: int
+    started: int
+    flagged: int = Field(description="undecided takers with a flag")
+    decided: int
+
+
+class ProctorSessionsOut(BaseModel):
+    """The schools where the caller is a proctor and the sessions they opened there."""
+
+    schools: list[SchoolRef]
+    sessions: list[ProctorSessionOut]
+
+
+class StudentOut(BaseModel):
+    person_id: uuid.UUID
+    name: str
+    class_name: str | None
+
+
+class StudentsOut(BaseModel):
+    """The school's students matching the search (at most 200; ``more``: narrow it)."""
+
+    school_id: uuid.UUID
+    classes: list[str]
+    students: list[StudentOut]
+    more: bool
+
+
+class TakersAdded(BaseModel):
+    added: int
+
+
+class TakerRemoved(BaseModel):
+    person_id: uuid.UUID
+    removed: bool
 
 
 class AttestationOut(BaseModel):

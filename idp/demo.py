@@ -75,6 +75,7 @@ def _ensure_school(session: Session, org: dict[str, Any]):
         region=org.get("region"),
         short_name=org.get("shortName"),
         inn=org.get("inn"),
+        address=org.get("address"),
         actor=DEMO_ACTOR,
     )
 

@@ -68,6 +68,7 @@ class School(Base):
     name: Mapped[str] = mapped_column(String(500))
     short_name: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(1000))  # legal address, as registered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -153,3 +154,7 @@ class RosterEntry(Base):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A teacher appointed proctor before their first login: the appointment waits on the row
+    # and becomes a ``proctor`` status when the row is matched to the person (then cleared).
+    proctor_appointed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proctor_appointed_by: Mapped[str | None] = mapped_column(String(80))

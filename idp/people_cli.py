@@ -108,19 +108,16 @@ def roster_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     confirmed_by: str = typer.Option(CLI_ACTOR, help="Who confirms the roster (recorded)"),
 ) -> None:
-    """Replace a school's roster from a CSV file (all rows valid, or nothing imported)."""
+    """Replace a school's roster from a file as schools export it — CSV («,» or «;», UTF-8 or
+    Windows-1251) or XLSX — (all rows valid, or nothing imported)."""
     from idp import roster, schools
 
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        typer.echo("error: the roster must be UTF-8", err=True)
-        raise typer.Exit(1) from None
+    data = file.read_bytes()
 
     def do(session: Session, settings) -> dict:
         school = schools.school_by_ogrn(session, school_ogrn)
         return roster.import_roster(
-            session, school.id, text, confirmed_by, settings=settings
+            session, school.id, data, confirmed_by, settings=settings
         ).as_dict()
 
     typer.echo(json.dumps(_run(do), ensure_ascii=False))

@@ -174,6 +174,10 @@ def active_roster(session: Session, school_id: uuid.UUID) -> list[RosterEntry]:
     )
 
 
+def roster_entry(session: Session, entry_id: uuid.UUID) -> RosterEntry | None:
+    return session.get(RosterEntry, entry_id)
+
+
 def roster_entries_of_person(session: Session, person_id: uuid.UUID) -> list[RosterEntry]:
     return list(
         session.scalars(

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-from idp import claims, guardianship, identity, schools, statuses
+from idp import claims, guardianship, identity, school_people, schools, statuses
 from idp import roster as roster_service
 from idp.models import Person, Status
 from idp.schemas import (
@@ -21,9 +22,17 @@ from idp.schemas import (
     PersonOut,
     ProctorIn,
     RosterEntryOut,
+    RosterFormatOut,
     RosterImportOut,
+    RosterLineOut,
+    RosterPreviewOut,
+    RosterProctorOut,
+    SchoolEditIn,
     SchoolIn,
     SchoolOut,
+    SchoolPeopleOut,
+    SchoolPersonOut,
+    SchoolProfileOut,
     StatusOut,
 )
 from policies import service as policies
@@ -142,9 +151,63 @@ def get_school(
     return SchoolOut.model_validate(school)
 
 
+# --- school profile -----------------------------------------------------------------------
+def _profile(session, school, principal: Principal) -> SchoolProfileOut:
+    rows = school_people.school_people(session, school.id)
+    counts = {role: 0 for role in school_people.ROLE_ORDER}
+    for row in rows:
+        for role in row.roles:
+            counts[role] = counts.get(role, 0) + 1
+    domain = f"school:{school.id}"
+    return SchoolProfileOut(
+        **SchoolOut.model_validate(school).model_dump(),
+        inn=school.inn,
+        address=school.address,
+        counts=counts,
+        not_logged_in=sum(1 for r in rows if r.roster_entry_id and not r.logged_in),
+        can_edit=policies.decide(principal, "school", "write", domain=domain).allowed,
+        can_manage=policies.decide(principal, "roster", "import", domain=domain).allowed,
+    )
+
+
+@router.get("/schools/{school_id}/profile", response_model=SchoolProfileOut)
+def school_profile(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("school", "read", domain_param="school_id"),
+) -> SchoolProfileOut:
+    """The school's registered details (name, ИНН, ОГРН, address) and its people by role."""
+    return _profile(session, schools.get_school(session, school_id), principal)
+
+
+@router.patch("/schools/{school_id}", response_model=SchoolProfileOut)
+def edit_school(
+    school_id: uuid.UUID,
+    body: SchoolEditIn,
+    session: SessionDep,
+    principal: Principal = require("school", "write", domain_param="school_id"),
+) -> SchoolProfileOut:
+    """Change what the school's admin may change: the short name."""
+    school = schools.update_school(
+        session, school_id, short_name=body.short_name, actor=principal.subject
+    )
+    return _profile(session, school, principal)
+
+
 # --- roster -------------------------------------------------------------------------------
-async def _csv_body(request: Request) -> str:
-    """The roster as text: a ``text/csv`` body or the ``file`` part of a multipart form."""
+ROSTER_TYPES = (
+    "text/csv",
+    "text/plain",
+    "application/csv",
+    "application/octet-stream",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+
+
+async def _roster_body(request: Request) -> bytes:
+    """The roster file's bytes: the body itself (CSV or XLSX) or the ``file`` part of a
+    multipart form; read in chunks, never past the limit."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         form = await request.form(max_files=1)
@@ -152,15 +215,17 @@ async def _csv_body(request: Request) -> str:
         if upload is None or isinstance(upload, str):
             raise Problem("multipart body needs a 'file' part", status=422, type="roster-invalid")
         data = await upload.read(MAX_ROSTER_BYTES + 1)
-    elif ctype in ("text/csv", "text/plain", "application/csv"):
-        data = b""
+    elif ctype in ROSTER_TYPES:
+        chunks, size = [], 0
         async for chunk in request.stream():
-            data += chunk
-            if len(data) > MAX_ROSTER_BYTES:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_ROSTER_BYTES:
                 break
+        data = b"".join(chunks)
     else:
         raise Problem(
-            "send the roster as text/csv or multipart/form-data",
+            "send the roster as CSV, XLSX or multipart/form-data",
             status=415,
             type="unsupported-media-type",
             title="Unsupported media type",
@@ -172,10 +237,7 @@ async def _csv_body(request: Request) -> str:
             type="roster-too-large",
             title="Payload too large",
         )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Problem("the roster must be UTF-8", status=422, type="roster-invalid") from exc
+    return data
 
 
 @router.post("/schools/{school_id}/roster", response_model=RosterImportOut)
@@ -184,14 +246,82 @@ def import_roster(
     session: SessionDep,
     settings: SettingsDep,
     principal: Principal = require("roster", "import", domain_param="school_id"),
-    csv_text: str = Depends(_csv_body),  # read only once the caller is allowed
+    data: bytes = Depends(_roster_body),  # read only once the caller is allowed
 ) -> RosterImportOut:
-    """Replace the school's roster from CSV (``text/csv`` or a multipart ``file``): the
-    import is the admin's confirmation. Rows naming a known person by name alone are held
-    for review (listed in ``review``)."""
+    """Replace the school's roster in one step (API clients): CSV (``,`` or ``;``, UTF-8 or
+    Windows-1251) or XLSX, as the body or a multipart ``file``; the import is the admin's
+    confirmation. Rows naming a known person by name alone are held for review (``review``).
+    The console previews first (``…/roster/preview``, then ``…/roster/apply``)."""
     schools.get_school(session, school_id)
     report = roster_service.import_roster(
-        session, school_id, csv_text, principal.subject, settings=settings
+        session, school_id, data, principal.subject, settings=settings
+    )
+    return RosterImportOut.model_validate(report)
+
+
+def _line(change: roster_service.Change) -> RosterLineOut:
+    row = change.row
+    name = " ".join(p for p in (row.last_name, row.first_name, row.middle_name) if p)
+    return RosterLineOut(
+        line=row.line,
+        role=row.role,
+        name=name,
+        class_name=row.class_name,
+        changes=list(change.changed),
+        previous_class=change.entry.class_name if change.entry else None,
+    )
+
+
+@router.post("/schools/{school_id}/roster/preview", response_model=RosterPreviewOut)
+def preview_roster(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal = require("roster", "import", domain_param="school_id"),
+    data: bytes = Depends(_roster_body),
+) -> RosterPreviewOut:
+    """What importing the file would add, change and end — nothing is written; a file with
+    mistakes answers ``valid: false`` with its errors line by line (the import would refuse it
+    with 422 ``roster-invalid``). The ``token`` applies only this file to the roster as it is
+    now, by the same admin."""
+    preview = roster_service.preview_roster(
+        session, school_id, data, principal.subject, settings=settings
+    )
+    plan = preview.plan or roster_service.Plan(rows=[])
+    return RosterPreviewOut(
+        school_id=school_id,
+        valid=preview.plan is not None,
+        errors=preview.errors,
+        format=RosterFormatOut(**preview.format) if preview.format else None,
+        file_sha256=preview.file_sha256,
+        token=preview.token,
+        rows=len(plan.rows),
+        added=[_line(c) for c in plan.added],
+        updated=[_line(c) for c in plan.updated],
+        unchanged=len(plan.unchanged),
+        ended=[
+            RosterLineOut(
+                line=None, role=e.role, name=school_people.entry_name(e), class_name=e.class_name
+            )
+            for e in plan.ended
+        ],
+    )
+
+
+@router.post("/schools/{school_id}/roster/apply", response_model=RosterImportOut)
+def apply_roster(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: str = Query(min_length=1, max_length=128),
+    principal: Principal = require("roster", "import", domain_param="school_id"),
+    data: bytes = Depends(_roster_body),
+) -> RosterImportOut:
+    """Import the previewed file (the same bytes, with the preview's ``token``); 409
+    ``roster-preview-mismatch`` for another file, school or admin, or if the roster changed
+    since the preview."""
+    report = roster_service.apply_preview(
+        session, school_id, data, token, principal.subject, settings=settings
     )
     return RosterImportOut.model_validate(report)
 
@@ -258,3 +388,96 @@ def end_status(
     schools.get_school(session, school_id)
     status = statuses.end_school_status(session, school_id, status_id, actor=principal.subject)
     return EndedStatusOut.model_validate(status)
+
+
+# --- people of the school -----------------------------------------------------------------
+def _people(session, school_id, q, class_name, role, login):
+    rows = school_people.school_people(session, school_id)
+    found = school_people.filter_people(rows, q=q, class_name=class_name, role=role, login=login)
+    return rows, found
+
+
+FilterText = Query(default=None, max_length=200)
+
+
+@router.get("/schools/{school_id}/people", response_model=SchoolPeopleOut)
+def list_people(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    q: str | None = FilterText,
+    class_name: str | None = Query(default=None, alias="class", max_length=16),
+    role: str | None = Query(default=None, max_length=32),
+    login: str | None = Query(default=None, max_length=3),
+    limit: int = Query(default=1000, ge=1, le=roster_service.MAX_ROWS * 2),
+    principal: Principal = require("roster", "read", domain_param="school_id"),
+) -> SchoolPeopleOut:
+    """The school's people (roster rows and statuses, one row per person): ``q`` searches the
+    name, ``class``, ``role`` and ``login`` (yes | no) filter; the first ``limit`` of those
+    ``found`` (the export has them all)."""
+    rows, found = _people(session, school_id, q, class_name, role, login)
+    return SchoolPeopleOut(
+        total=len(rows),
+        found=len(found),
+        classes=school_people.classes_of(rows),
+        people=[SchoolPersonOut.model_validate(r) for r in found[:limit]],
+    )
+
+
+@router.get(
+    "/schools/{school_id}/people.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV for Excel"}},
+)
+def export_people(
+    school_id: uuid.UUID,
+    session: SessionDep,
+    q: str | None = FilterText,
+    class_name: str | None = Query(default=None, alias="class", max_length=16),
+    role: str | None = Query(default=None, max_length=32),
+    login: str | None = Query(default=None, max_length=3),
+    principal: Principal = require("roster", "read", domain_param="school_id"),
+) -> Response:
+    """The same list as a file Excel opens in Russian (UTF-8 with BOM, ``;``)."""
+    _, found = _people(session, school_id, q, class_name, role, login)
+    return Response(
+        school_people.people_csv(found),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="people.csv"'},
+    )
+
+
+@router.post(
+    "/schools/{school_id}/roster/{entry_id}/proctor",
+    status_code=201,
+    response_model=RosterProctorOut,
+)
+def appoint_roster_proctor(
+    school_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("status", "write", domain_param="school_id"),
+) -> RosterProctorOut:
+    """Appoint the teacher of a roster row a proctor: at once if they have logged in, else
+    the appointment waits for their first login (``pending``)."""
+    entry, status = school_people.appoint_roster_proctor(
+        session, school_id, entry_id, actor=principal.subject
+    )
+    return RosterProctorOut(
+        roster_entry_id=entry.id,
+        state="active" if status else "pending",
+        status=StatusOut.model_validate(status) if status else None,
+    )
+
+
+@router.delete("/schools/{school_id}/roster/{entry_id}/proctor", response_model=RosterProctorOut)
+def cancel_roster_proctor(
+    school_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    session: SessionDep,
+    principal: Principal = require("status", "write", domain_param="school_id"),
+) -> RosterProctorOut:
+    """Withdraw a proctor appointment still waiting for the teacher's first login."""
+    entry = school_people.cancel_roster_proctor(
+        session, school_id, entry_id, actor=principal.subject
+    )
+    return RosterProctorOut(roster_entry_id=entry.id, state="cancelled")

@@ -136,6 +136,7 @@ class SchoolIn(BaseModel):
     region: str | None = Field(default=None, max_length=100)
     short_name: str | None = Field(default=None, max_length=200)
     inn: str | None = Field(default=None, max_length=12)
+    address: str | None = Field(default=None, max_length=1000)
 
 
 class SchoolOut(BaseModel):
@@ -200,3 +201,116 @@ class ProctorIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     person_id: uuid.UUID
+
+
+class SchoolEditIn(BaseModel):
+    """What the school's admin may change on its profile: the short name people read (the
+    full name, ИНН, ОГРН and address are the registry's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    short_name: str | None = Field(default=None, max_length=200)
+
+
+class SchoolProfileOut(SchoolOut):
+    """The school's profile: the registered details and how many people it has by role."""
+
+    inn: str | None
+    address: str | None
+    counts: dict[str, int] = Field(
+        description="people by role (student, teacher, school_admin, proctor, parent)"
+    )
+    not_logged_in: int = Field(description="roster rows whose person has not logged in yet")
+    can_edit: bool = Field(description="the caller may change the profile (school write)")
+    can_manage: bool = Field(
+        description="the caller keeps the roster and its people (roster import)"
+    )
+
+
+class RosterFormatOut(BaseModel):
+    """How the file was read: CSV (its encoding and delimiter) or XLSX."""
+
+    kind: str = Field(description="csv | xlsx")
+    encoding: str | None = Field(description="utf-8 | utf-8-sig | cp1251 (CSV)")
+    delimiter: str | None
+
+
+class RosterLineOut(BaseModel):
+    """A row of the file the import would add or change, or an entry it would end."""
+
+    line: int | None = Field(description="the file's line; none for an entry that would end")
+    role: str
+    name: str
+    class_name: ClassName = None
+    changes: list[str] = Field(default_factory=list, description="class | name | snils")
+    previous_class: str | None = None
+
+
+class RosterErrorOut(BaseModel):
+    """A mistake in a roster file: the line (0: the file as a whole), the column, in Russian."""
+
+    line: int
+    field: str
+    message: str
+
+
+class RosterPreviewOut(BaseModel):
+    """What importing the file would do; nothing is written. ``token`` applies exactly this
+    file to this school's roster as it is now (``POST …/roster/apply?token=``). A file with
+    mistakes: ``valid`` false, its ``errors`` line by line, no token."""
+
+    school_id: uuid.UUID
+    valid: bool
+    errors: list[RosterErrorOut]
+    format: RosterFormatOut | None
+    file_sha256: str
+    token: str | None
+    rows: int
+    added: list[RosterLineOut]
+    updated: list[RosterLineOut]
+    unchanged: int
+    ended: list[RosterLineOut]
+
+
+class StatusBriefOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    role: str
+    source: str
+
+
+class SchoolPersonOut(BaseModel):
+    """A person of the school (or a roster row not matched to one yet)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    roster_entry_id: uuid.UUID | None
+    person_id: uuid.UUID | None
+    name: str
+    birth_date: date | None
+    class_name: ClassName = None
+    roles: list[str]
+    statuses: list[StatusBriefOut]
+    logged_in: bool
+    proctor: str | None = Field(description="active | pending (waits for the first login)")
+    proctor_status_id: uuid.UUID | None
+    can_appoint: bool
+
+
+class SchoolPeopleOut(BaseModel):
+    """The school's people matching the filters, and the classes to filter by."""
+
+    total: int = Field(description="people of the school")
+    found: int = Field(description="people matching the filters (``people`` holds the first)")
+    classes: list[str]
+    people: list[SchoolPersonOut]
+
+
+class RosterProctorOut(BaseModel):
+    """A proctor appointment from the roster: ``active`` (a status now) or ``pending``."""
+
+    roster_entry_id: uuid.UUID
+    state: str = Field(description="active | pending | cancelled")
+    status: StatusOut | None = None

@@ -51,6 +51,7 @@ def register_school(
     region: str | None = None,
     short_name: str | None = None,
     inn: str | None = None,
+    address: str | None = None,
     actor: str = SYSTEM,
 ) -> School:
     """Register a school (409 if its ОГРН or ESIA org oid is taken)."""
@@ -68,6 +69,7 @@ def register_school(
         region=region,
         short_name=short_name,
         inn=inn,
+        address=address,
     )
     session.add(school)
     session.flush()
@@ -78,6 +80,28 @@ def register_school(
         subject=f"school:{school.id}",
         body={"ogrn": ogrn, "name": school.name},
     )
+    return school
+
+
+def update_school(
+    session: Session, school_id: uuid.UUID, *, short_name: str | None, actor: str
+) -> School:
+    """The school admin's edit of the profile: the short name (the rest is the registry's)."""
+    school = get_school(session, school_id)
+    short_name = " ".join((short_name or "").split()) or None
+    if short_name and not short_name.isprintable():
+        raise ValidationProblem("the short name holds control characters", type="invalid-name")
+    if short_name != school.short_name:
+        school.short_name = short_name
+        session.add(school)
+        session.flush()
+        audit.record(
+            session,
+            "school.updated",
+            actor=actor,
+            subject=f"school:{school.id}",
+            body={"fields": ["short_name"]},
+        )
     return school
 
 

@@ -12,7 +12,9 @@ platform admin bootstrap):
   else by exact full name and birth date (``idp.roster_matching``);
 * ``parent`` — a current ESIA guardian (``/kids``) of a child with an active ``student`` status
   (domain: the child's school);
-* ``proctor`` — appointed by a school admin, while the person is staff of the school.
+* ``proctor`` — appointed by a school admin, while the person is staff of the school; a
+  teacher known only from the roster can be appointed before their first login (the
+  appointment waits on the roster row and becomes a status when the row names them).
 
 Each derivation is a *reconciliation* (``reconcile``): the wanted set is computed from the
 source, missing statuses are granted, statuses no longer backed by it are ended (graduation,
@@ -271,7 +273,31 @@ def sync_roster_statuses(session: Session, person_id: uuid.UUID, *, actor: str) 
         end_unbacked_proctors(session, person_id, actor=actor)
         for guardian in repo.guardians_of(session, person_id):
             sync_parent_statuses(session, guardian.id, actor=actor)
-    return changed
+    return _grant_waiting_proctors(session, person_id, entries) or changed
+
+
+def _grant_waiting_proctors(session: Session, person_id: uuid.UUID, entries: list) -> bool:
+    """A teacher appointed proctor from the roster before their first login becomes one once
+    their row names them (the appointing admin is the status's actor); the wait is cleared."""
+    waiting = [e for e in entries if e.role == "teacher" and e.proctor_appointed_at is not None]
+    if not waiting:
+        return False
+    proctor_of = {s.school_id for s in active_statuses(session, person_id) if s.role == "proctor"}
+    for entry in waiting:
+        if entry.school_id not in proctor_of:
+            grant_status(
+                session,
+                person_id,
+                "proctor",
+                "appointment",
+                school_id=entry.school_id,
+                actor=entry.proctor_appointed_by or "system",
+            )
+            proctor_of.add(entry.school_id)
+        entry.proctor_appointed_at = entry.proctor_appointed_by = None
+        session.add(entry)
+    session.flush()
+    return True
 
 
 def end_unbacked_proctors(session: Session, person_id: uuid.UUID, *, actor: str) -> bool:

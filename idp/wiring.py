@@ -31,7 +31,10 @@ def _allow_roster_uploads(app: FastAPI) -> None:
     """The roster import takes up to ``roster.MAX_BYTES`` of CSV, as a text/csv body or one
     multipart file: that plus room for the multipart framing, above the app's default limit."""
     allow_larger_body(
-        app, "roster import", r"/api/v1/schools/[^/]+/roster", ROSTER_MAX_BYTES + 64 * 1024
+        app,
+        "roster import",
+        r"/api/v1/schools/[^/]+/roster(/preview|/apply)?",
+        ROSTER_MAX_BYTES + 64 * 1024,
     )
 
 

@@ -1,7 +1,7 @@
 """operator_console: operator staff acknowledge withdrawals in their console
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 
 ``consent_withdrawal_ack``: one row per acknowledged feed event (a withdrawal or a demand to
 stop processing) — the operator's staff member who said processing has stopped, and when.
@@ -13,7 +13,7 @@ from alembic import op
 from propusk.db import UTCDateTime
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -223,7 +223,7 @@ FIELD_LABELS: dict[str, str] = {
     "note": "Основание решения",
     "identity_document": "Документ",
     "identity_document.type": "Вид документа",
-    "number_last4": "Последние 4 символа номера",
+    "number_last4": "Последние 4 цифры номера документа",
     "matches_photo": "Документ совпадает с лицом",
     "course": "Предмет",
     "title": "Название",

@@ -95,7 +95,12 @@ class Bio:
         )
 
     # --- people and schools (real idp code) ---------------------------------------------
-    def person(self, birth: date | None = None, children: tuple[date, ...] = ()) -> tuple:
+    def person(
+        self,
+        birth: date | None = None,
+        children: tuple[date, ...] = (),
+        name: tuple[str, str] = ("Иванова", "Мария"),
+    ) -> tuple:
         kids = tuple(
             UpstreamChild(
                 esia_oid=str(random.randint(10**9, 10**10)),
@@ -107,8 +112,8 @@ class Bio:
         )
         ident = UpstreamIdentity(
             esia_oid=str(random.randint(10**9, 10**10)),
-            last_name="Иванова",
-            first_name="Мария",
+            last_name=name[0],
+            first_name=name[1],
             birth_date=birth or years_ago(30),
             trusted=True,
             children=kids,
@@ -125,13 +130,29 @@ class Bio:
                 s, ogrn=ogrn13(), name=f"Школа № {random.randint(1, 9999)}", actor="test"
             ).id
 
-    def student(self, school_id: uuid.UUID, birth: date | None = None) -> uuid.UUID:
-        person_id, _ = self.person(birth or years_ago(19))
+    def student(
+        self,
+        school_id: uuid.UUID,
+        birth: date | None = None,
+        name: tuple[str, str] = ("Иванова", "Мария"),
+        class_name: str | None = None,
+    ) -> uuid.UUID:
+        person_id, _ = self.person(birth or years_ago(19), name=name)
+        self.enlist(person_id, school_id, class_name)
+        return person_id
+
+    def enlist(self, person_id: uuid.UUID, school_id: uuid.UUID, class_name: str | None = None):
+        """A student status in the school (in a class when given)."""
         with session_scope(self.sm) as s:
             statuses.grant_status(
-                s, person_id, "student", "roster", school_id=school_id, actor="test"
+                s,
+                person_id,
+                "student",
+                "roster",
+                school_id=school_id,
+                class_name=class_name,
+                actor="test",
             )
-        return person_id
 
     def proctor(self, school_id: uuid.UUID) -> uuid.UUID:
         person_id, _ = self.person(years_ago(40))

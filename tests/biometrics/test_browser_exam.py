@@ -99,19 +99,20 @@ def test_still_camera_is_refused_and_proctor_decides_in_the_browser(live, tmp_pa
             view_csp = CspWatch(view)
             view.set_extra_http_headers(bio.headers(proctor))
             view.goto(f"{url}/exams/{exam_id}/proctor")
-            view.wait_for_selector("section.taker form")
+            view.wait_for_selector("section.taker summary")
             text = view.inner_text("#session")
-            assert "биометрия" in text and "живость: нет" in text
+            assert "по лицу" in text and "перед камерой: не пройдена" in text
             assert check_text("replayed_frames") in text  # the last liveness reason
             marks = view.locator(".timeline .mark-match")
             assert marks.count() == 4  # coloured by class: no inline style under the policy
             colour = marks.first.evaluate("m => getComputedStyle(m).backgroundColor")
             assert colour == "rgb(46, 125, 50)"
+            view.click("section.taker summary")
             view.select_option("section.taker select[name=decision]", "manual_check")
-            view.fill("section.taker input[name=note]", "кадры с камеры одинаковые")
+            view.fill("section.taker [name=note]", "кадры с камеры одинаковые")
             view.click("section.taker button[type=submit]")
             view.wait_for_function(
-                "() => document.getElementById('notice').textContent.includes('Решение записано')"
+                "() => document.getElementById('notice').textContent.includes('записано')"
             )
             view.wait_for_selector("text=Решение: ручная проверка")
             view_csp.assert_clean("the proctor view")

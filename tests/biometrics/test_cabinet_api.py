@@ -193,7 +193,8 @@ def test_the_taker_sees_their_exams_and_the_link_only_while_the_window_is_open(b
         f"/api/v1/exams/sessions/{current}/takers/{child}/decision",
         json={
             "decision": "verified",
-            "identity_document": {"type": "passport", "number_last4": "1234"},
+            "note": "свидетельство о рождении сверено с лицом",
+            "identity_document": {"type": "birth_certificate", "number_last4": "1234"},
         },
         headers=bio.headers(proctor),
     )

@@ -145,13 +145,17 @@ def test_bad_taker_input_gets_4xx_never_500(bio, db_url):
     assert bio.client.post(f"{base}/start", headers=h).json()["path"] == "manual"
     r = bio.client.post(
         f"{base}/takers/{uuid.uuid4()}/decision",
-        json={"decision": "rejected"},
+        json={"decision": "rejected", "note": "нет такого участника"},
         headers=bio.headers(proctor),
     )
     assert r.status_code == 404
     r = bio.client.post(
         f"{base}/takers/{student}/decision",
-        json={"decision": "rejected", "identity_document": {"type": "driving_licence"}},
+        json={
+            "decision": "rejected",
+            "note": "права не принимаются",
+            "identity_document": {"type": "driving_licence", "number_last4": "1234"},
+        },
         headers=bio.headers(proctor),
     )
     assert r.status_code == 422

@@ -146,7 +146,9 @@ def test_proctor_flow_end_to_end(live: Bio):
 
     decide = f"/api/v1/exams/sessions/{exam}/takers"
     r = bio.client.post(
-        f"{decide}/{bob}/decision", json={"decision": "verified"}, headers=bio.headers(proctor)
+        f"{decide}/{bob}/decision",
+        json={"decision": "verified", "note": "без документа"},
+        headers=bio.headers(proctor),
     )
     assert r.status_code == 422 and r.json()["type"].endswith("/identity-document-required")
     doc = {"type": "passport", "number_last4": "1234"}
@@ -166,7 +168,9 @@ def test_proctor_flow_end_to_end(live: Bio):
     assert r.status_code == 200 and r.json()["basis"]["flags"] == ["mismatch", "several_faces"]
     assert (
         bio.client.post(
-            f"{decide}/{alice}/decision", json={"decision": "maybe"}, headers=bio.headers(proctor)
+            f"{decide}/{alice}/decision",
+            json={"decision": "maybe", "note": "не знаю"},
+            headers=bio.headers(proctor),
         ).status_code
         == 422
     )

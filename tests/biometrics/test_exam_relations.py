@@ -50,6 +50,11 @@ def test_takers_need_a_status_in_the_exams_school(bio: Bio, db_url):
     assert _sessions_of(bio, school) == 1
 
 
+def verified(note: str, **more) -> dict:
+    """A «личность подтверждена» decision with its reason."""
+    return {"decision": "verified", "note": note, **more}
+
+
 def test_verified_needs_a_completed_check_or_the_document(bio: Bio, db_url):
     school = bio.school()
     proctor = bio.proctor(school)
@@ -59,21 +64,24 @@ def test_verified_needs_a_completed_check_or_the_document(bio: Bio, db_url):
     assert r.status_code == 201, r.text
     exam = bio.open_exam(school, proctor, [taker])
     url = f"/api/v1/exams/sessions/{exam}/takers/{taker}/decision"
-    # not started yet: no check at all
+    # no default and no decision without its reason
     r = bio.client.post(url, json={"decision": "verified"}, headers=bio.headers(proctor))
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "note"]
+    # not started yet: no check at all
+    r = bio.client.post(url, json=verified("не начинал"), headers=bio.headers(proctor))
     assert r.status_code == 422 and r.json()["type"].endswith("/identity-document-required")
 
     # the biometric path, liveness failed: the frames matched nobody's live presence
     make = FrameMaker()
     fail_liveness(bio, exam, taker, [make.frontal() for _ in range(3)])
-    r = bio.client.post(url, json={"decision": "verified"}, headers=bio.headers(proctor))
+    r = bio.client.post(url, json=verified("лицо похоже"), headers=bio.headers(proctor))
     assert r.status_code == 409, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["type"].endswith("/identity-not-established")
     # a document that does not match the face establishes nothing either
     doc = {"type": "passport", "number_last4": "1234", "matches_photo": False}
     r = bio.client.post(
-        url, json={"decision": "verified", "identity_document": doc}, headers=bio.headers(proctor)
+        url, json=verified("паспорт", identity_document=doc), headers=bio.headers(proctor)
     )
     assert r.status_code == 409 and r.json()["type"].endswith("/identity-not-established")
     view = bio.client.get(f"/api/v1/exams/sessions/{exam}", headers=bio.headers(proctor)).json()
@@ -82,12 +90,16 @@ def test_verified_needs_a_completed_check_or_the_document(bio: Bio, db_url):
     # the document path: the proctor checked the passport against the face
     r = bio.client.post(
         url,
-        json={"decision": "verified", "identity_document": {**doc, "matches_photo": True}},
+        json=verified("паспорт сверен с лицом", identity_document={**doc, "matches_photo": True}),
         headers=bio.headers(proctor),
     )
     assert r.status_code == 200, r.text
     assert r.json()["basis"]["identity_document"]["type"] == "passport"
     # other decisions need no evidence
-    r = bio.client.post(url, json={"decision": "manual_check"}, headers=bio.headers(proctor))
+    r = bio.client.post(
+        url,
+        json={"decision": "manual_check", "note": "перепроверить"},
+        headers=bio.headers(proctor),
+    )
     assert r.status_code == 200, r.text
     assert str(uuid.UUID(r.json()["decided_by"])) == str(proctor)

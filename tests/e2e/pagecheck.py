@@ -46,7 +46,8 @@ CATALOGUE = ROOT / "consent" / "catalogue.json"
 SERIOUS = ("serious", "critical")
 
 # Latin words a Russian page may show: abbreviations and names people know in Latin letters.
-ALLOWED = "PDF ESIA OAuth OpenID OIDC JWS JWT JSON URL API CSV HTTP HTTPS SHA QR PNG JPEG JPG WebP"
+ALLOWED = "PDF ESIA OAuth OpenID OIDC JWS JWT JSON URL API CSV XLSX UTF HTTP HTTPS SHA QR PNG JPEG"
+ALLOWED += " JPG WebP"
 ALLOWED_WORDS = frozenset(ALLOWED.lower().split())
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+")

@@ -90,9 +90,9 @@ def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_p
     page.click(f'button[data-oid="{DIRECTOR}"]')
     page.wait_for_url(server_url + "/cabinet")
     page.click("#profile a[href^='/school/']")
-    page.wait_for_selector("#roster table")
-    assert "ОГРН" in page.inner_text("#school-meta")
-    rows_before = page.locator("#roster table tr").count()
+    page.wait_for_selector("#people table")
+    assert "ОГРН" in page.inner_text("#profile-details")
+    rows_before = page.locator("#people table tr").count()
 
     bad = tmp_path / "roster.csv"
     bad.write_text(
@@ -102,8 +102,8 @@ def test_school_admin_console_reports_bad_roster_rows(server_url, browser, tmp_p
         encoding="utf-8",
     )
     page.set_input_files("#roster-file", str(bad))
-    page.click("#roster-form button")
+    page.click("#roster-check")
     page.wait_for_selector("#roster-result .error")
-    lines = page.locator("#roster-result table tr td:first-child").all_inner_texts()
-    assert {"2", "3"} <= set(lines), lines  # both bad lines are named
-    assert page.locator("#roster table tr").count() == rows_before  # nothing imported
+    lines = page.locator("#roster-errors li").all_inner_texts()
+    assert [x.split(":")[0] for x in lines] == ["строка 2", "строка 3"], lines  # both named
+    assert page.locator("#people table tr").count() == rows_before  # nothing imported

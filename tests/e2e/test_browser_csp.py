@@ -92,7 +92,7 @@ def test_school_console_and_exam_shells_load_without_violations(live, browser):
     server_url = live[0]
     context, page, watch = _logged_in(browser, server_url, DIRECTOR)
     page.click("#profile a[href^='/school/']")
-    page.wait_for_selector("#roster table")
+    page.wait_for_selector("#people table")
     watch.assert_clean("the school console")
 
     for kind in ("take", "proctor"):

@@ -56,7 +56,7 @@ def test_the_school_console_and_a_lost_exam_link(site, browser):
     log_in(page, site, DIRECTOR)
     page.wait_for_selector("#profile strong")
     page.click("#profile a[href^='/school/']")
-    page.wait_for_selector("#statuses table, #statuses .card")
+    page.wait_for_selector("#people table")
     check_page(page, "school-console")
     exam = uuid.uuid4()  # a link to an exam that does not exist (or is not theirs)
     for role in ("take", "proctor"):

@@ -112,12 +112,13 @@ def test_the_exam_pages_show_failures_in_russian(director):
 
 
 def test_the_school_console_reads_russian_for_its_own_school(director):
-    """Statuses name their source, a refused roster names its columns and errors in Russian."""
+    """The profile and the people read Russian; a refused roster names its lines, columns and
+    values in Russian."""
     url, page, errors = director
     page.goto(url + "/cabinet")
     page.click("#profile a[href^='/school/']")
-    page.wait_for_selector("#statuses table")
-    for section in ("#roster", "#statuses"):
+    page.wait_for_selector("#people table")
+    for section in ("#profile", "#people"):
         _russian(page.inner_text(section))
     csv = (
         "role,last_name,first_name,middle_name,birth_date,snils,class\n"
@@ -126,11 +127,10 @@ def test_the_school_console_reads_russian_for_its_own_school(director):
     )
     roster = {"name": "roster.csv", "mimeType": "text/csv", "buffer": csv.encode()}
     page.set_input_files("#roster-file", roster)
-    page.click("#roster-form button")
-    page.wait_for_selector("#roster-result table")
+    page.click("#roster-check")
+    page.wait_for_selector("#roster-errors li")
     result = page.inner_text("#roster-result")
-    assert PROBLEMS["roster-invalid"] in result
-    assert "дата рождения" in result and "нужна дата в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ" in result
-    assert "СНИЛС указан с ошибкой" in result
+    assert "строка 2: дата рождения «30.02.2014» — такой даты нет" in result
+    assert "строка 3: СНИЛС «123» указан с ошибкой" in result
     _russian(result)
     assert errors == []

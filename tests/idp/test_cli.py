@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +14,7 @@ from propusk.cli import app
 from propusk.db import session_scope
 from propusk.settings import get_settings
 from tests.idp import factories as f
+from tests.idp.school_world import xlsx_bytes
 
 
 @pytest.fixture
@@ -53,6 +55,11 @@ def test_schools_roster_and_admin_bootstrap(cli, runtime, tmp_path):
     assert r.exit_code == 1
     assert "line 2: last_name" in r.output and "line 2: birth_date" in r.output
     assert cli("roster", "import", f.ogrn(), str(good)).exit_code == 1
+    sheet = tmp_path / "roster.xlsx"  # a spreadsheet as schools export it, Russian headers
+    sheet.write_bytes(xlsx_bytes([["учитель", f.name(), "Олег", "", date(1980, 1, 1), None, None]]))
+    r = cli("roster", "import", ogrn, str(sheet))
+    assert r.exit_code == 0, r.output
+    assert (json.loads(r.output)["added"], json.loads(r.output)["ended"]) == (1, 1)
 
     r = cli("orgs", "add", "--ogrn", f.ogrn(), "--name", "Оператор", "--org-oid", f.oid())
     assert r.exit_code == 0, r.output

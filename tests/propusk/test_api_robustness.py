@@ -776,6 +776,31 @@ def _nasty_cases() -> list[tuple[str, str, str, str, dict]]:
             ("GET", "/api/v1/schools/{school}/statuses", {"params": {"role": NUL}}),
             ("GET", "/api/v1/schools/{school}/statuses", {"params": {"role": CTRL}}),
             ("GET", "/api/v1/schools/{school}/roster", {"params": {"limit": HUGE_INT}}),
+            (
+                "POST",
+                "/api/v1/schools/{school}/roster/preview",
+                {
+                    "content": b"PK\x03\x04" + INVALID_UTF8 * 100,
+                    "headers": {"content-type": "text/csv"},
+                },
+            ),
+            (
+                "POST",
+                "/api/v1/schools/{school}/roster/apply",
+                {
+                    "content": b"x",
+                    "params": {"token": NUL},
+                    "headers": {"content-type": "text/csv"},
+                },
+            ),
+            ("GET", "/api/v1/schools/{school}/people", {"params": {"q": NUL, "class": CTRL}}),
+            ("GET", "/api/v1/schools/{school}/people.csv", {"params": {"role": NUL}}),
+            (
+                "PATCH",
+                "/api/v1/schools/{school}",
+                {"content": b'{"short_name": [', "headers": JSON},
+            ),
+            ("PATCH", "/api/v1/schools/{school}", {"json": {"short_name": NUL}}),
             *_broken_json("/api/v1/schools/{school}/proctors"),
             ("POST", "/api/v1/schools/{school}/proctors", {"json": {"person_id": NUL}}),
             ("POST", "/api/v1/schools/{school}/proctors", {"json": {"person_id": U}}),
@@ -1202,6 +1227,7 @@ def _nasty_cases() -> list[tuple[str, str, str, str, dict]]:
                 {
                     "json": {
                         "decision": "verified",
+                        "note": "паспорт предъявлен",
                         "identity_document": {"type": NUL, "number_last4": "١٢٣٤"},
                     }
                 },

@@ -25,7 +25,7 @@ PACKAGES = ("audit", "policies", "idp", "consent", "biometrics", "propusk")
 PROBLEM_PREFIX = "https://propusk.dev/problems/"
 
 # Latin a person may read: abbreviations and file formats, nothing else
-LATIN_ALLOWED = {"PDF", "ID", "JPEG", "PNG", "WEBP", "CSV"}
+LATIN_ALLOWED = {"PDF", "ID", "JPEG", "PNG", "WEBP", "CSV", "XLSX"}
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 LATIN_WORD = re.compile(r"[A-Za-z]+")
 
