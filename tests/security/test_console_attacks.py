@@ -329,3 +329,25 @@ def test_unusual_methods_do_not_multiply_the_metric_series(live_server):
     for method in ("PROPFIND", "MKCOL", "LOCK"):
         assert f'method="{method}"' not in text
     assert 'method="OTHER"' in text and 'method="GET"' in text
+
+
+@PG
+def test_a_relying_party_holding_the_heads_token_appoints_no_one(harness):
+    """Held: the head's access token in an application's hands (every scope the person can
+    grant) neither lists, appoints nor ends staff, nor opens the console (not delegable)."""
+    org_id, head = _head_and_operator(harness)
+    scopes = {"profile", "school", "children", "consents.read", "transfers.read", "data.read"}
+    token = harness.relying_party(head, scopes | {"obligations.read", "biometrics.enrol"})
+    staff = f"/api/v1/organizations/{org_id}/staff"
+    own = harness.client.get(staff, headers=_as(harness, head))
+    assert own.status_code == 200 and own.json(), own.text  # the head in person
+    for method, path, body in (
+        ("GET", staff, None),
+        ("POST", staff, {"snils": f.snils()}),
+        ("DELETE", f"{staff}/{own.json()[0]['id']}", None),
+        ("GET", f"/api/v1/operators/{org_id}", None),
+        ("GET", f"/api/v1/operators/{org_id}/withdrawals", None),
+    ):
+        r = harness.client.request(method, path, json=body, headers=token)
+        assert r.status_code == 403, (method, path, r.text)
+    assert len(harness.client.get(staff, headers=_as(harness, head)).json()) == len(own.json())
