@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import random
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from audit.models import AuditEvent
+from consent import parties
+from consent.console import service as console
 from consent.demo import seed as seed_consent
 from idp import demo as idp_demo
 from idp import identity, schools
 from idp.login import on_login
 from idp.statuses import grant_status
 from idp.upstream import UpstreamOrgRole
-from propusk.db import session_scope
+from propusk.db import session_scope, utcnow
 from propusk.security import Principal
 from tests.browsing import cabinet, origin_of
 from tests.idp import factories as f
-from tests.support.consent_world import esia_auth, inn10, ogrn13
+from tests.support.consent_world import esia_auth, inn10, ogrn13, years_ago
 from tests.support.settings import make_settings
 
 PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
@@ -100,9 +103,9 @@ def test_control_and_direction_characters_are_refused(harness):
     """Finding: control characters and bidirectional overrides were stored in the names people
     read on the consent and signing pages (``\\u202e`` turns a name round on screen)."""
     for field in ("name", "address", "storage_location", "registry_number"):
-        for text in HOSTILE_TEXTS:
-            r = _register(harness, **{field: text})
-            assert r.status_code == 422, (field, text, r.text)
+        for value in HOSTILE_TEXTS:
+            r = _register(harness, **{field: value})
+            assert r.status_code == 422, (field, value, r.text)
 
 
 @PG
@@ -351,3 +354,58 @@ def test_a_relying_party_holding_the_heads_token_appoints_no_one(harness):
         r = harness.client.request(method, path, json=body, headers=token)
         assert r.status_code == 403, (method, path, r.text)
     assert len(harness.client.get(staff, headers=_as(harness, head)).json()) == len(own.json())
+
+
+# --- two staff members acknowledge the same withdrawal at once --------------------------------
+
+
+def _withdrawn(harness) -> tuple[str, uuid.UUID]:
+    """An operator whose subject withdrew a consent, and a staff member of it (ESIA)."""
+    org = harness.organization("operator")
+    client = harness.org_client(org["id"], "operator")
+    tpl = harness.template(client)
+    subject, _ = harness.person(years_ago(30))
+    consent = harness.request(client, tpl["id"], subject)
+    harness.act(subject, consent["id"], "approve")
+    harness.act(subject, consent["id"], "withdraw")
+    role = UpstreamOrgRole(org_oid=f.oid(), ogrn=org["ogrn"], name=org["name"])
+    with session_scope(harness.runtime.sessionmaker) as s:
+        staff = on_login(s, f.identity(organizations=(role,)), settings=harness.runtime.settings)
+        return org["id"], staff.id
+
+
+def _waits_for_a_lock(runtime) -> bool:
+    with runtime.sessionmaker() as s:
+        waiting = s.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            )
+        ).scalar()
+        return bool(waiting)
+
+
+@PG
+def test_two_staff_acknowledging_one_withdrawal_at_once_get_200_and_409(harness):
+    """Finding: both acknowledgements found none yet and inserted one; the second waited on
+    the first's key and then failed — 500. The event is now locked while it is acknowledged:
+    the second waits, sees the first's and answers 409 ``already-acknowledged``."""
+    org_id, staff = _withdrawn(harness)
+    base = f"/api/v1/operators/{org_id}/withdrawals"
+    event_id = harness.client.get(base, headers=_as(harness, staff)).json()["withdrawals"][0]["id"]
+    http = TestClient(harness.client.app, raise_server_exceptions=False)
+    with ThreadPoolExecutor(1) as pool:
+        with session_scope(harness.runtime.sessionmaker) as s:
+            operator = parties.get(s, uuid.UUID(org_id))
+            actor = f"person:{staff}"
+            console.acknowledge(s, operator, uuid.UUID(event_id), actor=actor, now=utcnow())
+            # the first is not committed yet: the second request runs meanwhile
+            second = pool.submit(
+                http.post, f"{base}/{event_id}/acknowledge", headers=_as(harness, staff)
+            )
+            while not second.done() and not _waits_for_a_lock(harness.runtime):
+                pass  # until it blocks on the first's transaction (or answered)
+        # the first commits here
+        r = second.result(timeout=120)
+    assert r.status_code == 409, r.text
+    assert r.json()["type"].endswith("/already-acknowledged")
