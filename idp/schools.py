@@ -17,7 +17,7 @@ from idp import repository as repo
 from idp.models import Organization, School
 from propusk.db import new_id
 from propusk.errors import Conflict, NotFound, ValidationProblem
-from propusk.validators import ogrn_valid
+from propusk.validators import ascii_digits, ogrn_valid
 
 SYSTEM = "system"
 ORGANIZATION_KINDS = ("operator", "supplier")
@@ -26,7 +26,7 @@ ORGANIZATION_KINDS = ("operator", "supplier")
 def checked_ogrn(ogrn: str) -> str:
     """ОГРН (13 digits) or ОГРНИП (15 digits) with its check digit; 422 ``invalid-ogrn``."""
     ogrn = ogrn.strip()
-    if not ogrn.isdigit() or len(ogrn) not in (13, 15):
+    if not ascii_digits(ogrn) or len(ogrn) not in (13, 15):
         raise ValidationProblem("OGRN must be 13 (or 15) digits", type="invalid-ogrn")
     if not ogrn_valid(ogrn):
         raise ValidationProblem("OGRN check digit does not match", type="invalid-ogrn")
@@ -164,6 +164,8 @@ def register_operator_org(
                 f"this ОГРН is registered as a {org.kind}", type="organization-kind-differs"
             )
         if org_oid and not org.esia_org_oid:
+            if repo.organization_by_org_oid(session, org_oid) is not None:
+                raise Conflict("this ESIA organisation oid is registered with another OGRN")
             org.esia_org_oid = org_oid
         org.inn = inn or org.inn
         org.address = address or org.address

@@ -87,9 +87,12 @@ def appoint_staff(
     body: AppointIn,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require("status", "write", domain_param=ORG),
+    principal: Principal = require(
+        "status", "write", domain_param=ORG, limit="rate_staff_appointments"
+    ),
 ) -> StaffStatusOut:
-    """The head appoints a person (by SNILS; they have logged in once) as staff (audited)."""
+    """The head appoints a person (by SNILS; they have logged in once) as staff (audited).
+    Limited per head (``rate_staff_appointments``): a lookup by SNILS answers a name."""
     _check(principal, org_id, "write")
     status = org_staff.appoint(session, settings, org_id, body.snils, actor=principal.subject)
     return _out(session, [status])[0]

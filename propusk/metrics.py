@@ -3,7 +3,9 @@
 
 Who may read them: a scraper on the same host (loopback, with no proxy header: behind a
 reverse proxy on the same host every visitor comes from loopback, so a request that carries
-``X-Forwarded-For``/``Forwarded``/``X-Real-IP`` is not trusted as local) or a platform
+any header a proxy adds — ``Forwarded``, ``Via``, ``X-Forwarded-*`` (a proxy set up to pass
+only ``X-Forwarded-Proto`` and ``Host`` is common), ``X-Real-IP`` and the CDN client-address
+headers — is not trusted as local) or a platform
 administrator (policy object ``metrics``, action ``read``). The figures name no person: route
 templates, grant types, reasons, counts.
 """
@@ -23,7 +25,10 @@ from propusk.security import resolve_principal
 
 router = APIRouter(include_in_schema=False)
 LOOPBACK = {"127.0.0.1", "::1"}
-PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
+PROXY_HEADERS = frozenset(
+    {"forwarded", "via", "x-real-ip", "x-client-ip", "true-client-ip", "cf-connecting-ip"}
+)
+PROXY_PREFIX = "x-forwarded-"
 _SOURCE: dict[str, object] = {}  # the sessionmaker of the process's (latest) app
 
 
@@ -74,7 +79,10 @@ def _checkpoint_age(session) -> float | None:
 
 def _local(request: Request) -> bool:
     host = request.client.host if request.client else None
-    return host in LOOPBACK and not any(h in request.headers for h in PROXY_HEADERS)
+    proxied = any(
+        name in PROXY_HEADERS or name.startswith(PROXY_PREFIX) for name in request.headers
+    )
+    return host in LOOPBACK and not proxied
 
 
 @router.get("/metrics", openapi_extra={"x-public": True})

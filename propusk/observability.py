@@ -35,6 +35,10 @@ from sqlalchemy import event
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 ROUTE_KEY = "propusk.route"  # a lane that answers a request itself names its route here
+# The methods a label names; any other (PROPFIND, MKCOL … — the HTTP parser takes dozens, and
+# a route answers 405 to each under its own template) counts as OTHER, so that a visitor cannot
+# multiply the series (each histogram one per bucket) by walking methods over the routes.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 HTTP_REQUESTS = Counter(
@@ -176,7 +180,7 @@ class Observe:
             await self.app(scope, receive, send_with_id)
         finally:
             route = _route_of(scope)
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
             HTTP_REQUESTS.labels(route, method, str(status)).inc()
             HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
             REQUEST_ID.reset(token)

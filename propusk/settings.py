@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # Consent decisions (sign, refuse, withdraw, suspend) per person: a parent of several
     # children answers a dozen requests in a minute; a script signing in a loop does not pass.
     rate_consent_decisions: str = "30/60"
+    # Staff appointments by an operator's head (idp.staff_routes), per head: each one looks a
+    # SNILS up and answers the person's name, so an unbounded loop would turn SNILS numbers
+    # into names; a head onboarding a department stays well inside it.
+    rate_staff_appointments: str = "60/3600"
 
     # Audit
     audit_checkpoint_every: int = 1

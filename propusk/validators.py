@@ -6,6 +6,8 @@ accept and refuse exactly the same numbers; pure functions, no I/O.
 
 from __future__ import annotations
 
+import unicodedata
+
 INN_WEIGHTS_10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN_WEIGHTS_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 INN_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -16,9 +18,16 @@ def _inn_digit(weights: tuple[int, ...], digits: list[int]) -> int:
     return sum(w * x for w, x in zip(weights, digits, strict=False)) % 11 % 10
 
 
+def ascii_digits(value: str) -> bool:
+    """Only the digits 0-9 (``str.isdigit`` and ``\\d`` also take Arabic-Indic, superscript …
+    digits, which ``int`` reads: a number spelled so would pass its check digits and be stored
+    as another string than the same number in ASCII)."""
+    return value.isascii() and value.isdigit()
+
+
 def inn_valid(inn: str) -> bool:
     """ИНН check digits (10 digits for a legal entity, 12 for an individual)."""
-    if not inn.isdigit() or len(inn) not in (10, 12):
+    if not ascii_digits(inn) or len(inn) not in (10, 12):
         return False
     d = [int(c) for c in inn]
     if len(inn) == 10:
@@ -28,7 +37,7 @@ def inn_valid(inn: str) -> bool:
 
 def ogrn_valid(ogrn: str) -> bool:
     """ОГРН (13 digits, mod 11) or ОГРНИП (15 digits, mod 13) check digit."""
-    if not ogrn.isdigit() or len(ogrn) not in (13, 15):
+    if not ascii_digits(ogrn) or len(ogrn) not in (13, 15):
         return False
     body, last = int(ogrn[:-1]), int(ogrn[-1])
     modulus = 11 if len(ogrn) == 13 else 13
@@ -65,3 +74,34 @@ def snils_valid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def one_line(value: str) -> str:
+    """One line of text people read (an organisation's or application's name on the consent
+    and signing pages): no control character (Cc: line breaks, escapes) and no format
+    character (Cf: bidirectional overrides that turn a name round on screen, zero-width
+    characters that make two names look alike); ValueError if there is one. A pydantic
+    ``AfterValidator`` (``Annotated[str, AfterValidator(one_line)]``): 422 with the
+    catalogue's «заполнено неверно»."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise ValueError("control or format characters are not allowed")
+    return value
+
+
+# Bidirectional controls: marks, embeddings, overrides, isolates. In a consent's text they make
+# the words on screen (and in the signed document) read otherwise than the text stored.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def free_text(value: str) -> str:
+    """Text of several lines people read and sign (a consent's wording): line breaks and tabs
+    are its own, other control characters and bidirectional controls are refused (ValueError;
+    a pydantic ``AfterValidator`` as ``one_line``)."""
+    if any(
+        ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
+        for ch in value
+    ):
+        raise ValueError("control or bidirectional characters are not allowed")
+    return value

@@ -84,8 +84,10 @@ def stop_events_page(
     return rows, int(total or 0)
 
 
-def get_event(session: Session, event_id: uuid.UUID) -> ConsentEvent | None:
-    return session.get(ConsentEvent, event_id)
+def get_event(session: Session, event_id: uuid.UUID, *, lock: bool = False) -> ConsentEvent | None:
+    """The feed event; ``lock``: held until the transaction ends (PostgreSQL ``FOR UPDATE``),
+    so that two acknowledgements of one event run one after the other."""
+    return session.get(ConsentEvent, event_id, with_for_update=lock or None)
 
 
 def get_ack(session: Session, event_id: uuid.UUID) -> WithdrawalAck | None:

@@ -167,8 +167,10 @@ def acknowledge(
     """The operator has stopped processing after this withdrawal or stop demand: who, when
     (once; audited ``consent.withdrawal.acknowledged``). For a demand to stop processing it is
     also the obligation's ``stopped`` step (check 9: its clock met, the subject's demand
-    answered), through the register's own ``obligations.resolve``."""
-    event = repo.get_event(session, event_id)
+    answered), through the register's own ``obligations.resolve``. The event is locked first:
+    a second acknowledgement at the same moment waits and is told it is done (409), not a
+    duplicate key (500)."""
+    event = repo.get_event(session, event_id, lock=True)
     if event is None or event.operator_id != operator.id or event.type not in repo.STOP_EVENTS:
         raise NotFound("no such withdrawal of this operator", type="unknown-withdrawal")
     if repo.get_ack(session, event.id) is not None:

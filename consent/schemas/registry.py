@@ -7,30 +7,38 @@ categories and purposes; operators publish versioned consent templates over it.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from consent.catalogue import DEFAULT_MAX_BYTES
 from consent.models import Category, Purpose, Template
 from consent.parties import Party
 from consent.schemas.base import Answer, Key, Strict, Timestamp, iso
+from propusk.validators import free_text, one_line
 
 # --- organisations --------------------------------------------------------------------------
 
 
+# names people read: no control, bidirectional or zero-width characters
+Line = Annotated[str, AfterValidator(one_line)]
+# the wording people read and sign: lines and tabs, no other control or bidirectional character
+Text = Annotated[str, AfterValidator(free_text)]
+
+
 class OrganizationIn(Strict):
     kind: Literal["operator", "supplier"]
-    name: str = Field(min_length=1, max_length=500)
-    inn: str = Field(pattern=r"^\d{10}(\d{2})?$")
-    ogrn: str = Field(pattern=r"^\d{13}(\d{2})?$")
-    address: str = Field(min_length=1, max_length=1000)
+    name: Line = Field(min_length=1, max_length=500)
+    inn: str = Field(pattern=r"^[0-9]{10}([0-9]{2})?$")
+    ogrn: str = Field(pattern=r"^[0-9]{13}([0-9]{2})?$")
+    address: Line = Field(min_length=1, max_length=1000)
     country: str = Field(default="RU", pattern=r"^[A-Z]{2}$")
     storage_country: str = Field(min_length=2, max_length=2)
-    storage_location: str = Field(min_length=1, max_length=500)
-    registry_number: str = Field(min_length=1, max_length=64)
-    cross_border_notice_ref: str | None = Field(default=None, max_length=200)
-    esia_org_oid: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^\d+$")
+    storage_location: Line = Field(min_length=1, max_length=500)
+    registry_number: Line = Field(min_length=1, max_length=64)
+    cross_border_notice_ref: Line | None = Field(default=None, max_length=200)
+    # the column's width (idp.models.Organization.esia_org_oid)
+    esia_org_oid: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[0-9]+$")
     client_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -150,15 +158,15 @@ def catalogue_out(categories: list[Category], purposes: list[Purpose]) -> Catalo
 class TemplateIn(Strict):
     key: str = Key
     language: str = Field(default="ru", max_length=8)
-    text: str = Field(default="", max_length=100_000)
+    text: Text = Field(default="", max_length=100_000)
     purpose: str = Field(default="", max_length=120)
     categories: list[str] = Field(default_factory=list, max_length=100)
     actions: list[str] = Field(default_factory=list, max_length=20)
     processing_methods: list[str] = Field(default_factory=list, max_length=3)
-    processor: str | None = Field(default=None, max_length=500)
-    conditions: str | None = Field(default=None, max_length=20_000)
+    processor: Line | None = Field(default=None, max_length=500)
+    conditions: Text | None = Field(default=None, max_length=20_000)
     term_days: int = Field(default=0, ge=0, le=100_000)
-    withdrawal_method: str = Field(default="", max_length=5000)
+    withdrawal_method: Text = Field(default="", max_length=5000)
     form: Literal["any", "written"] = "any"
     request_ttl_days: int = Field(default=30, ge=1, le=365)
     valid_until: AwareDatetime | None = None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from propusk.validators import one_line
 
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -21,7 +23,8 @@ AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_j
 class ClientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    # shown on the consent screen: no control, bidirectional or zero-width characters
+    name: Annotated[str, AfterValidator(one_line)] = Field(min_length=1, max_length=200)
     grant_types: list[GrantType] = Field(min_length=1)
     auth_method: AuthMethod = "client_secret_basic"
     redirect_uris: list[str] = Field(default_factory=list, max_length=20)

@@ -72,7 +72,7 @@ def _wrong(inn: str) -> str:
 def test_the_platform_admin_runs_the_platform(site, browser):
     url, _, _ = site
     page = _console(browser, url, ADMIN, "/cabinet")  # the cabinet leads to the console
-    page.click("#profile a:text('консоль администратора')")
+    page.click("#profile a[href='/admin']")  # «открыть консоль» by the status
     page.wait_for_url(url + "/admin")
     page.wait_for_selector("#clients table")
     page.wait_for_selector("#overdue table")
@@ -188,5 +188,6 @@ def test_a_person_without_the_status_reads_that_the_console_is_not_theirs(site, 
     page.wait_for_selector("#admin-note.error")
     assert "для администратора платформы" in page.inner_text("#admin-note")
     assert not page.is_visible("#clients-section")
+    assert not page.is_visible("nav.toc")  # no links to sections that are not there
     check_page(page, "admin-not-for-you")
     page.context.close()
