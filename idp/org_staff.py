@@ -16,6 +16,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from idp import repository as repo
+from idp.guardianship import age_group, local_date
 from idp.identity import kek_of
 from idp.models import Organization, Status
 from idp.schools import get_organization
@@ -56,6 +57,8 @@ def appoint(
     if not found:
         raise NotFound("no person with this SNILS has logged in yet", type="person-not-found")
     person = found[0]
+    if age_group(person, local_date(utcnow())) != "adult":  # staff handle others' data
+        raise ValidationProblem("a minor cannot be appointed staff", type="staff-minor")
     if any(
         s.role == "operator_staff" and s.organization_id == org_id
         for s in active_statuses(session, person.id)

@@ -409,3 +409,25 @@ def test_two_staff_acknowledging_one_withdrawal_at_once_get_200_and_409(harness)
         r = second.result(timeout=120)
     assert r.status_code == 409, r.text
     assert r.json()["type"].endswith("/already-acknowledged")
+
+
+@PG
+def test_a_head_cannot_appoint_a_minor_as_staff(harness):
+    """Staff read and act on other people's data: a 16-year-old who logged in once is not
+    appointed (422, nothing granted); an adult with the same path is."""
+    from datetime import date
+
+    from idp.statuses import active_statuses
+
+    org_id, head = _head_and_operator(harness)
+    path = f"/api/v1/organizations/{org_id}/staff"
+    young, grown = f.snils(), f.snils()
+    with session_scope(harness.runtime.sessionmaker) as s:
+        teen = on_login(s, f.identity(birth_date=date(2010, 6, 1), snils_value=young)).id
+        on_login(s, f.identity(snils_value=grown))
+    refused = harness.client.post(path, json={"snils": young}, headers=_as(harness, head))
+    assert refused.status_code == 422 and refused.json()["type"].endswith("/staff-minor")
+    with session_scope(harness.runtime.sessionmaker) as s:
+        assert not [st for st in active_statuses(s, teen) if st.role == "operator_staff"]
+    granted = harness.client.post(path, json={"snils": grown}, headers=_as(harness, head))
+    assert granted.status_code == 201, granted.text
