@@ -86,6 +86,9 @@ POLICY_OBJECTS: dict[str, str] = {
     "biometric.enrolment": "образец лица",
     "exam.session": "экзамены",
     "exam.attempt": "попытки экзамена",
+    "destruction": "уничтожение данных",
+    "transfer.stats": "статистика передач",
+    "metrics": "метрики работы сервиса",
 }
 
 POLICY_ACTIONS: dict[str, str] = {
@@ -105,6 +108,10 @@ POLICY_ACTIONS: dict[str, str] = {
     "submit": "отправка",
     "ticket": "выдача разрешения",
     "redeem": "получение по разрешению",
+    "publish": "публикация",
+    "acknowledge": "подтверждение получения",
+    "confirm": "подтверждение",
+    "defer": "отсрочка",
 }
 
 POLICY_CONDITIONS: dict[str, str] = {
