@@ -98,7 +98,7 @@ def create_enrolment(
     settings: SettingsDep,
     photos: Annotated[list[UploadFile], File(description="1–3 face photos")],
     subject_id: Annotated[uuid.UUID | None, Form()] = None,
-    principal: Principal = require("biometric.enrolment", "create"),
+    principal: Principal = require("biometric.enrolment", "create", limit="rate_uploads"),
 ) -> dict:
     """Enrol yourself, or (as a legal representative) your child, from 1–3 photos.
 

@@ -245,7 +245,13 @@ def import_roster(
     school_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require("roster", "import", domain_param="school_id"),
+    principal: Principal = require(
+        "roster",
+        "import",
+        domain_param="school_id",
+        limit="rate_roster_imports",
+        limit_per="school:{school_id}",
+    ),
     data: bytes = Depends(_roster_body),  # read only once the caller is allowed
 ) -> RosterImportOut:
     """Replace the school's roster in one step (API clients): CSV (``,`` or ``;``, UTF-8 or
@@ -277,7 +283,13 @@ def preview_roster(
     school_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require("roster", "import", domain_param="school_id"),
+    principal: Principal = require(
+        "roster",
+        "import",
+        domain_param="school_id",
+        limit="rate_roster_imports",
+        limit_per="school:{school_id}",
+    ),
     data: bytes = Depends(_roster_body),
 ) -> RosterPreviewOut:
     """What importing the file would add, change and end — nothing is written; a file with
@@ -314,7 +326,13 @@ def apply_roster(
     session: SessionDep,
     settings: SettingsDep,
     token: str = Query(min_length=1, max_length=128),
-    principal: Principal = require("roster", "import", domain_param="school_id"),
+    principal: Principal = require(
+        "roster",
+        "import",
+        domain_param="school_id",
+        limit="rate_roster_imports",
+        limit_per="school:{school_id}",
+    ),
     data: bytes = Depends(_roster_body),
 ) -> RosterImportOut:
     """Import the previewed file (the same bytes, with the preview's ``token``); 409

@@ -94,6 +94,7 @@ def require(
     domain: DomainSpec = None,
     domain_param: str | None = None,
     limit: str | None = None,
+    limit_per: str | None = None,
 ) -> Any:
     """A ``Depends`` that resolves the caller and enforces (obj, act) in the request's domain.
 
@@ -110,8 +111,10 @@ def require(
     ``policies.service.authorize`` with the resource. Deny by default: 403 problem+json naming
     the missing permission (401 for anonymous callers).
 
-    ``limit`` names a rate-limit setting (``"rate_consent_decisions"``) counted per caller
-    once the policy allowed the call (``take_limit``): a refused caller spends no budget.
+    ``limit`` names a rate-limit setting (``"rate_consent_decisions"``) counted once the
+    policy allowed the call (``take_limit``): a refused caller spends no budget. The count is
+    per caller, or per ``limit_per`` — a template of the path's parameters such as
+    ``"school:{school_id}"`` (every admin of one school shares the school's budget).
     """
     resolve_domain = _domain_resolver(domain, domain_param)
 
@@ -119,7 +122,8 @@ def require(
         guard = policy_guard(request)
         request.state.policy_decision = guard(principal, obj, act, resolve_domain(request))
         if limit is not None:
-            await run_in_threadpool(take_limit, request, limit, principal.subject)
+            key = limit_per.format_map(request.path_params) if limit_per else principal.subject
+            await run_in_threadpool(take_limit, request, limit, key)
         return principal
 
     _check.policy = (obj, act)  # the route-walk test looks for this marker

@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # Consent decisions (sign, refuse, withdraw, suspend) per person: a parent of several
     # children answers a dozen requests in a minute; a script signing in a loop does not pass.
     rate_consent_decisions: str = "30/60"
+    # Roster files per school (previews, applies and one-step imports together: an admin
+    # fixing a file previews it a few times) and face photo uploads per person (enrolment).
+    rate_roster_imports: str = "30/3600"
+    rate_uploads: str = "20/3600"
     # Staff appointments by an operator's head (idp.staff_routes), per head: each one looks a
     # SNILS up and answers the person's name, so an unbounded loop would turn SNILS numbers
     # into names; a head onboarding a department stays well inside it.
