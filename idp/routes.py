@@ -41,6 +41,15 @@ from propusk.errors import Forbidden, NotFound, Problem
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
+# Importing a roster (one step, preview, apply): the school admin, and one budget of files per
+# school whichever admin sends them (settings.rate_roster_imports).
+ROSTER_IMPORT = require(
+    "roster",
+    "import",
+    domain_param="school_id",
+    limit="rate_roster_imports",
+    limit_per="school:{school_id}",
+)
 
 MAX_ROSTER_BYTES = roster_service.MAX_BYTES
 # A school being registered has no domain yet: only platform-wide roles hold "school:new".
@@ -245,13 +254,7 @@ def import_roster(
     school_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require(
-        "roster",
-        "import",
-        domain_param="school_id",
-        limit="rate_roster_imports",
-        limit_per="school:{school_id}",
-    ),
+    principal: Principal = ROSTER_IMPORT,
     data: bytes = Depends(_roster_body),  # read only once the caller is allowed
 ) -> RosterImportOut:
     """Replace the school's roster in one step (API clients): CSV (``,`` or ``;``, UTF-8 or
@@ -283,13 +286,7 @@ def preview_roster(
     school_id: uuid.UUID,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Principal = require(
-        "roster",
-        "import",
-        domain_param="school_id",
-        limit="rate_roster_imports",
-        limit_per="school:{school_id}",
-    ),
+    principal: Principal = ROSTER_IMPORT,
     data: bytes = Depends(_roster_body),
 ) -> RosterPreviewOut:
     """What importing the file would add, change and end — nothing is written; a file with
@@ -326,13 +323,7 @@ def apply_roster(
     session: SessionDep,
     settings: SettingsDep,
     token: str = Query(min_length=1, max_length=128),
-    principal: Principal = require(
-        "roster",
-        "import",
-        domain_param="school_id",
-        limit="rate_roster_imports",
-        limit_per="school:{school_id}",
-    ),
+    principal: Principal = ROSTER_IMPORT,
     data: bytes = Depends(_roster_body),
 ) -> RosterImportOut:
     """Import the previewed file (the same bytes, with the preview's ``token``); 409
