@@ -47,7 +47,7 @@ run: $(STAMP)
 test: $(STAMP) system-deps $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -x -q
