@@ -406,7 +406,11 @@ def _people(session, school_id, q, class_name, role, login):
     return rows, found
 
 
+# The people list's filters, the same for the list and its CSV export.
 FilterText = Query(default=None, max_length=200)
+ClassFilter = Query(default=None, alias="class", max_length=16)
+RoleFilter = Query(default=None, max_length=32)
+LoginFilter = Query(default=None, max_length=3)
 
 
 @router.get("/schools/{school_id}/people", response_model=SchoolPeopleOut)
@@ -414,9 +418,9 @@ def list_people(
     school_id: uuid.UUID,
     session: SessionDep,
     q: str | None = FilterText,
-    class_name: str | None = Query(default=None, alias="class", max_length=16),
-    role: str | None = Query(default=None, max_length=32),
-    login: str | None = Query(default=None, max_length=3),
+    class_name: str | None = ClassFilter,
+    role: str | None = RoleFilter,
+    login: str | None = LoginFilter,
     limit: int = Query(default=1000, ge=1, le=roster_service.MAX_ROWS * 2),
     principal: Principal = require("roster", "read", domain_param="school_id"),
 ) -> SchoolPeopleOut:
@@ -441,9 +445,9 @@ def export_people(
     school_id: uuid.UUID,
     session: SessionDep,
     q: str | None = FilterText,
-    class_name: str | None = Query(default=None, alias="class", max_length=16),
-    role: str | None = Query(default=None, max_length=32),
-    login: str | None = Query(default=None, max_length=3),
+    class_name: str | None = ClassFilter,
+    role: str | None = RoleFilter,
+    login: str | None = LoginFilter,
     principal: Principal = require("roster", "read", domain_param="school_id"),
 ) -> Response:
     """The same list as a file Excel opens in Russian (UTF-8 with BOM, ``;``)."""

@@ -55,16 +55,7 @@ def _login(h: Harness, org: dict, *, chief: bool = False, snils: str | None = No
 
 
 def as_person(h: Harness, person_id: uuid.UUID) -> dict:
-    """Propusk's own pages as this person: no role carried, the engine's links decide."""
-    return h.token_for(
-        Principal(
-            kind="person",
-            subject=f"person:{person_id}",
-            person_id=person_id,
-            channel="session",
-            auth=esia_auth(),
-        )
-    )
+    return h.page_person(person_id)
 
 
 def _operator(h: Harness) -> Org:

@@ -27,10 +27,9 @@ from idp.login import on_login
 from idp.statuses import grant_status
 from idp.upstream import UpstreamOrgRole
 from propusk.db import session_scope, utcnow
-from propusk.security import Principal
 from tests.browsing import cabinet, origin_of
 from tests.idp import factories as f
-from tests.support.consent_world import esia_auth, inn10, ogrn13, years_ago
+from tests.support.consent_world import inn10, ogrn13, organization_body, years_ago
 from tests.support.settings import make_settings
 
 PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
@@ -39,17 +38,7 @@ PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def _register(harness, **over):
     """POST /api/v1/organizations as the platform administrator; a server error is an answer
     here (500), not an exception of the test client."""
-    body = {
-        "kind": "operator",
-        "name": "ООО «Проба»",
-        "inn": inn10(),
-        "ogrn": ogrn13(),
-        "address": "г. Москва, ул. Тверская, д. 1",
-        "storage_country": "RU",
-        "storage_location": "ЦОД Москва-1",
-        "registry_number": "77-23-000123",
-        **over,
-    }
+    body = organization_body("operator", **{"name": "ООО «Проба»", **over})
     http = TestClient(harness.client.app, raise_server_exceptions=False)
     return http.post("/api/v1/organizations", json=body, headers=harness.admin())
 
@@ -160,15 +149,7 @@ def _head_and_operator(harness) -> tuple[str, uuid.UUID]:
 
 
 def _as(harness, person_id: uuid.UUID) -> dict:
-    return harness.token_for(
-        Principal(
-            kind="person",
-            subject=f"person:{person_id}",
-            person_id=person_id,
-            channel="session",
-            auth=esia_auth(),
-        )
-    )
+    return harness.page_person(person_id)
 
 
 @PG

@@ -122,6 +122,19 @@ class Harness:
             )
         )
 
+    def page_person(self, person_id: uuid.UUID) -> dict[str, str]:
+        """Propusk's own pages as this person: no role carried, the engine's links decide
+        (statuses, organisation roles)."""
+        return self.token_for(
+            Principal(
+                kind="person",
+                subject=f"person:{person_id}",
+                person_id=person_id,
+                channel="session",
+                auth=esia_auth(),
+            )
+        )
+
     def person_headers(self, person_id: uuid.UUID) -> dict[str, str]:
         return self.token_for(
             Principal(
@@ -182,17 +195,7 @@ class Harness:
 
     # --- parties and templates through the API --------------------------------------------
     def organization(self, kind: str, **over) -> dict:
-        body = {
-            "kind": kind,
-            "name": f"ООО {kind} {secrets.token_hex(3)}",
-            "inn": inn10(),
-            "ogrn": ogrn13(),
-            "address": "г. Москва, ул. Тверская, д. 1",
-            "storage_country": "RU",
-            "storage_location": "ЦОД Москва-1",
-            "registry_number": "77-23-000123",
-            **over,
-        }
+        body = organization_body(kind, **over)
         r = self.client.post("/api/v1/organizations", json=body, headers=self.admin())
         assert r.status_code == 201, r.text
         return r.json()
@@ -426,3 +429,18 @@ def request_consent(url: str, rt, op: dict, oid: str) -> str:
     )
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+def organization_body(kind: str = "operator", **over) -> dict:
+    """A valid ``POST /api/v1/organizations`` body (fresh ИНН and ОГРН), with ``over`` on top."""
+    return {
+        "kind": kind,
+        "name": f"ООО {kind} {secrets.token_hex(3)}",
+        "inn": inn10(),
+        "ogrn": ogrn13(),
+        "address": "г. Москва, ул. Тверская, д. 1",
+        "storage_country": "RU",
+        "storage_location": "ЦОД Москва-1",
+        "registry_number": "77-23-000123",
+        **over,
+    }
