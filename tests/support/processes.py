@@ -1,0 +1,128 @@
+"""``propusk serve`` as real operating-system processes, for the fault and multi-instance tests
+(issue 16): each instance is its own interpreter with its own caches, sequencer thread and
+limiter, started exactly as production starts it (the CLI, uvicorn, ``propusk.asgi``), so a
+``kill -9`` really loses whatever was only in that process's memory.
+
+The settings reach the process as ``PROPUSK_*`` environment variables; its output goes to a file
+under the test's ``tmp_path`` (read it with :meth:`ServerProcess.logs`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.servers import free_port
+
+CLI = Path(sys.executable).parent / "propusk"
+
+
+def process_env(database_url: str, port: int, **overrides: object) -> dict[str, str]:
+    """The environment of one instance: the test settings of ``make_settings`` plus overrides
+    (``redis_url="..."`` becomes ``PROPUSK_REDIS_URL``)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PROPUSK_") and key != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    values: dict[str, object] = {
+        "env": "test",
+        "database_url": database_url,
+        "issuer": f"http://127.0.0.1:{port}",
+        "upstream": "simulator",
+        "demo": True,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    for key, value in values.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        env[f"PROPUSK_{key.upper()}"] = str(value)
+    return env
+
+
+class ServerProcess:
+    """One ``propusk serve`` process group (the uvicorn supervisor and its workers)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        log_dir: Path,
+        *,
+        workers: int = 1,
+        port: int | None = None,
+        name: str = "instance",
+        extra_env: dict[str, str] | None = None,
+        **overrides: object,
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
+        self.env = process_env(database_url, self.port, **overrides)
+        self.env.update(extra_env or {})
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        """Start the process and wait until ``/healthz`` answers (the app has migrated nothing:
+        the database must already be migrated, as in production)."""
+        command = [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers), "--no-access-log"]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill() reaches the workers
+            )
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"propusk serve exited ({self.proc.returncode}):\n{self.logs()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"propusk serve did not become healthy:\n{self.logs()}")
+
+    def kill(self) -> None:
+        """``kill -9`` the whole process group: no shutdown hook, no flush, no goodbye."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """A graceful stop (SIGTERM), then SIGKILL if it hangs."""
+        self._signal(signal.SIGTERM, wait=15)
+
+    def _signal(self, sig: int, wait: float = 10) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
