@@ -44,7 +44,6 @@ NOT_COUNTED = frozenset({"no_face", "too_few_frames", "actions_not_performed"})
 MAX_LIVENESS_FRAMES = 10 * liveness.MAX_FRAMES
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SWEEP_EVERY = 4  # every 4th periodic frame runs the thorough detector (a second, smaller face)
-FRAME_INTERVAL_SECONDS = 15
 FRAMES_PER_MINUTE = 20  # the page sends 4; more is a client bug or a CPU-exhaustion attempt
 
 
@@ -66,7 +65,9 @@ def _choose_path(session: Session, person_id: uuid.UUID, now: datetime) -> tuple
     return "biometric", None
 
 
-def _issue_challenge(session: Session, taker: ExamTaker, now: datetime) -> dict[str, Any]:
+def _issue_challenge(
+    session: Session, taker: ExamTaker, now: datetime, frame_interval: int
+) -> dict[str, Any]:
     """A fresh liveness challenge for the taker (only the nonce's hash is stored)."""
     frames_sent = repo.checks_since(session, taker.id, "liveness", _EPOCH)
     if taker.liveness_attempts >= MAX_LIVENESS_ATTEMPTS or frames_sent >= MAX_LIVENESS_FRAMES:
@@ -90,14 +91,21 @@ def _issue_challenge(session: Session, taker: ExamTaker, now: datetime) -> dict[
             "max_frames": liveness.MAX_FRAMES,
         },
         "attempts_left": MAX_LIVENESS_ATTEMPTS - taker.liveness_attempts,
-        "frame_interval_seconds": FRAME_INTERVAL_SECONDS,
+        "frame_interval_seconds": frame_interval,
     }
 
 
 def start(
-    session: Session, *, exam_id: uuid.UUID, person_id: uuid.UUID, now: datetime
+    session: Session,
+    *,
+    exam_id: uuid.UUID,
+    person_id: uuid.UUID,
+    now: datetime,
+    frame_interval: int = 15,
 ) -> dict[str, Any]:
-    """Choose the taker's path; on the biometric path issue a fresh liveness challenge."""
+    """Choose the taker's path; on the biometric path issue a fresh liveness challenge.
+    ``frame_interval`` (settings.exam_frame_interval_seconds) tells the page how often to send a
+    frame once liveness passed."""
     exam, taker = taken_exam(session, exam_id, person_id, now)
     path, reason = _choose_path(session, person_id, now)
     if taker.path != path:
@@ -121,9 +129,9 @@ def start(
         return {
             "path": "biometric",
             "liveness_passed": True,
-            "frame_interval_seconds": FRAME_INTERVAL_SECONDS,
+            "frame_interval_seconds": frame_interval,
         }
-    return _issue_challenge(session, taker, now)
+    return _issue_challenge(session, taker, now, frame_interval)
 
 
 # --- frames -------------------------------------------------------------------------------

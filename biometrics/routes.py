@@ -380,13 +380,20 @@ def attestation(
 def start(
     exam_id: uuid.UUID,
     session: SessionDep,
+    settings: SettingsDep,
     principal: Principal = require("exam.attempt", "take"),
 ) -> dict:
     """Start (or resume) your exam: the biometric path with a fresh liveness challenge when you
     are enrolled under an active biometric consent, else the manual path (the proctor checks
     your identity document)."""
     _authorize_exam(session, principal, exam_id, "exam.attempt", "take")
-    return checks.start(session, exam_id=exam_id, person_id=_person(principal), now=utcnow())
+    return checks.start(
+        session,
+        exam_id=exam_id,
+        person_id=_person(principal),
+        now=utcnow(),
+        frame_interval=settings.exam_frame_interval_seconds,
+    )
 
 
 @router.post("/exams/sessions/{exam_id}/liveness", response_model=LivenessOut)

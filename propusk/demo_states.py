@@ -24,6 +24,8 @@ Times are the real clock; the one exception is the expired request, filed a day 
 answer period ago (the service takes the request's time; nothing else can make a request
 lapse today). Idempotent: a subject that already has consents on the ``demo.states.*``
 templates is not seeded again; the report is read back from the database each time.
+The consoles are lived in too: the operator's (``propusk.demo_operator``), the platform
+administrator's (``propusk.demo_platform``) and the proctor's (``propusk.demo_proctor``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from policies.service import authorize
 from propusk.db import session_scope, utcnow
 from propusk.demo_operator import seed_operator_console
 from propusk.demo_platform import seed_platform
+from propusk.demo_proctor import PROCTOR_OID, seed_proctor_console
 from propusk.demo_world import (
     DEMO_ACTOR,
     KEY_PREFIX,
@@ -156,6 +159,9 @@ def _seed(session: Session, settings: Settings) -> StatesReport:
         report.personas[persona.name] = states
     seed_platform(session, world.operator.id, world.olympiad.id, world.supplier.id)
     seed_operator_console(session, settings, world.operator, world.templates["attestation"])
+    school = next(o["oid"] for o in fixture["organizations"] if o.get("kind") == "school")
+    proctor = next(p for p in fixture["persons"] if p["oid"] == PROCTOR_OID)
+    seed_proctor_console(session, settings, ids[school], _identity(proctor, []))
     return report
 
 

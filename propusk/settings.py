@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     # frames; 0.6 keeps about equal margins to both. Re-check with `propusk biometrics evaluate`.
     face_threshold: float = 0.6
     frame_retention_days: int = 0
+    # How often an exam taker's page sends a camera frame for the proctor once liveness passed.
+    # At least 4 s: the server takes at most 20 frames a minute from one taker
+    # (biometrics.checks.FRAMES_PER_MINUTE), and each costs a face analysis.
+    exam_frame_interval_seconds: int = Field(15, ge=4, le=120)
 
     # The operator of the platform (152-FZ art. 18.1): who runs this instance, as the landing
     # page, the processing policy (/policy) and the art. 14 answers name it. The defaults are

@@ -313,10 +313,10 @@ class Bio:
 
 
 @contextmanager
-def served(database_url: str) -> Iterator[tuple[str, Bio]]:
-    """A real server (uvicorn) on ``database_url`` whose callers the harness resolves:
-    (its URL, a ``Bio`` talking to it over HTTP)."""
-    server, rt = start_live_server(database_url)
+def served(database_url: str, **overrides) -> Iterator[tuple[str, Bio]]:
+    """A real server (uvicorn) on ``database_url`` (settings ``overrides``) whose callers the
+    harness resolves: (its URL, a ``Bio`` talking to it over HTTP)."""
+    server, rt = start_live_server(database_url, **overrides)
     http = httpx.Client(base_url=server.url, timeout=60)
     bio = Bio(client=http, runtime=rt)
     server.server.config.app.state.principal_resolver = bio.resolve

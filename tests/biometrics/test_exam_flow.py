@@ -65,6 +65,7 @@ def test_proctor_flow_end_to_end(live: Bio):
     start_url = f"/api/v1/exams/sessions/{exam}/start"
     start = bio.client.post(start_url, headers=bio.headers(alice)).json()
     assert start["path"] == "biometric" and start["attempts_left"] == 3
+    assert start["frame_interval_seconds"] == 15  # settings.exam_frame_interval_seconds
     challenge = start["challenge"]
     assert len(challenge["actions"]) == 3 and len(challenge["nonce"]) >= 32
     still = [make.frontal() for _ in range(4)]

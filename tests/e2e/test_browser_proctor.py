@@ -41,7 +41,8 @@ pytestmark = [needs_chromium, pytest.mark.xdist_group("proctor")]
 MOSCOW = ZoneInfo("Europe/Moscow")
 GENUINE_CLIP = ("obama/obama_1.jpg", "obama/obama_480p.jpg", "obama/obama_720p.jpg")
 IMPOSTOR_CLIP = ("biden/biden_1.jpg", "biden/biden_2.jpg")
-CLIP_FPS, CLIP_FRAMES = 5, 60  # a 12 s loop: grabs 15 s apart never land on one frame
+CLIP_FPS, CLIP_FRAMES = 5, 60  # a 12 s loop: grabs 5 s apart land on one frame after 60 s only
+FRAME_INTERVAL = 5  # the taker pages send a frame every 5 s (15 s in production): less waiting
 
 
 def camera_clip(path: Path, names: tuple[str, ...]) -> Path:
@@ -79,7 +80,7 @@ def camera(p, clip: Path):
 
 @pytest.fixture
 def live(sqlite_database):
-    with served(sqlite_database) as (url, bio):
+    with served(sqlite_database, exam_frame_interval_seconds=FRAME_INTERVAL) as (url, bio):
         yield url, bio
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import uuid
 
+from idp import identity
+from propusk.db import session_scope
+from propusk.demo_proctor import PROCTOR_OID, TITLE
 from propusk.demo_states import seed_states
 
 EVERY_STATE = {"requested", "given", "refused", "withdrawn", "suspended", "expired"}
@@ -120,3 +123,22 @@ def _demands_shown(callers: Callers, seen: dict, subject: dict, persona) -> None
     assert set(persona.obligations) == set(expected)
     assert persona.access_requests
     assert any("Срок продлён" in n["text"] for n in mine["notices"])
+
+
+def test_the_demo_proctor_has_a_lived_in_session_once(settings, harness):
+    """Зайцев Павел (the simulator's 1000400004) is the school's proctor with today's session:
+    one taker verified by her passport, one started on the document path, one not started."""
+    seed_states(settings)
+    seed_states(settings)
+    with session_scope(harness.runtime.sessionmaker) as s:
+        proctor = identity.get_person_by_oid(s, PROCTOR_OID).id
+    callers = Callers(harness)
+    mine = callers.get("/api/v1/exams/sessions", callers.person(proctor))
+    (exam,) = mine["sessions"]  # the second seed made nothing
+    assert exam["title"] == TITLE and exam["window"] == "open"
+    assert (exam["takers"], exam["started"], exam["decided"]) == (3, 2, 1)
+    view = callers.get(f"/api/v1/exams/sessions/{exam['id']}", callers.person(proctor))
+    by_name = {t["name"].split()[0]: t for t in view["takers"]}
+    assert by_name["Соколова"]["decision"]["decision"] == "verified"
+    assert by_name["Соколова"]["decision"]["basis"]["identity_document"]["number_last4"] == "3817"
+    assert by_name["Волкова"]["decision"] is None
