@@ -43,8 +43,9 @@ def start_destruction(session: Session, consent: Consent, reason: str, now: date
 def confirm_destruction(
     session: Session, operator: Party, task_id: uuid.UUID, *, actor: str, now: datetime
 ) -> DestructionTask:
-    """The operator confirms it destroyed the data of one of its tasks (once)."""
-    task = repo.get_destruction_task(session, task_id)
+    """The operator confirms it destroyed the data of one of its tasks (once: the task is locked,
+    so a second confirmation at the same moment waits and answers 409)."""
+    task = repo.destruction_task_for_update(session, task_id)
     if task is None or task.operator_id != operator.id:
         raise NotFound("no such destruction task")
     if task.confirmed_at is not None:

@@ -420,6 +420,12 @@ def get_destruction_task(session: Session, task_id: uuid.UUID) -> DestructionTas
     return session.get(DestructionTask, task_id)
 
 
+def destruction_task_for_update(session: Session, task_id: uuid.UUID) -> DestructionTask | None:
+    """The task locked until the transaction ends: two confirmations (or a confirmation and a
+    deferral) of one task run one after the other, and the second sees the first's answer."""
+    return session.get(DestructionTask, task_id, with_for_update=True, populate_existing=True)
+
+
 def overdue_destruction(session: Session, today: date) -> list[DestructionTask]:
     stmt = select(DestructionTask).where(
         DestructionTask.confirmed_at.is_(None), DestructionTask.due_date < today

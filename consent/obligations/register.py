@@ -157,7 +157,7 @@ def defer_destruction(
 ) -> Obligation:
     """Check 13: destruction within 30 days is impossible — block the data for that operator
     and destroy within 6 months of the original receipt (art. 21 part 6)."""
-    task = repo.get_destruction_task(session, task_id)
+    task = repo.destruction_task_for_update(session, task_id)
     if task is None or (registrar.org_id is not None and task.operator_id != registrar.org_id):
         raise NotFound("no such destruction task")
     if task.confirmed_at is not None:

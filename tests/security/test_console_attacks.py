@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from audit.models import AuditEvent
-from consent import parties
+from consent import destruction, parties
 from consent.console import service as console
 from consent.demo import seed as seed_consent
 from idp import demo as idp_demo
@@ -390,6 +390,36 @@ def test_two_staff_acknowledging_one_withdrawal_at_once_get_200_and_409(harness)
         r = second.result(timeout=120)
     assert r.status_code == 409, r.text
     assert r.json()["type"].endswith("/already-acknowledged")
+
+
+@PG
+def test_two_confirmations_of_one_destruction_at_once_get_200_and_409(harness):
+    """Finding (issue 15's note): two staff confirming one destruction task at the same moment
+    both succeeded, with two ``consent.destruction.confirmed`` events. The task is now locked
+    while it is confirmed: the second waits, sees the confirmation and answers 409."""
+    org_id, staff = _withdrawn(harness)
+    base = f"/api/v1/operators/{org_id}/destruction"
+    (task,) = harness.client.get(base, headers=_as(harness, staff)).json()["tasks"]
+    http = TestClient(harness.client.app, raise_server_exceptions=False)
+    with ThreadPoolExecutor(1) as pool:
+        with session_scope(harness.runtime.sessionmaker) as s:
+            operator = parties.get(s, uuid.UUID(org_id))
+            destruction.confirm_destruction(
+                s, operator, uuid.UUID(task["id"]), actor=f"person:{staff}", now=utcnow()
+            )
+            second = pool.submit(
+                http.post, f"{base}/{task['id']}/confirm", headers=_as(harness, staff)
+            )
+            while not second.done() and not _waits_for_a_lock(harness.runtime):
+                pass  # until it blocks on the first's transaction (or answered)
+        r = second.result(timeout=120)
+    assert r.status_code == 409, r.text
+    assert r.json()["type"].endswith("/already-confirmed")
+    with session_scope(harness.runtime.sessionmaker) as s:
+        events = s.scalars(
+            select(AuditEvent).where(AuditEvent.event_type == "consent.destruction.confirmed")
+        ).all()
+        assert sum(task["id"].encode() in e.leaf for e in events) == 1
 
 
 @PG
