@@ -11,6 +11,7 @@ import random
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from functools import partial
 
 import httpx
 import pytest
@@ -366,6 +367,21 @@ def _waits_for_a_lock(runtime) -> bool:
         return bool(waiting)
 
 
+def _second_while_first_holds(harness, org_id: str, staff, first, path: str):
+    """``first(session, operator, actor=, now=)`` runs in a transaction left open while the same
+    action is POSTed to ``path``; the first commits once the second waits on its lock (or has
+    answered). Answers the second's response."""
+    http = TestClient(harness.client.app, raise_server_exceptions=False)
+    with ThreadPoolExecutor(1) as pool:
+        with session_scope(harness.runtime.sessionmaker) as s:
+            operator = parties.get(s, uuid.UUID(org_id))
+            first(s, operator, actor=f"person:{staff}", now=utcnow())
+            second = pool.submit(http.post, path, headers=_as(harness, staff))
+            while not second.done() and not _waits_for_a_lock(harness.runtime):
+                pass  # until it blocks on the first's transaction (or answered)
+        return second.result(timeout=120)
+
+
 @PG
 def test_two_staff_acknowledging_one_withdrawal_at_once_get_200_and_409(harness):
     """Finding: both acknowledgements found none yet and inserted one; the second waited on
@@ -374,20 +390,8 @@ def test_two_staff_acknowledging_one_withdrawal_at_once_get_200_and_409(harness)
     org_id, staff = _withdrawn(harness)
     base = f"/api/v1/operators/{org_id}/withdrawals"
     event_id = harness.client.get(base, headers=_as(harness, staff)).json()["withdrawals"][0]["id"]
-    http = TestClient(harness.client.app, raise_server_exceptions=False)
-    with ThreadPoolExecutor(1) as pool:
-        with session_scope(harness.runtime.sessionmaker) as s:
-            operator = parties.get(s, uuid.UUID(org_id))
-            actor = f"person:{staff}"
-            console.acknowledge(s, operator, uuid.UUID(event_id), actor=actor, now=utcnow())
-            # the first is not committed yet: the second request runs meanwhile
-            second = pool.submit(
-                http.post, f"{base}/{event_id}/acknowledge", headers=_as(harness, staff)
-            )
-            while not second.done() and not _waits_for_a_lock(harness.runtime):
-                pass  # until it blocks on the first's transaction (or answered)
-        # the first commits here
-        r = second.result(timeout=120)
+    first = partial(console.acknowledge, event_id=uuid.UUID(event_id))
+    r = _second_while_first_holds(harness, org_id, staff, first, f"{base}/{event_id}/acknowledge")
     assert r.status_code == 409, r.text
     assert r.json()["type"].endswith("/already-acknowledged")
 
@@ -400,19 +404,8 @@ def test_two_confirmations_of_one_destruction_at_once_get_200_and_409(harness):
     org_id, staff = _withdrawn(harness)
     base = f"/api/v1/operators/{org_id}/destruction"
     (task,) = harness.client.get(base, headers=_as(harness, staff)).json()["tasks"]
-    http = TestClient(harness.client.app, raise_server_exceptions=False)
-    with ThreadPoolExecutor(1) as pool:
-        with session_scope(harness.runtime.sessionmaker) as s:
-            operator = parties.get(s, uuid.UUID(org_id))
-            destruction.confirm_destruction(
-                s, operator, uuid.UUID(task["id"]), actor=f"person:{staff}", now=utcnow()
-            )
-            second = pool.submit(
-                http.post, f"{base}/{task['id']}/confirm", headers=_as(harness, staff)
-            )
-            while not second.done() and not _waits_for_a_lock(harness.runtime):
-                pass  # until it blocks on the first's transaction (or answered)
-        r = second.result(timeout=120)
+    first = partial(destruction.confirm_destruction, task_id=uuid.UUID(task["id"]))
+    r = _second_while_first_holds(harness, org_id, staff, first, f"{base}/{task['id']}/confirm")
     assert r.status_code == 409, r.text
     assert r.json()["type"].endswith("/already-confirmed")
     with session_scope(harness.runtime.sessionmaker) as s:
