@@ -9,8 +9,11 @@ statements per batch) and commit once; then each caller gets its own outcome.
 The gate's guarantee is unchanged: every subject of the batch is locked *shared* before its
 consent rows are read, and the locks are held until the batch's commit, so a withdrawal that
 committed first is seen, and one that comes later waits for the records. A batch that fails
-(a deadlock victim, a lost connection) is rolled back and each of its pulls is retried alone,
-so one bad pull cannot fail the others; nothing is answered before its record committed.
+(a deadlock victim) is rolled back and each of its pulls is retried alone, so one bad pull cannot
+fail the others; a batch that met a database outage is rolled back and each of its callers gets
+the outage's answer (alone they would fail alike). Nothing is answered before its record
+committed; a failed commit is answered as uncertain (``CommitUncertain``), never retried. The
+worker threads outlive an outage: the next batch after the database returns commits.
 
 This is a transaction boundary like a request (it commits); services stay commit-free.
 """
@@ -29,7 +32,7 @@ from consent.flows import Outcome, PullAsk
 from idp.oidc.principal import unauthorized
 from idp.oidc.token_store import ClientToken, refused_client_tokens
 from propusk.db import utcnow
-from propusk.errors import Problem
+from propusk.errors import Problem, is_database_outage
 from propusk.settings import Settings
 
 log = logging.getLogger("propusk.consent")
@@ -162,6 +165,10 @@ class PullBatcher:
             self._finish([(job, None, exc) for job in batch])
             return
         except Exception as exc:  # rolled back before its commit: retry each pull alone
+            if is_database_outage(exc):  # alone they fail alike: each caller gets the outage
+                log.warning("pull batch of %d: database unavailable", len(batch))
+                self._finish([(job, None, exc) for job in batch])
+                return
             if len(batch) > 1:
                 log.warning("pull batch of %d failed (%s); retrying one by one", len(batch), exc)
                 for job in batch:

@@ -27,7 +27,7 @@ from consent.parties import organization_of
 from idp.oidc.principal import ClientBearer, client_bearers
 from policies import service as policies
 from propusk.db import session_scope
-from propusk.errors import PROBLEM_JSON, Problem
+from propusk.errors import PROBLEM_JSON, Problem, is_database_outage, outage_problem
 from propusk.observability import ROUTE_KEY
 
 PREFIX, SUFFIX = "/api/v1/subjects/", "/data"
@@ -91,16 +91,22 @@ class GatedPullLane:
         ):
             try:
                 admitted = await self._admit(scope)
-            except Exception:  # a bug here must not cost the caller the ordinary route
-                log.exception("gated pull lane: admission failed; the route serves it")
+            except Exception as exc:
+                if not is_database_outage(exc):  # a bug here must not cost the caller the route
+                    log.exception("gated pull lane: admission failed; the route serves it")
+                else:  # the route could only say the same: answer it here
+                    return await self._answer(scope, send, _failed(exc, scope["path"]))
         if admitted is None:
             return await self.app(scope, receive, send)
-        scope[ROUTE_KEY] = PULL_ROUTE  # the metrics' label (propusk.observability)
         try:
-            status, ctype, body, headers = await self._serve(admitted, scope["path"])
-        except Exception:  # outside the app's error middleware: answer problem+json ourselves
-            log.exception("gated pull lane failed")
-            status, ctype, body, headers = _problem(SERVER_ERROR, scope["path"])
+            answer = await self._serve(admitted, scope["path"])
+        except Exception as exc:  # outside the app's error middleware: answer problem+json here
+            answer = _failed(exc, scope["path"])
+        await self._answer(scope, send, answer)
+
+    async def _answer(self, scope, send, answer: Answer) -> None:
+        scope[ROUTE_KEY] = PULL_ROUTE  # the metrics' label (propusk.observability)
+        status, ctype, body, headers = answer
         raw = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
         raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -192,6 +198,16 @@ def bearer_token(scope) -> str | None:
             token = token.strip()
             return token if scheme.lower() == "bearer" and token else None
     return None
+
+
+def _failed(exc: BaseException, path: str) -> Answer:
+    """A failure of the lane's own work: a database outage answered as every route answers it
+    (``propusk.errors``), anything else as the app's internal error."""
+    if is_database_outage(exc):
+        log.warning("gated pull lane: database unavailable (%s)", type(exc).__name__)
+        return _problem(outage_problem(), path)
+    log.error("gated pull lane failed", exc_info=exc)
+    return _problem(SERVER_ERROR, path)
 
 
 def _problem(problem: Problem, path: str) -> Answer:

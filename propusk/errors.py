@@ -3,18 +3,31 @@
 Raise ``Problem`` (or a subclass) anywhere below a route; the handlers installed by the app
 factory turn it, request validation errors and unexpected errors into problem+json bodies with a
 stable ``type``. OAuth endpoints do not use these: they answer with OAuth error bodies.
+
+A database outage (the server down, restarting, refusing connections, or a connection cut under
+a request) is recognised in one place, ``is_database_outage``, and answered in one way by the
+routes (the handlers below) and by the lanes that answer requests themselves: 503 with
+``Retry-After`` — problem+json ``database-unavailable`` on the API, an OAuth
+``temporarily_unavailable`` body on the OAuth endpoints, a Russian page for a browser — never a
+500 with a stack trace. Nothing needs restarting when the database returns: the engine pings a
+pooled connection before use (``propusk.db``), so the first request after it answers again.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from functools import cache
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
@@ -105,6 +118,102 @@ class TooManyRequests(Problem):
         )
 
 
+class DatabaseUnavailable(Problem):
+    """The database does not answer (``is_database_outage``): 503 with ``Retry-After``."""
+
+    status, type, title = 503, "database-unavailable", "Database unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the database is unavailable; nothing was changed by this request, retry later",
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER)},
+        )
+
+
+# Seconds a client is told to wait during a database outage (a restart takes a few seconds).
+OUTAGE_RETRY_AFTER = 5
+# SQLSTATEs of a server that is gone, going or not there yet: class 08 (connection exception),
+# 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up).
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_database_outage(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) means the database cannot be reached — the one test
+    every route handler and lane asks, so that they answer an outage alike.
+
+    True for a connection the driver found dead (``connection_invalidated``), a connection that
+    could not be made (a PostgreSQL driver error without a SQLSTATE: refused, reset, timed
+    out), the server's shutdown and start-up states, and a pool that found no connection in
+    time. Not for errors a query itself causes (constraint violations, deadlocks, serialization
+    failures: they have a SQLSTATE of their own) nor for SQLite's own errors (a locked file is
+    not an outage)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa_exc.TimeoutError):  # QueuePool: no connection within its timeout
+            return True
+        if isinstance(exc, sa_exc.DBAPIError):
+            if exc.connection_invalidated:
+                return True
+            if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and hasattr(
+                exc.orig, "sqlstate"
+            ):
+                state = exc.orig.sqlstate
+                return state is None or state.startswith(_OUTAGE_STATES)
+            return False
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def outage_problem() -> DatabaseUnavailable:
+    """The API's answer to a database outage (routes and lanes alike)."""
+    return DatabaseUnavailable()
+
+
+def outage_oauth() -> tuple[int, bytes, dict[str, str]]:
+    """The OAuth endpoints' answer to a database outage: (status, JSON body, headers)."""
+    body = orjson.dumps(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "The database is unavailable; retry later",
+        }
+    )
+    headers = {"Retry-After": str(OUTAGE_RETRY_AFTER), "Cache-Control": "no-store"}
+    return 503, body, headers
+
+
+# Propusk's page layout lives with the web UI; read as files (the kernel imports no page code).
+_PAGES = Path(__file__).parent / "web" / "templates"
+
+
+@cache
+def _page_templates() -> Environment:
+    return Environment(loader=FileSystemLoader(str(_PAGES)), autoescape=select_autoescape())
+
+
+def outage_page() -> bytes:
+    """The Russian page a browser gets during a database outage (needs no database)."""
+    return _page_templates().get_template("unavailable.html").render().encode()
+
+
+def declare_oauth_endpoints(app: FastAPI, *paths: str) -> None:
+    """Paths whose failures are OAuth error bodies (``idp.oidc.wiring`` declares them)."""
+    app.state.oauth_endpoints = frozenset(getattr(app.state, "oauth_endpoints", ())) | set(paths)
+
+
+def outage_response(request: Request) -> Response:
+    """The route's answer to a database outage, by who asks: an OAuth endpoint's client, the
+    API's caller, or a browser on a page."""
+    path = request.url.path
+    if path in getattr(request.app.state, "oauth_endpoints", ()):
+        status, body, headers = outage_oauth()
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
+    if not path.startswith("/api/") and "text/html" in request.headers.get("accept", ""):
+        headers = {"Retry-After": str(OUTAGE_RETRY_AFTER)}
+        return HTMLResponse(outage_page(), status_code=503, headers=headers)
+    return problem_response(outage_problem(), request)
+
+
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),
@@ -161,11 +270,32 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(problem, request)
 
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> Response:
+        if is_database_outage(exc):
+            log.warning(
+                "database unavailable on %s %s: %s", request.method, request.url.path, _brief(exc)
+            )
+            return outage_response(request)
+        return _internal_error(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        problem = Problem(status=500, type="internal-error", title="Internal server error")
-        return problem_response(problem, request)
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: BaseException) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    problem = Problem(status=500, type="internal-error", title="Internal server error")
+    return problem_response(problem, request)
+
+
+def _brief(exc: BaseException) -> str:
+    """The exception's class and first line (driver messages carry no row values: the engines
+    hide parameters), for a one-line log entry instead of a traceback per request."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else ""
+    return f"{type(orig).__name__}: {first[:200]}"
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

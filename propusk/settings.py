@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     esia_cert_hash: str | None = None
     esia_trusted_certs: list[Path] = Field(default_factory=list)
     esia_simulator_url: str | None = None  # defaults to {issuer}/esia-sim
+    # Seconds to wait for ESIA (token exchange, certificate, REST): to open a connection, and
+    # for each read or write after it. A login whose ESIA call runs out of either gets the page
+    # «Госуслуги не отвечают» (503) instead of holding the person and a worker thread.
+    esia_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    esia_timeout: float = Field(default=10.0, gt=0, le=120)
     esia_scope: str = (
         "openid fullname birthdate gender snils email mobile usr_org "
         "kid_fullname kid_birthdate kid_gender kid_snils"

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from idp.esia.errors import EsiaError, from_oauth_error
+from idp.esia.errors import EsiaError, from_oauth_error, transport_error
 from idp.esia.gost import Signer, certificate_hash
 
 AC_PATH = "/aas/oauth2/v2/ac"
@@ -110,6 +110,10 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+# A client made without an ``http`` (tests, the CLI) waits as long as the settings' defaults.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
 @dataclass
 class EsiaClient:
     """One registered information system (мнемоника) talking to one ESIA environment."""
@@ -175,11 +179,11 @@ class EsiaClient:
         return body
 
     def _post(self, url: str, form: dict[str, str]) -> dict[str, Any]:
-        http = self.http or httpx.Client(timeout=15)
+        http = self.http or httpx.Client(timeout=DEFAULT_TIMEOUT)
         try:
             response = http.post(url, data=form, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
-            raise EsiaError("esia.unreachable", description=type(exc).__name__) from None
+            raise transport_error(exc, "v3/te") from None
         finally:
             if self.http is None:
                 http.close()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import httpx
+
 from idp.upstream import UpstreamError
 
 
@@ -144,12 +146,19 @@ LOCAL_CODES: dict[str, str] = {
     "esia.token_invalid": "Маркер доступа ЕСИА не прошёл проверку подписи.",
     "esia.token_expired": "Маркер доступа ЕСИА просрочен.",
     "esia.token_claims": "Маркер доступа ЕСИА выдан не нашей системе или другим издателем.",
-    "esia.unreachable": "ЕСИА недоступна. Попробуйте войти позже.",
+    "esia.unreachable": "Госуслуги (ЕСИА) сейчас недоступны: Пропуск не смог с ними "
+    "связаться. Это не связано с вашими данными. Попробуйте войти через несколько минут.",
+    "esia.timeout": "Госуслуги (ЕСИА) не ответили вовремя. Это не связано с вашими данными. "
+    "Попробуйте войти через несколько минут.",
     "esia.bad_response": "ЕСИА прислала ответ, который не удалось разобрать.",
     "esia.rest_forbidden": "ЕСИА не предоставила данные: доступ к ним не разрешён.",
     "esia.rest_failed": "Не удалось получить данные пользователя из ЕСИА.",
     "esia.misconfigured": "Подключение к ЕСИА настроено неверно.",
 }
+
+# The failures of ESIA itself being slow or away (not of the login): the login page says so
+# and answers 503 with Retry-After; a relying party gets ``temporarily_unavailable``.
+UNAVAILABLE_CODES = frozenset({"esia.unreachable", "esia.timeout", "ESIA-007008"})
 
 _CODE_RE = re.compile(r"^\s*(ESIA-\d{6})\s*:?\s*(.*)$", re.S)
 
@@ -172,6 +181,14 @@ class EsiaError(UpstreamError):
         super().__init__(code, message or describe(code))
         self.txn_id = txn_id
         self.description = description
+
+
+def transport_error(exc: httpx.HTTPError, where: str) -> EsiaError:
+    """A call to ESIA that got no answer: ``esia.timeout`` when it ran out of time
+    (``Settings.esia_timeout``), else ``esia.unreachable``. The description names the call and
+    the exception class only (never a URL's query, a code or a token)."""
+    code = "esia.timeout" if isinstance(exc, httpx.TimeoutException) else "esia.unreachable"
+    return EsiaError(code, description=f"{type(exc).__name__} on {where}")
 
 
 def describe(code: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from idp.esia.errors import EsiaError
+from idp.esia.errors import EsiaError, transport_error
 
 EMBED_ELEMENTS = "(elements)"
 
@@ -31,7 +31,7 @@ class EsiaRest:
         try:
             response = self.http.get(url, params=params, headers=headers)
         except httpx.HTTPError as exc:
-            raise EsiaError("esia.unreachable", description=type(exc).__name__) from None
+            raise transport_error(exc, _path(url)) from None
         if response.status_code in (401, 403):
             raise EsiaError(
                 "esia.rest_forbidden", description=f"HTTP {response.status_code} on {_path(url)}"

@@ -31,13 +31,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from idp.esia.connector import (
     CALLBACK_PATH,
+    DEFAULT_TIMEOUT,
     ENVIRONMENTS,
     EsiaClient,
     EsiaEnvironment,
     pkce_pair,
     simulator_environment,
 )
-from idp.esia.errors import EsiaError, from_oauth_error
+from idp.esia.errors import EsiaError, from_oauth_error, transport_error
 from idp.esia.gost import Signer
 from idp.esia.keys import DEV_DIR, client_paths, load_signer
 from idp.esia.rest import EsiaRest, embedded
@@ -60,7 +61,7 @@ class EsiaUpstream:
     verifier: TokenVerifier
     kek: bytes
     secure_cookies: bool
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15))
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=DEFAULT_TIMEOUT))
     name: str = "esia"
 
     # --- start ---------------------------------------------------------------------------------
@@ -274,6 +275,12 @@ def _org_role(role: dict[str, Any]) -> UpstreamOrgRole:
 # --- construction ------------------------------------------------------------------------------
 
 
+def esia_timeout(settings: Settings) -> httpx.Timeout:
+    """How long a call to ESIA may wait (``esia_connect_timeout``, ``esia_timeout``): bounded,
+    so a slow or unreachable ESIA fails a login with a clear page instead of hanging it."""
+    return httpx.Timeout(settings.esia_timeout, connect=settings.esia_connect_timeout)
+
+
 def environment_for(settings: Settings) -> EsiaEnvironment:
     if settings.upstream == "simulator" or settings.esia_env == "simulator":
         return simulator_environment(settings.esia_sim_base)
@@ -302,8 +309,8 @@ class _TrustedCertificates:
         try:
             response = self.http.get(self.environment.url("/public/cert.pem"))
             response.raise_for_status()
-        except httpx.HTTPError:
-            raise EsiaError("esia.unreachable", description="simulator certificate") from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, "simulator certificate") from None
         return load_trusted(response.content)
 
 
@@ -323,7 +330,7 @@ def build_upstream(
     environment = environment_for(settings)
     if settings.env == "production" and environment.name == "simulator":
         raise RuntimeError("PROPUSK_ESIA_ENV must be 'test' or 'prod' in production")
-    http = http or httpx.Client(timeout=15)
+    http = http or httpx.Client(timeout=esia_timeout(settings))
     if signer is None:
         signer = load_signer(*client_paths(settings, key_dir))
     extra = {"clock": clock} if clock else {}

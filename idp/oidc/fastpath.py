@@ -28,6 +28,7 @@ from idp.oidc.clientauth import AuthFailures, basic_credentials, check_secret
 from idp.oidc.clients import CLIENTS, ClientInfo, get_client
 from propusk import caches
 from propusk.db import session_scope
+from propusk.errors import is_database_outage, outage_oauth
 from propusk.limits import declared_length
 from propusk.observability import ROUTE_KEY
 from propusk.settings import Settings
@@ -203,8 +204,14 @@ class AuditBuffer:
         try:
             with session_scope(self.sessionmaker) as session:
                 record_many(session, events)
-        except Exception:  # keep the counts for the next attempt
-            log.exception("audit flush failed; %d aggregates kept", len(events))
+        except Exception as exc:  # keep the counts for the next attempt
+            outage = is_database_outage(exc)  # a warning, not a traceback a second
+            log.log(
+                logging.WARNING if outage else logging.ERROR,
+                "audit flush failed; %d aggregates kept",
+                len(events),
+                exc_info=None if outage else exc,
+            )
             for key, (count, first, last) in batch.items():
                 entry = self.pending.setdefault(key, [0, first, last])
                 entry[0] += count
@@ -337,9 +344,8 @@ class TokenFastLane:
         if complete:
             try:
                 answer = await self._try(scope, body)
-            except Exception:  # outside the app's error layers: answer it here
-                log.exception("token lane failed")
-                answer = error_answer("temporarily_unavailable", "Try again", 503, RETRY)
+            except Exception as exc:  # outside the app's error layers: answer it here
+                answer = _failed(exc)
         if answer is None:
             return await self.app(scope, _replay(body, complete, receive), send)
         scope[ROUTE_KEY] = "/oauth2/token"  # the metrics' label (propusk.observability)
@@ -369,6 +375,17 @@ class TokenFastLane:
             return None
         peer = scope.get("client")
         return await self.fast.client_credentials(authorization, form, peer[0] if peer else None)
+
+
+def _failed(exc: BaseException) -> Answer:
+    """A failure of the lane's own work: a database outage answered as the token route answers
+    it (``propusk.errors.outage_oauth``), anything else logged and answered 503 too."""
+    if is_database_outage(exc):
+        log.warning("token lane: database unavailable (%s)", type(exc).__name__)
+        status, body, headers = outage_oauth()
+        return status, body, {**HEADERS, **headers}
+    log.error("token lane failed", exc_info=exc)
+    return error_answer("temporarily_unavailable", "Try again", 503, RETRY)
 
 
 async def _read_body(receive, limit: int) -> tuple[bytes, bool]:

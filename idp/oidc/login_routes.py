@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from audit.service import record
-from idp.esia.errors import ESIA_CODES
+from idp.esia.errors import ESIA_CODES, UNAVAILABLE_CODES
 from idp.login import on_login
 from idp.oidc import logins
 from idp.oidc.authorize import (
@@ -39,12 +40,15 @@ from propusk.settings import Settings
 log = logging.getLogger("propusk.oidc")
 
 router = APIRouter(tags=["oidc"])
+ESIA_RETRY_AFTER = 60  # seconds: a person retries a login by hand, not in a loop
 
 
 def _rp_error(err: UpstreamError) -> str:
     """The OAuth error the RP gets for an upstream failure (OIDC Core 3.1.2.6)."""
     if err.code == "DEV-000":
         return "access_denied"
+    if err.code in UNAVAILABLE_CODES:
+        return "temporarily_unavailable"
     known = ESIA_CODES.get(err.code)
     if known and known.oauth_error in ("access_denied", "temporarily_unavailable"):
         return known.oauth_error
@@ -70,12 +74,34 @@ def _upstream_failed(request: Request, session, settings: Settings, upstream, er
     """The upstream refused or failed: when we know which authorization it was
     (``err.txn_id``), the RP gets the error response (OIDC Core 3.1.2.6: access_denied,
     temporarily_unavailable or server_error, with state and iss); else the person sees the
-    upstream's Russian message."""
-    page_ = html_page(request, "Вход не выполнен", f"{err.message} ({err.code})", 400)
+    upstream's Russian message — when the upstream itself did not answer (ESIA slow or away),
+    a 503 page saying so, with ``Retry-After``. A failure of a login we started (its pending
+    login was found: starts are rate-limited, forged callbacks are not) is audited with the
+    code and the upstream only: nothing of the person, no code or token."""
+    txn_id = getattr(err, "txn_id", None)
+    if txn_id:
+        record(
+            session,
+            "login.failed",
+            actor=f"upstream:{upstream.name}",
+            body={"upstream": upstream.name, "code": err.code[:40]},
+        )
+    params = logins.take_transaction(session, txn_id) if txn_id else None
+    if err.code in UNAVAILABLE_CODES:
+        back = safe_next((params or {}).get("next"))
+        page_ = html_page(
+            request,
+            "Госуслуги не отвечают",
+            err.message,
+            503,
+            detail=f"Код ошибки: {err.code}",
+            retry="/login?" + urlencode({"next": back}),
+        )
+        page_.headers["Retry-After"] = str(ESIA_RETRY_AFTER)
+    else:
+        page_ = html_page(request, "Вход не выполнен", f"{err.message} ({err.code})", 400)
     if hasattr(upstream, "clear_cookie"):
         upstream.clear_cookie(page_, request)
-    txn_id = getattr(err, "txn_id", None)
-    params = logins.take_transaction(session, txn_id) if txn_id else None
     if not params or params.get(FIRST_PARTY) == "1":
         return page_
     failed = f"Upstream login failed ({err.code})"[:200]

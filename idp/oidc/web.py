@@ -52,10 +52,16 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
 
 
 def html_page(
-    request: Request, title: str, text: str, status: int = 200, detail: str | None = None
+    request: Request,
+    title: str,
+    text: str,
+    status: int = 200,
+    detail: str | None = None,
+    retry: str | None = None,
 ) -> HTMLResponse:
-    """A short message page (errors, «Вы вышли»)."""
-    return page(request, "message.html", {"title": title, "text": text, "detail": detail}, status)
+    """A short message page (errors, «Вы вышли»); ``retry``: a local path to try again at."""
+    context = {"title": title, "text": text, "detail": detail, "retry": retry}
+    return page(request, "message.html", context, status)
 
 
 def make_server(request: Request, session, settings: Settings) -> PropuskAuthorizationServer:

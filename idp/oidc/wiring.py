@@ -21,10 +21,13 @@ from idp.oidc.principal import ClientBearers, resolve
 from idp.oidc.routes import router
 from idp.oidc.session_routes import router as session_router
 from propusk.db import session_scope
+from propusk.errors import declare_oauth_endpoints
 from propusk.ratelimit import RateLimiter
 from propusk.settings import Settings
 
 JWKS_TTL = 5.0
+# The protocol endpoints whose callers are OAuth clients (the others are browsers' pages).
+OAUTH_ENDPOINTS = ("/oauth2/token", "/oauth2/introspect", "/oauth2/revoke", "/oauth2/userinfo")
 
 
 def build_upstream(settings: Settings):
@@ -76,6 +79,8 @@ def install(app: FastAPI) -> None:
     app.state.oidc = OidcRuntime(settings, app.state.sessionmaker, app.state.runtime.limiter)
     app.state.principal_resolver = resolve
     app.include_router(router)
+    # their failures, a database outage's included, are OAuth error bodies (propusk.errors)
+    declare_oauth_endpoints(app, *OAUTH_ENDPOINTS)
     app.include_router(authorize_router)
     app.include_router(login_router)
     app.include_router(admin_router)

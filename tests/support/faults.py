@@ -1,0 +1,306 @@
+"""What the fault tests (issue 16, ``tests/reliability``) break and how they load the service:
+a PostgreSQL cluster of their own that they may stop and start, a TCP peer that accepts and
+never answers (a slow ESIA), the people and clients a load needs, and the writers that load a
+real ``propusk serve`` over HTTP and keep what it acknowledged.
+
+Never the shared 127.0.0.1:5432 server: ``PgCluster`` is ``initdb`` + ``pg_ctl`` in a temporary
+directory on a free port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from idp import login
+from idp.oidc import clients, logins
+from idp.upstream import UpstreamIdentity
+from propusk.db import session_scope
+from tests.support.consent_world import org_fields, template_fields, years_ago
+from tests.support.servers import free_port
+
+PG_BIN = Path("/usr/local/bin")
+
+
+def pg_tools_available() -> bool:
+    return all((PG_BIN / tool).exists() for tool in ("initdb", "pg_ctl"))
+
+
+class PgCluster:
+    """A throw-away PostgreSQL cluster (trust auth, loopback, a free port) the test may stop
+    (``-m fast`` / ``-m immediate``) and start again."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.data = self.root / "data"
+        self.port = free_port()
+        self.log = self.root / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> PgCluster:
+        subprocess.run(
+            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"],
+            check=True,
+            capture_output=True,
+        )
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                "unix_socket_directories = ''\nfsync = on\nmax_connections = 100\n"
+            )
+        return self
+
+    def start(self) -> None:
+        self._ctl("start", "-w", "-t", "60", "-l", str(self.log))
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("stop", "-w", "-t", "60", "-m", mode)
+
+    def accepts(self) -> bool:
+        """Whether the server accepts a connection and answers a query."""
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", connect_timeout=2
+            ) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    def destroy(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._ctl("stop", "-w", "-t", "30", "-m", "immediate", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args],
+            check=check,
+            capture_output=True,
+        )
+
+
+class SilentPeer:
+    """A TCP server that accepts connections and never answers (a slow ESIA); ``close()``
+    stops listening, after which the port refuses connections (an ESIA that is down)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.accepted = threading.Event()
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self._held.append(conn)  # read nothing, answer nothing
+            self.accepted.set()
+
+    def close(self) -> None:
+        # wakes the accepting thread (a plain close() leaves the port listening meanwhile)
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        for conn in self._held:
+            conn.close()
+        self._thread.join(timeout=5)
+
+
+# --- the world a load needs ------------------------------------------------------------------
+
+
+@dataclass
+class LoadWorld:
+    """An operator (its client's id and secret, its template) and adults logged in to
+    Propusk's pages (their ids and login cookies)."""
+
+    operator_client: tuple[str, str]
+    template_id: str
+    people: list[tuple[str, str]]  # (person id, login cookie)
+
+
+def seed_load_world(rt, people: int = 4) -> LoadWorld:
+    """Through the real service functions (no HTTP needed): a registered operator bound to a
+    client_credentials client, a published simple-form template (ФИО for attestation), and
+    ``people`` adults, each with a login session (as after an ESIA login)."""
+    from consent.catalogue import load_catalogue
+    from consent.parties import register_organization
+    from consent.templates import publish_template
+    from idp import demo
+
+    with session_scope(rt.sessionmaker) as s:
+        demo.seed(s, rt.settings)
+        load_catalogue(s)
+        row, secret = clients.create_client(
+            s, name="load-" + secrets.token_hex(3), grant_types=["client_credentials"]
+        )
+        org = register_organization(
+            s, org_fields(name="ООО «Нагрузка»", client_id=row.client_id), actor="test"
+        )
+        tpl = publish_template(s, org, template_fields(form="any"), actor="test")
+        cookies = []
+        for n in range(people):
+            person = login.on_login(
+                s,
+                UpstreamIdentity(
+                    esia_oid=uuid.uuid4().hex[:12],
+                    last_name="Нагрузкина",
+                    first_name=f"Анна{n}",
+                    birth_date=years_ago(35),
+                    trusted=True,
+                ),
+                settings=rt.settings,
+            )
+            raw = logins.create_login_session(
+                s, person.id, amr=["pwd"], upstream="esia", ttl=3600, confirmed=True
+            )
+            cookies.append((str(person.id), raw))
+        return LoadWorld((row.client_id, secret), str(tpl.id), cookies)
+
+
+def cabinet_client(url: str, cookie: str) -> httpx.Client:
+    """A browser logged in with this login cookie, sending what Propusk's pages send with every
+    state change (``Origin``, the session's CSRF token)."""
+    from idp.oidc.principal import SESSION_COOKIE
+
+    browser = httpx.Client(base_url=url, timeout=30, cookies={SESSION_COOKIE: cookie})
+    token = browser.get("/api/v1/session").json()["csrf_token"]
+    browser.headers.update({"Origin": url, "X-CSRF-Token": token})
+    return browser
+
+
+def operator_token(url: str, world: LoadWorld) -> str:
+    r = httpx.post(
+        url + "/oauth2/token", auth=world.operator_client, data={"grant_type": "client_credentials"}
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+# --- writers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """What the service acknowledged (2xx) and what it was asked without a 2xx answer."""
+
+    acked: list[tuple[str, str]] = field(default_factory=list)  # (kind, id)
+    in_flight: int = 0  # no answer, or an answer other than 2xx: may or may not be written
+    statuses: dict[int, int] = field(default_factory=dict)
+    bodies: list[tuple[int, str, str]] = field(default_factory=list)  # 5xx answers
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ack(self, kind: str, ident: str) -> None:
+        with self.lock:
+            self.acked.append((kind, ident))
+
+    def answer(self, r: httpx.Response | None, done: tuple[int, ...] = ()) -> bool:
+        """Count one answer; True if it acknowledged the write (a 2xx, or a status in ``done``:
+        a refused pull is a recorded transfer too)."""
+        with self.lock:
+            if r is None:
+                self.in_flight += 1
+                return False
+            self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
+            if r.status_code >= 500:
+                self.bodies.append((r.status_code, r.headers.get("content-type", ""), r.text))
+            if not (200 <= r.status_code < 300 or r.status_code in done):
+                self.in_flight += 1
+                return False
+            return True
+
+    def of(self, kind: str) -> list[str]:
+        return [i for k, i in self.acked if k == kind]
+
+
+class Load:
+    """Writers over HTTP until ``stop``: each person's thread has the operator request a
+    consent (``consent.requested``, audited at once), signs it (``consent.granted``) and pulls
+    the subject's data through the gate (a transfer record and a ``gate.decision`` event in the
+    outbox, group-committed by the pull lane); a refused pull (no consent yet) is a write too."""
+
+    def __init__(self, url: str, world: LoadWorld, ledger: Ledger | None = None) -> None:
+        self.url = url
+        self.world = world
+        self.ledger = ledger or Ledger()
+        self.stop = threading.Event()
+        self.rounds = 0
+        self._token = operator_token(url, world)
+        self._threads = [
+            threading.Thread(target=self._person, args=(pid, cookie), daemon=True)
+            for pid, cookie in world.people
+        ]
+
+    def start(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def join(self) -> Ledger:
+        self.stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        return self.ledger
+
+    def wait_rounds(self, n: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.rounds < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _call(self, http: httpx.Client, method: str, path: str, **kw) -> httpx.Response | None:
+        try:
+            return http.request(method, path, **kw)
+        except httpx.HTTPError:
+            return None
+
+    def _person(self, person_id: str, cookie: str) -> None:
+        op = {"Authorization": f"Bearer {self._token}"}
+        with (
+            cabinet_client(self.url, cookie) as browser,
+            httpx.Client(base_url=self.url, timeout=30) as api,
+        ):
+            pull = f"/api/v1/subjects/{person_id}/data"
+            query = {"purpose": "attestation.online", "categories": "person.fullname"}
+            while not self.stop.is_set():
+                r = self._call(api, "GET", pull, params=query, headers=op)
+                refused = r is not None and r.status_code == 403 and '"transfer_id"' in r.text
+                if self.ledger.answer(r, done=(403,) if refused else ()):  # refused: recorded
+                    self.ledger.ack("transfer", r.json()["transfer_id"])
+                body = {"template_id": self.world.template_id, "subject_id": person_id}
+                r = self._call(api, "POST", "/api/v1/consent/requests", json=body, headers=op)
+                if not self.ledger.answer(r):
+                    continue
+                consent_id = r.json()["id"]
+                self.ledger.ack("requested", consent_id)
+                shown = self._call(browser, "GET", f"/api/v1/consents/{consent_id}/document")
+                if shown is None or shown.status_code != 200:
+                    self.ledger.answer(shown)
+                    continue
+                sha = {"document_sha256": shown.json()["sha256"]}
+                r = self._call(browser, "POST", f"/api/v1/consents/{consent_id}/approve", json=sha)
+                if self.ledger.answer(r):
+                    self.ledger.ack("given", consent_id)
+                self.rounds += 1
