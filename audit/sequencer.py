@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit import checkpoint, service
 from propusk.db import session_scope
+from propusk.errors import is_database_outage
 from propusk.settings import Settings
 
 log = logging.getLogger("propusk.audit")
@@ -140,9 +141,15 @@ class Sequencer:
                     # cost of a sequencer transaction is shared by more events
                     gather = self.busy_gather if n >= BUSY_BATCH else self.gather
                 self._sign_if_due()
-                failing = False
-            except Exception:  # e.g. an unmigrated database; logged once per failure streak
+            except Exception as exc:  # e.g. an unmigrated database; logged once per streak
                 if not failing:
-                    log.warning("audit sequencer failed; retrying", exc_info=True)
+                    if is_database_outage(exc):  # one line, no traceback: the cause is known
+                        log.warning("audit sequencer: database unavailable; retrying")
+                    else:
+                        log.warning("audit sequencer failed; retrying", exc_info=True)
                 failing = True
                 self._stop.wait(1.0)
+                continue
+            if failing:
+                log.warning("audit sequencer: resumed")
+                failing = False

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from policies import repository
 from policies.engine import PolicyEngine
+from propusk.errors import is_database_outage
 
 log = logging.getLogger("propusk.policies")
 
@@ -32,6 +33,7 @@ class PolicyListener:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
+        self._down = False  # in an outage (logged once; its end is logged too)
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -49,6 +51,7 @@ class PolicyListener:
 
     def _run(self) -> None:
         postgres = self.url.startswith("postgresql")
+        self._down = False
         while not self._stop.is_set():
             try:
                 if postgres:
@@ -57,8 +60,13 @@ class PolicyListener:
                     self.listening.set()
                     self._stop.wait(self.interval)
                     self.engine.poll()
-            except Exception:
-                log.exception("policy listener error; retrying")
+            except Exception as exc:
+                self.listening.clear()
+                if not is_database_outage(exc):
+                    log.exception("policy listener error; retrying")
+                elif not self._down:  # one line per outage, not a traceback a second
+                    log.warning("policy listener: database unavailable; reconnecting")
+                self._down = self._down or is_database_outage(exc)
                 self._stop.wait(1.0)
 
     def _listen(self) -> None:
@@ -68,7 +76,10 @@ class PolicyListener:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f"LISTEN {repository.NOTIFY_CHANNEL}")
             self.listening.set()
-            self.engine.poll()  # anything committed before LISTEN took effect
+            self.engine.poll()  # anything committed before LISTEN took effect (or while down)
+            if self._down:
+                self._down = False
+                log.warning("policy listener: database available again; listening")
             waited = 0.0
             while not self._stop.is_set():
                 woke = False

@@ -153,16 +153,23 @@ def is_database_outage(exc: BaseException | None) -> bool:
         if isinstance(exc, sa_exc.TimeoutError):  # QueuePool: no connection within its timeout
             return True
         if isinstance(exc, sa_exc.DBAPIError):
-            if exc.connection_invalidated:
-                return True
-            if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and hasattr(
-                exc.orig, "sqlstate"
-            ):
-                state = exc.orig.sqlstate
-                return state is None or state.startswith(_OUTAGE_STATES)
-            return False
+            return exc.connection_invalidated or _driver_outage(exc.orig)
+        if _driver_outage(exc):  # the driver's own error (a thread on a raw connection)
+            return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def _driver_outage(err: BaseException | None) -> bool:
+    """A PostgreSQL driver's (psycopg's) operational or interface error that is about the
+    connection: no SQLSTATE (it never reached a server) or a connection/shutdown state."""
+    if not hasattr(err, "sqlstate"):
+        return False
+    kinds = {cls.__name__ for cls in type(err).__mro__}
+    if not kinds & {"OperationalError", "InterfaceError"}:
+        return False
+    state = err.sqlstate
+    return state is None or state.startswith(_OUTAGE_STATES)
 
 
 def outage_problem() -> DatabaseUnavailable:

@@ -10,10 +10,13 @@ directory on a free port.
 from __future__ import annotations
 
 import contextlib
+import os
+import pwd
 import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -33,15 +36,33 @@ PG_BIN = Path("/usr/local/bin")
 
 
 def pg_tools_available() -> bool:
-    return all((PG_BIN / tool).exists() for tool in ("initdb", "pg_ctl"))
+    tools = all((PG_BIN / tool).exists() for tool in ("initdb", "pg_ctl"))
+    if os.geteuid() != 0:
+        return tools
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return False
+    return tools and shutil.which("runuser") is not None
+
+
+def _as_server_user() -> list[str]:
+    """PostgreSQL refuses to run as root: as root (containers), run its tools as ``postgres``."""
+    if os.geteuid() != 0:
+        return []
+    return ["runuser", "-u", "postgres", "--"]
 
 
 class PgCluster:
     """A throw-away PostgreSQL cluster (trust auth, loopback, a free port) the test may stop
-    (``-m fast`` / ``-m immediate``) and start again."""
+    (``-m fast`` / ``-m immediate``) and start again. Its directory is a fresh one under the
+    system's temporary directory (the server's user must reach it)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="propusk-pg-"))
+        if _as_server_user():
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self.data = self.root / "data"
         self.port = free_port()
         self.log = self.root / "postgres.log"
@@ -51,16 +72,14 @@ class PgCluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def init(self) -> PgCluster:
-        subprocess.run(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"],
-            check=True,
-            capture_output=True,
+        initdb = [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"]
+        subprocess.run([*_as_server_user(), *initdb], check=True, capture_output=True)
+        settings = (
+            f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+            "unix_socket_directories = ''\nmax_connections = 100\n"
         )
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-                "unix_socket_directories = ''\nfsync = on\nmax_connections = 100\n"
-            )
+        append = ["sh", "-c", 'cat >> "$0"', str(self.data / "postgresql.conf")]
+        subprocess.run([*_as_server_user(), *append], input=settings.encode(), check=True)
         return self
 
     def start(self) -> None:
@@ -83,13 +102,13 @@ class PgCluster:
             return False
 
     def destroy(self) -> None:
-        if (self.data / "postmaster.pid").exists():
+        if self.data.exists():
             self._ctl("stop", "-w", "-t", "30", "-m", "immediate", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _ctl(self, *args: str, check: bool = True) -> None:
         subprocess.run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args],
+            [*_as_server_user(), str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args],
             check=check,
             capture_output=True,
         )
@@ -181,12 +200,17 @@ def seed_load_world(rt, people: int = 4) -> LoadWorld:
         return LoadWorld((row.client_id, secret), str(tpl.id), cookies)
 
 
+def logged_in(url: str, cookie: str) -> httpx.Client:
+    """A browser carrying this login cookie (reads only: no CSRF token)."""
+    from idp.oidc.principal import SESSION_COOKIE
+
+    return httpx.Client(base_url=url, timeout=30, cookies={SESSION_COOKIE: cookie})
+
+
 def cabinet_client(url: str, cookie: str) -> httpx.Client:
     """A browser logged in with this login cookie, sending what Propusk's pages send with every
     state change (``Origin``, the session's CSRF token)."""
-    from idp.oidc.principal import SESSION_COOKIE
-
-    browser = httpx.Client(base_url=url, timeout=30, cookies={SESSION_COOKIE: cookie})
+    browser = logged_in(url, cookie)
     token = browser.get("/api/v1/session").json()["csrf_token"]
     browser.headers.update({"Origin": url, "X-CSRF-Token": token})
     return browser
@@ -208,7 +232,8 @@ class Ledger:
     """What the service acknowledged (2xx) and what it was asked without a 2xx answer."""
 
     acked: list[tuple[str, str]] = field(default_factory=list)  # (kind, id)
-    in_flight: int = 0  # no answer, or an answer other than 2xx: may or may not be written
+    in_flight: int = 0  # sent, no answer: may or may not be written
+    refused: int = 0  # answered, not with a 2xx (e.g. 503 while the database is down)
     statuses: dict[int, int] = field(default_factory=dict)
     bodies: list[tuple[int, str, str]] = field(default_factory=list)  # 5xx answers
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -228,12 +253,16 @@ class Ledger:
             if r.status_code >= 500:
                 self.bodies.append((r.status_code, r.headers.get("content-type", ""), r.text))
             if not (200 <= r.status_code < 300 or r.status_code in done):
-                self.in_flight += 1
+                self.refused += 1
                 return False
             return True
 
     def of(self, kind: str) -> list[str]:
         return [i for k, i in self.acked if k == kind]
+
+
+class NotSent(Exception):
+    """The load stopped while no connection could be made: nothing was sent."""
 
 
 class Load:
@@ -271,17 +300,25 @@ class Load:
             time.sleep(0.02)
 
     def _call(self, http: httpx.Client, method: str, path: str, **kw) -> httpx.Response | None:
-        try:
-            return http.request(method, path, **kw)
-        except httpx.HTTPError:
-            return None
+        """The answer; None when the request was sent and no answer came (in flight). A
+        connection that could not be made carried no request: the writer waits and goes on."""
+        while True:
+            try:
+                return http.request(method, path, **kw)
+            except httpx.ConnectError:
+                if self.stop.wait(0.05):
+                    raise NotSent from None
+            except httpx.HTTPError:
+                return None
 
     def _person(self, person_id: str, cookie: str) -> None:
+        with contextlib.suppress(NotSent):
+            self._writes(person_id, cookie)
+
+    def _writes(self, person_id: str, cookie: str) -> None:
         op = {"Authorization": f"Bearer {self._token}"}
-        with (
-            cabinet_client(self.url, cookie) as browser,
-            httpx.Client(base_url=self.url, timeout=30) as api,
-        ):
+        browser = cabinet_client(self.url, cookie)
+        with contextlib.closing(browser), httpx.Client(base_url=self.url, timeout=30) as api:
             pull = f"/api/v1/subjects/{person_id}/data"
             query = {"purpose": "attestation.online", "categories": "person.fullname"}
             while not self.stop.is_set():
@@ -292,6 +329,7 @@ class Load:
                 body = {"template_id": self.world.template_id, "subject_id": person_id}
                 r = self._call(api, "POST", "/api/v1/consent/requests", json=body, headers=op)
                 if not self.ledger.answer(r):
+                    self.stop.wait(0.05)  # e.g. the database is down: no busy loop
                     continue
                 consent_id = r.json()["id"]
                 self.ledger.ack("requested", consent_id)
@@ -304,3 +342,121 @@ class Load:
                 if self.ledger.answer(r):
                     self.ledger.ack("given", consent_id)
                 self.rounds += 1
+
+
+# --- after the fault: what must hold -----------------------------------------------------------
+
+
+def wait_outbox_drained(rt, timeout: float = 30) -> int:
+    """Wait until the audit outbox is empty (a running instance's sequencer drains it); returns
+    the rows left (0 unless it timed out)."""
+    from audit.service import pending_count
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(rt.sessionmaker) as s:
+            left = pending_count(s)
+        if left == 0 or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def lost_writes(rt, ledger: Ledger) -> list[tuple[str, str]]:
+    """The acknowledged writes the database does not hold as acknowledged."""
+    from sqlalchemy import select
+
+    from consent.models import Consent, Transfer
+
+    with session_scope(rt.sessionmaker) as s:
+        transfers = set(s.scalars(select(Transfer.id)))
+        states = dict(s.execute(select(Consent.id, Consent.state)).all())
+    held = {
+        "transfer": lambda key: key in transfers,
+        "requested": lambda key: key in states,
+        "given": lambda key: states.get(key) == "given",
+    }
+    lost = [(kind, ident) for kind, ident in ledger.acked if not held[kind](uuid.UUID(ident))]
+    return lost
+
+
+# The audit event each kind of consent ledger event is recorded with, in the same transaction.
+AUDITED_LEDGER_EVENTS = {
+    "requested": "consent.requested",
+    "given": "consent.granted",
+    "refused": "consent.refused",
+    "withdrawn": "consent.withdrawn",
+}
+
+
+def half_written(rt) -> list[str]:
+    """What the ledger guarantees and a crash must not break, as a list of violations (empty
+    when everything holds):
+
+    * every consent's event chain verifies and ends at its row (``last_seq``, state);
+    * each ledger event of a person's or operator's act has its audit event, and each such
+      audit event names a consent that has that ledger event (no change without its event, no
+      event without its change);
+    * every transfer record has its ``gate.decision`` event in the log, and every such event
+      names a recorded transfer;
+    * nothing is left in the audit outbox (call after ``wait_outbox_drained``).
+    """
+    import json
+    from collections import Counter
+
+    from sqlalchemy import func, select
+
+    from audit.models import AuditEvent, AuditPending
+    from consent.ledger import verify_chain
+    from consent.models import Consent, ConsentEvent, Transfer
+
+    problems: list[str] = []
+    with session_scope(rt.sessionmaker) as s:
+        consents = {c.id: c for c in s.scalars(select(Consent))}
+        ledger_events = Counter()
+        last: dict[uuid.UUID, ConsentEvent] = {}
+        for ev in s.scalars(select(ConsentEvent).order_by(ConsentEvent.seq)):
+            if ev.type in AUDITED_LEDGER_EVENTS:
+                ledger_events[(AUDITED_LEDGER_EVENTS[ev.type], str(ev.consent_id))] += 1
+            last[ev.consent_id] = ev
+        for cid, consent in consents.items():
+            if not verify_chain(s, cid):
+                problems.append(f"consent {cid}: its event chain does not verify")
+            end = last.get(cid)
+            if end is None or end.seq != consent.last_seq or end.to_state != consent.state:
+                problems.append(f"consent {cid}: its row and its last event differ")
+        audited = Counter()
+        gate_events: dict[str, uuid.UUID] = {}
+        event_ids = set()
+        for row in s.scalars(select(AuditEvent)):
+            event_ids.add(row.id)
+            body = json.loads(row.leaf)["body"]
+            if row.event_type in AUDITED_LEDGER_EVENTS.values():
+                audited[(row.event_type, body["consent_id"])] += 1
+            elif row.event_type == "gate.decision":
+                gate_events[body["transfer_id"]] = row.id
+        for key in ledger_events.keys() | audited.keys():
+            if ledger_events[key] != audited[key]:
+                problems.append(
+                    f"{key[0]} of consent {key[1]}: {ledger_events[key]} ledger events, "
+                    f"{audited[key]} audit events"
+                )
+        transfers = {str(t.id): t.audit_event_id for t in s.scalars(select(Transfer))}
+        for tid, event_id in transfers.items():
+            if event_id not in event_ids or gate_events.get(tid) != event_id:
+                problems.append(f"transfer {tid}: its gate.decision event is not in the log")
+        for tid in gate_events.keys() - transfers.keys():
+            problems.append(f"gate.decision of transfer {tid}: no such transfer recorded")
+        left = s.scalar(select(func.count()).select_from(AuditPending))
+        if left:
+            problems.append(f"{left} events left in the audit outbox")
+    return problems
+
+
+def audit_verify(database_url: str) -> subprocess.CompletedProcess:
+    """``propusk audit verify`` as an operator runs it, against this database."""
+    from tests.support.processes import CLI, process_env
+
+    env = process_env(database_url, free_port())
+    return subprocess.run(
+        [str(CLI), "audit", "verify"], env=env, capture_output=True, text=True, timeout=120
+    )
