@@ -132,9 +132,10 @@ class DatabaseUnavailable(Problem):
 
 # Seconds a client is told to wait during a database outage (a restart takes a few seconds).
 OUTAGE_RETRY_AFTER = 5
-# SQLSTATEs of a server that is gone, going or not there yet: class 08 (connection exception),
-# 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up).
-_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs of a server that is gone, going, not there yet or full: class 08 (connection
+# exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting
+# up), 53300 too many connections.
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def is_database_outage(exc: BaseException | None) -> bool:
