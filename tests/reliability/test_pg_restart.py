@@ -120,7 +120,6 @@ def _recovery_seconds(url: str, token: str, subject: str, timeout: float = 60) -
     raise AssertionError("the service did not recover")
 
 
-@pytest.mark.xdist_group("faults")
 def test_postgres_restart_under_load(cluster, tmp_path, capsys):
     rt = build_runtime(make_settings(cluster.url))
     server = ServerProcess(cluster.url, tmp_path, **LOAD_SETTINGS)

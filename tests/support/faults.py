@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import secrets
 import shutil
 import socket
 import subprocess
@@ -26,10 +25,10 @@ from pathlib import Path
 import httpx
 
 from idp import login
-from idp.oidc import clients, logins
+from idp.oidc import logins
 from idp.upstream import UpstreamIdentity
 from propusk.db import session_scope
-from tests.support.consent_world import org_fields, template_fields, years_ago
+from tests.support.consent_world import signing_operator, years_ago
 from tests.support.servers import free_port
 
 PG_BIN = Path("/usr/local/bin")
@@ -163,23 +162,11 @@ class LoadWorld:
 
 def seed_load_world(rt, people: int = 4) -> LoadWorld:
     """Through the real service functions (no HTTP needed): a registered operator bound to a
-    client_credentials client, a published simple-form template (ФИО for attestation), and
-    ``people`` adults, each with a login session (as after an ESIA login)."""
-    from consent.catalogue import load_catalogue
-    from consent.parties import register_organization
-    from consent.templates import publish_template
-    from idp import demo
-
+    client_credentials client with a published simple-form template (ФИО for attestation:
+    ``signing_operator``), and ``people`` adults, each with a login session (as after an ESIA
+    login)."""
+    op = signing_operator(rt, form="any")
     with session_scope(rt.sessionmaker) as s:
-        demo.seed(s, rt.settings)
-        load_catalogue(s)
-        row, secret = clients.create_client(
-            s, name="load-" + secrets.token_hex(3), grant_types=["client_credentials"]
-        )
-        org = register_organization(
-            s, org_fields(name="ООО «Нагрузка»", client_id=row.client_id), actor="test"
-        )
-        tpl = publish_template(s, org, template_fields(form="any"), actor="test")
         cookies = []
         for n in range(people):
             person = login.on_login(
@@ -197,7 +184,7 @@ def seed_load_world(rt, people: int = 4) -> LoadWorld:
                 s, person.id, amr=["pwd"], upstream="esia", ttl=3600, confirmed=True
             )
             cookies.append((str(person.id), raw))
-        return LoadWorld((row.client_id, secret), str(tpl.id), cookies)
+        return LoadWorld(op["client"], op["template"], cookies)
 
 
 def logged_in(url: str, cookie: str) -> httpx.Client:
