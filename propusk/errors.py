@@ -285,17 +285,13 @@ def install_error_handlers(app: FastAPI) -> None:
                 "database unavailable on %s %s: %s", request.method, request.url.path, _brief(exc)
             )
             return outage_response(request)
-        return _internal_error(request, exc)
+        raise exc  # any other database error is unexpected: the handler below answers it
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return _internal_error(request, exc)
-
-
-def _internal_error(request: Request, exc: BaseException) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    problem = Problem(status=500, type="internal-error", title="Internal server error")
-    return problem_response(problem, request)
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        problem = Problem(status=500, type="internal-error", title="Internal server error")
+        return problem_response(problem, request)
 
 
 def _brief(exc: BaseException) -> str:
