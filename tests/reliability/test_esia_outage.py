@@ -16,10 +16,12 @@ import pytest
 from sqlalchemy import select
 
 from audit.models import AuditEvent
+from idp.esia.upstream import build_upstream
 from idp.oidc.principal import SESSION_COOKIE
 from propusk.db import session_scope
 from tests.support.faults import SilentPeer, seed_load_world
 from tests.support.servers import start_live_server
+from tests.support.settings import make_settings
 
 
 @pytest.fixture
@@ -100,3 +102,14 @@ def test_slow_then_down_esia_fails_the_login_with_a_russian_page(esia_down):
     assert any(b"esia.timeout" in leaf for leaf in leaves)
     assert any(b"esia.unreachable" in leaf for leaf in leaves)
     assert not any(b"esia-code-that-must-not-be-logged" in leaf for leaf in leaves)
+
+
+def test_the_esia_client_waits_as_the_settings_say():
+    """The bound the page above comes after: every call to ESIA (token exchange, certificate,
+    REST) goes through the upstream's one client, built with the settings' timeouts."""
+    settings = make_settings("sqlite://", esia_connect_timeout=0.7, esia_timeout=4.5)
+    upstream = build_upstream(settings)
+    assert upstream.http.timeout == httpx.Timeout(4.5, connect=0.7)
+    assert upstream.client.http is upstream.http
+    default = build_upstream(make_settings("sqlite://")).http.timeout
+    assert (default.connect, default.read) == (3.0, 10.0)
