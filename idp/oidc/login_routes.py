@@ -94,7 +94,6 @@ def _upstream_failed(request: Request, session, settings: Settings, upstream, er
             "Госуслуги не отвечают",
             err.message,
             503,
-            detail=f"Код ошибки: {err.code}",
             retry="/login?" + urlencode({"next": back}),
         )
         page_.headers["Retry-After"] = str(ESIA_RETRY_AFTER)

@@ -86,7 +86,7 @@ def test_slow_then_down_esia_fails_the_login_with_a_russian_page(esia_down):
     assert slow.status_code == 503 and slow.headers["retry-after"].isdigit(), slow.text
     assert slow.headers["content-type"].startswith("text/html")
     assert "Госуслуги не отвечают" in slow.text and "не ответили вовремя" in slow.text
-    assert 'href="/login?next=%2Fcabinet"' in slow.text and "esia.timeout" in slow.text
+    assert 'href="/login?next=%2Fcabinet"' in slow.text and "esia." not in slow.text
     assert "Traceback" not in slow.text
 
     # down: nothing listens on ESIA's port any more
@@ -95,7 +95,7 @@ def test_slow_then_down_esia_fails_the_login_with_a_russian_page(esia_down):
     down = browser.get(callback)
     browser.close()
     assert down.status_code == 503 and "Госуслуги не отвечают" in down.text, down.text
-    assert "недоступны" in down.text and "esia.unreachable" in down.text, down.text[-1500:]
+    assert "недоступны" in down.text and "не ответили вовремя" not in down.text
 
     # both failures audited: the code and the upstream, never the code ESIA would have sent
     leaves = _failed_logins(rt)
