@@ -274,9 +274,6 @@ def main() -> None:
     rt = build_runtime(settings)
     results = Results("audit", note=f"{args.events:,} events")
 
-    def ms(samples: list[float]) -> list[float]:
-        return [x * 1e3 for x in samples]
-
     def cpu_per_op(cpu0: float, n: int) -> float:
         return (time.process_time() - cpu0) * 1e3 / n
 
@@ -293,16 +290,23 @@ def main() -> None:
             f"single append (1 event/transaction): median {single * 1e3:.2f} ms "
             f"-> {1 / single:,.0f} appends/s (one writer); ratio to the peer {single / plain:.2f}"
         )
-        results.add(
+
+        def append_row(figure: str, samples: list[float], cpu: float, note: str) -> None:
+            """A one-event-per-transaction append against the plain insert."""
+            results.latency(
+                figure,
+                samples,
+                peer="plain JSON row insert + commit",
+                peer_median=plain * 1e3,
+                cpu_ms_per_op=cpu,
+                note=note,
+            )
+
+        append_row(
             "single append (record: 1 event/transaction, sequencer lock)",
-            "ms",
-            better="lower",
-            median=single * 1e3,
-            latencies_ms=ms(single_t),
-            peer="plain JSON row insert + commit",
-            peer_median=plain * 1e3,
-            cpu_ms_per_op=single_cpu,
-            note=f"peer CPU {plain_cpu:.2f} ms",
+            single_t,
+            single_cpu,
+            f"peer CPU {plain_cpu:.2f} ms",
         )
         rate = bench_concurrent(rt, 8, max(args.single // 8, 10))
         print(f"single appends from 8 concurrent writers: {rate:,.0f} appends/s")
@@ -315,16 +319,11 @@ def main() -> None:
             f"8 concurrent writers: {deferred_rate:,.0f} appends/s; outbox drained {lag:.2f} s "
             "after the last commit"
         )
-        results.add(
+        append_row(
             "deferred append (record_deferred: outbox, sequencer thread running)",
-            "ms",
-            better="lower",
-            median=deferred_single * 1e3,
-            latencies_ms=ms(deferred_t),
-            peer="plain JSON row insert + commit",
-            peer_median=plain * 1e3,
-            cpu_ms_per_op=cpu_per_op(cpu0, args.single + 8 * max(args.single // 8, 10)),
-            note=f"8 writers {deferred_rate:,.0f}/s, single appends 8 writers {rate:,.0f}/s",
+            deferred_t,
+            cpu_per_op(cpu0, args.single + 8 * max(args.single // 8, 10)),
+            f"8 writers {deferred_rate:,.0f}/s, single appends 8 writers {rate:,.0f}/s",
         )
         if args.appends_only:
             return
@@ -351,22 +350,13 @@ def main() -> None:
             f"p99 {p99 * 1e3:.3f} ms (target <= 2 ms)"
         )
         print(f"consistency proof at {args.events:,} (service): median {cons * 1e3:.3f} ms")
-        results.add(
+        results.latency(
             f"inclusion proof at {args.events:,} events (service)",
-            "ms",
-            better="lower",
-            median=incl * 1e3,
-            latencies_ms=ms(incl_t),
+            incl_t,
             cpu_ms_per_op=proofs_cpu,
             note="CPU: inclusion and consistency proofs together",
         )
-        results.add(
-            f"consistency proof at {args.events:,} events (service)",
-            "ms",
-            better="lower",
-            median=cons * 1e3,
-            latencies_ms=ms(cons_t),
-        )
+        results.latency(f"consistency proof at {args.events:,} events (service)", cons_t)
         cpu0 = time.process_time()
         proof_t, cp_t = bench_http(settings, args.events, min(args.proofs, 1000))
         http_cpu = cpu_per_op(cpu0, 2 * len(proof_t))
@@ -375,12 +365,9 @@ def main() -> None:
             f"inclusion proof at {args.events:,} (HTTP, loopback): median "
             f"{http_proof * 1e3:.2f} ms; latest checkpoint (HTTP): median {http_cp * 1e3:.2f} ms"
         )
-        results.add(
+        results.latency(
             f"inclusion proof at {args.events:,} events over HTTP (uvicorn thread, sequential)",
-            "ms",
-            better="lower",
-            median=http_proof * 1e3,
-            latencies_ms=ms(proof_t),
+            proof_t,
             cpu_ms_per_op=http_cpu,
             note="CPU: client and server in one process, proofs and checkpoints together",
         )

@@ -12,7 +12,7 @@ logins/s per core = logins / CPU seconds, CPU ms per login, and the p99 of the p
 milliseconds. The peer is the same connector on the old pure-Python backend (gostcrypto),
 measured in alternating rounds of the same run; the ratio is fast / gostcrypto.
 
-    .venv/bin/python bench/bench_esia_connector.py [--rounds 3] [--logins 150] [--ref-logins 15]
+    .venv/bin/python bench/bench_esia_connector.py [--rounds 3] [--logins 100] [--ref-logins 15]
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def gost_cpu_share(upstream: EsiaUpstream, browser: httpx.Client, logins: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--logins", type=int, default=150, help="logins per round, fast backend")
+    parser.add_argument("--logins", type=int, default=100, help="logins per round, fast backend")
     parser.add_argument("--ref-logins", type=int, default=15, help="per round, gostcrypto")
     args = parser.parse_args()
     results = Results("esia_connector")

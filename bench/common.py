@@ -272,6 +272,12 @@ class Results:
         }
         self.rows.append({k: v for k, v in row.items() if v is not None})
 
+    def latency(self, figure: str, seconds: list[float], **extra) -> None:
+        """A row of per-operation latencies measured in seconds: median and p99 in ms."""
+        samples = [x * 1e3 for x in seconds]
+        median_ms = statistics.median(samples)
+        self.add(figure, "ms", better="lower", median=median_ms, latencies_ms=samples, **extra)
+
     def write(self) -> Path:
         RESULTS.mkdir(parents=True, exist_ok=True)
         conditions = {

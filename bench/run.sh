@@ -12,7 +12,11 @@ PY=.venv/bin/python
 # The bounded sizes of a full run (each bench's own defaults are for running it alone).
 export AUDIT_BENCH_EVENTS="${AUDIT_BENCH_EVENTS:-200000}"
 export BENCH_GATE_ROUNDS="${BENCH_GATE_ROUNDS:-3}"
-export BENCH_GATE_SECONDS="${BENCH_GATE_SECONDS:-5}"
+export BENCH_GATE_SECONDS="${BENCH_GATE_SECONDS:-4}"
+export BENCH_GATE_N="${BENCH_GATE_N:-2000}"
+export BENCH_GATE_SHORT="${BENCH_GATE_SHORT:-1}"
+export BENCH_LIVENESS_SOURCES="${BENCH_LIVENESS_SOURCES:-2}"
+export BENCH_FACES_REPEAT="${BENCH_FACES_REPEAT:-1}"
 status=0
 only="${BENCH:-}"
 for b in bench/bench_*.py bench/bench_*.sh; do
