@@ -174,8 +174,39 @@ def process_tree(root: int) -> list[int]:
     return out
 
 
+def _listener_pid(port: int) -> int | None:
+    """The pid of the process listening on TCP ``port`` of this machine (``/proc/net/tcp*``),
+    if it can be seen."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if any(os.readlink(fd) in inodes for fd in (d / "fd").iterdir()):
+                return int(d.name)
+        except OSError:
+            continue
+    return None
+
+
 def postgres_pids() -> list[int]:
-    """Every PostgreSQL process of this machine (shared: other clients count too)."""
+    """The processes of the PostgreSQL server the bench uses (its postmaster's tree, found by
+    the port of ``PROPUSK_BENCH_POSTGRES_URL``); failing that, every PostgreSQL process of the
+    machine (a shared server's other clients then count too)."""
+    from sqlalchemy.engine import make_url
+
+    postmaster = _listener_pid(make_url(PG_ADMIN).port or 5432)
+    if postmaster is not None:
+        return process_tree(postmaster)
     pids = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
