@@ -9,6 +9,8 @@ appends (``record_many``, 1,000 per transaction), the time to fill the log, then
 inclusion and consistency proof latency in the service (stored-subtree lookups) and over HTTP
 (a real uvicorn on loopback), the latest checkpoint over HTTP, and a full ``verify``.
 Targets (issue 3): >= 5,000 appends/s batched; inclusion proof <= 2 ms at 1M events.
+Rows for the summary table: ``bench/results/audit.json`` (CPU: this process's, per operation;
+PostgreSQL's work is not in it). ``make bench`` fills 200,000 events (``AUDIT_BENCH_EVENTS``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from bench.common import create_pg_database, free_port, median, wait_http
+from bench.common import Results, create_pg_database, free_port, median, wait_http
+from bench.summary import percentile
 from propusk.db import session_scope
 from propusk.runtime import build_runtime
 from propusk.settings import Settings
@@ -39,7 +42,7 @@ def event(i: int):
     return NewEvent("gate.decision", "client:operator-7", f"person:{i % 5000}", {**BODY, "n": i})
 
 
-def bench_single(rt, count: int) -> float:
+def bench_single(rt, count: int) -> list[float]:
     from audit import service
 
     times = []
@@ -49,10 +52,10 @@ def bench_single(rt, count: int) -> float:
             ev = event(i)
             service.record(s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body)
         times.append(time.perf_counter() - t0)
-    return median(times)
+    return times
 
 
-def bench_single_deferred(rt, count: int) -> float:
+def bench_single_deferred(rt, count: int) -> list[float]:
     """The gate's path: ``record_deferred`` (outbox row, no sequencer lock), the sequencer
     thread integrating meanwhile as in the app."""
     from audit import service
@@ -66,10 +69,10 @@ def bench_single_deferred(rt, count: int) -> float:
                 s, ev.event_type, actor=ev.actor, subject=ev.subject, body=ev.body
             )
         times.append(time.perf_counter() - t0)
-    return median(times)
+    return times
 
 
-def bench_plain_insert(rt, count: int) -> float:
+def bench_plain_insert(rt, count: int) -> list[float]:
     """The peer: one plain JSON row inserted and committed per transaction (same database), so
     the audit's own cost is visible apart from the commit (fsync) every transaction pays."""
     from sqlalchemy import text
@@ -84,7 +87,7 @@ def bench_plain_insert(rt, count: int) -> float:
         with session_scope(rt.sessionmaker) as s:
             s.execute(text("INSERT INTO bench_plain (b) VALUES (CAST(:b AS jsonb))"), {"b": "{}"})
         times.append(time.perf_counter() - t0)
-    return median(times)
+    return times
 
 
 def bench_concurrent(rt, writers: int, per_writer: int, deferred: bool = False) -> float:
@@ -109,7 +112,7 @@ def bench_concurrent(rt, writers: int, per_writer: int, deferred: bool = False) 
     return writers * per_writer / (time.perf_counter() - t0)
 
 
-def bench_deferred(rt, count: int) -> tuple[float, float, float]:
+def bench_deferred(rt, count: int) -> tuple[list[float], float, float]:
     """Deferred appends, one writer then 8, with the app's sequencer thread; then how long the
     outbox takes to drain after the last commit."""
     from audit import service
@@ -167,7 +170,7 @@ def settle(url: str) -> float:
     return time.perf_counter() - t0
 
 
-def bench_proofs(rt, size: int, count: int) -> tuple[float, float, float]:
+def bench_proofs(rt, size: int, count: int) -> tuple[list[float], list[float]]:
     from audit import merkle, service
 
     rng = random.Random(1)
@@ -187,11 +190,10 @@ def bench_proofs(rt, size: int, count: int) -> tuple[float, float, float]:
             t0 = time.perf_counter()
             service.consistency_proof(s, m, size)
             cons.append(time.perf_counter() - t0)
-        p99 = sorted(incl)[int(len(incl) * 0.99)]
-    return median(incl), p99, median(cons)
+    return incl, cons
 
 
-def bench_http(settings: Settings, size: int, count: int) -> tuple[float, float]:
+def bench_http(settings: Settings, size: int, count: int) -> tuple[list[float], list[float]]:
     import uvicorn
     from fastapi import FastAPI
 
@@ -241,7 +243,7 @@ def bench_http(settings: Settings, size: int, count: int) -> tuple[float, float]
         server.should_exit = True
         thread.join(timeout=10)
         runtime.dispose()
-    return median(proof_t), median(cp_t)
+    return proof_t, cp_t
 
 
 def bench_verify(rt) -> tuple[float, int, bool]:
@@ -270,50 +272,115 @@ def main() -> None:
     url, drop = create_pg_database("propusk_bench_audit")
     settings = Settings(env="test", database_url=url, issuer="http://127.0.0.1", demo=True)
     rt = build_runtime(settings)
+    results = Results("audit", note=f"{args.events:,} events")
+
+    def cpu_per_op(cpu0: float, n: int) -> float:
+        return (time.process_time() - cpu0) * 1e3 / n
+
     try:
-        plain = bench_plain_insert(rt, args.single)
-        single = bench_single(rt, args.single)
+        cpu0 = time.process_time()
+        plain_t = bench_plain_insert(rt, args.single)
+        plain_cpu = cpu_per_op(cpu0, args.single)
+        cpu0 = time.process_time()
+        single_t = bench_single(rt, args.single)
+        single_cpu = cpu_per_op(cpu0, args.single)
+        plain, single = median(plain_t), median(single_t)
         print(f"peer: plain row insert + commit: median {plain * 1e3:.2f} ms")
         print(
             f"single append (1 event/transaction): median {single * 1e3:.2f} ms "
             f"-> {1 / single:,.0f} appends/s (one writer); ratio to the peer {single / plain:.2f}"
         )
+
+        def append_row(figure: str, samples: list[float], cpu: float, note: str) -> None:
+            """A one-event-per-transaction append against the plain insert."""
+            results.latency(
+                figure,
+                samples,
+                peer="plain JSON row insert + commit",
+                peer_median=plain * 1e3,
+                cpu_ms_per_op=cpu,
+                note=note,
+            )
+
+        append_row(
+            "single append (record: 1 event/transaction, sequencer lock)",
+            single_t,
+            single_cpu,
+            f"peer CPU {plain_cpu:.2f} ms",
+        )
         rate = bench_concurrent(rt, 8, max(args.single // 8, 10))
         print(f"single appends from 8 concurrent writers: {rate:,.0f} appends/s")
-        deferred_single, deferred_rate, lag = bench_deferred(rt, args.single)
+        cpu0 = time.process_time()
+        deferred_t, deferred_rate, lag = bench_deferred(rt, args.single)
+        deferred_single = median(deferred_t)
         print(
             f"deferred append (outbox, sequencer thread running): median "
             f"{deferred_single * 1e3:.2f} ms (ratio to the peer {deferred_single / plain:.2f}); "
             f"8 concurrent writers: {deferred_rate:,.0f} appends/s; outbox drained {lag:.2f} s "
             "after the last commit"
         )
+        append_row(
+            "deferred append (record_deferred: outbox, sequencer thread running)",
+            deferred_t,
+            cpu_per_op(cpu0, args.single + 8 * max(args.single // 8, 10)),
+            f"8 writers {deferred_rate:,.0f}/s, single appends 8 writers {rate:,.0f}/s",
+        )
         if args.appends_only:
             return
+        cpu0 = time.process_time()
         rates, elapsed = fill_batched(rt, args.events, args.batch)
         print(
             f"batched append ({args.batch}/transaction): median {median(rates):,.0f} appends/s "
             f"(target >= 5,000); filled {args.events:,} events in {elapsed:.1f} s"
         )
+        results.add(
+            f"batched append (record_many, {args.batch}/transaction)",
+            "events/s",
+            median=median(rates),
+            cpu_ms_per_op=cpu_per_op(cpu0, args.events),
+        )
         print(f"VACUUM ANALYZE + CHECKPOINT after the fill: {settle(url):.1f} s")
-        incl, p99, cons = bench_proofs(rt, args.events, args.proofs)
+        cpu0 = time.process_time()
+        incl_t, cons_t = bench_proofs(rt, args.events, args.proofs)
+        proofs_cpu = cpu_per_op(cpu0, 2 * args.proofs)
+        incl, cons = median(incl_t), median(cons_t)
+        p99 = percentile(incl_t, 99)
         print(
             f"inclusion proof at {args.events:,} (service): median {incl * 1e3:.3f} ms, "
             f"p99 {p99 * 1e3:.3f} ms (target <= 2 ms)"
         )
         print(f"consistency proof at {args.events:,} (service): median {cons * 1e3:.3f} ms")
-        http_proof, http_cp = bench_http(settings, args.events, min(args.proofs, 1000))
+        results.latency(
+            f"inclusion proof at {args.events:,} events (service)",
+            incl_t,
+            cpu_ms_per_op=proofs_cpu,
+            note="CPU: inclusion and consistency proofs together",
+        )
+        results.latency(f"consistency proof at {args.events:,} events (service)", cons_t)
+        cpu0 = time.process_time()
+        proof_t, cp_t = bench_http(settings, args.events, min(args.proofs, 1000))
+        http_cpu = cpu_per_op(cpu0, 2 * len(proof_t))
+        http_proof, http_cp = median(proof_t), median(cp_t)
         print(
             f"inclusion proof at {args.events:,} (HTTP, loopback): median "
             f"{http_proof * 1e3:.2f} ms; latest checkpoint (HTTP): median {http_cp * 1e3:.2f} ms"
+        )
+        results.latency(
+            f"inclusion proof at {args.events:,} events over HTTP (uvicorn thread, sequential)",
+            proof_t,
+            cpu_ms_per_op=http_cpu,
+            note="CPU: client and server in one process, proofs and checkpoints together",
         )
         seconds, size, ok = bench_verify(rt)
         print(
             f"audit verify of {size:,} events: {seconds:.1f} s "
             f"({size / seconds:,.0f} events/s), ok={ok}"
         )
+        results.add(f"audit verify of {size:,} events (ok={ok})", "events/s", median=size / seconds)
     finally:
         rt.dispose()
         drop()
+        results.write()
 
 
 if __name__ == "__main__":

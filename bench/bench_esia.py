@@ -12,6 +12,9 @@ Three measurements, loopback only, bounded in time:
 Flows run once per GOST backend: gostcrypto (reference) and ``fast`` (idp/esia/gostfast.py).
 
     .venv/bin/python bench/bench_esia.py [--flows 12] [--seconds 15] [--threads 2]
+
+Rows for the summary table: ``bench/results/esia.json`` (the peer of each ``fast`` figure is the
+same figure with gostcrypto). The connector alone, without the simulator: ``bench_esia_connector``.
 """
 
 from __future__ import annotations
@@ -36,11 +39,13 @@ from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from gostcrypto.gostsignature.gost_34_10_2012 import GOST34102012  # noqa: E402
 
+from bench.common import Results  # noqa: E402
 from idp.esia import gost, gostfast  # noqa: E402
 from idp.esia.keys import client_paths, simulator_paths  # noqa: E402
 from propusk.settings import Settings  # noqa: E402
 
 OID = "1000400024"  # a parent: person + contacts + kids
+RESULTS = Results("esia")
 
 
 class GostClock:
@@ -74,13 +79,19 @@ class GostClock:
 CLOCK = GostClock()
 
 
-def median_ms(fn: Callable[[], object], n: int) -> float:
+def samples_ms(fn: Callable[[], object], n: int) -> tuple[list[float], float]:
+    """Wall milliseconds of ``n`` calls, and the thread's CPU milliseconds per call."""
     samples = []
+    cpu0 = time.thread_time()
     for _ in range(n):
         start = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples, (time.thread_time() - cpu0) * 1000 / n
+
+
+def median_ms(fn: Callable[[], object], n: int) -> float:
+    return statistics.median(samples_ms(fn, n)[0])
 
 
 def bench_primitives(n: int, key_dir: Path) -> None:
@@ -90,17 +101,31 @@ def bench_primitives(n: int, key_dir: Path) -> None:
     signature = gost.sign(key, data)
     hash_ms = median_ms(lambda: gost.streebog256(data), n)
     print(f"streebog-256 (~120 B)      median {hash_ms:8.2f} ms")
-    results = {}
+    results, raw = {}, {}
     for backend in gost.BACKENDS:
         gost.sign(key, data, backend)  # warm-up (the fast backend builds its base table)
-        sign_ms = median_ms(lambda b=backend: gost.sign(key, data, b), n)
-        verify_ms = median_ms(lambda b=backend: gost.verify_gost(cert, data, signature, b), n)
+        signs = samples_ms(lambda b=backend: gost.sign(key, data, b), n)
+        verifies = samples_ms(lambda b=backend: gost.verify_gost(cert, data, signature, b), n)
+        sign_ms, verify_ms = statistics.median(signs[0]), statistics.median(verifies[0])
         results[backend] = (sign_ms, verify_ms)
+        raw[backend] = (signs, verifies)
         print(f"{backend:10} sign          median {sign_ms:8.2f} ms")
         print(f"{backend:10} verify        median {verify_ms:8.2f} ms")
     (ref_sign, ref_verify), (fast_sign, fast_verify) = results["gostcrypto"], results["fast"]
     ratios = f"sign {ref_sign / fast_sign:.1f}x, verify {ref_verify / fast_verify:.1f}x"
     print(f"ratio gostcrypto/fast: {ratios}")
+    for i, op in enumerate(("sign", "verify")):
+        (fast, fast_cpu), (ref, _) = raw["fast"][i], raw["gostcrypto"][i]
+        RESULTS.add(
+            f"GOST R 34.10-2012 (256) {op}, fast backend",
+            "ms",
+            better="lower",
+            median=statistics.median(fast),
+            latencies_ms=fast,
+            peer="gostcrypto (pure Python)",
+            peer_median=statistics.median(ref),
+            cpu_ms_per_op=fast_cpu,
+        )
     if shutil.which("openssl"):
         key_path, cert_path = key_dir / "ossl-key.pem", key_dir / "ossl-cert.pem"
         gost.write_key_pair(key, cert, key_path, cert_path)
@@ -186,7 +211,7 @@ def wait_healthy(url: str) -> None:
     raise RuntimeError("simulator did not start")
 
 
-def bench_sequential(flows: int, key_dir: Path, backend: str) -> float:
+def bench_sequential(flows: int, key_dir: Path, backend: str) -> list[float]:
     import uvicorn
 
     from idp.esia.simulator.app import create_simulator_app
@@ -224,10 +249,10 @@ def bench_sequential(flows: int, key_dir: Path, backend: str) -> float:
         f"{1 / med:.2f} flows/s; GOST {clock.calls / flows:.0f} ops = "
         f"{clock.seconds / flows * 1000:.0f} ms/flow, share {clock.seconds / total:.0%}"
     )
-    return med
+    return [x * 1000 for x in samples]
 
 
-def bench_throughput(seconds: float, threads: int, key_dir: Path, backend: str) -> None:
+def bench_throughput(seconds: float, threads: int, key_dir: Path, backend: str) -> float:
     port = free_port()
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
@@ -271,6 +296,7 @@ def bench_throughput(seconds: float, threads: int, key_dir: Path, backend: str) 
             f"{len(done)} flows in {elapsed:.1f} s = {len(done) / elapsed:.2f} flows/s "
             f"(median {statistics.median(done) * 1000:.0f} ms/flow)"
         )
+        return len(done) / elapsed
     finally:
         proc.terminate()
         proc.join(10)
@@ -291,10 +317,28 @@ def main() -> None:
         bench_primitives(args.n, key_dir)
         print("== federated login flows (connector + simulator) ==")
         CLOCK.install()
-        medians = {b: bench_sequential(args.flows, key_dir, b) for b in gost.BACKENDS}
+        flows = {b: bench_sequential(args.flows, key_dir, b) for b in gost.BACKENDS}
+        medians = {b: statistics.median(v) for b, v in flows.items()}
         print(f"ratio flow time gostcrypto/fast: {medians['gostcrypto'] / medians['fast']:.1f}x")
-        for backend in gost.BACKENDS:
-            bench_throughput(args.seconds, args.threads, key_dir, backend)
+        RESULTS.add(
+            "federated login with the simulator (both in process), sequential, fast backend",
+            "ms",
+            better="lower",
+            median=medians["fast"],
+            latencies_ms=flows["fast"],
+            peer="the same with gostcrypto",
+            peer_median=medians["gostcrypto"],
+        )
+        rates = {b: bench_throughput(args.seconds, args.threads, key_dir, b) for b in gost.BACKENDS}
+        RESULTS.add(
+            f"federated logins/s, simulator in its own process, {args.threads} client threads, "
+            "fast backend",
+            "logins/s",
+            median=rates["fast"],
+            peer="the same with gostcrypto (both sides)",
+            peer_median=rates["gostcrypto"],
+        )
+    RESULTS.write()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ pipelines; plus the production pipeline on the original photos (``biometrics.eva
 
 Pinned to one core. ``BENCH_FACES_REPEAT`` (default 3) repeats the timing pass per frame.
 Usage: ``.venv/bin/python bench/bench_faces.py``
+Rows for the summary table: ``bench/results/faces.json`` (ms per frame; CPU ms per frame of this
+process).
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ sys.path.insert(0, str(ROOT))
 FACES = Path(os.environ.get("PROPUSK_FACES_DIR", ROOT.parent / "shared" / "faces"))
 REPEAT = int(os.environ.get("BENCH_FACES_REPEAT", "3"))
 
+from bench.common import Results  # noqa: E402
 from biometrics import engine  # noqa: E402
 from biometrics.evaluate import evaluate, labelled_pairs  # noqa: E402
 from propusk.settings import Settings  # noqa: E402
+
+RESULTS = Results("faces")
 
 
 def _jpeg(img: Image.Image) -> bytes:
@@ -134,13 +139,13 @@ def accuracy(encs: dict[str, tuple[str, list[np.ndarray]]], threshold: float) ->
     }
 
 
-def summarize(name: str, runs: list[dict[str, float]]) -> float:
+def summarize(name: str, runs: list[dict[str, float]]) -> list[float]:
     totals = [sum(r.values()) for r in runs]
     total = statistics.median(totals)
     shares = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     parts = ", ".join(f"{k} {v:.1f} ms ({100 * v / total:.0f}%)" for k, v in shares.items())
     print(f"{name:>18}: median {total:.1f} ms/frame  [{parts}]")
-    return total
+    return totals
 
 
 def main() -> None:
@@ -159,7 +164,7 @@ def main() -> None:
     for label, make in (("webcam-like crops", webcam_frame), ("letterboxed", letterboxed_frame)):
         print(f"--- 640x480 frames: {label}")
         frames = {f: make(FACES / f) for f in files}
-        run_set(frames, persons, threshold)
+        run_set(frames, persons, threshold, label)
     report = evaluate(pairs, FACES, threshold)
     print(
         f"--- original photos, production pipeline (biometrics.evaluate): FMR {report['fmr']:.4f}, "
@@ -167,28 +172,49 @@ def main() -> None:
         f"max genuine {report['max_genuine_distance']}, "
         f"min impostor {report['min_impostor_distance']}"
     )
+    RESULTS.write()
 
 
-def run_set(frames: dict[str, bytes], persons: dict[str, str], threshold: float) -> None:
+def run_set(frames: dict[str, bytes], persons: dict[str, str], threshold: float, label: str):
     template = np.zeros(128)
     runs: dict[str, list[dict[str, float]]] = {"ours": [], "face_recognition": []}
     encs: dict[str, dict] = {"ours": {}, "face_recognition": {}}
+    cpu = {"ours": 0.0, "face_recognition": 0.0}
     for _ in range(REPEAT):
         for f, frame in frames.items():
             for name, fn in (("ours", ours), ("face_recognition", peer)):
+                cpu0 = time.process_time()
                 steps, found = fn(frame, template)
+                cpu[name] += time.process_time() - cpu0
                 runs[name].append(steps)
                 encs[name][f] = (persons[f], found)
-    t_ours = summarize("ours", runs["ours"])
-    t_peer = summarize("face_recognition", runs["face_recognition"])
+    totals_ours = summarize("ours", runs["ours"])
+    totals_peer = summarize("face_recognition", runs["face_recognition"])
+    t_ours, t_peer = statistics.median(totals_ours), statistics.median(totals_peer)
     print(f"{'speed-up':>18}: {t_peer / t_ours:.2f}x  (target <= 120 ms/frame on one core)")
+    accuracies = {}
     for name in ("ours", "face_recognition"):
-        acc = accuracy(encs[name], threshold)
+        acc = accuracies[name] = accuracy(encs[name], threshold)
         print(
             f"{name:>18}: {acc['genuine']} genuine / {acc['impostor']} impostor pairs, "
             f"FMR {acc['FMR']:.4f}, FNMR {acc['FNMR']:.4f}, FTA {acc['FTA']}, "
             f"max genuine {acc['max_genuine']:.3f}, min impostor {acc['min_impostor']:.3f}"
         )
+    mine, theirs = accuracies["ours"], accuracies["face_recognition"]
+    RESULTS.add(
+        f"face verification per 640x480 frame ({label}), one core",
+        "ms",
+        better="lower",
+        median=t_ours,
+        latencies_ms=totals_ours,
+        peer="face_recognition defaults (HOG upsample 1)",
+        peer_median=t_peer,
+        cpu_ms_per_op=cpu["ours"] * 1e3 / len(totals_ours),
+        note=(
+            f"FMR/FNMR/FTA ours {mine['FMR']:.3f}/{mine['FNMR']:.3f}/{mine['FTA']}, "
+            f"peer {theirs['FMR']:.3f}/{theirs['FNMR']:.3f}/{theirs['FTA']}"
+        ),
+    )
 
 
 if __name__ == "__main__":

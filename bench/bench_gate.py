@@ -17,6 +17,8 @@ Seeds a fresh database with ``bench/seed_gate.py`` (COPY), then, with real trans
   the ratio against it is the gate's own cost). CPU milliseconds per request of the server
   process and of PostgreSQL are reported too (less machine-dependent than rates). The gated
   HTTP figure is the per-process figure for the >= 1,500 gated reads/s target.
+Rows for the summary table: ``bench/results/gate.json`` (in-process CPU: this process's CPU
+time, the sequencer and batcher threads included, per operation).
 
     .venv/bin/python bench/bench_gate.py                       # 20k subjects, 200k consents
     .venv/bin/python bench/bench_gate.py --subjects 1000000    # the full size: 10M consents
@@ -40,35 +42,63 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import create_pg_database, free_port, wait_http
+from bench.common import (
+    Results,
+    cpu_delta,
+    cpu_seconds,
+    create_pg_database,
+    free_port,
+    postgres_pids,
+    wait_http,
+    wrk_run,
+)
 from bench.seed_gate import seed
+from bench.summary import percentile
 from consent import parties
 
 CATEGORIES = ["person.fullname", "education.grades"]
 
 
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
+RESULTS = Results("gate")
 
 
-def _report(name: str, lat: list[float], elapsed: float) -> float:
+def _report(name: str, timed: tuple[list[float], float, float]) -> float:
+    lat, elapsed, cpu = timed
     rate = len(lat) / elapsed
     print(
         f"  {name:<14} n={len(lat):>6}  {rate:>8.0f}/s  p50={statistics.median(lat) * 1e3:6.2f} ms"
-        f"  p99={_pct(lat, 99) * 1e3:6.2f} ms"
+        f"  p99={percentile(lat, 99) * 1e3:6.2f} ms  cpu {cpu * 1e3 / len(lat):.2f} ms/op"
     )
     return rate
 
 
-def _timed(n: int, fn) -> tuple[list[float], float]:
+def _row(figure: str, timed, peer: tuple[str, tuple] | None = None) -> None:
+    """A row of the summary table from an in-process measurement (and its peer's)."""
+    lat, elapsed, cpu = timed
+    extra = {}
+    if peer is not None:
+        plat, pelapsed, _ = peer[1]
+        extra = {"peer": peer[0], "peer_median": len(plat) / pelapsed}
+    RESULTS.add(
+        figure,
+        "op/s",
+        median=len(lat) / elapsed,
+        p99=percentile(lat, 99) * 1e3,
+        cpu_ms_per_op=cpu * 1e3 / len(lat),
+        **extra,
+    )
+
+
+def _timed(n: int, fn) -> tuple[list[float], float, float]:
+    """Latencies, elapsed seconds and this process's CPU seconds of ``fn(0..n-1)``."""
     lat = []
+    cpu0 = time.process_time()
     start = time.perf_counter()
     for i in range(n):
         t = time.perf_counter()
         fn(i)
         lat.append(time.perf_counter() - t)
-    return lat, time.perf_counter() - start
+    return lat, time.perf_counter() - start, time.process_time() - cpu0
 
 
 THREADS = 4  # ungated readers: more only add contention on 2 cores
@@ -77,7 +107,7 @@ CONNECTIONS = 16  # HTTP: a moderate load …
 HIGH = int(os.environ.get("BENCH_GATE_CONNECTIONS", "64"))  # … and many operators at once
 
 
-def _threaded(n: int, fn, threads: int) -> tuple[list[float], float]:
+def _threaded(n: int, fn, threads: int) -> tuple[list[float], float, float]:
     """``fn(0..n-1)`` spread over ``threads`` threads; per-call latencies and the elapsed time."""
     lat: list[float] = []
     lock = threading.Lock()
@@ -92,12 +122,13 @@ def _threaded(n: int, fn, threads: int) -> tuple[list[float], float]:
             lat.extend(mine)
 
     workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    cpu0 = time.process_time()
     start = time.perf_counter()
     for t in workers:
         t.start()
     for t in workers:
         t.join()
-    return lat, time.perf_counter() - start
+    return lat, time.perf_counter() - start, time.process_time() - cpu0
 
 
 def in_process(rt, info: dict, n: int) -> tuple[float, float]:
@@ -165,18 +196,32 @@ def in_process(rt, info: dict, n: int) -> tuple[float, float]:
         for fn in (decide, pull, ungated, batched):  # warm up caches and the pool
             _timed(min(200, n), fn)
         print("in-process, one thread (audit sequencer thread running):")
-        _report("decide", *_timed(n, decide))
-        gated = _report("gated pull", *_timed(n, pull))
-        plain = _report("ungated read", *_timed(n, ungated))
+        decisions = _timed(n, decide)
+        _report("decide", decisions)
+        _row("gate decision alone, in process, one thread", decisions)
+        pulls, reads = _timed(n, pull), _timed(n, ungated)
+        gated, plain = _report("gated pull", pulls), _report("ungated read", reads)
+        _row(
+            "gated pull (decision + record + audit + vault), in process, one thread",
+            pulls,
+            ("vault read, no gate", reads),
+        )
         print(f"  ratio gated/ungated throughput (one thread): {gated / plain:.2f}")
         print(
             f"in-process, concurrent: gated pulls from {CALLERS} threads through the batcher "
             f"({batcher.workers} workers), ungated reads from {THREADS} threads:"
         )
         before = (batcher.batches, batcher.pulls)
-        gated_mt = _report("gated pull", *_threaded(n, batched, CALLERS))
+        batched_run = _threaded(n, batched, CALLERS)
+        gated_mt = _report("gated pull", batched_run)
         batches, pulls = batcher.batches - before[0], batcher.pulls - before[1]
-        plain_mt = _report("ungated read", *_threaded(n, ungated, THREADS))
+        reads_mt = _threaded(n, ungated, THREADS)
+        plain_mt = _report("ungated read", reads_mt)
+        _row(
+            f"gated pull through the batcher, in process, {CALLERS} threads",
+            batched_run,
+            (f"vault read, no gate, {THREADS} threads", reads_mt),
+        )
         print(f"  mean batch: {pulls / max(1, batches):.1f} pulls")
         print(f"  ratio gated/ungated throughput (concurrent): {gated_mt / plain_mt:.2f}")
     finally:
@@ -224,76 +269,13 @@ def _tokens(port: int, creds: dict[str, tuple[str, str]]) -> dict[str, str]:
     return tokens
 
 
-def _wrk(
-    port: int, lines: list[str], seconds: int, connections: int = CONNECTIONS
-) -> tuple[float, str, str, int]:
-    """wrk over a list of 'path<TAB>token' lines; returns (req/s, p50, p99, requests)."""
-    import re
-
+def _wrk(port: int, lines: list[str], seconds: int, connections: int = CONNECTIONS):
+    """wrk over a list of 'path<TAB>token' lines (rotating)."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "paths.txt"
         data.write_text("\n".join(lines) + "\n")
-        script = Path(tmp) / "s.lua"
-        script.write_text(LUA.replace("DATA", str(data)))
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError("error responses:\n" + out)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return rate, p50, p99, requests
-
-
-def _cpu_seconds(pids) -> dict[int, float]:
-    """pid → CPU seconds so far (Linux ``/proc``): its own user + system time plus that of its
-    children already reaped (fields 14–17); gone processes are left out."""
-    out = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        out[pid] = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return out
-
-
-def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds used between two readings of a process tree whose parent outlives it (the
-    postmaster): a backend that exits moves its whole time into its parent's reaped-children
-    count, so what it had used before the first reading is taken off again; one that started
-    meanwhile counts whole."""
-    kept = sum(after[pid] - before[pid] for pid in before.keys() & after.keys())
-    started = sum(after[pid] for pid in after.keys() - before.keys())
-    exited = sum(before[pid] for pid in before.keys() - after.keys())
-    return kept + started - exited
-
-
-def _postgres_pids() -> list[int]:
-    """Every PostgreSQL process of this machine (the bench is their only client)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if (d / "comm").read_text().strip() == "postgres":
-                    pids.append(int(d.name))
-            except OSError:
-                continue
-    return pids
+        script = LUA.replace("DATA", str(data))
+        return wrk_run(f"http://127.0.0.1:{port}", script, connections=connections, seconds=seconds)
 
 
 LUA = """
@@ -329,7 +311,7 @@ class _Server:
 
     def cpu(self) -> tuple[dict[int, float], dict[int, float]]:
         """CPU seconds so far per process: (the Propusk processes, PostgreSQL's)."""
-        return _cpu_seconds(p.pid for p in self.procs), _cpu_seconds(_postgres_pids())
+        return cpu_seconds(p.pid for p in self.procs), cpu_seconds(postgres_pids())
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -348,6 +330,8 @@ HTTP_RUNS = [
     ("ungated read, group-read", (), "plain-batched/", "LOW"),
     ("gated pull, lane off", ("--workers", "0"), "gated", "LOW"),
 ]
+# ``make bench`` (BENCH_GATE_SHORT=1) leaves out the two variants no other line is compared with.
+SHORT_SKIPS = {("ungated read", "HIGH"), ("gated pull, external sequencer", "HIGH")}
 
 
 def _same_data(port: int, pick: tuple[str, str, str], token: str) -> None:
@@ -380,9 +364,12 @@ def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
     cats = ",".join(CATEGORIES)
     creds = _operator_clients(rt, [str(o) for o in info["operators"]])
     conns_of = {"HIGH": HIGH, "LOW": CONNECTIONS}
-    results: dict[tuple[str, int], list[tuple[float, str, str, float, float]]] = {}
+    results: dict[tuple[str, int], list[tuple[float, float, float, float, float]]] = {}
+    runs = HTTP_RUNS
+    if os.environ.get("BENCH_GATE_SHORT") == "1":
+        runs = [r for r in HTTP_RUNS if (r[0], r[3]) not in SHORT_SKIPS]
     for _ in range(rounds):
-        for label, args, kind, level in HTTP_RUNS:
+        for label, args, kind, level in runs:
             conns = conns_of[level]
             server = _Server(url, *args)
             try:
@@ -399,14 +386,16 @@ def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
                     ]
                 _wrk(server.port, lines[-3000:], 3, conns)  # warm up: pools, caches, plans
                 before = server.cpu()
-                rate, p50, p99, requests = _wrk(server.port, lines, seconds, conns)
+                run = _wrk(server.port, lines, seconds, conns)
                 after = server.cpu()
             finally:
                 server.stop()
             app_ms, pg_ms = (
-                _cpu_delta(b, a) * 1e3 / requests for b, a in zip(before, after, strict=True)
+                cpu_delta(b, a) * 1e3 / run.requests for b, a in zip(before, after, strict=True)
             )
-            results.setdefault((label, conns), []).append((rate, p50, p99, app_ms, pg_ms))
+            results.setdefault((label, conns), []).append(
+                (run.rate, run.p50, run.p99, app_ms, pg_ms)
+            )
     print(
         f"HTTP (one uvicorn process, wrk -t1 {seconds}s, real access tokens; median of "
         f"{rounds} alternating rounds, p50/p99 of that round; all rounds in brackets; CPU "
@@ -421,16 +410,36 @@ def over_http(rt, url: str, info: dict, seconds: int, rounds: int) -> None:
         medians[(label, conns)] = rate
         spread = ", ".join(f"{o[0]:.0f}" for o in outs)
         print(
-            f"  -c{conns:<3} {label:<31} {rate:7.0f} req/s  p50={p50:>8}  p99={p99:>8}  "
-            f"cpu/req app {app_ms:.2f} ms, pg {pg_ms:.2f} ms  ({spread})"
+            f"  -c{conns:<3} {label:<31} {rate:7.0f} req/s  p50={p50:6.2f} ms  p99={p99:6.2f} ms"
+            f"  cpu/req app {app_ms:.2f} ms, pg {pg_ms:.2f} ms  ({spread})"
+        )
+    peers = {
+        "gated pull": "ungated read, group-read",
+        "gated pull, lane off": "ungated read",
+        "gated pull, external sequencer": "ungated read, group-read",
+    }
+    for (label, conns), outs in results.items():
+        if label not in peers:
+            continue
+        peer = peers[label]
+        RESULTS.add(
+            f"HTTP {label} (one uvicorn process, wrk -c{conns})",
+            "req/s",
+            rounds=[o[0] for o in outs],
+            p99=statistics.median(o[2] for o in outs),
+            peer=f"{peer} (same server, no gate)",
+            peer_rounds=[o[0] for o in results[(peer, conns)]],
+            cpu_ms_per_op=statistics.median(o[3] for o in outs),
+            note=f"PostgreSQL CPU {statistics.median(o[4] for o in outs):.2f} ms/request",
         )
     for conns in (HIGH, CONNECTIONS):
         gated = medians[("gated pull", conns)]
-        single = gated / medians[("ungated read", conns)]
         grouped = gated / medians[("ungated read, group-read", conns)]
+        single = medians.get(("ungated read", conns))
+        single_text = f"{gated / single:.2f} against one transaction per read, " if single else ""
         print(
-            f"  ratio gated/ungated throughput, -c{conns}: {single:.2f} against one transaction "
-            f"per read, {grouped:.2f} against group-read (the gate's own cost)"
+            f"  ratio gated/ungated throughput, -c{conns}: {single_text}"
+            f"{grouped:.2f} against group-read (the gate's own cost)"
         )
 
 
@@ -441,8 +450,8 @@ def main() -> None:
     )
     ap.add_argument("--per-subject", type=int, default=10)
     ap.add_argument("-n", type=int, default=int(os.environ.get("BENCH_GATE_N", "3000")))
-    ap.add_argument("--seconds", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_GATE_SECONDS", "8")))
+    ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_GATE_ROUNDS", "3")))
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--no-http", action="store_true", help="only the in-process part")
     args = ap.parse_args()
@@ -469,6 +478,8 @@ def main() -> None:
                 over_http(rt, url, info, args.seconds, args.rounds)
         finally:
             rt.dispose()
+        RESULTS.note = f"{info['subjects']:,} subjects, {info['consents']:,} consents"
+        RESULTS.write()
     finally:
         if args.keep:
             print(f"kept {url}")

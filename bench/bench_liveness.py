@@ -14,6 +14,7 @@ Bounded: ``BENCH_LIVENESS_SOURCES`` attack photos (default 4 of 12, from
 ``BENCH_LIVENESS_FIRST``), ``BENCH_LIVENESS_SEEDS`` genuine sequences per person (default 3: one
 taker's three attempts; 0: none). About 1 s per frame on
 one loaded core. Usage: ``.venv/bin/python bench/bench_liveness.py``
+Rows for the summary table: ``bench/results/liveness.json`` (rates in %, CPU ms per sequence).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ FIRST = int(os.environ.get("BENCH_LIVENESS_FIRST", "0"))  # to split a full run 
 TURNS_ONLY = os.environ.get("BENCH_LIVENESS_TURNS_ONLY") == "1"
 SEEDS = int(os.environ.get("BENCH_LIVENESS_SEEDS", "3"))
 
+from bench.common import Results  # noqa: E402
 from biometrics import liveness  # noqa: E402
 from biometrics.checks import MAX_LIVENESS_ATTEMPTS  # noqa: E402
 from tests.biometrics import spoofing  # noqa: E402
@@ -60,7 +62,9 @@ def _run(seq: spoofing.Sequence) -> tuple[liveness.LivenessResult, list[float]]:
 
 
 def main() -> None:
+    results = Results("liveness")
     started = time.perf_counter()
+    cpu0 = time.process_time()
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     fits: dict[str, list[float]] = collections.defaultdict(list)
     attempts: list[bool] = []
@@ -95,6 +99,11 @@ def main() -> None:
                     row[verdict.reason or "ok"] += 1
 
     print(f"liveness on the developer set ({time.perf_counter() - started:.0f} s)")
+    cpu_per_sequence = (
+        (time.process_time() - cpu0)
+        * 1e3
+        / sum(rows[k]["sequences"] for k in ("genuine", "all attacks") if k in rows)
+    )
     head = (
         f"{'sequences':34s} {'n':>4s} {'accepted':>9s} {'before':>7s} {'flat':>5s}  other refusals"
     )
@@ -116,6 +125,27 @@ def main() -> None:
         f"genuine takers passing within {MAX_LIVENESS_ATTEMPTS} attempts: {within:.0%}"
         f" ({len(attempts)} takers)"
     )
+    attacks, genuine = rows["all attacks"], rows["genuine"]
+    if attacks["sequences"]:
+        results.add(
+            f"flat-picture attacks accepted ({attacks['sequences']} sequences)",
+            "%",
+            better="lower",
+            median=100 * attacks["passed"] / attacks["sequences"],
+            peer="the same judgement without the flat-picture test",
+            peer_median=100 * attacks["before"] / attacks["sequences"],
+            cpu_ms_per_op=cpu_per_sequence,
+            note="CPU per sequence (genuine and attacks)",
+        )
+    if genuine["sequences"]:
+        results.add(
+            f"genuine sequences passed ({genuine['sequences']} sequences)",
+            "%",
+            median=100 * genuine["passed"] / genuine["sequences"],
+            cpu_ms_per_op=cpu_per_sequence,
+            note=f"takers passing within {MAX_LIVENESS_ATTEMPTS} attempts: {within:.0%}",
+        )
+    results.write()
     print(f"planar fit of turned frames (flat ≥ {liveness.FLAT_FIT}): min / median / max")
     for kind, values in fits.items():
         if values:

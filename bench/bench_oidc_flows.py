@@ -6,7 +6,8 @@ Measured against a real ``uvicorn`` subprocess with the development upstream:
 - refresh token rotation, sequential;
 - ``private_key_jwt`` client_credentials (Authlib path: assertion, jti replay row), sequential;
 - bearer token verification: ``GET /oauth2/userinfo`` with wrk (16 connections).
-Prints medians (latency in ms, throughput in req/s).
+Prints medians (latency in ms, throughput in req/s) and the server process's CPU milliseconds
+per operation; rows in ``bench/results/oidc_flows.json``.
 
     .venv/bin/python bench/bench_oidc_flows.py          # N=60 flows, 5 s of wrk
     N=200 SECONDS_PER_RUN=10 .venv/bin/python bench/bench_oidc_flows.py
@@ -20,12 +21,10 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -33,7 +32,15 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import VENV_BIN, create_pg_database, free_port, wait_http
+from bench.common import (
+    VENV_BIN,
+    Results,
+    TreeCPU,
+    create_pg_database,
+    free_port,
+    wait_http,
+    wrk_run,
+)
 
 N = int(os.environ.get("N", "60"))
 SECONDS = int(os.environ.get("SECONDS_PER_RUN", "5"))
@@ -128,28 +135,16 @@ def timed(fn, n: int) -> list[float]:
     return out
 
 
-def wrk_get(url: str, token: str, seconds: int) -> float:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: run `make system-deps`")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-        script = f.name
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", script, url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    finally:
-        os.unlink(script)
-    if "Non-2xx" in out:
-        raise RuntimeError(out)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+def wrk_get(url: str, token: str, seconds: int):
+    script = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    return wrk_run(url, script, seconds=seconds)
 
 
 def main() -> None:
     from joserfc import jwt
+
+    results = Results("oidc_flows")
+    cpu: dict[str, float] = {}
     from joserfc.jwk import ECKey
 
     db_url, drop = create_pg_database("propusk_bench_flows")
@@ -184,7 +179,9 @@ def main() -> None:
     try:
         with httpx.Client(timeout=30) as http:
             code_flow(http, base, rp)  # warm-up
+            clock = TreeCPU(proc.pid).start()
             flows = timed(lambda: code_flow(http, base, rp), N)
+            cpu["flow"] = clock.stop()
             tokens = code_flow(http, base, rp)
 
             def refresh() -> None:
@@ -196,7 +193,9 @@ def main() -> None:
                 r.raise_for_status()
                 tokens.update(r.json())
 
+            clock.start()
             refreshes = timed(refresh, N)
+            cpu["refresh"] = clock.stop()
 
             def assertion_token() -> None:
                 now = int(time.time())
@@ -218,17 +217,57 @@ def main() -> None:
                 )
                 r.raise_for_status()
 
+            clock.start()
             assertions = timed(assertion_token, N)
+            cpu["assertion"] = clock.stop()
+        wrk_get(base + "/oauth2/userinfo", tokens["access_token"], 1)  # warm-up
+        clock.start()
         userinfo = wrk_get(base + "/oauth2/userinfo", tokens["access_token"], SECONDS)
+        cpu["userinfo"] = clock.stop()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
         drop()
     med = statistics.median
-    print(f"code flow + PKCE (authorize, dev login, token; n={N}): median {med(flows):.1f} ms")
-    print(f"refresh token rotation (n={N}): median {med(refreshes):.1f} ms")
-    print(f"private_key_jwt client_credentials (n={N}): median {med(assertions):.1f} ms")
-    print(f"userinfo with bearer verification (wrk -c16 -d{SECONDS}s): {userinfo:.0f} req/s")
+    ms = {k: v * 1e3 / N for k, v in cpu.items()}
+    ms["userinfo"] = cpu["userinfo"] * 1e3 / userinfo.requests
+    print(
+        f"code flow + PKCE (authorize, dev login, token; n={N}): median {med(flows):.1f} ms, "
+        f"server CPU {ms['flow']:.2f} ms/flow"
+    )
+    print(
+        f"refresh token rotation (n={N}): median {med(refreshes):.1f} ms, "
+        f"server CPU {ms['refresh']:.2f} ms"
+    )
+    print(
+        f"private_key_jwt client_credentials (n={N}): median {med(assertions):.1f} ms, "
+        f"server CPU {ms['assertion']:.2f} ms"
+    )
+    print(
+        f"userinfo with bearer verification (wrk -c16 -d{SECONDS}s): {userinfo.rate:.0f} req/s, "
+        f"p99 {userinfo.p99:.1f} ms, server CPU {ms['userinfo']:.2f} ms/request"
+    )
+    for label, samples, key in (
+        ("code flow + PKCE (authorize, dev login, consent, token), sequential", flows, "flow"),
+        ("refresh token rotation, sequential", refreshes, "refresh"),
+        ("private_key_jwt client_credentials, sequential", assertions, "assertion"),
+    ):
+        results.add(
+            label,
+            "ms",
+            better="lower",
+            median=med(samples),
+            latencies_ms=samples,
+            cpu_ms_per_op=ms[key],
+        )
+    results.add(
+        "userinfo (bearer verification), one process, wrk -c16",
+        "req/s",
+        median=userinfo.rate,
+        p99=userinfo.p99,
+        cpu_ms_per_op=ms["userinfo"],
+    )
+    results.write()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 Both issue ES256-signed JWT access tokens for `grant_type=client_credentials` with
 `client_secret_post`. The servers are measured back to back, alternating, ROUNDS times; the
 medians and their ratio are printed. Each server's token is checked once before measuring.
+CPU milliseconds per token of the Propusk process (and of node's, printed) over the measured
+runs; p99 is wrk's (``--latency``), the median over rounds. Rows: ``bench/results/oidc_token.json``.
 
     .venv/bin/python bench/bench_oidc_token.py            # ROUNDS=3, 10 s per run
 """
@@ -23,11 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     ROOT,
     VENV_BIN,
+    Results,
+    TreeCPU,
     create_pg_database,
     free_port,
     median,
+    post_script,
     wait_http,
     wrk,
+    wrk_run,
 )
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
@@ -136,30 +142,54 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def main() -> None:
+    results = Results("oidc_token")
     db_url, drop = create_pg_database()
     peer, peer_url = start_peer()
     propusk, url, body = start_propusk(db_url)
+    runs: dict[str, list] = {"peer": [], "ours": []}
+    cpu = {"peer": 0.0, "ours": 0.0}
     try:
         check_token(peer_url, PEER_BODY)
         check_token(url, body)
         # warm-up (JIT on node, caches on both)
         wrk(peer_url, PEER_BODY, seconds=2)
         wrk(url, body, seconds=2)
-        peer_runs, ours = [], []
         for i in range(ROUNDS):
-            peer_runs.append(wrk(peer_url, PEER_BODY, seconds=SECONDS))
-            ours.append(wrk(url, body, seconds=SECONDS))
-            print(f"round {i + 1}: peer {peer_runs[-1]:.0f} req/s, propusk {ours[-1]:.0f} req/s")
+            for who, proc, target, form in (
+                ("peer", peer, peer_url, PEER_BODY),
+                ("ours", propusk, url, body),
+            ):
+                clock = TreeCPU(proc.pid).start()
+                run = wrk_run(target, post_script(form), seconds=SECONDS)
+                cpu[who] += clock.stop()
+                runs[who].append(run)
+            print(
+                f"round {i + 1}: peer {runs['peer'][-1].rate:.0f} req/s, "
+                f"propusk {runs['ours'][-1].rate:.0f} req/s"
+            )
             time.sleep(1)
     finally:
         stop(propusk)
         stop(peer)
         drop()
-    p, o = median(peer_runs), median(ours)
+    per_op = {k: cpu[k] * 1e3 / sum(r.requests for r in runs[k]) for k in runs}
+    p, o = median([r.rate for r in runs["peer"]]), median([r.rate for r in runs["ours"]])
     print(
         f"client_credentials (wrk -t1 -c16 -d{SECONDS}s, {ROUNDS} rounds, medians): "
-        f"node-oidc-provider {p:.0f} req/s, propusk {o:.0f} req/s, ratio {o / p:.2f}x"
+        f"node-oidc-provider {p:.0f} req/s, propusk {o:.0f} req/s, ratio {o / p:.2f}x; "
+        f"CPU per token: propusk {per_op['ours']:.2f} ms, node {per_op['peer']:.2f} ms"
     )
+    results.add(
+        "client_credentials token (ES256 JWT), one process, wrk -c16",
+        "req/s",
+        rounds=[r.rate for r in runs["ours"]],
+        p99=median([r.p99 for r in runs["ours"]]),
+        peer="node-oidc-provider 9 (one node process)",
+        peer_rounds=[r.rate for r in runs["peer"]],
+        cpu_ms_per_op=per_op["ours"],
+        note=f"peer CPU {per_op['peer']:.2f} ms/token",
+    )
+    results.write()
 
 
 if __name__ == "__main__":

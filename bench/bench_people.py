@@ -5,6 +5,8 @@ Measures, on SQLite and (when reachable) PostgreSQL, in-process with real transa
 - the first login of a parent with one child on the roster (person + child + guardianship +
   student and parent statuses + audit events), and a repeat login of the same person.
 The repeat/first ratio shows what the reconciliation costs once nothing changes.
+Rows for the summary table: ``bench/results/people.json`` (CPU: this process's, per operation;
+the database server's is not in it).
 
     .venv/bin/python bench/bench_people.py            # N=1000 rows, 100 logins
     BENCH_ROSTER_ROWS=10000 BENCH_LOGINS=500 .venv/bin/python bench/bench_people.py
@@ -22,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import create_pg_database, median
+from bench.common import Results, create_pg_database, median
 from idp import login as idp_login
 from idp import roster, schools
 from idp.upstream import UpstreamChild, UpstreamIdentity
@@ -33,6 +35,7 @@ from propusk.settings import Settings
 
 ROWS = int(os.environ.get("BENCH_ROSTER_ROWS", "1000"))
 LOGINS = int(os.environ.get("BENCH_LOGINS", "100"))
+RESULTS = Results("people")
 
 
 def snils(n: int) -> str:
@@ -71,6 +74,13 @@ def timed(fn) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+def cpu_ms(fn) -> tuple[list[float], float]:
+    """``fn()`` returns wall samples (ms); also this process's CPU ms per sample."""
+    cpu0 = time.process_time()
+    samples = fn()
+    return samples, (time.process_time() - cpu0) * 1000 / len(samples)
+
+
 def run(url: str, label: str) -> None:
     upgrade(url)
     rt = build_runtime(Settings(env="test", database_url=url))
@@ -84,7 +94,7 @@ def run(url: str, label: str) -> None:
                 roster.import_roster(s, school_id, text, "bench", settings=rt.settings)
 
         first_import = timed(do_import)
-        reimports = [timed(do_import) for _ in range(3)]
+        reimports, reimport_cpu = cpu_ms(lambda: [timed(do_import) for _ in range(3)])
 
         def login(n: int) -> None:
             ident = UpstreamIdentity(
@@ -99,8 +109,8 @@ def run(url: str, label: str) -> None:
                 idp_login.on_login(s, ident, settings=rt.settings)
 
         n = min(LOGINS, ROWS)
-        first = [timed(lambda i=i: login(i)) for i in range(n)]
-        repeat = [timed(lambda i=i: login(i)) for i in range(n)]
+        first, first_cpu = cpu_ms(lambda: [timed(lambda i=i: login(i)) for i in range(n)])
+        repeat, repeat_cpu = cpu_ms(lambda: [timed(lambda i=i: login(i)) for i in range(n)])
     finally:
         rt.dispose()
     print(
@@ -111,6 +121,26 @@ def run(url: str, label: str) -> None:
         f"[{label}] on_login parent+child (n={n}): first median {median(first):.2f} ms, "
         f"repeat median {median(repeat):.2f} ms, repeat/first {median(repeat) / median(first):.2f}"
     )
+    RESULTS.add(
+        f"[{label}] roster re-import, {ROWS} rows unchanged",
+        "ms",
+        better="lower",
+        median=median(reimports),
+        peer="first import of the same roster",
+        peer_median=first_import,
+        cpu_ms_per_op=reimport_cpu,
+    )
+    RESULTS.add(
+        f"[{label}] login refresh (on_login) parent + child, repeat",
+        "ms",
+        better="lower",
+        median=median(repeat),
+        latencies_ms=repeat,
+        peer="first login of the same people",
+        peer_median=median(first),
+        cpu_ms_per_op=repeat_cpu,
+        note=f"first login CPU {first_cpu:.2f} ms",
+    )
 
 
 def main() -> None:
@@ -120,11 +150,13 @@ def main() -> None:
         url, drop = create_pg_database("propusk_bench_people")
     except Exception as exc:  # PostgreSQL is optional for a local bench run
         print(f"[postgres] skipped: {type(exc).__name__}")
+        RESULTS.write()
         return
     try:
         run(url, "postgres")
     finally:
         drop()
+    RESULTS.write()
 
 
 if __name__ == "__main__":
