@@ -31,6 +31,7 @@ from tests.support.settings import IN_CI, PG_URL, make_settings
 pytest_plugins = [
     "tests.support.fixtures_consent",
     "tests.support.fixtures_biometrics",
+    "tests.support.logscan",  # the session's log lines scanned for personal data and secrets
 ]
 
 

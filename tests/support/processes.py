@@ -4,7 +4,9 @@ limiter, started exactly as production starts it (the CLI, uvicorn, ``propusk.as
 ``kill -9`` really loses whatever was only in that process's memory.
 
 The settings reach the process as ``PROPUSK_*`` environment variables; its output goes to a file
-under the test's ``tmp_path`` (read it with :meth:`ServerProcess.logs`)."""
+under the log scan's directory (``tests/support/logscan.py``: the session checks every line for
+personal data and secrets), else under the given ``log_dir`` (read it with
+:meth:`ServerProcess.logs`)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
+from tests.support import logscan
 from tests.support.servers import free_port
 
 CLI = Path(sys.executable).parent / "propusk"
@@ -63,7 +67,9 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
-        self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
+        # in the log scan's directory when the session scans the logs (tests/support/logscan.py)
+        directory = logscan.log_dir() or Path(log_dir)
+        self.log_path = directory / f"{name}-{self.port}-{uuid.uuid4().hex[:8]}.log"
         self.env = process_env(database_url, self.port, **overrides)
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen[bytes] | None = None
