@@ -4,6 +4,7 @@ promises and passes the lines the service really writes; a finding fails the ses
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -33,7 +34,11 @@ PLANTED = {
         "snils=89025685441 rejected",
         "roster row: СНИЛС 890 256 854 41".replace(" 256 854", "-256-854").replace("890 ", "890-"),
     ],
-    "name": ["login.success for Григорьева Людмила", '{"message": "person Гонкин created"}'],
+    "name": [
+        "login.success for Григорьева Людмила",
+        '{"message": "person Гонкин created"}',
+        "roster: Тест0a1b2c3d4e Иван added",
+    ],
     "jwt": [f"token issued {JWT}"],
     "authorization-header": ["headers: {'authorization': 'Bearer abcdefghijklmnop'}"],
     "bearer-token": ["retrying with Bearer abcdefghijklmnopqrstuvwxyz012345"],
@@ -74,7 +79,7 @@ def test_the_lines_the_service_writes_pass(scanner, line):
 
 def test_the_people_come_from_the_demo_and_the_tests():
     names, snils = known_people()
-    assert {"Григорьева", "Кузнецова", "Гонкин", "Орлова"} <= names  # fixtures, seeds, tests
+    assert {"Григорьева", "Кузнецова", "Гонкин", "Орлова", "Иванова"} <= names
     assert "89025685441" in snils  # the simulator's roster
 
 
@@ -120,3 +125,29 @@ def test_a_session_whose_logs_leak_fails_with_the_report(tmp_path):
     assert "log scan: personal data or secrets in the logs" in out
     assert "pytest-main.log:1: snils: 890-… (14 chars)" in out
     assert "890-256-854 41" not in out.split("log scan:")[1]
+
+
+def test_the_tests_own_http_client_lines_are_left_out_the_services_are_kept():
+    """A request line logged by httpx for a test's client (a browser's role: its URL carries
+    codes by design) is not the service's log; the same line from the service's code is."""
+    kept: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record.getMessage())
+
+    handler = Keep()
+    handler.addFilter(logscan._NotTheTestsClient())
+    client_log = logging.getLogger("httpx")
+    client_log.addHandler(handler)
+    try:
+        client_log.warning("from a test")
+        service = logscan.ROOT / "idp" / "esia" / "outbound.py"  # a frame of the service's code
+        code = compile("log.warning('from the service')", str(service), "exec")
+        exec(code, {"log": client_log})
+        logging.getLogger("propusk.oidc").addHandler(handler)
+        logging.getLogger("propusk.oidc").warning("the service's own logger")
+    finally:
+        client_log.removeHandler(handler)
+        logging.getLogger("propusk.oidc").removeHandler(handler)
+    assert kept == ["from the service", "the service's own logger"]

@@ -4,6 +4,9 @@ For the whole session every log record the code emits at INFO and above (the lev
 runs at: ``propusk.observability.install_json_logs``) is written, through Propusk's own
 ``JsonFormatter``, to one file per xdist worker under a session directory; the ``propusk serve``
 processes of ``tests/support/processes.py`` write their output there too (:func:`log_dir`).
+Left out: the request lines httpx logs for the tests' own clients (a browser's or a relying
+party's role — their URLs carry codes and tokens by design, and production never logs them); the
+service's own outbound requests stay in (:class:`_NotTheTestsClient`).
 Every value ``secrets.token_urlsafe`` makes with 32 or more bytes — client secrets, refresh
 tokens, authorization codes, login and session ids, PKCE verifiers — is remembered by its hash.
 When the session ends (the controller, after every worker) the files are scanned for SNILS, the
@@ -25,6 +28,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -38,6 +42,7 @@ from propusk.settings import DEV_KEK, DEV_SESSION_SECRET
 from propusk.validators import snils_valid
 
 ENV = "PROPUSK_TEST_LOGSCAN_DIR"
+KEEP_ENV = "PROPUSK_TEST_LOGSCAN_KEEP"  # set: keep the files of a clean session too (to read them)
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_MIN_BYTES = 32  # token_urlsafe(32): secrets, refresh tokens, codes, login/session ids
 _DIGEST = 16  # bytes of SHA-256 kept per remembered token
@@ -80,6 +85,8 @@ SECRET_PARAM = re.compile(
     r"[\"']?\s*(?:=|:)\s*[\"']?([^\s\"'&,;}\]]{6,})"
 )
 URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:([^@\s/\"']+)@")
+# the surnames tests/idp/factories.py makes up: "Тест" + ten hex digits
+MADE_UP_NAME = re.compile(r"(?<!\w)Тест[0-9a-f]{10}(?!\w)")
 CANDIDATE = re.compile(r"[A-Za-z0-9_-]{43,}")  # token_urlsafe(32) and longer
 _MASKED = re.compile(r"^\*+|^<redacted>|^\[redacted\]|^%[sdr]", re.IGNORECASE)
 
@@ -118,6 +125,7 @@ class Scanner:
                 found.append(("snils", value))
         if self.names is not None:
             found += [("name", m.group(1)) for m in self.names.finditer(line)]
+        found += [("name", m.group(0)) for m in MADE_UP_NAME.finditer(line)]
         found += [("jwt", m.group(0)) for m in JWT.finditer(line)]
         headers = [m.group(1) for m in AUTH_HEADER.finditer(line)]
         found += [("authorization-header", v) for v in headers]
@@ -179,6 +187,7 @@ _LITERAL_NAME = re.compile(
     r"(?:last_name|lastName|surname|фамилия)[\"']?\s*[=:]\s*[\"']([А-ЯЁ][а-яё-]+)[\"']"
 )
 _TUPLE_NAME = re.compile(r"\(\s*\"\d{10}\",\s*\"([А-ЯЁ][а-яё-]+)\",\s*\"([А-ЯЁ][а-яё]+)\"")
+_PAIR_DEFAULT = re.compile(r"name: tuple\[str, str\] = \(\"([А-ЯЁ][а-яё-]+)\"")
 _SNILS_LITERAL = re.compile(r"(?<![\d-])(\d{3}-\d{3}-\d{3}[ -]\d{2}|\d{11})(?!\d)")
 
 
@@ -209,6 +218,7 @@ def known_people(root: Path = ROOT) -> tuple[set[str], set[str]]:
         text = path.read_text(encoding="utf-8")
         names.update(_LITERAL_NAME.findall(text))
         names.update(m[0] for m in _TUPLE_NAME.findall(text))
+        names.update(_PAIR_DEFAULT.findall(text))
         if "snils" in text.lower():
             for value in _SNILS_LITERAL.findall(text):
                 digits = re.sub(r"\D", "", value)
@@ -257,6 +267,29 @@ class _ScanFormatter(JsonFormatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
+_TESTS = str(ROOT / "tests") + os.sep
+
+
+class _NotTheTestsClient(logging.Filter):
+    """Leaves out the request lines of the tests' own HTTP clients (TestClient, httpx against a
+    live server: a browser's or a relying party's role, whose URLs carry codes and tokens by
+    design, and which production never logs); keeps those of the service's own outbound calls
+    (ESIA, a client's ``jwks_uri``). Told apart by the first frame of this repository on the
+    logging call's stack: a test module, or the service's code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(HTTP_CLIENT_LOGGERS):
+            return True
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name.startswith(str(ROOT)) and f"{os.sep}.venv{os.sep}" not in name:
+                return not name.startswith(_TESTS)
+            frame = frame.f_back
+        return True
+
+
 class _TokenRecorder:
     """Remembers the digest of every long ``secrets.token_urlsafe`` value of this process."""
 
@@ -285,6 +318,7 @@ def pytest_configure(config: pytest.Config) -> None:
     handler = logging.FileHandler(directory / f"pytest-{worker_name()}.log", encoding="utf-8")
     handler.setLevel(logging.INFO)
     handler.setFormatter(_ScanFormatter())
+    handler.addFilter(_NotTheTestsClient())
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
@@ -327,7 +361,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _state["findings"] = findings
     if findings:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif _state.get("owner"):
+    elif _state.get("owner") and not os.environ.get(KEEP_ENV):
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -346,6 +380,8 @@ def scan_directory(directory: Path) -> list[Finding]:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     findings = _state.get("findings")
+    if findings == [] and os.environ.get(KEEP_ENV):
+        terminalreporter.line(f"log scan: clean; log files kept in {log_dir()}")
     if not findings:
         return
     terminalreporter.section("log scan: personal data or secrets in the logs", red=True)
