@@ -39,6 +39,7 @@ PLANTED = {
         '{"message": "person Гонкин created"}',
         "roster: Тест0a1b2c3d4e Иван added",
     ],
+    "esia-person-id": ["HTTP Request: GET https://esia.example/rs/prns/1000400027?embed=x"],
     "jwt": [f"token issued {JWT}"],
     "authorization-header": ["headers: {'authorization': 'Bearer abcdefghijklmnop'}"],
     "bearer-token": ["retrying with Bearer abcdefghijklmnopqrstuvwxyz012345"],
@@ -57,6 +58,7 @@ CLEAN = [
     "GET /login/esia/callback?code=***&state=*** HTTP/1.1 200",
     "client_secret=*** rotated",
     "upstream login failed: ESIA-007014",
+    'HTTP Request: GET https://esia.example/rs/prns/***/kids/***?embed=x "HTTP/1.1 200 OK"',
     "batch of 64 pulls took 12345678901 ns",  # 11 digits with a valid checksum, no SNILS context
     "ОГРН 1026901061175, ИНН 6950106172, +7 (495) 000-00-00",
     "rate limits degraded to in-process counting: Redis unavailable (ConnectionError)",

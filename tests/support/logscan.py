@@ -10,8 +10,9 @@ service's own outbound requests stay in (:class:`_NotTheTestsClient`).
 Every value ``secrets.token_urlsafe`` makes with 32 or more bytes — client secrets, refresh
 tokens, authorization codes, login and session ids, PKCE verifiers — is remembered by its hash.
 When the session ends (the controller, after every worker) the files are scanned for SNILS, the
-names of the demo and test people, JWTs, ``Authorization`` headers, secrets and codes written as
-``name=value``, passwords in URLs, the KEK and the session secret, and any remembered token.
+names of the demo and test people, a person's ESIA id in an ESIA REST path, JWTs,
+``Authorization`` headers, secrets and codes written as ``name=value``, passwords in URLs, the
+KEK and the session secret, and any remembered token.
 A finding fails the session, reported by file, line and kind with the value masked.
 
 Why at the end of the whole run, not per test: a leak is a property of what the code logs on
@@ -85,6 +86,8 @@ SECRET_PARAM = re.compile(
     r"[\"']?\s*(?:=|:)\s*[\"']?([^\s\"'&,;}\]]{6,})"
 )
 URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"']+:([^@\s/\"']+)@")
+# ESIA REST paths name a person: /rs/prns/{oid}, /rs/prns/{oid}/kids/{oid}
+ESIA_PERSON = re.compile(r"/(?:prns|kids)/(\d{5,})")
 # the surnames tests/idp/factories.py makes up: "Тест" + ten hex digits
 MADE_UP_NAME = re.compile(r"(?<!\w)Тест[0-9a-f]{10}(?!\w)")
 CANDIDATE = re.compile(r"[A-Za-z0-9_-]{43,}")  # token_urlsafe(32) and longer
@@ -126,6 +129,7 @@ class Scanner:
         if self.names is not None:
             found += [("name", m.group(1)) for m in self.names.finditer(line)]
         found += [("name", m.group(0)) for m in MADE_UP_NAME.finditer(line)]
+        found += [("esia-person-id", m.group(1)) for m in ESIA_PERSON.finditer(line)]
         found += [("jwt", m.group(0)) for m in JWT.finditer(line)]
         headers = [m.group(1) for m in AUTH_HEADER.finditer(line)]
         found += [("authorization-header", v) for v in headers]
