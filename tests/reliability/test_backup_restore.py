@@ -17,11 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
 from consent import flows
+from consent.gate import Ask
 from consent.lifecycle import withdraw
+from propusk.cli import app as cli
 from propusk.db import make_engine, session_scope, utcnow
 from propusk.runtime import build_runtime
+from propusk.settings import get_settings
 from tests.support.consent_world import given_consent, operator_with_template
 from tests.support.processes import CLI, process_env
 from tests.support.settings import PG_URL, make_settings
@@ -56,6 +60,18 @@ def _propusk(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _propusk_here(monkeypatch, url: str, *args: str):
+    """The same command in this process (the original's side: one interpreter start less)."""
+    for key, value in process_env(url, 0, issuer=make_settings(url).issuer).items():
+        if key.startswith("PROPUSK_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli, list(args))
+    finally:
+        get_settings.cache_clear()
+
+
 def _activity(url: str) -> None:
     """Consents granted and one withdrawn, gated transfers allowed and refused: audit events
     recorded both ways (in the transaction and through the outbox)."""
@@ -65,24 +81,21 @@ def _activity(url: str) -> None:
         given = [given_consent(rt, org_id, tpl_id) for _ in range(3)]
         with session_scope(rt.sessionmaker) as s:
             withdraw(s, given[0][1], given[0][0], now=utcnow())
+        asks = [
+            flows.TransferAsk(
+                Ask(org_id, person_id, "attestation.online", ["person.fullname"]), "check", "test"
+            )
+            for person_id, _ in given
+        ]
         with session_scope(rt.sessionmaker) as s:
-            for person_id, _ in given:
-                flows.gated_transfer(
-                    s,
-                    operator_id=org_id,
-                    subject_id=person_id,
-                    purpose="attestation.online",
-                    categories=["person.fullname"],
-                    channel="check",
-                    actor="test",
-                    now=utcnow(),
-                )
+            outcomes = flows.gated_transfers(s, asks, utcnow())
+        assert [d.outcome for d, _, _ in outcomes] == ["refused", "allowed", "allowed"]  # withdrawn
     finally:
         rt.dispose()
 
 
 @pytest.mark.postgres
-def test_a_restored_dump_verifies_and_a_tampered_copy_does_not(fresh_pg, tmp_path):
+def test_a_restored_dump_verifies_and_a_tampered_copy_does_not(fresh_pg, tmp_path, monkeypatch):
     original = fresh_pg()
     admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -92,12 +105,12 @@ def test_a_restored_dump_verifies_and_a_tampered_copy_does_not(fresh_pg, tmp_pat
         if not (pg_dump and pg_restore):
             pytest.skip(f"no pg_dump/pg_restore of PostgreSQL {major}")
         _activity(original)
-        sequenced = _propusk(original, "audit", "sequence")
-        assert sequenced.returncode == 0, sequenced.stderr
-        assert "; 0 pending;" in sequenced.stdout  # the outbox drained before the dump
-        before = _propusk(original, "audit", "verify")
-        assert before.returncode == 0, before.stdout + before.stderr
-        size = int(re.search(r"OK: (\d+) events", before.stdout).group(1))
+        sequenced = _propusk_here(monkeypatch, original, "audit", "sequence")
+        assert sequenced.exit_code == 0, sequenced.output
+        assert "; 0 pending;" in sequenced.output  # the outbox drained before the dump
+        before = _propusk_here(monkeypatch, original, "audit", "verify")
+        assert before.exit_code == 0, before.output
+        size = int(re.search(r"OK: (\d+) events", before.output).group(1))
         assert size >= 10  # logins, consents, a withdrawal, gate decisions
 
         dump = tmp_path / "propusk.dump"
@@ -115,7 +128,7 @@ def test_a_restored_dump_verifies_and_a_tampered_copy_does_not(fresh_pg, tmp_pat
             )
             after = _propusk(restored, "audit", "verify")
             assert after.returncode == 0, after.stdout + after.stderr
-            assert after.stdout.splitlines()[0] == before.stdout.splitlines()[0]  # size, root
+            assert after.stdout.splitlines()[0] == before.output.splitlines()[0]  # size, root
 
             _tamper(restored, index=size // 2)
             broken = _propusk(restored, "audit", "verify")
