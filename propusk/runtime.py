@@ -30,7 +30,10 @@ class Runtime:
 
 def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    pool = {}
+    if not settings.database_url.startswith("sqlite"):
+        pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+    engine = make_engine(settings.database_url, **pool)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     # Largest request body, checked before authentication and parsing (propusk.limits); the
     # upload routes (roster import, biometric photos and frames) register larger ones.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Connections each process keeps to PostgreSQL (SQLAlchemy's pool): up to db_pool_size idle,
+    # db_max_overflow more under load. Size max_connections (or PgBouncer's pool) for
+    # processes x (db_pool_size + db_max_overflow) plus one listener connection per process.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=200)
 
     # OIDC
     access_token_ttl: int = 600

@@ -7,7 +7,9 @@ from sqlalchemy import text
 
 from propusk import crypto
 from propusk.db import session_scope
+from propusk.runtime import build_runtime
 from propusk.settings import Settings
+from tests.support.settings import make_settings
 
 
 def test_healthz_and_readyz(client):
@@ -99,3 +101,15 @@ def test_session_scope_rolls_back_on_error(runtime):
     with session_scope(runtime.sessionmaker) as s:
         assert s.execute(text("SELECT count(*) FROM t_rollback")).scalar() == 0
         s.execute(text("DROP TABLE t_rollback"))
+
+
+def test_the_connection_pool_is_sized_by_the_settings(pg_url):
+    """Each process's PostgreSQL pool follows db_pool_size / db_max_overflow (max_connections
+    is sized from them: docs/operations.md)."""
+    rt = build_runtime(make_settings(pg_url, db_pool_size=2, db_max_overflow=1))
+    try:
+        assert (rt.engine.pool.size(), rt.engine.pool._max_overflow) == (2, 1)
+        with pytest.raises(ValueError):
+            Settings(db_pool_size=0)
+    finally:
+        rt.dispose()

@@ -29,6 +29,9 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "issuer": "http://testserver",
         "upstream": "simulator",
         "demo": True,
+        # a worker builds many apps: each keeps few idle connections, so that the suite's
+        # workers and server processes stay well under PostgreSQL's max_connections (100)
+        "db_pool_size": 3,
     }
     values.update(overrides)
     return Settings(**values)
