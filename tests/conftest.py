@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.support.fixtures_consent",
     "tests.support.fixtures_biometrics",
     "tests.support.logscan",  # the session's log lines scanned for personal data and secrets
+    "tests.support.xdist_groups",  # xdist_group honoured under pytest 9
 ]
 
 
