@@ -23,7 +23,7 @@ from propusk.limits import BodyLimit
 from propusk.logs import install_log_redaction
 from propusk.metrics import register_database_gauges
 from propusk.metrics import router as metrics_router
-from propusk.observability import Observe
+from propusk.observability import Observe, worker_exited
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
@@ -75,4 +75,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # counted in the metrics (propusk.observability).
     app.add_edge_lane(Observe)
     register_database_gauges(app)
+    app.router.on_shutdown.append(worker_exited)
     return app
