@@ -15,6 +15,7 @@ from propusk import __version__
 from propusk.apidocs import DOCS
 from propusk.apidocs import POLICY as DOCS_POLICY
 from propusk.apidocs import install as install_docs
+from propusk.caches import CacheListener
 from propusk.errors import install_error_handlers
 from propusk.guards import JsonGuard
 from propusk.headers import SecurityHeaders
@@ -76,4 +77,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_edge_lane(Observe)
     register_database_gauges(app)
     app.router.on_shutdown.append(worker_exited)
+    if runtime.engine.dialect.name == "postgresql":  # other instances' changes empty our caches
+        app.state.cache_listener = CacheListener(runtime.caches, settings.database_url)
+        app.router.on_startup.append(app.state.cache_listener.start)
+        app.router.on_shutdown.append(app.state.cache_listener.stop)
     return app

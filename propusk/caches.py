@@ -5,24 +5,37 @@ what it holds, what empties it) and lets the registry reach its instances. A cha
 transaction empties the caches only *after* that transaction commits (``after_commit``): emptied
 inside the transaction, a concurrent request could refill the cache from the old, still
 committed rows and keep them for a whole TTL; emptied and then rolled back, nothing is lost but
-work. Other processes see the change when their TTL runs out (policies also listen for
-PostgreSQL notifications). ``docs/operations.md`` lists the declared caches; a test keeps the
-two in step.
+work. Other processes on PostgreSQL hear of it at the same moment: ``after_commit`` also queues
+a ``NOTIFY`` in the changing transaction (PostgreSQL delivers it at commit, never after a
+rollback), and each app's ``CacheListener`` empties the named cache of its process when one
+arrives — whole, as a key does not survive the trip as the same Python value, and these caches
+are small and their changes rare. A listener that (re)connects empties every cache, since it
+cannot know what it missed; the TTLs remain the bound when it is away (and on SQLite, which has
+no notifications). ``docs/operations.md`` lists the declared caches; a test keeps the two in
+step.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
+import uuid
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import event, make_url, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 Invalidator = Callable[[Hashable | None], None]  # key, or None for "everything"
 _PENDING = "propusk.caches.pending"
 _LISTENING = "propusk.caches.listening"
+CHANNEL = "propusk_caches"  # PostgreSQL notifications: {"cache": name, "from": process}
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+log = logging.getLogger("propusk.caches")
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class CacheRegistry:
     """The declared caches of this process and their live members (weakly held)."""
 
     def __init__(self) -> None:
+        self.origin = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"  # this process, in notifications
         self._lock = threading.Lock()
         self._specs: dict[str, CacheSpec] = {}
         self._members: dict[str, list[Callable[[], Invalidator | None]]] = {}
@@ -78,7 +92,8 @@ class CacheRegistry:
                 member(key)
 
     def after_commit(self, session: Session, name: str, key: Hashable | None = None) -> None:
-        """Empty ``name`` once ``session``'s transaction commits (never if it rolls back)."""
+        """Empty ``name`` once ``session``'s transaction commits (never if it rolls back), in
+        this process and — on PostgreSQL — in every other process on the database."""
         if name not in self._specs:
             raise KeyError(f"cache {name!r} is not declared")
         if _LISTENING not in session.info:  # once per session, for all its transactions
@@ -86,6 +101,12 @@ class CacheRegistry:
             event.listen(session, "after_commit", self._flush)
             event.listen(session, "after_soft_rollback", self._forget)
         session.info.setdefault(_PENDING, set()).add((name, key))
+        connection = session.connection()  # no autoflush: the caller's rows stay pending
+        if connection.dialect.name == "postgresql":
+            # transactional: delivered at commit, dropped with a rollback (a savepoint's too);
+            # PostgreSQL folds repeats of one payload within a transaction into one
+            payload = json.dumps({"cache": name, "from": self.origin})
+            connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
 
     def _flush(self, session: Session) -> None:
         for name, key in sorted(session.info.pop(_PENDING, ()), key=repr):
@@ -107,3 +128,70 @@ declare = registry.declare
 join = registry.join
 after_commit = registry.after_commit
 invalidate = registry.invalidate
+
+
+class CacheListener:
+    """Empties this process's caches when another process announces a change (PostgreSQL
+    ``LISTEN``): one thread and one connection per app, started and stopped with it.
+
+    A notification names a cache; the whole cache is emptied (its next reads go to the
+    database). Notifications from this process are skipped: its own changes were emptied after
+    their commit. On every (re)connection all caches are emptied, as notifications sent while
+    the connection was down are lost; until it is back, the caches' TTLs bound the staleness.
+    """
+
+    def __init__(self, caches: CacheRegistry, database_url: str, retry: float = 1.0) -> None:
+        self.caches = caches
+        self.conninfo = (
+            make_url(database_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        self.retry = retry
+        self.listening = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="cache-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen()
+            except Exception:  # the database away: the TTLs bound staleness meanwhile
+                log.warning("cache listener disconnected; reconnecting", exc_info=True)
+            finally:
+                self.listening.clear()
+            self._stop.wait(self.retry)
+
+    def _listen(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            for spec in self.caches.specs():  # whatever changed while nobody listened
+                self.caches.invalidate(spec.name)
+            self.listening.set()
+            while not self._stop.is_set():
+                for note in conn.notifies(timeout=0.5):
+                    self.heard(note.payload)
+
+    def heard(self, payload: str) -> None:
+        """Act on one notification's payload (anything malformed is ignored)."""
+        try:
+            data = json.loads(payload)
+            name, origin = data["cache"], data.get("from")
+        except (ValueError, TypeError, KeyError):
+            return
+        if origin == self.caches.origin or name not in {s.name for s in self.caches.specs()}:
+            return
+        self.caches.invalidate(name)

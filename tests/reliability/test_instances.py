@@ -294,6 +294,31 @@ def test_rate_limits_are_one_budget_for_both_instances(cluster):
     assert token(cluster.b.url, secret).status_code == 200  # the right secret still passes
 
 
+def test_a_rotated_secret_is_current_on_the_other_instance_at_once(cluster):
+    """The administrator rotates a client's secret on A; the client, behind the balancer, uses
+    the new one at once and may land on B, whose token lane had the client cached (TTL 10 s):
+    B must take the new secret and refuse the old one within the notification's latency, not
+    the cache's TTL (``propusk.caches``: a change is announced to every instance)."""
+    admin = platform_admin(cluster.rt, cluster.issuer)
+    client_id, old = make_client(
+        cluster.rt, grant_types=["client_credentials"], redirect_uris=[], scopes=["x"]
+    )
+
+    def status_on(url: str, secret: str) -> int:
+        data = {"grant_type": "client_credentials"}
+        return httpx.post(url + "/oauth2/token", data=data, auth=(client_id, secret)).status_code
+
+    assert status_on(cluster.b.url, old) == 200  # B's lane holds the client now
+    rotated = call(admin, "POST", f"{cluster.a.url}/api/v1/clients/{client_id}/secret")
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["client_secret"]
+    # a deadline well under the cache's TTL; the step spares the failure budget of the IP
+    FIGURES["client_secret_rotated_s"] = converge(
+        lambda: status_on(cluster.b.url, new) == 200, deadline=4, step=0.1
+    )
+    assert status_on(cluster.b.url, old) == 401
+
+
 # -- the gated pull lane and the audit log ------------------------------------------------------
 
 
