@@ -27,8 +27,10 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import psycopg
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session, SessionTransaction
+
+from propusk.db import BackgroundThread, libpq_conninfo
 
 Invalidator = Callable[[Hashable | None], None]  # key, or None for "everything"
 _PENDING = "propusk.caches.pending"
@@ -130,7 +132,7 @@ after_commit = registry.after_commit
 invalidate = registry.invalidate
 
 
-class CacheListener:
+class CacheListener(BackgroundThread):
     """Empties this process's caches when another process announces a change (PostgreSQL
     ``LISTEN``): one thread and one connection per app, started and stopped with it.
 
@@ -140,30 +142,13 @@ class CacheListener:
     the connection was down are lost; until it is back, the caches' TTLs bound the staleness.
     """
 
+    thread_name = "cache-listener"
+
     def __init__(self, caches: CacheRegistry, database_url: str, retry: float = 1.0) -> None:
+        super().__init__()
         self.caches = caches
-        self.conninfo = (
-            make_url(database_url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        )
+        self.conninfo = libpq_conninfo(database_url)
         self.retry = retry
-        self.listening = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="cache-listener", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -22,7 +22,6 @@ from pathlib import Path
 import httpx
 import pytest
 from joserfc import jwt
-from joserfc.jwk import ECKey
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
@@ -33,7 +32,7 @@ from idp.oidc import token_store
 from propusk.db import session_scope, utcnow
 from propusk.observability import MULTIPROCESS_ENV
 from propusk.runtime import build_runtime
-from tests.idp.oidc.helpers import make_client, org_client
+from tests.idp.oidc.helpers import assertion_client, make_client, org_client
 from tests.reliability.cluster import (
     Cluster,
     call,
@@ -105,32 +104,44 @@ def _requests_counted(url: str, route: str) -> float:
     return total
 
 
+def _served_by_worker(path: Path, workers: list[int], route: str) -> dict[int, float]:
+    """Requests of ``route`` each worker counted, from its own file in the shared directory."""
+    served = {}
+    for pid in workers:
+        own = path / f"counter_{pid}.db"
+        metrics = MultiProcessCollector.merge([str(own)]) if own.exists() else []
+        served[pid] = sum(
+            s.value
+            for m in metrics
+            for s in m.samples
+            if s.name == "propusk_http_requests_total" and s.labels.get("route") == route
+        )
+    return served
+
+
 def test_metrics_sum_the_requests_of_every_worker(cluster):
     a = cluster.a
-    sent = 120
-    with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(lambda _: httpx.get(a.url + "/readyz").status_code, range(sent)))
-    assert answers == [200] * sent
-
-    # both workers served some of them (else the test would prove nothing) ...
     workers = a.worker_pids()
     assert len(workers) == 2
     directory = {a.worker_environ(pid)[MULTIPROCESS_ENV] for pid in workers}
     assert len(directory) == 1  # one directory for the instance's workers
     path = Path(directory.pop())
     assert path.stat().st_mode & 0o077 == 0  # private to the service's user
-    served = {}
-    for pid in workers:
-        metrics = MultiProcessCollector.merge([str(path / f"counter_{pid}.db")])
-        served[pid] = sum(
-            s.value
-            for m in metrics
-            for s in m.samples
-            if s.name == "propusk_http_requests_total" and s.labels.get("route") == "/readyz"
-        )
+
+    # requests on fresh connections until both workers have served some (the kernel hands a
+    # connection to whichever worker accepts first; else the test would prove nothing)
+    sent, served = 0, {}
+    for _ in range(10):
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: httpx.get(a.url + "/readyz").status_code, range(60)))
+        assert answers == [200] * 60
+        sent += 60
+        served = _served_by_worker(path, workers, "/readyz")
+        if all(served.values()):
+            break
     assert sum(served.values()) == sent and all(served.values()), served
 
-    # ... and whichever worker answers the scrape, it counts all of them
+    # whichever worker answers the scrape, it counts all of them
     assert {_requests_counted(a.url, "/readyz") for _ in range(6)} == {float(sent)}
     assert "propusk_audit_tree_size" in httpx.get(a.url + "/metrics").text  # the DB gauges too
 
@@ -196,21 +207,6 @@ def test_a_refresh_token_used_on_one_instance_is_reuse_on_the_other(cluster):
     assert reuse_events == 1
 
 
-def _assertion_client(rt) -> tuple[str, ECKey]:
-    key = ECKey.generate_key("P-256", private=True)
-    jwks = {"keys": [dict(key.as_dict(private=False), kid="k1", alg="ES256")]}
-    client_id, _ = make_client(
-        rt,
-        grant_types=["client_credentials"],
-        redirect_uris=[],
-        post_logout_redirect_uris=[],
-        auth_method="private_key_jwt",
-        jwks=jwks,
-        scopes=["consent.read"],
-    )
-    return client_id, key
-
-
 def _with_assertion(url: str, client_id: str, assertion: str) -> httpx.Response:
     data = {
         "grant_type": "client_credentials",
@@ -222,7 +218,7 @@ def _with_assertion(url: str, client_id: str, assertion: str) -> httpx.Response:
 
 
 def test_a_client_assertion_is_used_once_across_instances(cluster):
-    client_id, key = _assertion_client(cluster.rt)
+    client_id, key = assertion_client(cluster.rt)
     now = int(time.time())
     claims = {
         "iss": client_id,
@@ -357,7 +353,7 @@ def test_a_withdrawal_on_one_instance_stops_pulls_on_the_other(cluster, pull_wor
         url: client_token(url, pull_world["client"]) for url in (cluster.a.url, cluster.b.url)
     }
     subjects = list(pull_world["subjects"])
-    gone, kept = subjects[0], subjects[1:]
+    gone = subjects[0]
     for url, bearer in bearers.items():  # both lanes have verified the token and the operator
         assert _pull(url, bearer, gone).status_code == 200
 
@@ -369,17 +365,18 @@ def test_a_withdrawal_on_one_instance_stops_pulls_on_the_other(cluster, pull_wor
     assert refused.status_code == 403, refused.text
     assert refused.json()["refused"] == {CATEGORIES: "consent_withdrawn"}, refused.json()
 
-    asks = [(url, s) for _ in range(12) for url in bearers for s in subjects]
+    asks = [(url, s) for _ in range(6) for url in bearers for s in subjects]
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda ask: _pull(ask[0], bearers[ask[0]], ask[1]), asks))
-    for (_, subject), answer in zip(asks, answers, strict=True):
+    for (_, subject), answer in zip(asks, answers, strict=True):  # each its own subject's
         if subject == gone:
             assert answer.status_code == 403, answer.text
+            assert answer.json()["refused"] == {CATEGORIES: "consent_withdrawn"}
         else:
             assert answer.status_code == 200, answer.text
-            expected = pull_world["subjects"][subject][1]
-            assert answer.json()["data"] == {CATEGORIES: expected}
-    assert sum(s in kept for _, s in asks) == 12 * 2 * len(kept)
+            consent, value = pull_world["subjects"][subject]
+            assert answer.json()["data"] == {CATEGORIES: value}
+            assert answer.json()["allowed_by"] == {CATEGORIES: str(consent)}
 
 
 def _pending(rt) -> int:
@@ -398,7 +395,7 @@ def test_both_instances_write_one_audit_tree(cluster, pull_world):
     before = scalar(
         rt, "SELECT count(*) FROM audit_event WHERE event_type = 'gate.decision'"
     ) + scalar(rt, "SELECT count(*) FROM audit_pending WHERE event_type = 'gate.decision'")
-    asks = [(url, s) for _ in range(8) for url in bearers for s in kept]
+    asks = [(url, s) for _ in range(6) for url in bearers for s in kept]
 
     def work(ask):
         url, subject = ask

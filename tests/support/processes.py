@@ -73,6 +73,7 @@ class ServerProcess:
         self.env = process_env(database_url, self.port, **overrides)
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's lines begin in the (appended) log
 
     def start(self, timeout: float = 60) -> ServerProcess:
         """Start the process and wait until ``/healthz`` answers (the app has migrated nothing:
@@ -86,6 +87,7 @@ class ServerProcess:
         as a deployment does; then ``wait_healthy``)."""
         command = [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--workers", str(self.workers), "--no-access-log"]
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 command,
@@ -97,12 +99,17 @@ class ServerProcess:
         return self
 
     def wait_healthy(self, timeout: float = 60) -> None:
+        """Until ``/healthz`` answers and every worker has started its app: the first worker
+        up answers the probe while the others may still be importing."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"propusk serve exited ({self.proc.returncode}):\n{self.logs()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if (
+                    httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+                    and self._workers_started() >= self.workers
+                ):
                     return
             except httpx.HTTPError:
                 pass
@@ -144,6 +151,12 @@ class ServerProcess:
         raw = Path(f"/proc/{pid}/environ").read_bytes()
         pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
         return {k.decode(): v.decode(errors="replace") for k, _, v in pairs}
+
+    def _workers_started(self) -> int:
+        """Workers of this run that logged uvicorn's "Application startup complete"."""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().count(b"Application startup complete")
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
