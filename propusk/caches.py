@@ -35,6 +35,7 @@ from propusk.db import BackgroundThread, libpq_conninfo
 Invalidator = Callable[[Hashable | None], None]  # key, or None for "everything"
 _PENDING = "propusk.caches.pending"
 _LISTENING = "propusk.caches.listening"
+_NOTIFIED = "propusk.caches.notified"  # caches announced in the current transaction
 CHANNEL = "propusk_caches"  # PostgreSQL notifications: {"cache": name, "from": process}
 _NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 log = logging.getLogger("propusk.caches")
@@ -103,20 +104,26 @@ class CacheRegistry:
             event.listen(session, "after_commit", self._flush)
             event.listen(session, "after_soft_rollback", self._forget)
         session.info.setdefault(_PENDING, set()).add((name, key))
+        notified = session.info.setdefault(_NOTIFIED, set())
+        if name in notified:  # one notification per cache and transaction (a roster import
+            return  # changes hundreds of role links)
         connection = session.connection()  # no autoflush: the caller's rows stay pending
         if connection.dialect.name == "postgresql":
-            # transactional: delivered at commit, dropped with a rollback (a savepoint's too);
-            # PostgreSQL folds repeats of one payload within a transaction into one
+            # transactional: delivered at commit, dropped with a rollback (a savepoint's too)
             payload = json.dumps({"cache": name, "from": self.origin})
             connection.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+        notified.add(name)
 
     def _flush(self, session: Session) -> None:
+        session.info.pop(_NOTIFIED, None)
         for name, key in sorted(session.info.pop(_PENDING, ()), key=repr):
             self.invalidate(name, key)
 
     def _forget(self, session: Session, previous_transaction: SessionTransaction) -> None:
         """A rolled-back transaction changed nothing: nothing to empty (a savepoint's rollback
-        leaves the outer transaction's changes, and their invalidations, pending)."""
+        leaves the outer transaction's changes, and their invalidations, pending — but takes
+        the notifications sent inside it: the next change sends again)."""
+        session.info.pop(_NOTIFIED, None)
         if previous_transaction.parent is None:
             session.info.pop(_PENDING, None)
 
