@@ -11,6 +11,8 @@ on one xdist worker: ``xdist_group``); each test makes its own clients and peopl
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import subprocess
 import time
@@ -313,6 +315,34 @@ def test_a_rotated_secret_is_current_on_the_other_instance_at_once(cluster):
         lambda: status_on(cluster.b.url, new) == 200, deadline=4, step=0.1
     )
     assert status_on(cluster.b.url, old) == 401
+
+
+def _kid(token_answer: httpx.Response) -> str:
+    assert token_answer.status_code == 200, token_answer.text
+    header = token_answer.json()["access_token"].split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"]
+
+
+def test_a_key_rotation_on_one_instance_signs_on_the_other_at_once(cluster):
+    """Keys rotated on A: B's token lane signs with the new key and B publishes it within the
+    notification's latency, not the key cache's 30 s."""
+    admin = platform_admin(cluster.rt, cluster.issuer)
+    client = make_client(cluster.rt, grant_types=["client_credentials"], redirect_uris=[])
+
+    def kid_on_b() -> str:
+        data = {"grant_type": "client_credentials"}
+        return _kid(httpx.post(cluster.b.url + "/oauth2/token", data=data, auth=client))
+
+    old = kid_on_b()
+    rotated = call(admin, "POST", cluster.a.url + "/api/v1/keys/rotate")
+    assert rotated.status_code == 200, rotated.text
+    current = set(rotated.json()["current"])
+    assert old not in current
+    FIGURES["signing_keys_rotated_s"] = converge(
+        lambda: kid_on_b() in current, deadline=5, step=0.1
+    )
+    published = {k["kid"] for k in httpx.get(cluster.b.url + "/jwks.json").json()["keys"]}
+    assert current | {old} <= published  # the old key keeps verifying what it signed
 
 
 # -- the gated pull lane and the audit log ------------------------------------------------------
