@@ -11,11 +11,10 @@ from biometrics.wiring import install as install_biometrics
 from consent.wiring import install as install_consent
 from idp.wiring import install as install_idp
 from policies.wiring import install as install_policies
-from propusk import __version__
+from propusk import __version__, caches
 from propusk.apidocs import DOCS
 from propusk.apidocs import POLICY as DOCS_POLICY
 from propusk.apidocs import install as install_docs
-from propusk.caches import CacheListener
 from propusk.errors import install_error_handlers
 from propusk.guards import JsonGuard
 from propusk.headers import SecurityHeaders
@@ -78,7 +77,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     register_database_gauges(app)
     app.router.on_shutdown.append(worker_exited)
     if runtime.engine.dialect.name == "postgresql":  # other instances' changes empty our caches
-        app.state.cache_listener = CacheListener(runtime.caches, settings.database_url)
-        app.router.on_startup.append(app.state.cache_listener.start)
-        app.router.on_shutdown.append(app.state.cache_listener.stop)
+        _listen_for_cache_changes(app, runtime)
     return app
+
+
+def _listen_for_cache_changes(app: FastAPI, runtime: Runtime) -> None:
+    """From start-up to shutdown, this app's process hears other instances' changes
+    (``propusk.caches``: one listener per process and database, shared by its apps)."""
+    app.state.cache_listener = None
+
+    def start() -> None:
+        app.state.cache_listener = caches.subscribe(runtime.caches, runtime.settings.database_url)
+
+    def stop() -> None:
+        listener, app.state.cache_listener = app.state.cache_listener, None
+        if listener is not None:
+            caches.unsubscribe(listener)
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop)

@@ -154,15 +154,19 @@ class CacheListener(BackgroundThread):
     def __init__(self, caches: CacheRegistry, database_url: str, retry: float = 1.0) -> None:
         super().__init__()
         self.caches = caches
+        self.database_url = database_url
         self.conninfo = libpq_conninfo(database_url)
         self.retry = retry
 
     def _run(self) -> None:
+        told = False  # an outage is logged once, not at every retry
         while not self._stop.is_set():
             try:
                 self._listen()
-            except Exception:  # the database away: the TTLs bound staleness meanwhile
-                log.warning("cache listener disconnected; reconnecting", exc_info=True)
+            except Exception as exc:  # the database away: the TTLs bound staleness meanwhile
+                if not told or self.listening.is_set():
+                    log.warning("cache listener disconnected (%s); reconnecting", exc)
+                told = True
             finally:
                 self.listening.clear()
             self._stop.wait(self.retry)
@@ -187,3 +191,35 @@ class CacheListener(BackgroundThread):
         if origin == self.caches.origin or name not in {s.name for s in self.caches.specs()}:
             return
         self.caches.invalidate(name)
+
+
+# One listener per registry and database in a process, shared by the apps on it: the registry
+# is the process's, so one connection hears for all of them (tests build many apps).
+_SHARED: dict[tuple[int, str], tuple[CacheListener, int]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def subscribe(caches: CacheRegistry, database_url: str) -> CacheListener:
+    """Start listening for ``caches`` on ``database_url``, or join the listener already doing
+    it; each ``subscribe`` is paired with an ``unsubscribe`` (the last one stops it)."""
+    key = (id(caches), database_url)
+    with _SHARED_LOCK:
+        listener, users = _SHARED.get(key, (None, 0))
+        if listener is None:
+            listener = CacheListener(caches, database_url)
+            listener.start()
+        _SHARED[key] = (listener, users + 1)
+        return listener
+
+
+def unsubscribe(listener: CacheListener) -> None:
+    key = (id(listener.caches), listener.database_url)
+    with _SHARED_LOCK:
+        shared, users = _SHARED.get(key, (None, 0))
+        if shared is not listener:
+            return
+        if users > 1:
+            _SHARED[key] = (listener, users - 1)
+            return
+        del _SHARED[key]
+    listener.stop()

@@ -198,3 +198,19 @@ def test_a_committed_change_empties_the_caches_of_other_processes(runtime):
         assert emptied["t.one"] == [None]
     finally:
         listener.stop()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_the_apps_of_a_process_share_one_listener_per_database(runtime):
+    """Tests build many apps in one process: one listening connection serves them all (the
+    registry is the process's), stopped when the last app stops."""
+    from propusk.caches import subscribe, unsubscribe
+
+    registry = CacheRegistry()
+    first = subscribe(registry, runtime.settings.database_url)
+    second = subscribe(registry, runtime.settings.database_url)
+    assert first is second and first.listening.wait(10)
+    unsubscribe(first)
+    assert first.listening.is_set()  # the other app still hears
+    unsubscribe(second)
+    assert not first.listening.is_set() and first._thread is None
