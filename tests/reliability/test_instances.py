@@ -396,7 +396,7 @@ def test_a_withdrawal_on_one_instance_stops_pulls_on_the_other(cluster, pull_wor
     assert refused.json()["refused"] == {CATEGORIES: "consent_withdrawn"}, refused.json()
 
     asks = [(url, s) for _ in range(6) for url in bearers for s in subjects]
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda ask: _pull(ask[0], bearers[ask[0]], ask[1]), asks))
     for (_, subject), answer in zip(asks, answers, strict=True):  # each its own subject's
         if subject == gone:
@@ -433,7 +433,7 @@ def test_both_instances_write_one_audit_tree(cluster, pull_world):
             client_token(url, pull_world["client"])
         return _pull(url, bearers[url], subject).status_code
 
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(6) as pool:
         assert set(pool.map(work, asks)) == {200}
 
     FIGURES["audit_outbox_drained_s"] = converge(lambda: _pending(rt) == 0, deadline=30)
