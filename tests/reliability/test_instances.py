@@ -72,6 +72,7 @@ def cluster(pg_admin, pg_template, tmp_path_factory):
         "redis_url": REDIS_URL,
         "redis_prefix": prefix,
         "rate_client_auth_failures": "3/60",  # per client; the tests' clients are their own
+        "db_pool_size": 3,  # three server processes beside the suite's (max_connections)
     }
     logs = tmp_path_factory.mktemp("instances")
     a = ServerProcess(url, logs, workers=2, port=port_a, name="a", **settings)
