@@ -9,45 +9,30 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 from policies import repository
 from policies.engine import PolicyEngine
+from propusk.db import BackgroundThread, libpq_conninfo
 from propusk.errors import is_database_outage
 
 log = logging.getLogger("propusk.policies")
 
 
-class PolicyListener:
+class PolicyListener(BackgroundThread):
     """Keeps one engine current: PostgreSQL LISTEN/NOTIFY wakes it at once after a change on
     any instance; a periodic fingerprint poll covers SQLite and missed notifications."""
 
+    thread_name = "policy-listener"
+
     def __init__(self, engine: PolicyEngine, database_url: str, interval: float = 5.0) -> None:
+        super().__init__()
         self.engine = engine
         self.url = database_url
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.listening = threading.Event()
         self._down = False  # in an outage (logged once; its end is logged too)
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self.listening.clear()
-        self._thread = threading.Thread(target=self._run, name="policy-listener", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def _run(self) -> None:
         postgres = self.url.startswith("postgresql")
@@ -70,10 +55,7 @@ class PolicyListener:
                 self._stop.wait(1.0)
 
     def _listen(self) -> None:
-        conninfo = (
-            make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with psycopg.connect(libpq_conninfo(self.url), autocommit=True) as conn:
             conn.execute(f"LISTEN {repository.NOTIFY_CHANNEL}")
             self.listening.set()
             self.engine.poll()  # anything committed before LISTEN took effect (or while down)

@@ -11,7 +11,7 @@ from biometrics.wiring import install as install_biometrics
 from consent.wiring import install as install_consent
 from idp.wiring import install as install_idp
 from policies.wiring import install as install_policies
-from propusk import __version__
+from propusk import __version__, caches
 from propusk.apidocs import DOCS
 from propusk.apidocs import POLICY as DOCS_POLICY
 from propusk.apidocs import install as install_docs
@@ -23,7 +23,7 @@ from propusk.limits import BodyLimit
 from propusk.logs import install_log_redaction
 from propusk.metrics import register_database_gauges
 from propusk.metrics import router as metrics_router
-from propusk.observability import Observe
+from propusk.observability import Observe, worker_exited
 from propusk.routes import router as health_router
 from propusk.runtime import Runtime, build_runtime
 from propusk.settings import Settings
@@ -75,4 +75,24 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # counted in the metrics (propusk.observability).
     app.add_edge_lane(Observe)
     register_database_gauges(app)
+    app.router.on_shutdown.append(worker_exited)
+    if runtime.engine.dialect.name == "postgresql":  # other instances' changes empty our caches
+        _listen_for_cache_changes(app, runtime)
     return app
+
+
+def _listen_for_cache_changes(app: FastAPI, runtime: Runtime) -> None:
+    """From start-up to shutdown, this app's process hears other instances' changes
+    (``propusk.caches``: one listener per process and database, shared by its apps)."""
+    app.state.cache_listener = None
+
+    def start() -> None:
+        app.state.cache_listener = caches.subscribe(runtime.caches, runtime.settings.database_url)
+
+    def stop() -> None:
+        listener, app.state.cache_listener = app.state.cache_listener, None
+        if listener is not None:
+            caches.unsubscribe(listener)
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop)

@@ -45,22 +45,48 @@ def serve(
     workers: int = typer.Option(1),
     access_log: bool = typer.Option(True, help="Log one line per request (no bodies)."),
 ) -> None:
-    """Serve the API and web UI with uvicorn."""
+    """Serve the API and web UI with uvicorn (``--workers N``: N processes on one socket)."""
+    import shutil
+
     import uvicorn
 
     settings = get_settings()
     settings.check_production()
-    uvicorn.run(
-        "propusk.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        # JSON lines: propusk.asgi installs the handlers in every worker process
-        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
-        proxy_headers=True,
-        access_log=access_log,
-    )
+    metrics_dir = _metrics_dir(workers)
+    try:
+        uvicorn.run(
+            "propusk.asgi:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            # JSON lines: propusk.asgi installs the handlers in every worker process
+            log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+            proxy_headers=True,
+            access_log=access_log,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """With several workers, a fresh private directory for the Prometheus values they share
+    (``propusk.observability``), named to the workers by the environment they inherit (they are
+    spawned: prometheus-client reads it as they import it). Fresh, because files left by an
+    earlier run (or another server) would be summed in as if this run had counted them; private
+    (0700, removed when the server stops), because whoever writes there writes the figures.
+    One worker exposes its own registry and needs none."""
+    import os
+    import tempfile
+
+    from propusk.observability import MULTIPROCESS_ENV
+
+    if workers <= 1:
+        return None
+    path = tempfile.mkdtemp(prefix="propusk-metrics-")
+    os.environ[MULTIPROCESS_ENV] = path
+    return path
 
 
 @app.command()

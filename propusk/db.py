@@ -6,6 +6,7 @@ CLI boundary (``session_scope``) commit on success and roll back on any error.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,3 +129,39 @@ def get_session(request: Request) -> Iterator[Session]:
 def is_postgres(session_or_engine) -> bool:
     bind = getattr(session_or_engine, "bind", None) or session_or_engine
     return bind.dialect.name == "postgresql"
+
+
+def libpq_conninfo(database_url: str) -> str:
+    """The settings' SQLAlchemy URL as psycopg connects to it directly (a listener's own
+    connection, outside the pool)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class BackgroundThread:
+    """A daemon thread an app starts and stops with itself (the listeners of PostgreSQL
+    notifications): ``_run`` loops until ``_stop`` is set; ``listening`` tells the tests and
+    the app when it is in place."""
+
+    thread_name = "background"
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self.listening.clear()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError

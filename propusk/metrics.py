@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from audit import checkpoint as audit_checkpoint
 from audit import service as audit_service
 from consent.obligations import reports
 from propusk.db import session_scope, utcnow
-from propusk.observability import DATABASE_GAUGES, REGISTRY
+from propusk.observability import DATABASE_GAUGES, exposition
 from propusk.security import resolve_principal
 
 router = APIRouter(include_in_schema=False)
@@ -93,4 +93,4 @@ def metrics(request: Request) -> Response:
         with session_scope(request.app.state.sessionmaker) as session:
             principal = resolve_principal(request, session)
         request.app.state.policy_guard(principal, "metrics", "read", "*")
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -15,6 +15,13 @@
   decisions, consent events, biometric checks, rate-limit refusals) are incremented by the
   packages through the names below; figures that live in the database (audit backlog, overdue
   obligations) are read at scrape time by collectors the composition root registers.
+* **Several workers** — ``propusk serve --workers N`` runs N processes, each with its own
+  counters; a scrape reaches one of them. The command then points ``PROMETHEUS_MULTIPROC_DIR``
+  at a fresh private directory before the workers start: prometheus-client keeps every
+  process's values in memory-mapped files there, and ``exposition`` sums them at scrape
+  (``MultiProcessCollector``), so whichever worker answers, the counts are the service's. The
+  database gauges are read once, by the worker answering (they are the database's, not a
+  process's). A worker that exits marks itself dead (its live gauges go; its counts stay).
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
 import uuid
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import event
@@ -232,6 +241,37 @@ class DatabaseGauges(Collector):
 
 DATABASE_GAUGES = DatabaseGauges()
 REGISTRY.register(DATABASE_GAUGES)
+
+# prometheus-client reads this variable when it is imported: set, every counter and histogram
+# of this process writes to a memory-mapped file in that directory (one per process and type)
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_dir() -> str | None:
+    """The directory the workers of ``propusk serve --workers N`` share their values in, or
+    None in a single process (the registry's own values are then the whole truth)."""
+    return os.environ.get(MULTIPROCESS_ENV) or None
+
+
+def exposition() -> bytes:
+    """The Prometheus text of this service: with several workers, every worker's counters and
+    histograms summed from the shared directory (a live process's and an exited one's alike:
+    counts only grow), plus the database gauges read now; else this process's registry."""
+    path = multiprocess_dir()
+    if path is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(registry, path=path)
+    registry.register(DATABASE_GAUGES)
+    return generate_latest(registry)
+
+
+def worker_exited() -> None:
+    """At a worker's shutdown: its live gauges leave the sums (``mark_process_dead``); its
+    counters stay, as the counts it served happened. No-op in a single process."""
+    path = multiprocess_dir()
+    if path is not None:
+        prometheus_multiprocess.mark_process_dead(os.getpid(), path)
 
 
 class JsonFormatter(logging.Formatter):

@@ -121,7 +121,7 @@ class ClientInfo:
         return grant_type in self.grant_types
 
 
-# -- the client caches (in-process; other processes rely on the cache TTL) -----------------
+# -- the client caches (emptied after a change: here at commit, other instances on NOTIFY) ---
 CLIENTS = caches.declare(
     caches.CacheSpec(
         "oidc.clients",

@@ -1,11 +1,11 @@
 """The client_credentials hot path: no database, no threadpool hop, one signature.
 
 For ``grant_type=client_credentials`` with ``client_secret_basic``/``client_secret_post`` the
-token route answers from memory: clients come from a per-app cache (invalidated in-process on
-every client change, re-checked against the database after ``CLIENT_TTL`` seconds, which is
-how changes made by the CLI or another instance arrive), the signing key object (provisioned
-at app start-up, never created here) is cached and re-read every ``KEY_TTL`` seconds
-(rotation by another process shows up then; old keys keep verifying). Issuing such a token
+token route answers from memory: clients come from a per-app cache (emptied on every client
+change, by whichever process makes it: ``propusk.caches`` notifies the others; re-checked
+against the database after ``CLIENT_TTL`` seconds should a notification be missed), the signing
+key object (provisioned at app start-up, never created here) is cached likewise and re-read
+every ``KEY_TTL`` seconds at the latest (old keys keep verifying). Issuing such a token
 writes no row: its ``token.issued`` audit event is buffered here and appended in batches by a
 background task (``AuditBuffer``), at most ``FLUSH_EVERY`` seconds later, and on shutdown.
 """

@@ -98,7 +98,7 @@ SIGNING_KEYS = caches.declare(
     )
 )
 _loaded: dict[str, LoadedKey] = {}  # decrypted keys by kid (a kid's key never changes)
-_generation = 0  # bumped by in-process key changes: caches compare it (other processes: TTL)
+_generation = 0  # bumped by key changes (any instance: propusk.caches); caches compare it
 
 
 def generation() -> int:

@@ -58,7 +58,7 @@ class OidcRuntime:
         return body
 
     async def jwks(self) -> bytes:
-        """The JWKS document; a rotation by another process shows up within ``JWKS_TTL``."""
+        """The JWKS document; another instance's rotation empties it (``propusk.caches``)."""
         hit = self._jwks
         if hit is not None and time.monotonic() - hit[0] < JWKS_TTL and hit[1] == keys.generation():
             return hit[2]

@@ -7,6 +7,7 @@ committed (the old ones) and serve them for a whole TTL; a rolled-back change em
 from __future__ import annotations
 
 import gc
+import json
 import threading
 import uuid
 
@@ -158,3 +159,58 @@ def test_the_operations_table_lists_every_declared_cache(app):
     assert set(documented) == set(declared)
     for name, spec in declared.items():
         assert f"| {spec.key} | {spec.ttl} |" in documented[name], name
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_committed_change_empties_the_caches_of_other_processes(runtime):
+    """Two registries stand for two processes on one database: the writer's change reaches the
+    other's listener at commit (a ``NOTIFY`` in the transaction), a rolled-back one never; the
+    listener empties everything when it connects (it cannot know what it missed)."""
+    from propusk.caches import CacheListener
+
+    writer, reader = CacheRegistry(), CacheRegistry()
+    emptied: dict[str, list] = {"t.one": [], "t.two": []}
+    for name in emptied:
+        writer.declare(spec(name))
+        reader.declare(spec(name))
+        reader.join(name, lambda key, seen=emptied[name]: seen.append(key))
+    listener = CacheListener(reader, runtime.settings.database_url)
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        assert emptied == {"t.one": [None], "t.two": [None]}  # on connecting
+        with runtime.sessionmaker() as s:  # rolled back: nobody hears of it
+            writer.after_commit(s, "t.one", "k")
+            s.rollback()
+        with session_scope(runtime.sessionmaker) as s:
+            writer.after_commit(s, "t.two", "k")
+            writer.after_commit(s, "t.two", "other key")  # one notification per cache
+        deadline = threading.Event()
+        for _ in range(200):  # notifications arrive in commit order: t.one's would be first
+            if len(emptied["t.two"]) > 1:
+                break
+            deadline.wait(0.05)
+        assert emptied == {"t.one": [None], "t.two": [None, None]}
+        own = json.dumps({"cache": "t.one", "from": reader.origin})
+        listener.heard(own)  # its own change: emptied after its commit already
+        listener.heard("not json")
+        listener.heard('{"cache": "no.such.cache"}')
+        assert emptied["t.one"] == [None]
+    finally:
+        listener.stop()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_the_apps_of_a_process_share_one_listener_per_database(runtime):
+    """Tests build many apps in one process: one listening connection serves them all (the
+    registry is the process's), stopped when the last app stops."""
+    from propusk.caches import subscribe, unsubscribe
+
+    registry = CacheRegistry()
+    first = subscribe(registry, runtime.settings.database_url)
+    second = subscribe(registry, runtime.settings.database_url)
+    assert first is second and first.listening.wait(10)
+    unsubscribe(first)
+    assert first.listening.is_set()  # the other app still hears
+    unsubscribe(second)
+    assert not first.listening.is_set() and first._thread is None

@@ -73,12 +73,21 @@ class ServerProcess:
         self.env = process_env(database_url, self.port, **overrides)
         self.env.update(extra_env or {})
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's lines begin in the (appended) log
 
     def start(self, timeout: float = 60) -> ServerProcess:
         """Start the process and wait until ``/healthz`` answers (the app has migrated nothing:
         the database must already be migrated, as in production)."""
+        self.launch()
+        self.wait_healthy(timeout)
+        return self
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting for it (``start_together`` starts several at once,
+        as a deployment does; then ``wait_healthy``)."""
         command = [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--workers", str(self.workers), "--no-access-log"]
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 command,
@@ -87,16 +96,19 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kill() reaches the workers
             )
-        self.wait_healthy(timeout)
         return self
 
     def wait_healthy(self, timeout: float = 60) -> None:
+        """Until ``/healthz`` answers and every worker has started its app: the first worker
+        up answers the probe while the others may still be importing."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"propusk serve exited ({self.proc.returncode}):\n{self.logs()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200 and (
+                    self.workers == 1 or self._workers_started() >= self.workers
+                ):
                     return
             except httpx.HTTPError:
                 pass
@@ -124,6 +136,28 @@ class ServerProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
+    def worker_pids(self) -> list[int]:
+        """The uvicorn worker processes (``--workers N``): the supervisor's children that run
+        the app (not multiprocessing's resource tracker). Linux ``/proc``."""
+        if self.proc is None:
+            return []
+        pid = self.proc.pid
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+    def worker_environ(self, pid: int) -> dict[str, str]:
+        """The environment a worker was started with (what the supervisor handed it)."""
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+        pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
+        return {k.decode(): v.decode(errors="replace") for k, _, v in pairs}
+
+    def _workers_started(self) -> int:
+        """Workers of this run that logged uvicorn's "Application startup complete" (at the
+        INFO level the test settings keep)."""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().count(b"Application startup complete")
+
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -132,3 +166,18 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def start_together(*servers: ServerProcess, timeout: float = 90) -> None:
+    """Launch several instances at once (as a deployment does: they race for the first keys,
+    the same migrations' tables, the same sequencer) and wait until each is healthy; if one
+    does not come up, the others are stopped."""
+    for server in servers:
+        server.launch()
+    try:
+        for server in servers:
+            server.wait_healthy(timeout)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise

@@ -10,6 +10,8 @@ import secrets
 import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from joserfc.jwk import ECKey
+
 from idp.oidc import clients
 from propusk.db import session_scope
 from tests import browsing
@@ -30,6 +32,25 @@ def make_client(runtime, **kwargs) -> tuple[str, str | None]:
     with session_scope(runtime.sessionmaker) as session:
         row, secret = clients.create_client(session, **values)
         return row.client_id, secret
+
+
+def assertion_client(runtime) -> tuple[str, ECKey]:
+    """A private_key_jwt client (client_credentials, role operator) with one ES256 key ``k1``:
+    (client_id, its private key, to sign assertions with)."""
+    key = ECKey.generate_key("P-256", private=True)
+    jwks = {"keys": [dict(key.as_dict(private=False), kid="k1", alg="ES256")]}
+    client_id, secret = make_client(
+        runtime,
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        post_logout_redirect_uris=[],
+        auth_method="private_key_jwt",
+        jwks=jwks,
+        scopes=["consent.read"],
+        role="operator",
+    )
+    assert secret is None
+    return client_id, key
 
 
 def org_client(session, org_id, role: str = "operator", prefix: str = "client"):

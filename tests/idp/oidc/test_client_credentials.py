@@ -17,7 +17,7 @@ from idp.oidc.clients import bind_client
 from propusk.app import create_app
 from propusk.db import session_scope
 from propusk.deps import PrincipalDep
-from tests.idp.oidc.helpers import code_flow, make_client
+from tests.idp.oidc.helpers import assertion_client, code_flow, make_client
 
 TOKEN_URL = "http://testserver/oauth2/token"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -39,23 +39,6 @@ def _claims(client_id: str, **over) -> dict:
     }
     claims.update(over)
     return claims
-
-
-def _assertion_client(rt):
-    key = ECKey.generate_key("P-256", private=True)
-    jwks = {"keys": [dict(key.as_dict(private=False), kid="k1", alg="ES256")]}
-    client_id, secret = make_client(
-        rt,
-        grant_types=["client_credentials"],
-        redirect_uris=[],
-        post_logout_redirect_uris=[],
-        auth_method="private_key_jwt",
-        jwks=jwks,
-        scopes=["consent.read"],
-        role="operator",
-    )
-    assert secret is None
-    return client_id, key
 
 
 def _cc(http, client_id, assertion, **extra):
@@ -135,7 +118,7 @@ def test_secret_clients_fast_path(http, rt):
 
 
 def test_private_key_jwt(http, rt):
-    client_id, key = _assertion_client(rt)
+    client_id, key = assertion_client(rt)
     assertion = jwt.encode({"alg": "ES256", "kid": "k1"}, _claims(client_id), key)
     r = _cc(http, client_id, assertion)
     assert r.status_code == 200, r.text
