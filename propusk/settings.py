@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Connections each process keeps to PostgreSQL (SQLAlchemy's pool): up to db_pool_size idle,
     # db_max_overflow more under load. Size max_connections (or PgBouncer's pool) for
-    # processes x (db_pool_size + db_max_overflow) plus one listener connection per process.
+    # processes x (db_pool_size + db_max_overflow) plus two listener connections per process.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=20, ge=0, le=200)
 

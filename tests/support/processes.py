@@ -41,6 +41,7 @@ def process_env(database_url: str, port: int, **overrides: object) -> dict[str, 
         "upstream": "simulator",
         "demo": True,
         "log_format": "json",
+        "db_pool_size": 3,  # beside the suite's own connections (max_connections = 100)
     }
     values.update(overrides)
     for key, value in values.items():
