@@ -93,7 +93,10 @@ def _read(upload: UploadFile, limit: int, what: str) -> bytes:
 
 
 @router.post(
-    "/biometrics/enrolments", status_code=201, response_model=EnrolmentOut, responses=problems(429)
+    "/biometrics/enrolments",
+    status_code=201,
+    response_model=EnrolmentOut,
+    responses=problems(400, 429),
 )
 def create_enrolment(
     session: SessionDep,
@@ -406,7 +409,9 @@ def start(
     )
 
 
-@router.post("/exams/sessions/{exam_id}/liveness", response_model=LivenessOut)
+@router.post(
+    "/exams/sessions/{exam_id}/liveness", response_model=LivenessOut, responses=problems(400, 409)
+)
 def submit_liveness(
     exam_id: uuid.UUID,
     session: SessionDep,
@@ -437,7 +442,7 @@ def submit_liveness(
 
 
 @router.post(
-    "/exams/sessions/{exam_id}/frames", response_model=FrameCheckOut, responses=problems(409)
+    "/exams/sessions/{exam_id}/frames", response_model=FrameCheckOut, responses=problems(400, 409)
 )
 def submit_frame(
     exam_id: uuid.UUID,

@@ -250,7 +250,7 @@ async def _roster_body(request: Request) -> bytes:
 
 
 @router.post(
-    "/schools/{school_id}/roster", response_model=RosterImportOut, responses=problems(415, 429)
+    "/schools/{school_id}/roster", response_model=RosterImportOut, responses=problems(400, 415, 429)
 )
 def import_roster(
     school_id: uuid.UUID,
@@ -284,7 +284,9 @@ def _line(change: roster_service.Change) -> RosterLineOut:
 
 
 @router.post(
-    "/schools/{school_id}/roster/preview", response_model=RosterPreviewOut, responses=problems(415)
+    "/schools/{school_id}/roster/preview",
+    response_model=RosterPreviewOut,
+    responses=problems(400, 415),
 )
 def preview_roster(
     school_id: uuid.UUID,
@@ -322,7 +324,9 @@ def preview_roster(
 
 
 @router.post(
-    "/schools/{school_id}/roster/apply", response_model=RosterImportOut, responses=problems(415)
+    "/schools/{school_id}/roster/apply",
+    response_model=RosterImportOut,
+    responses=problems(400, 415),
 )
 def apply_roster(
     school_id: uuid.UUID,

@@ -131,12 +131,27 @@ REFUSALS = {
 }
 
 
+# ``propusk.guards.JsonGuard``: before any route, for every operation of the JSON API.
+GUARD_REFUSAL = (
+    "A query string or JSON body holding the NUL character, a JSON body nested too deep, or a "
+    "refusal of the route (problem+json)"
+)
+
+
+def _reads_text(operation: dict[str, Any]) -> bool:
+    """The operation takes a query string or a JSON body: what the edge guard inspects."""
+    query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+    body = operation.get("requestBody", {}).get("content", {})
+    return query or any("json" in media for media in body)
+
+
 def add_security(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare the security schemes, require them on every non-public operation and document
     the guard's 401/403 answers there; every 422 is the validation problem the error handler
-    writes (not FastAPI's ``HTTPValidationError``), and a guarded API operation whose path
-    names an object may answer 404. A route declares its other refusals itself
-    (``propusk.errors.problems``)."""
+    writes (not FastAPI's ``HTTPValidationError``), an API operation that reads a query or a
+    JSON body may be refused 400 by the edge guard (``propusk.guards``), and a guarded API
+    operation whose path names an object may answer 404. A route declares its other refusals
+    itself (``propusk.errors.problems``)."""
     components = schema.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
     schemas = components.setdefault("schemas", {})
@@ -154,6 +169,8 @@ def add_security(schema: dict[str, Any]) -> dict[str, Any]:
             answers = operation.setdefault("responses", {})
             if "422" in answers:
                 answers["422"] = {"description": "Invalid parameters or body", "content": invalid}
+            if path.startswith("/api/") and _reads_text(operation):
+                answers.setdefault("400", {"description": GUARD_REFUSAL, "content": problem})
             if operation.get("x-public"):
                 continue
             operation.setdefault("security", GUARDED)

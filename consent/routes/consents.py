@@ -142,7 +142,7 @@ def consent_document(
     return document_out(prepared, signatures.required_roles(prepared.age_group))
 
 
-@router.post("/consents/{consent_id}/approve", responses=problems(400, 429))
+@router.post("/consents/{consent_id}/approve", responses=problems(400, 409, 429))
 def approve(
     consent_id: uuid.UUID,
     body: ApproveIn,
@@ -193,7 +193,7 @@ def verify_consent(body: VerifyIn, session: SessionDep, settings: SettingsDep) -
     return verify_out(verification.check(session, settings, receipt=body.receipt))
 
 
-@router.post("/consents/{consent_id}/refuse", responses=problems(429))
+@router.post("/consents/{consent_id}/refuse", responses=problems(409, 429))
 def refuse(
     consent_id: uuid.UUID,
     session: SessionDep,
@@ -205,7 +205,7 @@ def refuse(
     return consent_out(signing.refuse(session, principal, consent_id, utcnow(), reason))
 
 
-@router.post("/consents/{consent_id}/withdraw", responses=problems(429))
+@router.post("/consents/{consent_id}/withdraw", responses=problems(409, 429))
 def withdraw(
     consent_id: uuid.UUID,
     session: SessionDep,
@@ -216,7 +216,7 @@ def withdraw(
     return _end(session, principal, consent_id, body, "withdraw")
 
 
-@router.post("/consents/{consent_id}/suspend", responses=problems(429))
+@router.post("/consents/{consent_id}/suspend", responses=problems(409, 429))
 def suspend(
     consent_id: uuid.UUID,
     session: SessionDep,

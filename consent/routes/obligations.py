@@ -57,7 +57,7 @@ def _view(session: Session, row: Obligation) -> ObligationOut:
 # --- the participant's demands (checks 9, 11) -----------------------------------------------
 
 
-@router.post("/me/obligations/stop-processing", status_code=201, responses=problems(400))
+@router.post("/me/obligations/stop-processing", status_code=201, responses=problems(400, 404))
 def file_stop_processing(
     body: StopProcessingIn,
     session: SessionDep,
@@ -78,7 +78,7 @@ def file_stop_processing(
     return _view(session, row)
 
 
-@router.post("/me/obligations/rectification", status_code=201, responses=problems(400))
+@router.post("/me/obligations/rectification", status_code=201, responses=problems(400, 404))
 def file_rectification(
     body: RectificationIn,
     session: SessionDep,
@@ -172,7 +172,7 @@ def record_rkn_request(
     return _view(session, row)
 
 
-@router.post("/destruction/{task_id}/impossible", status_code=201, responses=problems(400))
+@router.post("/destruction/{task_id}/impossible", status_code=201, responses=problems(400, 409))
 def defer_destruction(
     task_id: uuid.UUID,
     body: DeferIn,

@@ -67,7 +67,7 @@ def get_request(
     return consent_out(consent)
 
 
-@router.post("/consent/requests/{consent_id}/revoke", responses=problems(400))
+@router.post("/consent/requests/{consent_id}/revoke", responses=problems(400, 409))
 def revoke_consent(
     consent_id: uuid.UUID,
     body: RevokeIn,

@@ -218,7 +218,7 @@ def list_destruction(
     return StaffTasksOut(tasks=staff_tasks_out(found), today=found.today.isoformat())
 
 
-@router.post("/destruction/{task_id}/confirm")
+@router.post("/destruction/{task_id}/confirm", responses=problems(409))
 def confirm_destruction(
     org_id: uuid.UUID,
     task_id: uuid.UUID,
