@@ -32,12 +32,10 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import checks as st_checks
 from schemathesis.generation import GenerationMode
@@ -47,6 +45,7 @@ from sqlalchemy.engine import make_url
 
 from propusk.errors import PROBLEM_JSON
 from propusk.runtime import build_runtime
+from tests.support.operations import Operation, fuzz_settings, granted, operations
 from tests.support.settings import PG_URL, make_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("fuzz-api")]
@@ -84,26 +83,6 @@ CHECKS = [
     st_checks.response_schema_conformance,
     st_checks.response_headers_conformance,
 ]
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    public: bool
-    policy: tuple[str, str] | None
-
-
-def _granted() -> dict[str, set[tuple[str, str]]]:
-    """(object, action) pairs policies/policy.csv gives each role."""
-    import policies
-
-    out: dict[str, set[tuple[str, str]]] = {}
-    for row in (Path(policies.__file__).parent / "policy.csv").read_text().splitlines():
-        cells = [c.strip() for c in row.split(",")]
-        if len(cells) >= 5 and cells[0] == "p":
-            out.setdefault(cells[1], set()).add((cells[3], cells[4]))
-    return out
 
 
 def _reaches(role: str, op: Operation, granted: dict[str, set[tuple[str, str]]]) -> str | None:
@@ -169,29 +148,6 @@ def world(fuzz_db):
     rt.dispose()
 
 
-def _operations() -> list[Operation]:
-    """Every operation of the document (building it needs no database)."""
-    from policies.deps import iter_routes
-    from propusk.app import create_app
-
-    runtime = build_runtime(make_settings("sqlite://"))
-    try:
-        app = create_app(runtime=runtime)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            doc = app.openapi()
-    finally:
-        runtime.dispose()
-    policies = {(m, r.path): r.policy for r in iter_routes(app) for m in r.methods}
-    ops = [
-        Operation(m.upper(), p, bool(op.get("x-public")), policies.get((m.upper(), p)))
-        for p, item in doc["paths"].items()
-        for m, op in item.items()
-        if m in ("get", "put", "post", "delete", "patch")
-    ]
-    return sorted(ops, key=lambda op: (op.path, op.method))
-
-
 # -- the checks -----------------------------------------------------------------------------------
 def problem_failure(path: str, status: int, content_type: str, content: bytes) -> str | None:
     """A refusal of the JSON API that is not an RFC 9457 problem (None: it is one)."""
@@ -210,17 +166,6 @@ def problem_failure(path: str, status: int, content_type: str, content: bytes) -
     if body.get("status") != status:
         return f"{status}: the problem's status member is {body.get('status')!r}"
     return None
-
-
-def _settings(examples: int):
-    return settings(
-        max_examples=examples,
-        derandomize=True,  # reproducible: the same requests on every run
-        database=None,  # no example files (the suite runs in parallel)
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded; the case is reported
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 def _with_real_ids(operation, mode: GenerationMode, pools: dict[str, list[str]]):
@@ -303,7 +248,7 @@ def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> int
             f"query={case.query!r} body={str(case.body)[:300]!r}"
         )
 
-    @_settings(examples)
+    @fuzz_settings(examples)
     @given(case=_cached_strategy(operation, world.pools))
     def run(case) -> None:
         nonlocal calls
@@ -331,8 +276,8 @@ def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> int
     return calls
 
 
-OPERATIONS = _operations()
-GRANTED = _granted()
+OPERATIONS = operations()
+GRANTED = granted()
 
 
 @pytest.mark.parametrize("role", ROLES)
