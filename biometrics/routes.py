@@ -96,7 +96,7 @@ def _read(upload: UploadFile, limit: int, what: str) -> bytes:
     "/biometrics/enrolments",
     status_code=201,
     response_model=EnrolmentOut,
-    responses=problems(400, 429),
+    responses=problems(400, 404, 429),
 )
 def create_enrolment(
     session: SessionDep,
