@@ -63,7 +63,7 @@ bench: $(STAMP) system-deps
 FUZZ_EXAMPLES ?= 50
 FUZZ_REFUSED ?= 3
 fuzz: $(STAMP)
-	PROPUSK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PROPUSK_FUZZ_REFUSED=$(FUZZ_REFUSED) \
+	PROPUSK_FUZZ_LONG=1 PROPUSK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PROPUSK_FUZZ_REFUSED=$(FUZZ_REFUSED) \
 	  $(PY) -m pytest -p no:cacheprovider -q -s tests/security/test_fuzz_api.py
 
 clean:

@@ -18,8 +18,10 @@ limit, the security headers, FastAPI). Each answer must be
 
 Bounded in ``make test`` (``EXAMPLES`` per operation a role may reach, one per operation the
 policy refuses it, derandomised: the same requests on every run); ``make fuzz`` runs the same
-module long (``PROPUSK_FUZZ_EXAMPLES``, ``PROPUSK_FUZZ_REFUSED``) and feeds the ids the
-answers create back into the pools the next requests draw from.
+module long (``PROPUSK_FUZZ_LONG=1``: every role on every operation, ``PROPUSK_FUZZ_EXAMPLES``
+and ``PROPUSK_FUZZ_REFUSED`` per operation) and feeds the ids the answers create back into the
+pools the next requests draw from (what Schemathesis' stateful links would do: the document
+declares no links).
 
 The roles run in one worker, in order (``xdist_group``): they share one world, built once, and
 the platform administrator — who may delete clients and policy rules — runs last.
@@ -52,7 +54,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("fuzz-api")]
 
 EXAMPLES = int(os.environ.get("PROPUSK_FUZZ_EXAMPLES", "2"))  # per operation a role reaches
 REFUSED = int(os.environ.get("PROPUSK_FUZZ_REFUSED", "1"))  # per operation the policy refuses
-LONG = EXAMPLES > 10  # make fuzz: harvest created ids into the pools
+LONG = os.environ.get("PROPUSK_FUZZ_LONG") == "1"  # make fuzz: every role on everything
 # The order of the roles: whoever may destroy what the others use runs last.
 ROLES = (
     "anonymous",
@@ -74,8 +76,12 @@ POLICY_ROLE = {
     "supplier_client": "supplier",
     "relying_party": "parent",
 }
-# The browser's protocol endpoints end the caller's login (logout) or start one: anonymous only.
+# The browser's protocol endpoints end the caller's login (logout) or start one: never called
+# with a login session's cookie.
 ANONYMOUS_ONLY = ("/oauth2/", "/login")
+BEARERS = ("relying_party", "operator_client", "supplier_client")
+SESSION_ROLES = tuple(r for r in ROLES if r not in (*BEARERS, "anonymous"))
+USERINFO = "/oauth2/userinfo"
 CHECKS = [
     st_checks.not_a_server_error,
     st_checks.status_code_conformance,
@@ -85,27 +91,29 @@ CHECKS = [
 ]
 
 
-def _reaches(role: str, op: Operation, granted: dict[str, set[tuple[str, str]]]) -> str | None:
+def _reaches(role: str, op: Operation, grants: dict[str, set[tuple[str, str]]]) -> str | None:
     """How the role reaches the operation: "public", "role" (the policy gives it to the role),
     "everyone" (to every authenticated caller), or None (the policy refuses it)."""
     if op.public:
         return "public"
     if role == "anonymous" or op.policy is None:
         return None
-    if op.policy in granted.get(POLICY_ROLE.get(role, role), set()):
+    if op.policy in grants.get(POLICY_ROLE.get(role, role), set()):
         return "role"
-    return "everyone" if op.policy in granted.get("authenticated", set()) else None
+    return "everyone" if op.policy in grants.get("authenticated", set()) else None
 
 
-def examples_for(role: str, op: Operation, granted: dict[str, set[tuple[str, str]]]) -> int:
+def examples_for(role: str, op: Operation, grants: dict[str, set[tuple[str, str]]]) -> int:
     """The plan. Long (``make fuzz``): every role on every operation. Bounded (``make test``):
     each role on what the policy gives it; what every person may (their own cabinet) as the
     participants (parent, student) and the relying party; the refusals (uniform: the guard
     answers before the route) as the anonymous caller (401) and the relying party (403, held
     to its scopes)."""
-    if op.path.startswith(ANONYMOUS_ONLY) and role != "anonymous":
+    if op.path.startswith(ANONYMOUS_ONLY) and role in SESSION_ROLES:
         return 0  # logout would end the role's login; the login pages are the browser's
-    how = _reaches(role, op, granted)
+    how = _reaches(role, op, grants)
+    if op.path == USERINFO and role == "relying_party":
+        return EXAMPLES  # the relying party's own use of the person's token
     if how is None:
         return REFUSED if LONG or role in ("anonymous", "relying_party") else 0
     if how == "everyone" and not LONG and role not in PARTICIPANTS:
@@ -139,11 +147,10 @@ def world(fuzz_db):
     app = create_app(runtime=rt)
     with TestClient(app, base_url="http://testserver") as http:  # start-up: keys, sequencer
         w = build_world(rt, http)
-        w.app = app
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # duplicate operation ids of GET/POST routes
             w.schema = schemathesis.openapi.from_dict(http.get("/openapi.json").json())
-        w.schema.app = app
+        w.schema.app = w.app = app
         yield w
     rt.dispose()
 

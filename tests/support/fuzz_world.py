@@ -58,6 +58,8 @@ class FuzzWorld:
     people: dict[str, uuid.UUID]
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     pools: dict[str, list[str]] = field(default_factory=dict)
+    app: Any = None  # the app under test (set by the fixture that serves it)
+    schema: Any = None  # its /openapi.json, loaded by Schemathesis
 
 
 def fixture_identity(oid: str):
