@@ -286,7 +286,7 @@ def _line(change: roster_service.Change) -> RosterLineOut:
 @router.post(
     "/schools/{school_id}/roster/preview",
     response_model=RosterPreviewOut,
-    responses=problems(400, 415),
+    responses=problems(400, 415, 429),
 )
 def preview_roster(
     school_id: uuid.UUID,
@@ -326,7 +326,7 @@ def preview_roster(
 @router.post(
     "/schools/{school_id}/roster/apply",
     response_model=RosterImportOut,
-    responses=problems(400, 415),
+    responses=problems(400, 415, 429),
 )
 def apply_roster(
     school_id: uuid.UUID,

@@ -218,7 +218,7 @@ def get_obligation(
     return _view(session, obligations.obligation_for(session, registrar, obligation_id))
 
 
-@router.post("/obligations/{obligation_id}/actions", responses=problems(400))
+@router.post("/obligations/{obligation_id}/actions", responses=problems(400, 409))
 def resolve_obligation(
     obligation_id: uuid.UUID,
     body: ObligationActionIn,
