@@ -33,6 +33,7 @@ import json
 import os
 import uuid
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -237,13 +238,14 @@ def _cached_strategy(operation, pools: dict[str, list[str]]):
     return STRATEGIES[key]
 
 
-def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> int:
-    """Run one operation as one role; failures are appended (one per distinct problem)."""
+def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> Counter[int]:
+    """Run one operation as one role; failures are appended (one per distinct problem).
+    Returns how many answers of each status it got."""
     client = st_asgi.get_client(world.app)
     headers = world.headers[role]
     method, path = operation.method.upper(), operation.path
     seen: set[str] = set()
-    calls = 0
+    statuses: Counter[int] = Counter()
 
     def fail(kind: str, message: str, case) -> None:
         key = f"{kind}:{message.splitlines()[0][:120]}"
@@ -258,8 +260,6 @@ def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> int
     @fuzz_settings(examples)
     @given(case=_cached_strategy(operation, world.pools))
     def run(case) -> None:
-        nonlocal calls
-        calls += 1
         try:
             response = case.call(session=client, headers=headers)
         except Exception as exc:  # an exception escaping the app is a 500
@@ -267,6 +267,7 @@ def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> int
             return
         finally:
             client.cookies.clear()  # a Set-Cookie must not carry over to the next request
+        statuses[response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis' group: one per check
@@ -280,7 +281,7 @@ def fuzz(world, role: str, operation, examples: int, failures: list[str]) -> int
             _harvest(method, response.status_code, response.content, path, world.pools)
 
     run()
-    return calls
+    return statuses
 
 
 OPERATIONS = operations()
@@ -292,11 +293,12 @@ def test_fuzz_api_as(world, role) -> None:
     """Every operation as this role: what it may reach with several examples, what the policy
     refuses it with ``REFUSED`` (the refusal itself must be declared)."""
     failures: list[str] = []
-    calls = 0
+    statuses: Counter[int] = Counter()
     for op in OPERATIONS:
         examples = examples_for(role, op, GRANTED)
         if examples <= 0:
             continue
-        calls += fuzz(world, role, world.schema[op.path][op.method], examples, failures)
-    print(f"{role}: {calls} requests, {len(failures)} failures")
+        statuses += fuzz(world, role, world.schema[op.path][op.method], examples, failures)
+    answered = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
+    print(f"{role}: {statuses.total()} requests ({answered}), {len(failures)} failures")
     assert not failures, f"{len(failures)} failures as {role}:\n" + "\n".join(failures)
