@@ -276,7 +276,11 @@ def add_takers(
     return {"added": added}
 
 
-@router.delete("/exams/sessions/{exam_id}/takers/{person_id}", response_model=TakerRemoved)
+@router.delete(
+    "/exams/sessions/{exam_id}/takers/{person_id}",
+    response_model=TakerRemoved,
+    responses=problems(409),
+)
 def remove_taker(
     exam_id: uuid.UUID,
     person_id: uuid.UUID,
@@ -368,7 +372,9 @@ def decide(
 
 
 @router.get(
-    "/exams/sessions/{exam_id}/takers/{person_id}/attestation", response_model=AttestationOut
+    "/exams/sessions/{exam_id}/takers/{person_id}/attestation",
+    response_model=AttestationOut,
+    responses=problems(409),
 )
 def attestation(
     exam_id: uuid.UUID,
