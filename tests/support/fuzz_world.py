@@ -218,18 +218,10 @@ def build_world(rt: Runtime, http) -> FuzzWorld:
         )
         assert r.status_code == 201, r.text
     now = utcnow()
-    r = http.post(
-        "/api/v1/exams/sessions",
-        json={
-            "school_id": str(school_id),
-            "course": "Алгебра",
-            "title": "Контрольная работа",
-            "opens_at": now.isoformat(),
-            "closes_at": (now + timedelta(hours=3)).isoformat(),
-            "takers": [str(people["student"])],
-        },
-        headers=world.headers["proctor"],
-    )
+    window = {"opens_at": now.isoformat(), "closes_at": (now + timedelta(hours=3)).isoformat()}
+    exam = {"school_id": str(school_id), "course": "Алгебра", "title": "Контрольная работа"}
+    exam["takers"] = [str(people["student"])]
+    r = http.post("/api/v1/exams/sessions", json=exam | window, headers=world.headers["proctor"])
     assert r.status_code == 201, r.text
     world.headers["operator_client"] = client_token(
         http, *_org_client(rt, report.organizations["operator"], "operator")
