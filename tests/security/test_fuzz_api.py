@@ -16,8 +16,10 @@ limit, the security headers, FastAPI). Each answer must be
 * a refusal of the JSON API is RFC 9457 ``application/problem+json`` with ``type``, ``title``
   and a ``status`` equal to the response's.
 
-Bounded in ``make test`` (``EXAMPLES`` per operation a role may reach, one per operation the
-policy refuses it, derandomised: the same requests on every run); ``make fuzz`` runs the same
+Bounded in ``make test`` (``examples_for``: ``EXAMPLES`` per operation a role may reach, the
+policy's refusals once per operation as the anonymous caller and the relying party; Hypothesis
+derandomised: the same generation on every run, drawing from the ids of that run's world —
+a failure prints the request to reproduce); ``make fuzz`` runs the same
 module long (``PROPUSK_FUZZ_LONG=1``: every role on every operation, ``PROPUSK_FUZZ_EXAMPLES``
 and ``PROPUSK_FUZZ_REFUSED`` per operation) and feeds the ids the answers create back into the
 pools the next requests draw from (what Schemathesis' stateful links would do: the document
