@@ -482,6 +482,7 @@ def export_people(
     "/schools/{school_id}/roster/{entry_id}/proctor",
     status_code=201,
     response_model=RosterProctorOut,
+    responses=problems(409),
 )
 def appoint_roster_proctor(
     school_id: uuid.UUID,

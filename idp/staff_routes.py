@@ -98,7 +98,7 @@ def appoint_staff(
     return _out(session, [status])[0]
 
 
-@router.delete("/{status_id}")
+@router.delete("/{status_id}", responses=problems(409))
 def end_staff(
     org_id: uuid.UUID,
     status_id: uuid.UUID,

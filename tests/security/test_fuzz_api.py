@@ -51,6 +51,7 @@ from sqlalchemy.engine import make_url
 from idp.oidc.principal import SESSION_COOKIE
 from propusk.errors import PROBLEM_JSON
 from propusk.runtime import build_runtime
+from tests.support.fuzz_world import credentials
 from tests.support.operations import Operation, fuzz_settings, granted, operations
 from tests.support.settings import PG_URL, make_settings
 
@@ -310,10 +311,13 @@ def test_fuzz_api_as(world, role) -> None:
     refuses it with ``REFUSED`` (the refusal itself must be declared)."""
     failures: list[str] = []
     statuses: Counter[int] = Counter()
+    world.headers[role] = credentials(world, role)
     for op in OPERATIONS:
         examples = examples_for(role, op, GRANTED)
         if examples <= 0:
             continue
+        if LONG:  # tokens expire (``access_token_ttl``) before a long run ends
+            world.headers[role] = credentials(world, role)
         statuses += fuzz(world, role, world.schema[op.path][op.method], examples, failures)
     answered = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))
     print(f"{role}: {statuses.total()} requests ({answered}), {len(failures)} failures")

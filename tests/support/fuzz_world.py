@@ -58,6 +58,8 @@ class FuzzWorld:
     people: dict[str, uuid.UUID]
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
     pools: dict[str, list[str]] = field(default_factory=dict)
+    clients: dict[str, tuple[str, str]] = field(default_factory=dict)  # role: id, secret
+    diary: str = ""  # the relying party's client id
     app: Any = None  # the app under test (set by the fixture that serves it)
     schema: Any = None  # its /openapi.json, loaded by Schemathesis
 
@@ -106,11 +108,8 @@ def client_token(http, client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def relying_party_token(rt: Runtime, person_id: uuid.UUID) -> dict[str, str]:
-    """The parent's access token held by an e-diary with every scope, stored as the
-    authorization-code grant stores one (grant, issued token by ``jti``)."""
-    settings = rt.settings
-    scope = " ".join(ALL_SCOPES)
+def diary_client(rt: Runtime) -> str:
+    """The relying party (an e-diary) that holds a parent's token."""
     with session_scope(rt.sessionmaker) as s:
         row, _ = clients.create_client(
             s,
@@ -118,9 +117,18 @@ def relying_party_token(rt: Runtime, person_id: uuid.UUID) -> dict[str, str]:
             grant_types=["authorization_code"],
             redirect_uris=["https://rp.example/cb"],
         )
+        return row.client_id
+
+
+def relying_party_token(rt: Runtime, client_id: str, person_id: uuid.UUID) -> dict[str, str]:
+    """The person's access token held by the relying party with every scope, stored as the
+    authorization-code grant stores one (grant, issued token by ``jti``)."""
+    settings = rt.settings
+    scope = " ".join(ALL_SCOPES)
+    with session_scope(rt.sessionmaker) as s:
         grant = create_grant(
             s,
-            client_id=row.client_id,
+            client_id=client_id,
             person_id=person_id,
             scope=scope,
             auth_time=utcnow(),
@@ -133,13 +141,13 @@ def relying_party_token(rt: Runtime, person_id: uuid.UUID) -> dict[str, str]:
             kind="access",
             secret=jti,
             grant_id=grant.id,
-            client_id=row.client_id,
+            client_id=client_id,
             scope=scope,
             ttl=settings.access_token_ttl,
         )
         key = keys.current_key(s, settings, settings.signing_alg)
         token = oidc_tokens.access_token(
-            key, settings, client_id=row.client_id, sub=str(person_id), scope=scope, jti=jti
+            key, settings, client_id=client_id, sub=str(person_id), scope=scope, jti=jti
         )
     return {"Authorization": f"Bearer {token}"}
 
@@ -205,8 +213,8 @@ def build_world(rt: Runtime, http) -> FuzzWorld:
         for role, oid in PEOPLE.items():
             people[role] = login.on_login(s, fixture_identity(oid), settings=settings).id
     world = FuzzWorld(rt, http, people)
-    for role, person_id in people.items():
-        world.headers[role] = session_headers(rt, person_id)
+    for role in people:
+        world.headers[role] = credentials(world, role)
     school_id = _school_id(rt)
     with session_scope(rt.sessionmaker) as s:
         roles = {st.role for st in statuses.active_statuses(s, people["proctor"])}
@@ -223,18 +231,29 @@ def build_world(rt: Runtime, http) -> FuzzWorld:
     exam["takers"] = [str(people["student"])]
     r = http.post("/api/v1/exams/sessions", json=exam | window, headers=world.headers["proctor"])
     assert r.status_code == 201, r.text
-    world.headers["operator_client"] = client_token(
-        http, *_org_client(rt, report.organizations["operator"], "operator")
-    )
-    world.headers["supplier_client"] = client_token(
-        http, *_org_client(rt, report.organizations["supplier"], "supplier")
-    )
-    world.headers["relying_party"] = relying_party_token(rt, people["parent"])
-    world.headers["anonymous"] = {}
+    world.clients = {
+        "operator_client": _org_client(rt, report.organizations["operator"], "operator"),
+        "supplier_client": _org_client(rt, report.organizations["supplier"], "supplier"),
+    }
+    world.diary = diary_client(rt)
+    for role in (*world.clients, "relying_party", "anonymous"):
+        world.headers[role] = credentials(world, role)
     world.pools = pools_of(
         rt, {"school_id": str(school_id), "org_id": str(report.organizations["operator"])}
     )
     return world
+
+
+def credentials(world: FuzzWorld, role: str) -> dict[str, str]:
+    """Fresh credentials of the role (an access token lives ``access_token_ttl`` seconds, a
+    long run outlives it)."""
+    if role == "anonymous":
+        return {}
+    if role in world.people:
+        return session_headers(world.runtime, world.people[role])
+    if role == "relying_party":
+        return relying_party_token(world.runtime, world.diary, world.people["parent"])
+    return client_token(world.client, *world.clients[role])
 
 
 def _school_id(rt: Runtime) -> uuid.UUID:
