@@ -186,7 +186,7 @@ def list_withdrawals(
     )
 
 
-@router.post("/withdrawals/{event_id}/acknowledge")
+@router.post("/withdrawals/{event_id}/acknowledge", responses=problems(409))
 def acknowledge_withdrawal(
     org_id: uuid.UUID,
     event_id: uuid.UUID,
