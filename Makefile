@@ -10,7 +10,7 @@ SYSTEM_PACKAGES := libengine-gost-openssl wrk chromium fonts-dejavu-core ffmpeg
 PYTEST_WORKERS ?= 2
 DEMO_FLAGS ?=
 
-.PHONY: run test test-fast lint bench system-deps node-deps clean
+.PHONY: run test test-fast lint bench fuzz system-deps node-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ lint: $(STAMP)
 
 bench: $(STAMP) system-deps
 	bash bench/run.sh
+
+# Schemathesis, long: every operation of /openapi.json as each main role (README.md, make fuzz).
+FUZZ_EXAMPLES ?= 50
+FUZZ_REFUSED ?= 3
+fuzz: $(STAMP)
+	PROPUSK_FUZZ_LONG=1 PROPUSK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PROPUSK_FUZZ_REFUSED=$(FUZZ_REFUSED) \
+	  $(PY) -m pytest -p no:cacheprovider -q -s tests/security/test_fuzz_api.py
 
 clean:
 	rm -rf $(VENV) var tests/e2e/node/node_modules

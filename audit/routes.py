@@ -21,7 +21,7 @@ from audit.schemas import (
 from propusk import caches
 from propusk.db import session_scope
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import NotFound, Problem
+from propusk.errors import NotFound, Problem, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -113,7 +113,7 @@ def get_key(session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
     return PlainTextResponse(vkey + "\n", media_type=TEXT)
 
 
-@router.get("/proofs/inclusion", response_model=InclusionProofOut)
+@router.get("/proofs/inclusion", response_model=InclusionProofOut, responses=problems(400))
 def inclusion(
     session: SessionDep,
     settings: SettingsDep,
@@ -132,7 +132,7 @@ def inclusion(
     )
 
 
-@router.get("/proofs/consistency", response_model=ConsistencyProofOut)
+@router.get("/proofs/consistency", response_model=ConsistencyProofOut, responses=problems(400))
 def consistency(
     session: SessionDep,
     first: Annotated[int, Query(ge=1, le=MAX_SIZE)],

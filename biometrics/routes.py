@@ -38,7 +38,7 @@ from idp.guardianship import owner_resource
 from policies.service import authorize
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import Forbidden, Problem, ValidationProblem
+from propusk.errors import Forbidden, Problem, ValidationProblem, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["biometrics"])
@@ -92,7 +92,12 @@ def _read(upload: UploadFile, limit: int, what: str) -> bytes:
 # --- enrolment ----------------------------------------------------------------------------
 
 
-@router.post("/biometrics/enrolments", status_code=201, response_model=EnrolmentOut)
+@router.post(
+    "/biometrics/enrolments",
+    status_code=201,
+    response_model=EnrolmentOut,
+    responses=problems(400, 404, 429),
+)
 def create_enrolment(
     session: SessionDep,
     settings: SettingsDep,
@@ -146,7 +151,7 @@ def delete_enrolment(
 # --- the participant's cabinet ------------------------------------------------------------
 
 
-@router.get("/me/biometrics", response_model=BiometricsOut)
+@router.get("/me/biometrics", response_model=BiometricsOut, responses=problems(404))
 def my_biometrics(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,
@@ -164,7 +169,7 @@ def my_biometrics(
     )
 
 
-@router.get("/me/exams", response_model=MyExamsOut)
+@router.get("/me/exams", response_model=MyExamsOut, responses=problems(404))
 def my_exams(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,
@@ -206,7 +211,9 @@ def exam_students(
     return exams.school_students(session, school_id, query=q, class_name=class_name)
 
 
-@router.post("/exams/sessions", status_code=201, response_model=ExamSessionOut)
+@router.post(
+    "/exams/sessions", status_code=201, response_model=ExamSessionOut, responses=problems(400)
+)
 def create_exam_session(
     body: ExamSessionIn,
     session: SessionDep,
@@ -251,7 +258,9 @@ def get_exam_session(
     return proctoring.exam_view(session, settings, exam, utcnow())
 
 
-@router.post("/exams/sessions/{exam_id}/takers", response_model=TakersAdded)
+@router.post(
+    "/exams/sessions/{exam_id}/takers", response_model=TakersAdded, responses=problems(400)
+)
 def add_takers(
     exam_id: uuid.UUID,
     body: TakersIn,
@@ -267,7 +276,11 @@ def add_takers(
     return {"added": added}
 
 
-@router.delete("/exams/sessions/{exam_id}/takers/{person_id}", response_model=TakerRemoved)
+@router.delete(
+    "/exams/sessions/{exam_id}/takers/{person_id}",
+    response_model=TakerRemoved,
+    responses=problems(409),
+)
 def remove_taker(
     exam_id: uuid.UUID,
     person_id: uuid.UUID,
@@ -325,7 +338,11 @@ def taker_frame(
     return Response(frame, media_type=media, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/exams/sessions/{exam_id}/takers/{person_id}/decision", response_model=DecisionOut)
+@router.post(
+    "/exams/sessions/{exam_id}/takers/{person_id}/decision",
+    response_model=DecisionOut,
+    responses=problems(400),
+)
 def decide(
     exam_id: uuid.UUID,
     person_id: uuid.UUID,
@@ -355,7 +372,9 @@ def decide(
 
 
 @router.get(
-    "/exams/sessions/{exam_id}/takers/{person_id}/attestation", response_model=AttestationOut
+    "/exams/sessions/{exam_id}/takers/{person_id}/attestation",
+    response_model=AttestationOut,
+    responses=problems(409),
 )
 def attestation(
     exam_id: uuid.UUID,
@@ -396,7 +415,9 @@ def start(
     )
 
 
-@router.post("/exams/sessions/{exam_id}/liveness", response_model=LivenessOut)
+@router.post(
+    "/exams/sessions/{exam_id}/liveness", response_model=LivenessOut, responses=problems(400, 409)
+)
 def submit_liveness(
     exam_id: uuid.UUID,
     session: SessionDep,
@@ -426,7 +447,9 @@ def submit_liveness(
     )
 
 
-@router.post("/exams/sessions/{exam_id}/frames", response_model=FrameCheckOut)
+@router.post(
+    "/exams/sessions/{exam_id}/frames", response_model=FrameCheckOut, responses=problems(400, 409)
+)
 def submit_frame(
     exam_id: uuid.UUID,
     session: SessionDep,

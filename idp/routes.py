@@ -37,7 +37,7 @@ from idp.schemas import (
 )
 from policies import service as policies
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import Forbidden, NotFound, Problem
+from propusk.errors import Forbidden, NotFound, Problem, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
@@ -189,7 +189,7 @@ def school_profile(
     return _profile(session, schools.get_school(session, school_id), principal)
 
 
-@router.patch("/schools/{school_id}", response_model=SchoolProfileOut)
+@router.patch("/schools/{school_id}", response_model=SchoolProfileOut, responses=problems(400))
 def edit_school(
     school_id: uuid.UUID,
     body: SchoolEditIn,
@@ -249,7 +249,9 @@ async def _roster_body(request: Request) -> bytes:
     return data
 
 
-@router.post("/schools/{school_id}/roster", response_model=RosterImportOut)
+@router.post(
+    "/schools/{school_id}/roster", response_model=RosterImportOut, responses=problems(400, 415, 429)
+)
 def import_roster(
     school_id: uuid.UUID,
     session: SessionDep,
@@ -281,7 +283,11 @@ def _line(change: roster_service.Change) -> RosterLineOut:
     )
 
 
-@router.post("/schools/{school_id}/roster/preview", response_model=RosterPreviewOut)
+@router.post(
+    "/schools/{school_id}/roster/preview",
+    response_model=RosterPreviewOut,
+    responses=problems(400, 415, 429),
+)
 def preview_roster(
     school_id: uuid.UUID,
     session: SessionDep,
@@ -317,7 +323,11 @@ def preview_roster(
     )
 
 
-@router.post("/schools/{school_id}/roster/apply", response_model=RosterImportOut)
+@router.post(
+    "/schools/{school_id}/roster/apply",
+    response_model=RosterImportOut,
+    responses=problems(400, 415, 429),
+)
 def apply_roster(
     school_id: uuid.UUID,
     session: SessionDep,
@@ -372,7 +382,12 @@ def get_statuses(
     return [_named(s, people[s.person_id]) for s in found]
 
 
-@router.post("/schools/{school_id}/proctors", status_code=201, response_model=StatusOut)
+@router.post(
+    "/schools/{school_id}/proctors",
+    status_code=201,
+    response_model=StatusOut,
+    responses=problems(400),
+)
 def appoint_proctor(
     school_id: uuid.UUID,
     body: ProctorIn,
@@ -385,7 +400,11 @@ def appoint_proctor(
     return StatusOut.model_validate(status)
 
 
-@router.delete("/schools/{school_id}/statuses/{status_id}", response_model=EndedStatusOut)
+@router.delete(
+    "/schools/{school_id}/statuses/{status_id}",
+    response_model=EndedStatusOut,
+    responses=problems(409),
+)
 def end_status(
     school_id: uuid.UUID,
     status_id: uuid.UUID,
@@ -463,6 +482,7 @@ def export_people(
     "/schools/{school_id}/roster/{entry_id}/proctor",
     status_code=201,
     response_model=RosterProctorOut,
+    responses=problems(409),
 )
 def appoint_roster_proctor(
     school_id: uuid.UUID,

@@ -16,7 +16,7 @@ from idp import identity, org_staff
 from idp.models import Status
 from policies.service import authorize
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import Forbidden
+from propusk.errors import Forbidden, problems
 from propusk.messages.names import STATUS_SOURCES
 from propusk.security import Principal
 
@@ -81,7 +81,7 @@ def list_staff(
     return _out(session, org_staff.staff_of(session, org_id))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems(400, 429))
 def appoint_staff(
     org_id: uuid.UUID,
     body: AppointIn,
@@ -98,7 +98,7 @@ def appoint_staff(
     return _out(session, [status])[0]
 
 
-@router.delete("/{status_id}")
+@router.delete("/{status_id}", responses=problems(409))
 def end_staff(
     org_id: uuid.UUID,
     status_id: uuid.UUID,

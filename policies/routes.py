@@ -19,6 +19,7 @@ from policies.schemas import (
     VersionOut,
 )
 from propusk.deps import SessionDep, require
+from propusk.errors import problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
@@ -41,7 +42,7 @@ def read_history(
     return service.history(session, limit)
 
 
-@router.post("/rules", response_model=RuleOut, status_code=201)
+@router.post("/rules", response_model=RuleOut, status_code=201, responses=problems(400))
 def add_rule(
     body: RuleIn, session: SessionDep, principal: Principal = require("policy", "write")
 ) -> dict:
@@ -81,7 +82,7 @@ def read_roles(
     return service.subject_roles(session, subject)
 
 
-@router.post("/roles", response_model=VersionOut, status_code=201)
+@router.post("/roles", response_model=VersionOut, status_code=201, responses=problems(400))
 def grant_role(
     body: RoleGrantIn, session: SessionDep, principal: Principal = require("policy", "write")
 ) -> dict:
@@ -90,7 +91,7 @@ def grant_role(
     return {"version": version}
 
 
-@router.delete("/roles", response_model=VersionOut)
+@router.delete("/roles", response_model=VersionOut, responses=problems(400))
 def revoke_role(
     subject: Annotated[str, Query(max_length=200)],
     role: Annotated[str, Query(max_length=64)],
@@ -102,7 +103,7 @@ def revoke_role(
     return {"version": service.revoke_role(session, principal.subject, subject, role, domain)}
 
 
-@router.get("/explain", response_model=ExplainOut)
+@router.get("/explain", response_model=ExplainOut, responses=problems(400))
 def explain(
     subject: Annotated[str, Query(max_length=200)],
     object: Annotated[str, Query(max_length=64)],

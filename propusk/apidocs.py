@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from swagger_ui_bundle import swagger_ui_path
 
+from propusk.errors import PROBLEM_JSON, PROBLEM_SCHEMA_REF, problems
+
 DOCS, ASSETS = "/docs", "/docs/assets"
 FILES = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
@@ -106,28 +108,77 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
     "required": ["type", "title", "status"],
 }
+# A 422 is a problem too (``propusk.errors``), with the validation errors the pages translate.
+VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details of invalid parameters or body",
+    "properties": {
+        **PROBLEM_SCHEMA["properties"],
+        "errors": {
+            "type": "array",
+            "description": (
+                "What is invalid: parameters and body (``loc``, ``msg``, ``type``, ``ctx``), a "
+                "roster's lines (``line``, ``field``, ``message``) or a policy rule's fields"
+            ),
+            "items": {"type": ["object", "string"]},
+        },
+    },
+    "required": ["type", "title", "status"],
+}
 REFUSALS = {
     "401": "No valid credentials (WWW-Authenticate says which)",
     "403": "The policy refuses this caller (the problem names the missing permission or scope)",
 }
 
 
+# ``propusk.guards.JsonGuard``: before any route, for every operation of the JSON API.
+GUARD_REFUSAL = (
+    "A query string or JSON body holding the NUL character, a JSON body nested too deep, or a "
+    "refusal of the route (problem+json)"
+)
+
+
+def _reads_text(operation: dict[str, Any]) -> bool:
+    """The operation takes a query string or a JSON body: what the edge guard inspects."""
+    query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+    body = operation.get("requestBody", {}).get("content", {})
+    return query or any("json" in media for media in body)
+
+
 def add_security(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare the security schemes, require them on every non-public operation and document
-    the guard's 401/403 answers there."""
+    the guard's 401/403 answers there; every 422 is the validation problem the error handler
+    writes (not FastAPI's ``HTTPValidationError``), an API operation that reads a query or a
+    JSON body may be refused 400 by the edge guard (``propusk.guards``), and a guarded API
+    operation whose path names an object may answer 404. A route declares its other refusals
+    itself (``propusk.errors.problems``)."""
     components = schema.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
-    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-    for item in schema.get("paths", {}).values():
+    schemas = components.setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["ValidationProblem"] = VALIDATION_PROBLEM_SCHEMA
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    problem = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
+    invalid = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ValidationProblem"}}}
+    for path, item in schema.get("paths", {}).items():
         for method in METHODS:
             operation = item.get(method)
-            if operation is None or operation.get("x-public"):
+            if operation is None:
+                continue
+            answers = operation.setdefault("responses", {})
+            if "422" in answers:
+                answers["422"] = {"description": "Invalid parameters or body", "content": invalid}
+            if path.startswith("/api/") and _reads_text(operation):
+                answers.setdefault("400", {"description": GUARD_REFUSAL, "content": problem})
+            if operation.get("x-public"):
                 continue
             operation.setdefault("security", GUARDED)
             for status, description in REFUSALS.items():
-                answer = operation["responses"].setdefault(status, {"description": description})
+                answer = answers.setdefault(status, {"description": description})
                 answer.setdefault("content", problem)
+            if "{" in path and path.startswith("/api/"):
+                answers.setdefault("404", problems(404)[404])
     return schema
 
 

@@ -37,6 +37,26 @@ log = logging.getLogger("propusk")
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://propusk.dev/problems/"
+# The OpenAPI component every problem answer refers to (``propusk.apidocs`` defines it).
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+ANSWERS = {
+    400: "The request contradicts a rule or the object's state (problem+json)",
+    404: "No such object, or not visible to this caller (problem+json)",
+    409: "Conflicts with the object's current state (problem+json)",
+    413: "The body is larger than this route accepts (problem+json)",
+    415: "The body's media type is not one this route reads (problem+json)",
+    429: "Over a rate limit: retry after ``Retry-After`` seconds (problem+json)",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route answers besides the guard's 401/403 and the 422 of its parameters
+    (those ``propusk.apidocs`` adds to every guarded operation, with 404 where the path names
+    an object), as the route's OpenAPI ``responses``: ``responses=problems(400, 409)``. The
+    API fuzzer (``tests/security/test_fuzz_api.py``) fails on an answer a route does not
+    declare."""
+    content = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}}
+    return {status: {"description": ANSWERS[status], "content": content} for status in statuses}
 
 
 class Problem(Exception):

@@ -31,6 +31,7 @@ from consent.schemas.transfers import (
 )
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
+from propusk.errors import problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -42,7 +43,7 @@ templates.env.filters["day"] = wording.moscow_day
 templates.env.filters["sentence"] = wording.sentence
 
 
-@router.get("/me/transfers")
+@router.get("/me/transfers", responses=problems(404))
 def my_transfers(
     session: SessionDep,
     settings: SettingsDep,
@@ -58,7 +59,7 @@ def my_transfers(
     return TransferHistoryOut(subject_id=subject_id, transfers=transfers)
 
 
-@router.get("/me/data")
+@router.get("/me/data", responses=problems(404))
 def my_data(
     session: SessionDep,
     settings: SettingsDep,
@@ -72,7 +73,7 @@ def my_data(
     return SubjectDataOut(subject_id=subject_id, data=data)
 
 
-@router.get("/me/categories")
+@router.get("/me/categories", responses=problems(404))
 def my_categories(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,
@@ -89,7 +90,7 @@ def my_categories(
     )
 
 
-@router.post("/me/access-requests", status_code=201)
+@router.post("/me/access-requests", status_code=201, responses=problems(404))
 def create_access_request(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,

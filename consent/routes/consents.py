@@ -54,7 +54,7 @@ from consent.schemas.signing import (
 )
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import Problem
+from propusk.errors import Problem, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -66,7 +66,7 @@ PDF = {
 }
 
 
-@router.get("/me/consents")
+@router.get("/me/consents", responses=problems(404))
 def my_consents(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,
@@ -80,7 +80,7 @@ def my_consents(
     return SubjectConsentsOut(subject_id=subject_id, consents=consents)
 
 
-@router.get("/me/requests")
+@router.get("/me/requests", responses=problems(404))
 def my_requests(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,
@@ -142,7 +142,7 @@ def consent_document(
     return document_out(prepared, signatures.required_roles(prepared.age_group))
 
 
-@router.post("/consents/{consent_id}/approve")
+@router.post("/consents/{consent_id}/approve", responses=problems(400, 409, 429))
 def approve(
     consent_id: uuid.UUID,
     body: ApproveIn,
@@ -193,7 +193,7 @@ def verify_consent(body: VerifyIn, session: SessionDep, settings: SettingsDep) -
     return verify_out(verification.check(session, settings, receipt=body.receipt))
 
 
-@router.post("/consents/{consent_id}/refuse")
+@router.post("/consents/{consent_id}/refuse", responses=problems(409, 429))
 def refuse(
     consent_id: uuid.UUID,
     session: SessionDep,
@@ -205,7 +205,7 @@ def refuse(
     return consent_out(signing.refuse(session, principal, consent_id, utcnow(), reason))
 
 
-@router.post("/consents/{consent_id}/withdraw")
+@router.post("/consents/{consent_id}/withdraw", responses=problems(409, 429))
 def withdraw(
     consent_id: uuid.UUID,
     session: SessionDep,
@@ -216,7 +216,7 @@ def withdraw(
     return _end(session, principal, consent_id, body, "withdraw")
 
 
-@router.post("/consents/{consent_id}/suspend")
+@router.post("/consents/{consent_id}/suspend", responses=problems(409, 429))
 def suspend(
     consent_id: uuid.UUID,
     session: SessionDep,
@@ -242,7 +242,7 @@ def _end(
     return consent_out(consent)
 
 
-@router.get("/consents/{consent_id}/receipt")
+@router.get("/consents/{consent_id}/receipt", responses=problems(409))
 def receipt(
     consent_id: uuid.UUID,
     session: SessionDep,

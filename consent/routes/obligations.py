@@ -34,6 +34,7 @@ from consent.schemas.obligations import (
 from policies.service import decide
 from propusk.db import utcnow
 from propusk.deps import SessionDep, require
+from propusk.errors import problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -56,7 +57,7 @@ def _view(session: Session, row: Obligation) -> ObligationOut:
 # --- the participant's demands (checks 9, 11) -----------------------------------------------
 
 
-@router.post("/me/obligations/stop-processing", status_code=201)
+@router.post("/me/obligations/stop-processing", status_code=201, responses=problems(400, 404))
 def file_stop_processing(
     body: StopProcessingIn,
     session: SessionDep,
@@ -77,7 +78,7 @@ def file_stop_processing(
     return _view(session, row)
 
 
-@router.post("/me/obligations/rectification", status_code=201)
+@router.post("/me/obligations/rectification", status_code=201, responses=problems(400, 404))
 def file_rectification(
     body: RectificationIn,
     session: SessionDep,
@@ -99,7 +100,7 @@ def file_rectification(
     return _view(session, row)
 
 
-@router.get("/me/obligations")
+@router.get("/me/obligations", responses=problems(404))
 def my_obligations(
     session: SessionDep,
     subject: uuid.UUID | None = SubjectQuery,
@@ -113,7 +114,7 @@ def my_obligations(
 # --- the register (checks 12–15) --------------------------------------------------------------
 
 
-@router.post("/obligations/unlawful", status_code=201)
+@router.post("/obligations/unlawful", status_code=201, responses=problems(400))
 def record_unlawful(
     body: UnlawfulIn,
     session: SessionDep,
@@ -132,7 +133,7 @@ def record_unlawful(
     return _view(session, row)
 
 
-@router.post("/obligations/incidents", status_code=201)
+@router.post("/obligations/incidents", status_code=201, responses=problems(400))
 def record_incident(
     body: IncidentIn,
     session: SessionDep,
@@ -152,7 +153,7 @@ def record_incident(
     return _view(session, row)
 
 
-@router.post("/obligations/rkn-requests", status_code=201)
+@router.post("/obligations/rkn-requests", status_code=201, responses=problems(400))
 def record_rkn_request(
     body: RknRequestIn,
     session: SessionDep,
@@ -171,7 +172,7 @@ def record_rkn_request(
     return _view(session, row)
 
 
-@router.post("/destruction/{task_id}/impossible", status_code=201)
+@router.post("/destruction/{task_id}/impossible", status_code=201, responses=problems(400, 409))
 def defer_destruction(
     task_id: uuid.UUID,
     body: DeferIn,
@@ -217,7 +218,7 @@ def get_obligation(
     return _view(session, obligations.obligation_for(session, registrar, obligation_id))
 
 
-@router.post("/obligations/{obligation_id}/actions")
+@router.post("/obligations/{obligation_id}/actions", responses=problems(400, 409))
 def resolve_obligation(
     obligation_id: uuid.UUID,
     body: ObligationActionIn,

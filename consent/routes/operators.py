@@ -24,12 +24,13 @@ from consent.schemas.ledger import (
 )
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
+from propusk.errors import problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
 
 
-@router.post("/consent/requests", status_code=201)
+@router.post("/consent/requests", status_code=201, responses=problems(404))
 def create_request(
     body: ConsentRequestIn,
     session: SessionDep,
@@ -66,7 +67,7 @@ def get_request(
     return consent_out(consent)
 
 
-@router.post("/consent/requests/{consent_id}/revoke")
+@router.post("/consent/requests/{consent_id}/revoke", responses=problems(400, 409))
 def revoke_consent(
     consent_id: uuid.UUID,
     body: RevokeIn,
@@ -114,7 +115,7 @@ def open_destruction(
     )
 
 
-@router.post("/destruction/{task_id}/confirm")
+@router.post("/destruction/{task_id}/confirm", responses=problems(409))
 def confirm_destruction(
     task_id: uuid.UUID, session: SessionDep, principal: Principal = require("consent.feed", "read")
 ) -> DestructionTaskOut:

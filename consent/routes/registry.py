@@ -23,6 +23,7 @@ from consent.schemas.registry import (
     template_out,
 )
 from propusk.deps import SessionDep, require
+from propusk.errors import problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -61,7 +62,7 @@ def get_organization(
     return organization_out(org, parties.client_of(session, org.id))
 
 
-@router.put("/consent/catalogue")
+@router.put("/consent/catalogue", responses=problems(400))
 def put_catalogue(
     body: CatalogueIn,
     session: SessionDep,

@@ -43,7 +43,7 @@ from consent.schemas.registry import TemplateIn
 from policies.service import authorize, decide
 from propusk.db import utcnow
 from propusk.deps import SessionDep, require
-from propusk.errors import Forbidden
+from propusk.errors import Forbidden, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1/operators/{org_id}", tags=["operator console"])
@@ -130,7 +130,7 @@ def get_template(
     return staff_template_out(*console.template_of(session, operator, template_id))
 
 
-@router.post("/templates", status_code=201)
+@router.post("/templates", status_code=201, responses=problems(400))
 def publish_template(
     org_id: uuid.UUID,
     body: TemplateIn,
@@ -186,7 +186,7 @@ def list_withdrawals(
     )
 
 
-@router.post("/withdrawals/{event_id}/acknowledge")
+@router.post("/withdrawals/{event_id}/acknowledge", responses=problems(409))
 def acknowledge_withdrawal(
     org_id: uuid.UUID,
     event_id: uuid.UUID,
@@ -218,7 +218,7 @@ def list_destruction(
     return StaffTasksOut(tasks=staff_tasks_out(found), today=found.today.isoformat())
 
 
-@router.post("/destruction/{task_id}/confirm")
+@router.post("/destruction/{task_id}/confirm", responses=problems(409))
 def confirm_destruction(
     org_id: uuid.UUID,
     task_id: uuid.UUID,
@@ -231,7 +231,7 @@ def confirm_destruction(
     return StaffTasksOut(tasks=staff_tasks_out(found), today=found.today.isoformat())
 
 
-@router.post("/destruction/{task_id}/impossible", status_code=201)
+@router.post("/destruction/{task_id}/impossible", status_code=201, responses=problems(400, 409))
 def defer_destruction(
     org_id: uuid.UUID,
     task_id: uuid.UUID,

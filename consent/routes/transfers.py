@@ -26,7 +26,7 @@ from consent.schemas.transfers import (
 )
 from propusk.db import utcnow
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import PROBLEM_JSON, ValidationProblem
+from propusk.errors import PROBLEM_JSON, ValidationProblem, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
@@ -68,7 +68,9 @@ def pull_data(
     return Response(to_json(body), media_type="application/json")
 
 
-@router.post("/transfers/redeem", response_model=TransferDecisionOut, responses=REFUSED)
+@router.post(
+    "/transfers/redeem", response_model=TransferDecisionOut, responses={**REFUSED, **problems(400)}
+)
 def redeem_ticket(
     body: RedeemIn,
     request: Request,
@@ -87,7 +89,7 @@ def redeem_ticket(
     return result
 
 
-@router.put("/subjects/{subject_id}/data/{category}")
+@router.put("/subjects/{subject_id}/data/{category}", responses=problems(400))
 def put_data(
     subject_id: uuid.UUID,
     category: str,

@@ -17,7 +17,7 @@ from idp.oidc.schemas import (
     SecretRotated,
 )
 from propusk.deps import SessionDep, SettingsDep, require
-from propusk.errors import NotFound
+from propusk.errors import NotFound, problems
 from propusk.security import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["clients"])
@@ -29,7 +29,7 @@ def list_clients(session: SessionDep, principal: Principal = require("client", "
     return [clients.client_json(c) for c in clients.list_clients(session)]
 
 
-@router.post("/clients", response_model=ClientCreated, status_code=201)
+@router.post("/clients", response_model=ClientCreated, status_code=201, responses=problems(400))
 def create_client(
     body: ClientIn, session: SessionDep, principal: Principal = require("client", "write")
 ) -> dict:

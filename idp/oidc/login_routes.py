@@ -24,6 +24,7 @@ from idp.login import on_login
 from idp.oidc import logins
 from idp.oidc.authorize import (
     FIRST_PARTY,
+    HTML,
     PAGE_ERRORS,
     PUBLIC,
     UPSTREAM,
@@ -146,6 +147,7 @@ CALLBACK_RESPONSES: dict[int | str, dict] = {
     302: {"description": "To the client (code or error) or, for Propusk's own login, to next"},
     303: {"description": "To the consent screen"},
     **PAGE_ERRORS,
+    404: {"description": "A page: no such way to log in", "content": HTML},
 }
 
 

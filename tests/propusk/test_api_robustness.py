@@ -39,12 +39,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi as st_asgi
@@ -56,6 +55,7 @@ from propusk.errors import PROBLEM_JSON
 from propusk.migrate import upgrade
 from propusk.runtime import build_runtime
 from propusk.security import Principal, RoleGrant
+from tests.support.operations import fuzz_settings, granted, operations
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.postgres
@@ -355,59 +355,15 @@ def api_schema(target):
 
 
 # -- the operations, known at collection time -----------------------------------------------
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    public: bool
-    policy: tuple[str, str] | None  # (object, action) of the route's require()
-
-
-def _operations() -> list[Operation]:
-    """Every operation of the OpenAPI schema (building it needs no database)."""
-    import warnings
-
-    from policies.deps import iter_routes
-    from propusk.app import create_app
-
-    runtime = build_runtime(make_settings("sqlite://"))
-    try:
-        app = create_app(runtime=runtime)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # duplicate operation ids of GET/POST routes
-            doc = app.openapi()
-    finally:
-        runtime.dispose()
-    policies = {(m, r.path): r.policy for r in iter_routes(app) for m in r.methods}
-    ops = [
-        Operation(m.upper(), p, bool(op.get("x-public")), policies.get((m.upper(), p)))
-        for p, item in doc["paths"].items()
-        for m, op in item.items()
-        if m in ("get", "put", "post", "delete", "patch")
-    ]
-    return sorted(ops, key=lambda op: (op.path, op.method))  # set order varies per process
-
-
-def _granted(role: str) -> set[tuple[str, str]]:
-    """(object, action) pairs policies/policy.csv grants to ``role``."""
-    import policies
-
-    rows = (Path(policies.__file__).parent / "policy.csv").read_text().splitlines()
-    out = set()
-    for row in rows:
-        cells = [c.strip() for c in row.split(",")]
-        if len(cells) >= 5 and cells[0] == "p" and cells[1] == role:
-            out.add((cells[3], cells[4]))
-    return out
-
 
 SCHOOL_OBJECTS = {"school", "roster", "status", "exam.session", "exam.attempt"}
 
 
 def _fuzz_plan() -> list:
     """(caller, operation, examples): everyone on what they may reach, bounded in time."""
-    ops = _operations()
-    client_ops = {role: _granted(role) for role in ("operator", "supplier")}
+    ops = operations()
+    pairs = granted()
+    client_ops = {role: pairs.get(role, set()) for role in ("operator", "supplier")}
     plan = []
     for op in ops:
         slow = op.path in SLOW_OPERATIONS
@@ -415,8 +371,8 @@ def _fuzz_plan() -> list:
         # anonymous: everything; a protected route must answer 401 before it reads anything
         plan.append(("anonymous", op, full if op.public else ANONYMOUS_PROTECTED_EXAMPLES))
         plan.append(("admin", op, full))
-        for role, granted in client_ops.items():
-            if op.policy in granted:
+        for role, theirs in client_ops.items():
+            if op.policy in theirs:
                 plan.append((role, op, full))
         if "{school_id}" in op.path or (op.policy and op.policy[0] in SCHOOL_OBJECTS):
             plan.append(("school", op, full))
@@ -475,18 +431,6 @@ def _nul_in_one_string(case):
     return st.integers(0, len(leaves) - 1).map(inject)
 
 
-def _settings(examples: int):
-    return settings(
-        max_examples=examples,
-        derandomize=True,  # reproducible: the same cases on every run
-        database=None,  # no example files (the suite runs in parallel)
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded; the case is printed
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-    )
-
-
 @pytest.mark.parametrize(("caller", "method", "path", "examples"), _fuzz_plan())
 def test_fuzz_operation(target, api_schema, caller, method, path, examples) -> None:
     operation = api_schema[path][method]
@@ -502,7 +446,7 @@ def test_fuzz_operation(target, api_schema, caller, method, path, examples) -> N
     client = st_asgi.get_client(target.app)  # not entered: the module's TestClient ran startup
     headers = {CALLER_HEADER: caller} if caller != "anonymous" else {}
 
-    @_settings(examples)
+    @fuzz_settings(examples)
     @given(case=st.one_of(strategies))
     def run(case) -> None:
         repro = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import warnings
 
+from propusk.errors import PROBLEM_JSON
+
 
 def test_docs_page_loads_only_local_assets(client):
     r = client.get("/docs")
@@ -126,3 +128,28 @@ def test_guarded_operations_name_their_security_schemes(client):
             assert {k for s in op["security"] for k in s} == set(schemes), name
             for status in ("401", "403"):  # the guard's refusals, as problem details
                 assert op["responses"][status]["content"], name
+
+
+def test_refusals_are_declared_as_the_problems_the_app_writes(client):
+    """A 422 is the validation problem the error handler writes (problem+json with ``errors``),
+    never FastAPI's ``HTTPValidationError``; an API operation that reads a query or a JSON body
+    declares the edge guard's 400, one whose path names an object its 404; and the answer the
+    app gives to a bad request matches the declaration (the API fuzzer checks the rest:
+    ``tests/security/test_fuzz_api.py``)."""
+    schema = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    invalid = {"$ref": "#/components/schemas/ValidationProblem"}
+    for name, op in _operations(schema):
+        answers = op["responses"]
+        if "422" in answers:
+            assert answers["422"]["content"] == {PROBLEM_JSON: {"schema": invalid}}, name
+        path = name.split(" ", 1)[1]
+        if path.startswith("/api/") and "{" in path and not op.get("x-public"):
+            assert PROBLEM_JSON in answers["404"]["content"], name
+    assert "400" in schema["paths"]["/api/v1/policy/history"]["get"]["responses"]  # ?limit=
+    consents = schema["paths"]["/api/v1/consents/{consent_id}/withdraw"]["post"]["responses"]
+    assert {"400", "404", "409", "422", "429"} <= set(consents)
+    r = client.post("/api/v1/consents/verify", json={"receipt": 5})  # public
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM_JSON
+    body = r.json()
+    assert body["status"] == 422 and body["errors"][0]["loc"][0] == "body"
