@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -338,13 +339,24 @@ def current_engine() -> PolicyEngine | None:
 
 
 class _Refresher:
-    """Polls one engine when its own database's rules changed (the registry's member)."""
+    """Polls one engine when its own database's rules changed (the registry's member).
+
+    Not once its database engine is disposed: a disposed SQLAlchemy engine still opens a fresh
+    pool on use, and a cache listener that empties every cache on (re)connect would otherwise
+    leave a connection open for every app a process (a test run) has ever built."""
 
     def __init__(self, db_engine: Engine, engine: PolicyEngine) -> None:
         self.db_engine = weakref.ref(db_engine)
         self.engine = engine
+        self.retired = False
+        event.listen(db_engine, "engine_disposed", self._retire)
+
+    def _retire(self, _db_engine: Engine) -> None:
+        self.retired = True
 
     def changed(self, database: object) -> None:
+        if self.retired:
+            return
         if database is None or database is self.db_engine():
             self.engine.poll_quietly()
 

@@ -12,10 +12,14 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
+from policies.engine import make_engine_for
+from propusk import caches
 from propusk.caches import CacheRegistry, CacheSpec
 from propusk.db import session_scope
+from propusk.runtime import build_runtime
+from tests.support.settings import make_settings
 
 
 def spec(name: str) -> CacheSpec:
@@ -214,3 +218,22 @@ def test_the_apps_of_a_process_share_one_listener_per_database(runtime):
     assert first.listening.is_set()  # the other app still hears
     unsubscribe(second)
     assert not first.listening.is_set() and first._thread is None
+
+
+def test_a_disposed_app_is_not_polled_when_every_cache_is_emptied(pg_url):
+    """A cache listener empties every cache when it (re)connects; a disposed app's policy engine
+    must not answer that with a query: a disposed SQLAlchemy engine opens a fresh pool on use,
+    and the test suite leaked a PostgreSQL connection per app it had ever built until
+    max_connections refused everyone."""
+    rt = build_runtime(make_settings(pg_url))
+    policy = make_engine_for(rt.sessionmaker, rt.engine)  # what the app's wiring makes
+    policy.reload()  # the rules in memory, as after the app's first decision
+    opened: list[object] = []
+    event.listen(rt.engine, "checkout", lambda *_: opened.append(1))
+    caches.invalidate("policies.rules")  # a live app re-reads its rules
+    assert opened
+    rt.dispose()
+    opened.clear()
+    caches.invalidate("policies.rules")
+    assert opened == [], "a disposed app's engine was used"
+    del policy
