@@ -31,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from propusk.observability import request_id
+from propusk.observability import with_request_id
 
 log = logging.getLogger("propusk")
 
@@ -98,10 +98,7 @@ class Problem(Exception):
         if instance:
             data["instance"] = instance
         data.update(self.extra)
-        rid = request_id()
-        if rid:  # the id the caller quotes to support (the same in the response header)
-            data["request_id"] = rid
-        return data
+        return with_request_id(data)
 
 
 class NotFound(Problem):

@@ -25,6 +25,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propusk.limits import replay
+from propusk.observability import with_request_id
 
 MAX_JSON_DEPTH = 64
 
@@ -87,6 +88,7 @@ async def _refuse(scope: Scope, send: Send, problem: str) -> None:
         "detail": DETAILS[problem],
         "instance": scope["path"],
     }
+    with_request_id(body)
     media = "application/problem+json"
     payload = json.dumps(body).encode()
     await send(

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propusk.errors import PROBLEM_JSON, TYPE_BASE
+from propusk.observability import with_request_id
 
 OAUTH_PREFIX = "/oauth2/"
 
@@ -163,6 +164,7 @@ async def _too_large(path: str, limit: int, send: Send) -> None:
             "detail": detail,
             "instance": path,
         }
+        with_request_id(body)
     payload = json.dumps(body).encode()
     headers = [
         (b"content-type", media.encode()),

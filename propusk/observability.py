@@ -145,6 +145,15 @@ def request_id() -> str | None:
     return REQUEST_ID.get()
 
 
+def with_request_id(problem: dict) -> dict:
+    """A problem body with the id the caller quotes to support (the same as the response's
+    ``X-Request-ID``), for every writer of problem bodies: the errors, the edge guards."""
+    rid = request_id()
+    if rid:
+        problem["request_id"] = rid
+    return problem
+
+
 def accepted_request_id(header: bytes | str | None) -> str:
     """The caller's ``X-Request-ID`` if well formed (8–128 of ``A-Za-z0-9._:-``), else a new
     one: a malformed id is never echoed or logged."""

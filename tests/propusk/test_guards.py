@@ -118,3 +118,18 @@ def test_brackets_inside_strings_do_not_count_as_nesting(client):
         headers={"content-type": "application/json"},
     )
     assert r.status_code == 401
+
+
+def test_the_edge_refusals_quote_the_request_id(client):
+    """The guard's 400 and the body limit's 413 are problems like the routes': they quote the
+    request id the caller sent (found by the API fuzzer: they had none)."""
+    rid = {"X-Request-ID": "support-case-4711"}
+    nul = client.get("/api/v1/audit/proofs/inclusion?index=%00", headers=rid)
+    assert nul.status_code == 400 and nul.json()["request_id"] == "support-case-4711"
+    big = client.post(
+        "/api/v1/schools",
+        content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={**rid, "content-type": "application/json"},
+    )
+    assert big.status_code == 413 and big.json()["request_id"] == "support-case-4711"
+    assert big.headers["x-request-id"] == "support-case-4711"
