@@ -19,22 +19,14 @@ from audit.models import AuditEvent
 from idp.esia.upstream import build_upstream
 from idp.oidc.principal import SESSION_COOKIE
 from propusk.db import session_scope
-from tests.support.faults import SilentPeer, seed_load_world
-from tests.support.servers import start_live_server
+from tests.support.faults import SilentPeer, seed_load_world, server_with_esia_at
 from tests.support.settings import make_settings
 
 
 @pytest.fixture
 def esia_down(fresh_pg):
     peer = SilentPeer()
-    server, rt = start_live_server(
-        fresh_pg(),
-        upstream="simulator",
-        demo=True,
-        esia_simulator_url=peer.url,
-        esia_connect_timeout=1.0,
-        esia_timeout=2.0,
-    )
+    server, rt = server_with_esia_at(fresh_pg(), peer)
     try:
         yield server.url, rt, peer
     finally:

@@ -29,7 +29,7 @@ from idp.oidc import logins
 from idp.upstream import UpstreamIdentity
 from propusk.db import session_scope
 from tests.support.consent_world import signing_operator, years_ago
-from tests.support.servers import free_port
+from tests.support.servers import free_port, start_live_server
 
 PG_BIN = Path("/usr/local/bin")
 
@@ -446,4 +446,17 @@ def audit_verify(database_url: str) -> subprocess.CompletedProcess:
     env = process_env(database_url, free_port())
     return subprocess.run(
         [str(CLI), "audit", "verify"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def server_with_esia_at(database_url: str, peer: SilentPeer):
+    """A live server (in a thread) whose ESIA is ``peer``, with short ESIA timeouts (1 s to
+    connect, 2 s in all): (server, runtime)."""
+    return start_live_server(
+        database_url,
+        upstream="simulator",
+        demo=True,
+        esia_simulator_url=peer.url,
+        esia_connect_timeout=1.0,
+        esia_timeout=2.0,
     )
