@@ -45,3 +45,31 @@ def test_a_well_formed_unknown_state_is_still_a_state_mismatch(client):
         params={"state": "0b6c5f6e-3a53-4c1d-9f5e-2f6c1d9b7a10", "code": "c"},
     )
     assert r.status_code == 400 and "state не совпадает" in r.text
+
+
+def test_a_replayed_failed_callback_is_audited_once(client, runtime):
+    """``login.failed`` is written for a login we started, once: replaying the callback with
+    the same pending-login cookie (valid for its whole TTL: the route's ``delete_cookie`` is
+    only advice to an honest browser) must not add an audit row per request — one
+    rate-limited ``/login`` would otherwise let an anonymous caller grow the audit tree
+    without bound."""
+    from sqlalchemy import func, select
+
+    from audit.models import AuditEvent
+    from propusk.db import session_scope
+
+    start = client.get("/login", params={"next": "/cabinet"}, follow_redirects=False)
+    assert start.status_code == 302, start.text
+    cookie = next(c for c in client.cookies.jar if c.name.startswith(COOKIE_PREFIX))
+    state = cookie.name[len(COOKIE_PREFIX) :]
+    for _ in range(5):
+        client.cookies.set(cookie.name, cookie.value)
+        r = client.get("/login/esia/callback", params={"state": state, "error": "access_denied"})
+        assert r.status_code == 400, r.text[:300]
+    with session_scope(runtime.sessionmaker) as s:
+        failed = s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.event_type == "login.failed")
+        )
+    assert failed == 1
