@@ -77,17 +77,18 @@ def _upstream_failed(request: Request, session, settings: Settings, upstream, er
     temporarily_unavailable or server_error, with state and iss); else the person sees the
     upstream's Russian message — when the upstream itself did not answer (ESIA slow or away),
     a 503 page saying so, with ``Retry-After``. A failure of a login we started (its pending
-    login was found: starts are rate-limited, forged callbacks are not) is audited with the
+    login was found and taken: starts are rate-limited, forged callbacks are not, and a replay
+    of the callback with the same pending-login cookie finds it used) is audited once, with the
     code and the upstream only: nothing of the person, no code or token."""
     txn_id = getattr(err, "txn_id", None)
-    if txn_id:
+    params = logins.take_transaction(session, txn_id) if txn_id else None
+    if params is not None:
         record(
             session,
             "login.failed",
             actor=f"upstream:{upstream.name}",
             body={"upstream": upstream.name, "code": err.code[:40]},
         )
-    params = logins.take_transaction(session, txn_id) if txn_id else None
     if err.code in UNAVAILABLE_CODES:
         back = safe_next((params or {}).get("next"))
         page_ = html_page(
