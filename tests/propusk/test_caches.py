@@ -237,3 +237,24 @@ def test_a_disposed_app_is_not_polled_when_every_cache_is_emptied(pg_url):
     caches.invalidate("policies.rules")
     assert opened == [], "a disposed app's engine was used"
     del policy
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ['{"cache": []}', '{"cache": {"a": 1}}', "[" * 3000, '{"cache": "t.one", "from": []}'],
+    ids=["list-name", "object-name", "deep-nesting", "list-origin"],
+)
+def test_a_malformed_notification_is_ignored_not_raised(payload):
+    """Anyone who may connect to the database may ``NOTIFY propusk_caches``; ``heard`` promises
+    to ignore anything malformed. A payload that raises instead ends the listening connection
+    (every cache emptied, a reconnect and a warning per notification: a flood of them keeps the
+    caches empty)."""
+    from propusk.caches import CacheListener
+
+    registry = CacheRegistry()
+    registry.declare(spec("t.one"))
+    emptied: list = []
+    registry.join("t.one", lambda key: emptied.append(key))
+    listener = CacheListener(registry, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    listener.heard(payload)
+    assert emptied == ([None] if "from" in payload else [])
