@@ -183,10 +183,12 @@ class CacheListener(BackgroundThread):
 
     def heard(self, payload: str) -> None:
         """Act on one notification's payload (anything malformed is ignored)."""
-        try:
+        try:  # RecursionError: a deeply nested payload (any role on the database may NOTIFY)
             data = json.loads(payload)
             name, origin = data["cache"], data.get("from")
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
+            return
+        if not isinstance(name, str):  # an unhashable name would raise below
             return
         if origin == self.caches.origin or name not in {s.name for s in self.caches.specs()}:
             return
