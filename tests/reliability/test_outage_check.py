@@ -65,3 +65,15 @@ def test_errors_a_query_causes_are_not_an_outage(pg_url):
         missing = _raised(lambda: conn.execute(text("SELECT * FROM nowhere")))
     assert isinstance(missing, sa_exc.OperationalError) and not is_database_outage(missing)
     assert not is_database_outage(ValueError("not a database error"))
+
+
+def test_the_api_outage_answer_does_not_promise_that_nothing_was_saved():
+    """A connection cut while the COMMIT was on its way is an outage too (``connection
+    invalidated``), yet the transaction may have committed: a client told "nothing was
+    changed" would repeat a non-idempotent POST (a second consent, transfer, task). The
+    API's answer says what the outage page says: retry later, and check a change first."""
+    from propusk.errors import outage_problem
+
+    detail = outage_problem().body()["detail"]
+    assert "nothing was changed" not in detail
+    assert "may have been saved" in detail
