@@ -142,7 +142,8 @@ class DatabaseUnavailable(Problem):
 
     def __init__(self) -> None:
         super().__init__(
-            "the database is unavailable; nothing was changed by this request, retry later",
+            "the database is unavailable; retry later (a change sent as it failed may have "
+            "been saved: check before repeating it)",
             headers={"Retry-After": str(OUTAGE_RETRY_AFTER)},
         )
 
