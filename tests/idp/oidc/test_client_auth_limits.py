@@ -175,3 +175,21 @@ def test_login_starts_per_ip_share_one_budget_and_get_a_russian_page(db_url):
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert client.get("/login", follow_redirects=False).status_code == 429
     rt.dispose()
+
+
+def test_the_addresses_of_one_ipv6_network_share_one_budget():
+    """An IPv6 host is handed a whole /64 (2^64 addresses): keyed by the full address, the
+    per-IP limit let a peer send each failure from a new address and never wait. The /64 is
+    the peer; an IPv4 address is still itself."""
+    from idp.oidc.clientauth import AuthFailures
+    from propusk.ratelimit import RateLimiter
+    from tests.support.settings import make_settings
+
+    settings = make_settings("sqlite://", rate_client_auth_failures_ip="3/60")
+    failures = AuthFailures(RateLimiter(None), settings)
+    waits = [failures.failed(None, f"2001:db8:1:2::{n:x}") for n in range(1, 6)]
+    assert waits[-1] is not None, waits
+    assert failures.refused("2001:db8:1:2:ffff::1") is not None
+    assert failures.refused("2001:db8:1:3::1") is None  # another network
+    ipv4 = [failures.failed(None, f"198.51.100.{n}") for n in range(1, 6)]
+    assert ipv4 == [None] * 5  # five hosts, one failure each
