@@ -20,6 +20,7 @@ period and counts it (``degraded_events``), and tries Redis again after ``retry_
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import math
 import threading
@@ -69,6 +70,22 @@ class Rule:
     @property
     def window_ms(self) -> int:
         return max(1, math.ceil(self.window * 1000))
+
+
+def peer_key(host: str | None) -> str | None:
+    """The key a per-IP limit counts a peer under: an IPv4 address itself, an IPv6 address's
+    /64 — a host is handed a whole /64, and keyed by the full address a peer would send each
+    attempt from a new one and never wait (an IPv4-mapped address is its IPv4 address).
+    Anything that is not an address (a test client's name) is kept as it is."""
+    if not host or ":" not in host:
+        return host
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))
 
 
 def parse_rule(name: str, text: str) -> Rule:

@@ -29,7 +29,7 @@ from idp.oidc.models import UsedAssertion
 from propusk import caches
 from propusk.crypto import token_hash
 from propusk.db import utcnow
-from propusk.ratelimit import RateLimiter, parse_rule
+from propusk.ratelimit import RateLimiter, parse_rule, peer_key
 
 ASSERTION_ALGS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
 MAX_ASSERTION_LIFETIME = 300  # seconds; a longer-lived assertion is a replayable credential
@@ -218,6 +218,9 @@ class AuthFailures:
 
     def refused(self, peer: str | None) -> int | None:
         """Seconds the peer must still wait (None: go on). No network: a dictionary lookup."""
+        if not self._blocked:  # the usual case: nobody blocked, nothing to parse
+            return None
+        peer = peer_key(peer)
         until = self._blocked.get(peer or "")
         if until is None:
             return None
@@ -230,6 +233,7 @@ class AuthFailures:
     def failed(self, client_id: str | None, peer: str | None) -> int | None:
         """Count one failure; the seconds to wait when it went over a limit (answer 429)."""
         waits = []
+        peer = peer_key(peer)
         if peer:
             verdict = self.limiter.take(self.per_ip, peer)
             if not verdict.allowed:

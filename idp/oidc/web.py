@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from idp.oidc import logins
 from idp.oidc.authorization_server import PropuskAuthorizationServer
 from idp.oidc.fastpath import parse_form
-from propusk.ratelimit import parse_rule
+from propusk.ratelimit import parse_rule, peer_key
 from propusk.settings import Settings
 
 HERE = Path(__file__).parent
@@ -75,8 +75,8 @@ def start_upstream(request: Request, session: Session, values: dict[str, str]) -
     limit on login starts (a transaction row and an ESIA round trip each) holds for both."""
     settings: Settings = request.app.state.settings
     rule = parse_rule("login-start-ip", settings.rate_login_starts_ip)
-    peer = request.client.host if request.client else "?"
-    verdict = request.app.state.runtime.limiter.take(rule, peer)
+    peer = peer_key(request.client.host) if request.client else "?"
+    verdict = request.app.state.runtime.limiter.take(rule, peer or "?")
     if not verdict.allowed:
         answer = html_page(
             request,
