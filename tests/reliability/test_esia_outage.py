@@ -26,7 +26,9 @@ from tests.support.settings import make_settings
 @pytest.fixture
 def esia_down(fresh_pg):
     peer = SilentPeer()
-    server, rt = server_with_esia_at(fresh_pg(), peer)
+    # long enough for the three requests below to be served while the login waits, on a
+    # loaded CI machine too (2 s was not: the login had given up before they were answered)
+    server, rt = server_with_esia_at(fresh_pg(), peer, timeout=8.0)
     try:
         yield server.url, rt, peer
     finally:

@@ -449,14 +449,14 @@ def audit_verify(database_url: str) -> subprocess.CompletedProcess:
     )
 
 
-def server_with_esia_at(database_url: str, peer: SilentPeer):
+def server_with_esia_at(database_url: str, peer: SilentPeer, timeout: float = 2.0):
     """A live server (in a thread) whose ESIA is ``peer``, with short ESIA timeouts (1 s to
-    connect, 2 s in all): (server, runtime)."""
+    connect, ``timeout`` in all): (server, runtime)."""
     return start_live_server(
         database_url,
         upstream="simulator",
         demo=True,
         esia_simulator_url=peer.url,
         esia_connect_timeout=1.0,
-        esia_timeout=2.0,
+        esia_timeout=timeout,
     )
