@@ -37,7 +37,7 @@ from idp.upstream import UpstreamChild, UpstreamIdentity
 from propusk.db import session_scope, utcnow
 from propusk.security import ANONYMOUS, Principal, RoleGrant
 from tests.biometrics import photos
-from tests.support.consent_world import esia_auth, inn10, ogrn13
+from tests.support.consent_world import esia_auth, ogrn13, organization_body
 from tests.support.servers import start_live_server
 
 BIOMETRIC_TEXT = (
@@ -209,16 +209,7 @@ class Bio:
                 catalogue.load_catalogue(s)
                 org = parties.register_organization(
                     s,
-                    {
-                        "kind": "operator",
-                        "name": f"Оператор ЦОС {secrets.token_hex(3)}",
-                        "inn": inn10(),
-                        "ogrn": ogrn13(),
-                        "address": "г. Москва, ул. Тверская, д. 1",
-                        "storage_country": "RU",
-                        "storage_location": "ЦОД Москва-1",
-                        "registry_number": "77-23-000123",
-                    },
+                    organization_body("operator", name=f"Оператор ЦОС {secrets.token_hex(3)}"),
                     actor="test",
                 )
                 self.operator_id = org.id

@@ -125,23 +125,19 @@ class Harness:
     def page_person(self, person_id: uuid.UUID) -> dict[str, str]:
         """Propusk's own pages as this person: no role carried, the engine's links decide
         (statuses, organisation roles)."""
-        return self.token_for(
-            Principal(
-                kind="person",
-                subject=f"person:{person_id}",
-                person_id=person_id,
-                channel="session",
-                auth=esia_auth(),
-            )
-        )
+        return self._on_pages(person_id, ())
 
     def person_headers(self, person_id: uuid.UUID) -> dict[str, str]:
+        return self._on_pages(person_id, (RoleGrant("student", "*"),))
+
+    def _on_pages(self, person_id: uuid.UUID, roles: tuple[RoleGrant, ...]) -> dict[str, str]:
+        subject = f"person:{person_id}"
         return self.token_for(
             Principal(
                 kind="person",
-                subject=f"person:{person_id}",
+                subject=subject,
                 person_id=person_id,
-                roles=(RoleGrant("student", "*"),),
+                roles=roles,
                 channel="session",
                 auth=esia_auth(),
             )
