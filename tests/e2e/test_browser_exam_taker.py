@@ -87,6 +87,28 @@ def _status_has(page, text: str) -> None:
     )
 
 
+def _refused_as_flat(page, tries: int = 3) -> str:
+    """Starts the check until a decision about the face comes back; returns the status line.
+
+    The clip plays on its own clock, so the frames the page takes may miss the asked move (a
+    turn captured half-way): the server then says the actions were not performed and does not
+    count the attempt, and the page offers another try — which a person would take, and so does
+    this test. A counted answer is returned; any other uncounted one fails.
+    """
+    for _ in range(tries):
+        page.click("#start")
+        page.wait_for_function(
+            "() => !document.getElementById('status').textContent.startsWith('Не получилось')"
+        )
+        _status_has(page, "Не получилось")
+        status = page.inner_text("#status")
+        if page.inner_text("#attempts") != "Эта попытка не засчитана.":
+            return status
+        assert check_text("actions_not_performed") in status, status  # the one miss expected
+        assert page.inner_text("#start") == "Попробовать ещё раз"
+    raise AssertionError(f"{tries} tries and the clip never reached a decision: {status}")
+
+
 def test_a_real_head_passes_and_one_tilted_photo_is_refused_in_words(live, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -123,9 +145,7 @@ def test_a_real_head_passes_and_one_tilted_photo_is_refused_in_words(live, tmp_p
             watch(page)
             page.set_extra_http_headers(bio.headers(impostor))
             page.goto(f"{url}/exams/{other_exam}/take")
-            page.click("#start")
-            _status_has(page, "Не получилось")
-            status = page.inner_text("#status")
+            status = _refused_as_flat(page)
             assert check_text("flat_picture") in status and "flat_picture" not in status
             assert "Осталось 2 попытки" in page.inner_text("#attempts")
             assert page.inner_text("#start") == "Попробовать ещё раз"  # nothing sent by itself

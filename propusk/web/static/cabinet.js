@@ -255,17 +255,25 @@ async function refreshApps() {
 
 // --- the page ------------------------------------------------------------------------------------
 
+// Each refresh's number. Choosing a child while the page still loads starts a second refresh:
+// whichever answers last must not paint the other person's data, so an answer for an earlier
+// choice is dropped.
+let generation = 0;
+
 async function refresh() {
+  const mine = ++generation;
+  const stale = () => mine !== generation;
   const q = query();
-  titles.clear();
   const [requests, consents] = await Promise.all([api(`/api/v1/me/requests${q}`), api(`/api/v1/me/consents${q}`)]);
+  if (stale()) return;
+  titles.clear();
   const pending = new Set(requests.requests.map((c) => c.id));
   document.getElementById("requests").replaceChildren(...(requests.requests.length
     ? requests.requests.map(requestCard) : [empty("Новых запросов нет.")]));
   const shown = consents.consents.filter((c) => !pending.has(c.id));
   document.getElementById("consents").replaceChildren(...(shown.length
     ? shown.map(consentCard) : [empty("Согласий пока нет.")]));
-  await refreshHistory(q, titles);  // cabinet_history.js
+  await refreshHistory(q, titles, stale);  // cabinet_history.js
 }
 
 // Where each status works: the console of the school, the proctor's exams, the operator's

@@ -94,11 +94,12 @@ function obligationCard(o, known) {
       el("a", { class: "secondary", href: `/api/v1/access-requests/${o.access_request_id}.html` }, "Открыть ответ")) : null);
 }
 
-async function refreshHistory(q, known) {
+async function refreshHistory(q, known, stale = () => false) {
   const [transfers, data, obligations, categories] = await Promise.all([
     api(`/api/v1/me/transfers${q}`), api(`/api/v1/me/data${q}`), api(`/api/v1/me/obligations${q}`),
     api(`/api/v1/me/categories${q}`),
   ]);
+  if (stale()) return;  // another person was chosen meanwhile (cabinet.js refresh)
   document.getElementById("transfers").replaceChildren(...(transfers.transfers.length
     ? transfers.transfers.map(transferCard) : [empty("Данные никому не передавались.")]));
   document.getElementById("data").replaceChildren(...(data.data.length
