@@ -14,6 +14,8 @@ is judged by ``pagecheck`` (screenshots in build/screenshots/test_browser_exam_t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -48,21 +50,21 @@ def write_clip(path: Path, poses: list[np.ndarray], seed: int) -> Path:
     return path
 
 
-def genuine_clip(path: Path) -> Path:
+def genuine_clip(path: Path, seed: int = 1) -> Path:
     frontal = spoofing.letterbox(photos.image("obama/obama_480p.jpg"))
     closed = spoofing.letterbox(photos.close_eyes(photos.image("obama/obama_480p.jpg")))
     left = spoofing.letterbox(photos.image("obama/obama_4.jpg"))  # his left: positive yaw
     right = spoofing.letterbox(photos.image("obama/obama_2.jpg"))
-    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=1)
+    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=seed)
 
 
-def attack_clip(path: Path) -> Path:
+def attack_clip(path: Path, seed: int = 2) -> Path:
     frontal = spoofing.letterbox(photos.image("obama/obama_480p.jpg"))
     closed = spoofing.letterbox(photos.close_eyes(photos.image("obama/obama_480p.jpg")))
     lm = spoofing.landmarks(frontal)
     left = spoofing.perspective(frontal, lm, 1, 0.85)
     right = spoofing.perspective(frontal, lm, -1, 0.85)
-    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=2)
+    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=seed)
 
 
 @pytest.fixture
@@ -81,31 +83,48 @@ def _camera(p, clip: Path):
     return p.chromium.launch(executable_path=CHROMIUM, args=flags)
 
 
-def _status_has(page, text: str) -> None:
+def _attempt(page) -> str:
+    """Presses «Начать» (or «Попробовать ещё раз») and waits for the verdict; the status line."""
+    page.click("#start")
     page.wait_for_function(
-        "t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=180_000
+        """() => {
+            const t = document.getElementById('status').textContent;
+            return t.startsWith('Не получилось') || t.startsWith('Проверка пройдена');
+        }""",
+        timeout=180_000,
     )
+    return page.inner_text("#status")
 
 
-def _refused_as_flat(page, tries: int = 3) -> str:
-    """Starts the check until a decision about the face comes back; returns the status line.
+@contextmanager
+def _decision(p, clip: Callable[[int], Path], headers: dict, open_page, tries: int = 3):
+    """The taker's tries until a decision comes back — passed, or a counted refusal: yields
+    the page and its status line.
 
-    The clip plays on its own clock, so the frames the page takes may miss the asked move (a
-    turn captured half-way): the server then says the actions were not performed and does not
-    count the attempt, and the page offers another try — which a person would take, and so does
-    this test. A counted answer is returned; any other uncounted one fails.
+    The camera's clip plays on its own clock, so the frames the page takes may miss the asked
+    move (a turn caught half-way, frames late on a loaded machine): the server then says the
+    actions were not performed and does not count the try, and the page offers another — which
+    a person would take, and so does this test. Each try is a fresh browser whose camera plays
+    a fresh recording (``clip(i)``, other sensor noise): a file camera loops after 18 s, and
+    a looped frame is pixel for pixel one the server has seen, which it rightly refuses as a
+    replay — a real camera never repeats its noise. Any other uncounted answer fails.
     """
-    for _ in range(tries):
-        page.click("#start")
-        page.wait_for_function(
-            "() => !document.getElementById('status').textContent.startsWith('Не получилось')"
-        )
-        _status_has(page, "Не получилось")
-        status = page.inner_text("#status")
-        if page.inner_text("#attempts") != "Эта попытка не засчитана.":
-            return status
-        assert check_text("actions_not_performed") in status, status  # the one miss expected
-        assert page.inner_text("#start") == "Попробовать ещё раз"
+    status = ""
+    for i in range(tries):
+        browser = _camera(p, clip(i))
+        try:
+            page = browser.new_page()
+            watch(page)
+            page.set_extra_http_headers(headers)
+            open_page(page)
+            status = _attempt(page)
+            if page.inner_text("#attempts") != "Эта попытка не засчитана.":
+                yield page, status
+                return
+            assert check_text("actions_not_performed") in status, status  # the one miss expected
+            assert page.inner_text("#start") == "Попробовать ещё раз"
+        finally:
+            browser.close()
     raise AssertionError(f"{tries} tries and the clip never reached a decision: {status}")
 
 
@@ -115,40 +134,37 @@ def test_a_real_head_passes_and_one_tilted_photo_is_refused_in_words(live, tmp_p
     url, bio = live
     _, student, exam_id = bio.enrolled_taker()  # enrolled with obama/obama_1.jpg
     _, impostor, other_exam = bio.enrolled_taker()
-    real, photo = genuine_clip(tmp_path / "real.y4m"), attack_clip(tmp_path / "photo.y4m")
+
+    def from_the_cabinet(page) -> None:
+        page.goto(f"{url}/cabinet")
+        link = page.get_by_role("link", name="Перейти к экзамену")
+        link.wait_for(timeout=60_000)
+        check_page(page, "cabinet-exam-link")
+        link.click()
+        page.wait_for_url(f"**/exams/{exam_id}/take")
+        page.wait_for_function(
+            "() => document.getElementById('exam-title').textContent.includes('Итоговый тест')"
+        )
+        check_page(page, "taker-ready")
+
+    def real(i: int) -> Path:
+        return genuine_clip(tmp_path / f"real-{i}.y4m", seed=1 + 10 * i)
+
+    def photo(i: int) -> Path:
+        return attack_clip(tmp_path / f"photo-{i}.y4m", seed=2 + 10 * i)
+
     with sync_playwright() as p:
-        browser = _camera(p, real)
-        try:
-            page = browser.new_page()
-            watch(page)
-            page.set_extra_http_headers(bio.headers(student))
-            page.goto(f"{url}/cabinet")
-            link = page.get_by_role("link", name="Перейти к экзамену")
-            link.wait_for(timeout=60_000)
-            check_page(page, "cabinet-exam-link")
-            link.click()
-            page.wait_for_url(f"**/exams/{exam_id}/take")
-            page.wait_for_function(
-                "() => document.getElementById('exam-title').textContent.includes('Итоговый тест')"
-            )
-            check_page(page, "taker-ready")
-            page.click("#start")
-            _status_has(page, "Проверка пройдена")
+        with _decision(p, real, bio.headers(student), from_the_cabinet) as (page, status):
+            assert status.startswith("Проверка пройдена"), status
             assert page.inner_text("#exam-title") == "Итоговый тест"
             check_page(page, "taker-passed")
-        finally:
-            browser.close()
 
-        browser = _camera(p, photo)
-        try:
-            page = browser.new_page()
-            watch(page)
-            page.set_extra_http_headers(bio.headers(impostor))
-            page.goto(f"{url}/exams/{other_exam}/take")
-            status = _refused_as_flat(page)
+        take = f"{url}/exams/{other_exam}/take"
+        with _decision(p, photo, bio.headers(impostor), lambda page: page.goto(take)) as (
+            page,
+            status,
+        ):
             assert check_text("flat_picture") in status and "flat_picture" not in status
             assert "Осталось 2 попытки" in page.inner_text("#attempts")
             assert page.inner_text("#start") == "Попробовать ещё раз"  # nothing sent by itself
             check_page(page, "taker-flat-picture")
-        finally:
-            browser.close()
