@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # «Госуслуги не отвечают» (503) instead of holding the person and a worker thread.
     esia_connect_timeout: float = Field(default=3.0, gt=0, le=60)
     esia_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Seconds for everything one login's callback asks ESIA (token exchange, certificate, every
+    # REST call): the per-call timeouts above bound each step, this bounds their sum and an
+    # answer dribbled a byte at a time (idp/esia/deadline.py).
+    esia_login_deadline: float = Field(default=20.0, gt=0, le=300)
     esia_scope: str = (
         "openid fullname birthdate gender snils email mobile usr_org "
         "kid_fullname kid_birthdate kid_gender kid_snils"

@@ -38,6 +38,7 @@ from idp.esia.connector import (
     pkce_pair,
     simulator_environment,
 )
+from idp.esia.deadline import DeadlineTransport, login_deadline
 from idp.esia.errors import EsiaError, from_oauth_error, transport_error
 from idp.esia.gost import Signer
 from idp.esia.keys import DEV_DIR, client_paths, load_signer
@@ -63,6 +64,9 @@ class EsiaUpstream:
     secure_cookies: bool
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=DEFAULT_TIMEOUT))
     name: str = "esia"
+    # seconds for all of one callback's calls to ESIA (``esia_login_deadline``); None: only
+    # the client's per-call timeouts
+    deadline: float | None = None
 
     # --- start ---------------------------------------------------------------------------------
 
@@ -119,10 +123,13 @@ class EsiaUpstream:
         if not code:
             raise EsiaError("esia.no_code", txn_id=txn_id)
         try:
-            tokens = self.client.exchange_code(code, pending["v"])
-            claims = self.verifier.verify(tokens["access_token"])
-            identity = self._identity(tokens["access_token"], claims)
-            identity = _with_authentication(identity, tokens.get("id_token"), claims, self.client)
+            with login_deadline(self.deadline):
+                tokens = self.client.exchange_code(code, pending["v"])
+                claims = self.verifier.verify(tokens["access_token"])
+                identity = self._identity(tokens["access_token"], claims)
+                identity = _with_authentication(
+                    identity, tokens.get("id_token"), claims, self.client
+                )
         except EsiaError as exc:
             exc.txn_id = txn_id
             raise
@@ -330,7 +337,7 @@ def build_upstream(
     environment = environment_for(settings)
     if settings.env == "production" and environment.name == "simulator":
         raise RuntimeError("PROPUSK_ESIA_ENV must be 'test' or 'prod' in production")
-    http = http or httpx.Client(timeout=esia_timeout(settings))
+    http = http or httpx.Client(timeout=esia_timeout(settings), transport=DeadlineTransport())
     if signer is None:
         signer = load_signer(*client_paths(settings, key_dir))
     extra = {"clock": clock} if clock else {}
@@ -352,4 +359,5 @@ def build_upstream(
         kek=settings.kek_bytes,
         secure_cookies=settings.issuer.startswith("https://"),
         http=http,
+        deadline=settings.esia_login_deadline,
     )

@@ -9,6 +9,8 @@ ESIA here is a real socket: one that accepts and never answers (slow), then a cl
 from __future__ import annotations
 
 import threading
+import time
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -19,22 +21,33 @@ from audit.models import AuditEvent
 from idp.esia.upstream import build_upstream
 from idp.oidc.principal import SESSION_COOKIE
 from propusk.db import session_scope
-from tests.support.faults import SilentPeer, seed_load_world, server_with_esia_at
+from tests.support.faults import (
+    DribblingPeer,
+    SilentPeer,
+    seed_load_world,
+    server_with_esia_at,
+)
 from tests.support.settings import make_settings
 
 
-@pytest.fixture
-def esia_down(fresh_pg):
-    peer = SilentPeer()
-    # long enough for the three requests below to be served while the login waits, on a
-    # loaded CI machine too (2 s was not: the login had given up before they were answered)
-    server, rt = server_with_esia_at(fresh_pg(), peer, timeout=8.0)
+@contextmanager
+def _site_with_esia(database_url: str, peer: SilentPeer, **timeouts: float):
+    """A live site whose ESIA is ``peer``: (url, runtime, peer); all three stopped after."""
+    server, rt = server_with_esia_at(database_url, peer, **timeouts)
     try:
         yield server.url, rt, peer
     finally:
         server.stop()
         rt.dispose()
         peer.close()
+
+
+@pytest.fixture
+def esia_down(fresh_pg):
+    # long enough for the three requests below to be served while the login waits, on a
+    # loaded CI machine too (2 s was not: the login had given up before they were answered)
+    with _site_with_esia(fresh_pg(), SilentPeer(), timeout=8.0) as site:
+        yield site
 
 
 def _start_login(url: str, peer: SilentPeer) -> tuple[httpx.Client, str]:
@@ -107,3 +120,28 @@ def test_the_esia_client_waits_as_the_settings_say():
     assert upstream.client.http is upstream.http
     default = build_upstream(make_settings("sqlite://")).http.timeout
     assert (default.connect, default.read) == (3.0, 10.0)
+    assert upstream.deadline == 20.0  # esia_login_deadline's default: all of one callback
+
+
+@pytest.fixture
+def esia_drips(fresh_pg):
+    with _site_with_esia(
+        fresh_pg(), DribblingPeer(interval=0.3), timeout=2.0, deadline=3.0
+    ) as site:
+        yield site
+
+
+def test_an_esia_that_drips_is_cut_at_the_login_deadline(esia_drips):
+    """ESIA answers the token exchange a byte every 0.3 s: no read ever waits the 2 s of
+    ``esia_timeout``, so only the callback's deadline (3 s) ends it — with the same Russian
+    page. Without it the login would hold the person and a worker for the 100,000 bytes (8 h)."""
+    url, rt, peer = esia_drips
+    browser, callback = _start_login(url, peer)
+    started = time.monotonic()
+    answer = browser.get(callback)
+    waited = time.monotonic() - started
+    browser.close()
+    assert answer.status_code == 503 and "Госуслуги не отвечают" in answer.text, answer.text
+    assert "не ответили вовремя" in answer.text
+    assert 3.0 <= waited < 3.0 + 2.0 + 3.0, waited  # the deadline, one cut read, a loaded CI
+    assert any(b"esia.timeout" in leaf for leaf in _failed_logins(rt))

@@ -134,8 +134,12 @@ class SilentPeer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self._held.append(conn)  # read nothing, answer nothing
+            self._held.append(conn)
             self.accepted.set()
+            self._serve(conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        """What the peer does with a connection: nothing (read nothing, answer nothing)."""
 
     def close(self) -> None:
         # wakes the accepting thread (a plain close() leaves the port listening meanwhile)
@@ -145,6 +149,37 @@ class SilentPeer:
         for conn in self._held:
             conn.close()
         self._thread.join(timeout=5)
+
+
+class DribblingPeer(SilentPeer):
+    """A server that reads the request, answers ``200`` with a long JSON body and then sends
+    one byte every ``interval`` seconds: every read gets something in time, so per-call
+    timeouts never fire (an ESIA that drips)."""
+
+    def __init__(self, interval: float = 0.3) -> None:
+        self.interval = interval
+        self.stop = threading.Event()
+        super().__init__()
+
+    def _serve(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            received = b""
+            while b"\r\n\r\n" not in received:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                received += chunk
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            conn.sendall(head + b"Content-Length: 100000\r\n\r\n{")
+            while not self.stop.wait(self.interval):
+                conn.sendall(b" ")
+
+    def close(self) -> None:
+        self.stop.set()
+        super().close()
 
 
 # --- the world a load needs ------------------------------------------------------------------
@@ -449,9 +484,11 @@ def audit_verify(database_url: str) -> subprocess.CompletedProcess:
     )
 
 
-def server_with_esia_at(database_url: str, peer: SilentPeer, timeout: float = 2.0):
+def server_with_esia_at(
+    database_url: str, peer: SilentPeer, timeout: float = 2.0, deadline: float = 20.0
+):
     """A live server (in a thread) whose ESIA is ``peer``, with short ESIA timeouts (1 s to
-    connect, ``timeout`` in all): (server, runtime)."""
+    connect, ``timeout`` for each read, ``deadline`` for a whole callback): (server, runtime)."""
     return start_live_server(
         database_url,
         upstream="simulator",
@@ -459,4 +496,5 @@ def server_with_esia_at(database_url: str, peer: SilentPeer, timeout: float = 2.
         esia_simulator_url=peer.url,
         esia_connect_timeout=1.0,
         esia_timeout=timeout,
+        esia_login_deadline=deadline,
     )
