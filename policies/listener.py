@@ -64,9 +64,9 @@ class PolicyListener(BackgroundThread):
                 log.warning("policy listener: database available again; listening")
             waited = 0.0
             while not self._stop.is_set():
-                woke = False
-                for note in conn.notifies(timeout=0.5, stop_after=1):
-                    woke = True
+                notes = self.notifications(conn, 0.5)
+                woke = bool(notes)
+                for note in notes:
                     log.debug("policy change notified: %s", _safe_payload(note.payload))
                 waited = 0.0 if woke else waited + 0.5
                 if woke or waited >= self.interval:

@@ -178,7 +178,7 @@ class CacheListener(BackgroundThread):
                 self.caches.invalidate(spec.name)
             self.listening.set()
             while not self._stop.is_set():
-                for note in conn.notifies(timeout=0.5):
+                for note in self.notifications(conn, 0.5):
                     self.heard(note.payload)
 
     def heard(self, payload: str) -> None:

@@ -6,6 +6,8 @@ CLI boundary (``session_scope``) commit on success and roll back on any error.
 
 from __future__ import annotations
 
+import os
+import select
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from fastapi import Request
 from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
@@ -148,20 +151,41 @@ class BackgroundThread:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listening = threading.Event()
+        self._wake: tuple[int, int] | None = None  # a pipe: stop() ends a wait at once
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
         self.listening.clear()
+        self._wake = self._wake or os.pipe()
         self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            os.write(wake[1], b"x")
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+        if wake is not None and (thread is None or not thread.is_alive()):
+            os.close(wake[0])
+            os.close(wake[1])
+
+    def notifications(self, conn: psycopg.Connection, timeout: float) -> list[psycopg.Notify]:
+        """The notifications ``conn`` has within ``timeout`` seconds; at once when the thread
+        is being stopped. ``conn.notifies(timeout=…)`` cannot be woken, so each stop waited out
+        the listener's poll (half a second on every app's shutdown: most of a test's teardown).
+        The socket and the wake pipe are watched together, then whatever libpq has is read
+        without blocking (also what it had buffered before the wait)."""
+        wake = self._wake
+        watched = [conn.fileno()] + ([wake[0]] if wake is not None else [])
+        select.select(watched, [], [], timeout)
+        if self._stop.is_set():
+            return []
+        return list(conn.notifies(timeout=0))
 
     def _run(self) -> None:
         raise NotImplementedError

@@ -11,13 +11,14 @@ import json
 import threading
 import uuid
 
+import psycopg
 import pytest
 from sqlalchemy import event, text
 
 from policies.engine import make_engine_for
 from propusk import caches
 from propusk.caches import CacheRegistry, CacheSpec
-from propusk.db import session_scope
+from propusk.db import BackgroundThread, libpq_conninfo, session_scope
 from propusk.runtime import build_runtime
 from tests.support.settings import make_settings
 
@@ -258,3 +259,40 @@ def test_a_malformed_notification_is_ignored_not_raised(payload):
     listener = CacheListener(registry, "postgresql+psycopg://nobody@127.0.0.1:1/none")
     listener.heard(payload)
     assert emptied == ([None] if "from" in payload else [])
+
+
+class _OneLongWait(BackgroundThread):
+    """A listener whose single wait is a minute long; ``heard`` what it returned."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.heard: list[str] | None = None
+
+    def _run(self) -> None:
+        with psycopg.connect(libpq_conninfo(self.url), autocommit=True) as conn:
+            conn.execute("LISTEN propusk_test_wake")
+            self.listening.set()
+            self.heard = [n.payload for n in self.notifications(conn, 60)]
+
+
+def test_stopping_a_listener_ends_its_wait_at_once(pg_url):
+    """``stop()`` wakes a listener in the middle of its wait (apps stop in milliseconds, not
+    after their poll): with a minute's wait and ``stop``'s 5 s join, the thread is over."""
+    listener = _OneLongWait(pg_url)
+    listener.start()
+    assert listener.listening.wait(10)
+    thread = listener._thread
+    listener.stop()
+    assert not thread.is_alive() and listener.heard == []
+
+
+def test_a_listener_hears_a_notification_sent_while_it_waits(pg_url):
+    listener = _OneLongWait(pg_url)
+    listener.start()
+    assert listener.listening.wait(10)
+    with psycopg.connect(libpq_conninfo(pg_url), autocommit=True) as conn:
+        conn.execute("NOTIFY propusk_test_wake, 'hello'")
+    listener._thread.join(10)
+    assert listener.heard == ["hello"]
+    listener.stop()
