@@ -31,19 +31,7 @@ async function showExam() {
   }
 }
 
-// Resolves when the camera presents its next picture (or after ``ms`` if it presents none): a
-// slow or stalled camera must not make the page send one picture twice, which the server rightly
-// refuses as a replay and counts as an attempt.
-function nextFrame(ms = 1500) {
-  return new Promise((resolve) => {
-    if (!video.requestVideoFrameCallback) { setTimeout(resolve, 100); return; }
-    const timer = setTimeout(resolve, ms);
-    video.requestVideoFrameCallback(() => { clearTimeout(timer); resolve(); });
-  });
-}
-
-async function grab() {
-  await nextFrame();
+function grab() {
   const canvas = document.createElement("canvas");
   canvas.width = video.videoWidth || 640;
   canvas.height = video.videoHeight || 480;

@@ -1,15 +1,18 @@
 """The exam taker's page in Chromium with a fake camera: a real head passes, one photo does not.
 
 Chromium's fake camera plays a Y4M clip. The genuine clip is made of real photos of the enrolled
-person — frontal, head really turned to his left, frontal, eyes closed (the eyelid warp of a
-frontal photo), frontal, head turned to his right — cycling every 3 s with fresh sensor noise on
-every video frame, so whatever random challenge the server gives, the frames the page captures
-perform it. The attack clip is the same cycle made of *one* photo: its "turns" are that photo
-tilted in perspective (what a virtual camera or a printed photo turned in front of the lens
-shows). The taker reaches the page from the cabinet's exams section, sees the exam's name,
-passes with the genuine clip; another taker with the attack clip reads the refusal in Russian
-(the catalogue's ``flat_picture`` text, not the code) and is offered another try. Every state
-is judged by ``pagecheck`` (screenshots in build/screenshots/test_browser_exam_taker/).
+person — frontal, head really turned to his left, frontal, eyes closed for 1 s (the eyelid
+warp of a frontal photo: its landmarks read as closed in about 7 frames of 8, so the pose lasts
+long enough for the page to catch it closed), frontal, head turned to his right — cycling every
+3.5 s with fresh sensor noise on every video frame, so whatever random challenge the server
+gives, the frames the page captures perform it — mostly: a try whose frames missed a move is
+not counted and is tried again (``_decision``). The attack clip is the same cycle made of
+*one* photo: its "turns" are that photo tilted in perspective (what a virtual camera or a
+printed photo turned in front of the lens shows). The taker reaches the page from the cabinet's
+exams section, sees the exam's name, passes with the genuine clip; another taker with the attack
+clip reads the refusal in Russian (the catalogue's ``flat_picture`` text, not the code) and is
+offered another try. Every state is judged by ``pagecheck`` (screenshots in
+build/screenshots/test_browser_exam_taker/).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from tests.e2e.pagecheck import check_page, watch
 
 pytestmark = [needs_chromium, pytest.mark.xdist_group("exam_taker")]
 
-FPS, POSE_FRAMES, CYCLES = 10, 5, 6  # 0.5 s a pose, 3 s a cycle, 18 s before the clip loops
+FPS, POSE_FRAMES, CYCLES = 10, 5, 6  # 0.5 s a pose, 3.5 s a cycle, 21 s before the clip loops
 
 
 def write_clip(path: Path, poses: list[np.ndarray], seed: int) -> Path:
@@ -55,7 +58,7 @@ def genuine_clip(path: Path, seed: int = 1) -> Path:
     closed = spoofing.letterbox(photos.close_eyes(photos.image("obama/obama_480p.jpg")))
     left = spoofing.letterbox(photos.image("obama/obama_4.jpg"))  # his left: positive yaw
     right = spoofing.letterbox(photos.image("obama/obama_2.jpg"))
-    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=seed)
+    return write_clip(path, [frontal, left, frontal, closed, closed, frontal, right], seed=seed)
 
 
 def attack_clip(path: Path, seed: int = 2) -> Path:
@@ -64,7 +67,7 @@ def attack_clip(path: Path, seed: int = 2) -> Path:
     lm = spoofing.landmarks(frontal)
     left = spoofing.perspective(frontal, lm, 1, 0.85)
     right = spoofing.perspective(frontal, lm, -1, 0.85)
-    return write_clip(path, [frontal, left, frontal, closed, frontal, right], seed=seed)
+    return write_clip(path, [frontal, left, frontal, closed, closed, frontal, right], seed=seed)
 
 
 @pytest.fixture
@@ -105,7 +108,7 @@ def _decision(p, clip: Callable[[int], Path], headers: dict, open_page, tries: i
     move (a turn caught half-way, frames late on a loaded machine): the server then says the
     actions were not performed and does not count the try, and the page offers another — which
     a person would take, and so does this test. Each try is a fresh browser whose camera plays
-    a fresh recording (``clip(i)``, other sensor noise): a file camera loops after 18 s, and
+    a fresh recording (``clip(i)``, other sensor noise): a file camera loops after 21 s, and
     a looped frame is pixel for pixel one the server has seen, which it rightly refuses as a
     replay — a real camera never repeats its noise. Any other uncounted answer fails.
     """
