@@ -217,8 +217,9 @@ def test_a_parent_allows_an_app_signs_for_a_child_and_revokes_the_app(
         "**/api/v1/me/transfers*",
         lambda r: r.continue_() if "subject=" in r.request.url else late.append(r),
     )
-    page.goto(url + "/cabinet")
-    page.wait_for_selector("#profile strong")
+    own_history = "/api/v1/me/transfers"
+    with page.expect_request(lambda r: own_history in r.url and "subject=" not in r.url):
+        page.goto(url + "/cabinet")  # … its own history asked for, and held
     page.select_option("#subject", operator.child)
     page.wait_for_selector("#transfers .card")
     assert len(late) == 1
