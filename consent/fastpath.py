@@ -41,6 +41,7 @@ UNAVAILABLE = Problem(
     "the transfer could not be completed; it may or may not have been recorded",
     status=503,
     type="retry",
+    title="Service unavailable",
 )
 WAIT_SECONDS = 60.0  # a pull is answered within this, or 503
 SERVER_ERROR = Problem("internal error", status=500, type="internal-error")
@@ -143,7 +144,9 @@ class GatedPullLane:
             result = await asyncio.wait_for(future, WAIT_SECONDS)
         except Problem as problem:  # raised by the service, as the route would answer it
             return _problem(problem, path)
-        except (RuntimeError, CommitUncertain, TimeoutError):
+        except CommitUncertain as exc:
+            return uncertain_answer(exc, path)
+        except (RuntimeError, TimeoutError):
             return _problem(UNAVAILABLE, path)
         if isinstance(result, Problem):  # bad input, or a token refused in the batch (whose
             return _problem(result, path)  # client's cached verifications are dropped there)
@@ -198,6 +201,15 @@ def bearer_token(scope) -> str | None:
             token = token.strip()
             return token if scheme.lower() == "bearer" and token else None
     return None
+
+
+def uncertain_answer(exc: CommitUncertain, path: str) -> Answer:
+    """A batch whose commit failed. When the database went away under it, the answer is the
+    outage's, as a route whose commit failed gets it (its detail already says that a change sent
+    as it failed may have been saved); any other failed commit is the lane's own «retry»."""
+    if is_database_outage(exc):  # found through the commit's cause
+        return _failed(exc, path)
+    return _problem(UNAVAILABLE, path)
 
 
 def _failed(exc: BaseException, path: str) -> Answer:

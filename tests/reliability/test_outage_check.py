@@ -77,3 +77,36 @@ def test_the_api_outage_answer_does_not_promise_that_nothing_was_saved():
     detail = outage_problem().body()["detail"]
     assert "nothing was changed" not in detail
     assert "may have been saved" in detail
+
+
+def test_a_pull_batch_whose_commit_met_an_outage_is_answered_as_the_outage():
+    """The pull lane answers a batch whose COMMIT failed as uncertain; when the database went
+    away under it (PostgreSQL stopped during the commit: seen in the restart test), the
+    answer is the one every route gives a failed commit in an outage — 503
+    ``database-unavailable``, whose detail says a change may have been saved — not a second
+    kind of 503. A failed commit that is not an outage keeps the lane's own «retry»."""
+    import json
+
+    from consent.batcher import CommitUncertain
+    from consent.fastpath import uncertain_answer
+    from propusk.errors import outage_problem
+
+    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+    try:
+        gone = _raised(lambda: engine.connect())
+    finally:
+        engine.dispose()
+    path = "/api/v1/subjects/x/data"
+    for cause, expected in (
+        (gone, outage_problem().body(path)),
+        (ValueError("a deferred constraint"), None),
+    ):
+        uncertain = CommitUncertain("the batch's commit failed")
+        uncertain.__cause__ = cause
+        status, content_type, body, _ = uncertain_answer(uncertain, path)
+        answer = json.loads(body)
+        assert status == 503 and content_type == b"application/problem+json"
+        if expected is not None:
+            assert answer == expected
+        else:
+            assert answer["type"].endswith("/retry") and answer["title"] == "Service unavailable"
