@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from idp.esia.errors import EsiaError, transport_error
+from propusk.origins import origin_of
 
 EMBED_ELEMENTS = "(elements)"
 
@@ -26,7 +27,7 @@ class EsiaRest:
     def _get(self, url: str, embed: str | None = None) -> dict[str, Any]:
         if not url.startswith("http"):
             url = self.base_url.rstrip("/") + url
-        elif not _same_origin(url, self.base_url):
+        elif origin_of(url) != origin_of(self.base_url):
             # a collection's element URL comes from the answer: the person's bearer token goes
             # only to ESIA's own host, never where an answer (or whoever forged it) points
             raise EsiaError("esia.bad_response", description="element URL off ESIA's origin")
@@ -78,15 +79,6 @@ class EsiaRest:
 
     def roles(self, oid: str) -> list[dict[str, Any]]:
         return self._collection(f"/rs/prns/{oid}/roles")
-
-
-def _same_origin(url: str, base_url: str) -> bool:
-    """Scheme, host and port alike (``https://esia.gosuslugi.ru`` and its ``/rs/…`` URLs)."""
-    try:
-        a, b = httpx.URL(url), httpx.URL(base_url)
-    except httpx.InvalidURL:
-        return False
-    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port) and not a.userinfo
 
 
 def _path(url: str) -> str:

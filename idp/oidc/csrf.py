@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlsplit
 
 from fastapi import Request
 
 from idp.oidc.models import LoginSession
 from propusk.errors import Forbidden
+from propusk.origins import origin_of
 from propusk.security import Principal
 from propusk.settings import Settings
 
@@ -51,24 +51,14 @@ def token_of(settings: Settings, principal: Principal) -> str | None:
     return token_for(settings, principal.auth.session_hash)
 
 
-def _origin(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def same_origin(request: Request, settings: Settings) -> bool:
     """The request comes from a page of Propusk's own origin (``Origin``, else ``Referer``)."""
-    ours = _origin(settings.issuer)
+    ours = origin_of(settings.issuer)
     origin = request.headers.get("origin")
     if origin is not None:
-        return origin != "null" and _origin(origin) == ours
+        return origin != "null" and origin_of(origin) == ours
     referer = request.headers.get("referer")
-    return referer is not None and _origin(referer) == ours
+    return referer is not None and origin_of(referer) == ours
 
 
 def verify(
